@@ -1,0 +1,171 @@
+"""The ``seva`` command line. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+from uuid import UUID
+
+import click
+import typer
+
+from core.enums import Region, Role
+from core.errors import DomainError
+from core.ids import from_global_id, to_global_id
+from core.settings import ConfigError, get_settings
+
+app = typer.Typer(help="Seva CRM: an open CRM backend for small service businesses.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
+tenant_app = typer.Typer(help="Tenants (operator).", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
+                  (customers_app, "customers")):
+    app.add_typer(sub, name=name)
+
+
+def run(coro):
+    """Run a coroutine with the database open."""
+    from core.db import database
+
+    async def main():
+        async with database():
+            return await coro
+
+    return asyncio.run(main())
+
+
+def parse_id(value: str, type_name: str) -> UUID:
+    """Accept a global ID as the API shows it, or a bare UUID."""
+    found = from_global_id(value, type_name)
+    if found is None:
+        try:
+            found = UUID(value)
+        except ValueError:
+            raise click.BadParameter(f"not a {type_name} id: {value}") from None
+    return found
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from core.db import migrate as apply
+
+    asyncio.run(apply())
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the API (GraphQL at /graphql)."""
+    import uvicorn
+
+    get_settings()  # fail now, naming the bad variable, not inside a worker
+    uvicorn.run("schema.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def demo() -> None:
+    """Create a demo tenant with sample data and print its login."""
+    from core.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+
+    tenant, created = run(load_demo())
+    typer.echo(f"{'created' if created else 'found'} demo tenant {tenant.name} ({to_global_id('Tenant', tenant.id)})")
+    typer.echo(f"login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option()],
+    region: Annotated[Region, typer.Option(case_sensitive=False)],
+    owner_email: Annotated[str, typer.Option()],
+    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    owner_name: str = "",
+) -> None:
+    """Create a tenant and its owner; prints the tenant id."""
+    from core.tenants import create_tenant
+
+    tenant, _ = run(create_tenant(name, region, owner_email, owner_password, owner_name))
+    typer.echo(to_global_id("Tenant", tenant.id))
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    tenant: Annotated[Optional[str], typer.Option(help="Tenant id (omit with --superuser)")] = None,
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
+    name: str = "",
+    superuser: Annotated[bool, typer.Option(help="An operator who manages tenants")] = False,
+) -> None:
+    """Create a staff user, or an operator superuser; prints the user id."""
+    from core.tenants import create_user
+
+    if not superuser and tenant is None:
+        raise click.UsageError("--tenant is required (or --superuser)")
+    tenant_id = parse_id(tenant, "Tenant") if tenant else None
+    user = run(create_user(tenant_id, email, password, role, name, superuser=superuser))
+    typer.echo(to_global_id("User", user.id))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
+    expires_in_days: Annotated[int, typer.Option(min=1, max=3650)] = 365,
+) -> None:
+    """Create an API key; prints the key once (only its digest is stored)."""
+    from core.tenants import create_api_key
+
+    _, key = run(create_api_key(parse_id(tenant, "Tenant"), name, role, expires_in_days))
+    typer.echo(key)
+
+
+@schema_app.command("print")
+def schema_print() -> None:
+    """Print the GraphQL SDL."""
+    from schema.build import print_sdl
+
+    typer.echo(print_sdl(), nl=False)
+
+
+@customers_app.command("import")
+def customers_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+) -> None:
+    """Import customers from a CSV file (header: name,phone,email,...); bad rows are listed."""
+    from core.csv_import import import_file
+
+    tenant_id = parse_id(tenant, "Tenant")
+    result = run(import_file(tenant_id, file))
+    for error in result.errors:
+        typer.echo(error.describe(), err=True)
+    typer.echo(f"imported {result.imported} customers, {len(result.failed_rows)} rows rejected")
+    if result.failed_rows:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False, prog_name="seva")
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except click.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code or 2)
+    except (DomainError, ConfigError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

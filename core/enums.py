@@ -1,0 +1,63 @@
+"""Closed vocabularies shared by the domain, the API and the CLI."""
+
+from enum import StrEnum
+
+
+class Region(StrEnum):
+    IN = "IN"
+    BD = "BD"
+
+
+class Currency(StrEnum):
+    INR = "INR"
+    BDT = "BDT"
+
+
+REGION_CURRENCY = {Region.IN: Currency.INR, Region.BD: Currency.BDT}
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    TERMINATED = "terminated"
+
+
+class Role(StrEnum):
+    """Staff roles, weakest first. ``Role.rank`` orders them for permission checks."""
+
+    VIEWER = "viewer"
+    AGENT = "agent"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Language(StrEnum):
+    EN = "en"
+    HI = "hi"
+    BN = "bn"
+
+
+class ServiceStatus(StrEnum):
+    REQUESTED = "requested"
+    IN_PROGRESS = "in_progress"
+    READY = "ready"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class VerificationPurpose(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+

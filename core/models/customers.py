@@ -1,0 +1,59 @@
+"""A tenant's customers and the services done for them."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core.enums import Channel, Currency, Language, ServiceStatus
+from core.models.base import TenantModel
+
+
+class Customer(TenantModel):
+    name = fields.CharField(max_length=200)
+    phone = fields.CharField(max_length=20, null=True)  # E.164
+    email = fields.CharField(max_length=254, null=True)
+    address = fields.TextField(default="")
+    date_of_birth = fields.DateField(null=True)
+    preferred_channel = fields.CharEnumField(Channel, max_length=16, default=Channel.WHATSAPP)
+    language = fields.CharEnumField(Language, max_length=8, default=Language.EN)
+    tags = fields.JSONField(default=list)  # also indexed in CustomerTag for filtering
+    notes = fields.TextField(default="")
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "customer"
+        unique_together = (("tenant", "phone"),)
+        indexes = (("tenant", "created_at", "id"), ("tenant", "name", "id"), ("tenant", "email"))
+
+
+class CustomerTag(Model):
+    """One row per (customer, tag): lets a tag filter use an index on every database."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    tag = fields.CharField(max_length=50)
+
+    class Meta:
+        table = "customer_tag"
+        unique_together = (("customer", "tag"),)
+        indexes = (("tenant", "tag"),)
+
+
+class ServiceRecord(TenantModel):
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    service_name = fields.CharField(max_length=200)
+    fee_amount = fields.BigIntField(default=0)  # minor units (paise, poisha)
+    currency = fields.CharEnumField(Currency, max_length=3)
+    status = fields.CharEnumField(ServiceStatus, max_length=16, default=ServiceStatus.REQUESTED)
+    reference_number = fields.CharField(max_length=100, default="")
+    follow_up_on = fields.DateField(null=True)
+    notes = fields.TextField(default="")
+
+    class Meta:
+        table = "service_record"
+        indexes = (
+            ("tenant", "customer", "created_at"),
+            ("tenant", "created_at", "id"),
+            ("tenant", "status"),
+            ("tenant", "follow_up_on"),
+        )

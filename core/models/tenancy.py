@@ -1,0 +1,101 @@
+"""Tenants, their staff, and the credentials staff and servers sign in with."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core.enums import Region, Role, TenantStatus, VerificationPurpose
+from core.models.base import TimestampedModel
+
+
+class Tenant(TimestampedModel):
+    name = fields.CharField(max_length=200)
+    region = fields.CharEnumField(Region, max_length=2)
+    timezone = fields.CharField(max_length=64, default="Asia/Kolkata")
+    locale = fields.CharField(max_length=16, default="en-IN")
+    status = fields.CharEnumField(TenantStatus, max_length=16, default=TenantStatus.ACTIVE)
+    terminated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tenant"
+
+
+class User(TimestampedModel):
+    """A member of staff (``tenant`` set) or an operator-level superuser (``tenant`` null)."""
+
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    password_hash = fields.CharField(max_length=200)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.AGENT)
+    is_superuser = fields.BooleanField(default=False)
+    is_active = fields.BooleanField(default=True)
+    phone = fields.CharField(max_length=20, null=True)
+    email_verified_at = fields.DatetimeField(null=True)
+    phone_verified_at = fields.DatetimeField(null=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "staff_user"
+
+
+class RefreshToken(Model):
+    """A refresh token, stored only as a hash. Rotation keeps the ``family``, and reuse of a
+    rotated token revokes the whole family (it was stolen or replayed)."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    family = fields.UUIDField(db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"
+
+
+class ApiKey(TimestampedModel):
+    """A server-to-server key: ``prefix`` finds the row, ``key_hash`` proves the secret."""
+
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=100)
+    role = fields.CharEnumField(Role, max_length=16)
+    prefix = fields.CharField(max_length=16, unique=True)
+    key_hash = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "api_key"
+
+
+class LoginAttempt(Model):
+    """Failed sign-ins, for throttling. The account is kept as a hash of the email, not the email."""
+
+    id = fields.BigIntField(primary_key=True)
+    account_hash = fields.CharField(max_length=64)
+    ip = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "login_attempt"
+        indexes = (("account_hash", "created_at"), ("ip", "created_at"))
+
+
+class VerificationCode(Model):
+    """A one-time code proving a staff member controls an email address or phone number."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    purpose = fields.CharEnumField(VerificationPurpose, max_length=16)
+    target = fields.CharField(max_length=254)
+    code_hash = fields.CharField(max_length=64)
+    attempts = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    consumed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "verification_code"

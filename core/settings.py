@@ -1,0 +1,111 @@
+"""Configuration from ``SEVA_*`` environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """A ``SEVA_*`` variable has a value we cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEVA_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path(".seva")
+    database_url: str = ""  # default: SQLite file in data_dir
+    secret_key: str = ""  # development: generated once and kept in data_dir
+    graphiql: bool | None = None  # default: on in development, off in production
+
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+    db_pool_size: int = Field(20, ge=1, le=500)
+
+    # GraphQL limits
+    max_query_depth: int = Field(10, ge=2, le=50)
+    max_aliases: int = Field(30, ge=1, le=1000)
+    max_tokens: int = Field(5000, ge=100, le=100_000)
+
+    # Failed-login throttling, per account and per client IP, over a sliding window.
+    login_window_seconds: int = Field(900, ge=1)
+    login_max_failures_per_account: int = Field(5, ge=1)
+    login_max_failures_per_ip: int = Field(20, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION and not self.secret_key:
+            raise ValueError("SEVA_SECRET_KEY is required when SEVA_ENV=production")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_development if self.graphiql is None else self.graphiql
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url.replace("postgresql://", "postgres://", 1)
+            if url.startswith("postgres://") and "maxsize=" not in url:
+                url += ("&" if "?" in url else "?") + f"maxsize={self.db_pool_size}"
+            return url
+        return f"sqlite://{(self.data_dir / 'seva.sqlite3').resolve()}"
+
+    @property
+    def secret(self) -> str:
+        """The instance secret; in development created on first use and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "SEVA_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise ConfigError("; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

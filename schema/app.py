@@ -1,0 +1,102 @@
+"""The ASGI application: GraphQL at /graphql, health probes, request ids."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import uuid
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise import connections
+
+from core.auth import authenticate
+from core.db import close_db, init_db
+from core.errors import DomainError
+from core.settings import Settings, get_settings
+from schema.build import build_schema
+from schema.context import Context
+from schema.errors import request_id
+
+log = logging.getLogger("seva.api")
+
+
+class SevaGraphQL(GraphQL):
+    async def get_context(self, request: Request, response) -> Context:
+        try:
+            principal = await authenticate(request.headers.get("authorization"))
+        except DomainError:
+            principal = None  # fields that need a caller answer UNAUTHENTICATED
+        return Context(request=request, principal=principal)
+
+
+class RequestId:
+    """Takes X-Request-ID from the client (or makes one), exposes it to logs and masked errors,
+    and returns it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
+        token = request_id.set(rid)
+
+        async def send_with_id(message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+async def healthz(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> JSONResponse:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> ASGIApp:
+    """``manage_db=False`` leaves the ORM to the caller (tests open one database for many apps)."""
+    settings = settings or get_settings()
+    graphql = SevaGraphQL(build_schema(), graphql_ide="graphiql" if settings.graphiql_enabled else None,
+                          multipart_uploads_enabled=True)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        if manage_db:
+            await init_db(settings)
+        gc.collect()
+        gc.freeze()  # start-up objects never change: keep them out of every future collection
+        try:
+            yield
+        finally:
+            if manage_db:
+                await close_db()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    return RequestId(app)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from core.errors import Forbidden
+from core.principal import Principal, TenantScope
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request
+    principal: Principal | None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.principal.tenant.id if self.principal and self.principal.tenant else None)
+
+    @property
+    def tenant(self) -> TenantScope:
+        """The caller's tenant. Fields that use it declare ``needs(role)``, which guarantees one."""
+        if self.principal is None or self.principal.tenant is None:
+            raise Forbidden("not acting for a tenant")
+        return self.principal.tenant
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"

@@ -1,0 +1,238 @@
+"""Customers and their service records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import strawberry
+from strawberry import UNSET, Info
+
+from core import customers, service_records
+from core.enums import Role as CoreRole
+from core.ids import from_global_id, to_global_id
+from core.models import Customer as CustomerRow
+from core.models import ServiceRecord as ServiceRecordRow
+from core.paging import encode_cursor
+from schema.enums import Channel, Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
+from schema.errors import UserError, payload
+from schema.permissions import needs
+from schema.relay import Connection, connection, list_connection
+
+MAX_NESTED = 100
+
+
+@strawberry.type(description="An amount of money in integer minor units (paise, poisha).")
+class Money:
+    amount: int
+    currency: Currency
+
+
+@strawberry.type(description="Something done for a customer: a form filed, a bill paid, a certificate.")
+class ServiceRecord:
+    @strawberry.field
+    def id(self: ServiceRecordRow) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ServiceRecord", self.id))
+
+    service_name: str
+    status: ServiceStatus
+    reference_number: str
+    follow_up_on: date | None
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    def fee(self: ServiceRecordRow) -> Money:
+        return Money(amount=self.fee_amount, currency=self.currency)
+
+    @strawberry.field
+    async def customer(self: ServiceRecordRow, info: Info) -> Customer | None:
+        return await info.context.loaders.customer.load(self.customer_id)
+
+
+@strawberry.type
+class Customer:
+    @strawberry.field
+    def id(self: CustomerRow) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Customer", self.id))
+
+    name: str
+    phone: str | None = strawberry.field(description="E.164, e.g. +919876543210")
+    email: str | None
+    address: str
+    date_of_birth: date | None
+    preferred_channel: Channel
+    language: Language
+    tags: list[str]
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+    @strawberry.field(description="The customer's latest service records, newest first. Page further with Query.serviceRecords.")
+    async def service_records(self: CustomerRow, info: Info, first: int = 10) -> Connection[ServiceRecord]:
+        first = max(0, min(first, MAX_NESTED))
+        rows = await info.context.loaders.service_records_by_customer.load(self.id)
+        return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id))
+
+
+@strawberry.input
+class CustomerFilter:
+    search: str | None = strawberry.field(default=None, description="Name, email or phone digits contain this")
+    phone: str | None = None
+    email: str | None = None
+    tags: list[str] | None = strawberry.field(default=None, description="Customers having all of these tags")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = strawberry.field(default=False, description="true: only soft-deleted customers")
+
+
+@strawberry.input
+class CustomerCreateInput:
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    date_of_birth: date | None = None
+    preferred_channel: Channel | None = None
+    language: Language | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+
+
+@strawberry.input(description="Only the fields given are changed; null clears an optional field.")
+class CustomerUpdateInput:
+    name: str | None = UNSET
+    phone: str | None = UNSET
+    email: str | None = UNSET
+    address: str | None = UNSET
+    date_of_birth: date | None = UNSET
+    preferred_channel: Channel | None = UNSET
+    language: Language | None = UNSET
+    tags: list[str] | None = UNSET
+    notes: str | None = UNSET
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class ServiceRecordFilter:
+    customer_id: strawberry.ID | None = None
+    status: list[ServiceStatus] | None = None
+    follow_up_due_by: date | None = strawberry.field(
+        default=None, description="Open records whose follow-up date is on or before this day"
+    )
+
+
+@strawberry.input
+class ServiceRecordCreateInput:
+    customer_id: strawberry.ID
+    service_name: str
+    fee_amount: int = strawberry.field(default=0, description="Minor units")
+    currency: Currency | None = strawberry.field(default=None, description="Default: the tenant's currency")
+    status: ServiceStatus | None = None
+    reference_number: str | None = None
+    follow_up_on: date | None = None
+    notes: str | None = None
+
+
+@strawberry.input
+class ServiceRecordUpdateInput:
+    service_name: str | None = UNSET
+    fee_amount: int | None = UNSET
+    currency: Currency | None = UNSET
+    status: ServiceStatus | None = UNSET
+    reference_number: str | None = UNSET
+    follow_up_on: date | None = UNSET
+    notes: str | None = UNSET
+
+
+@strawberry.type
+class ServiceRecordPayload:
+    service_record: ServiceRecord | None
+    errors: list[UserError]
+
+
+def given(data: object) -> dict:
+    """The fields of an input that the client actually sent, snake_cased as the services expect."""
+    return {k: v for k, v in vars(data).items() if v is not UNSET}
+
+
+def customer_id(value: str | None) -> UUID | None:
+    return from_global_id(value, "Customer") if value else None
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        return await CustomerRow.get_or_none(id=customer_id(id), tenant_id=info.context.tenant.id) if customer_id(id) else None
+
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
+    async def customers(
+        self, info: Info, filter: CustomerFilter | None = None, order_by: CustomerOrder = CustomerOrder.CREATED_AT_DESC,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Customer]:
+        f = customers.CustomerFilter(**{k: v for k, v in vars(filter).items() if v is not None}) if filter else customers.CustomerFilter()
+        qs = customers.customer_queryset(info.context.tenant, f)
+        return await connection(qs, customers.SORTS[order_by.value], first, after, last, before)
+
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
+    async def service_record(self, info: Info, id: strawberry.ID) -> ServiceRecord | None:
+        rid = from_global_id(id, "ServiceRecord")
+        return await ServiceRecordRow.get_or_none(id=rid, tenant_id=info.context.tenant.id) if rid else None
+
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
+    async def service_records(
+        self, info: Info, filter: ServiceRecordFilter | None = None,
+        order_by: ServiceRecordOrder = ServiceRecordOrder.CREATED_AT_DESC,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[ServiceRecord]:
+        f = service_records.ServiceRecordFilter()
+        if filter:
+            if filter.customer_id is not None:
+                # an unknown or foreign id matches nothing, exactly as if it did not exist
+                f.customer_id = customer_id(filter.customer_id) or UUID(int=0)
+            f.statuses = list(filter.status or [])
+            f.follow_up_due_by = filter.follow_up_due_by
+        qs = service_records.service_record_queryset(info.context.tenant.id, f)
+        return await connection(qs, service_records.SORTS[order_by.value], first, after, last, before)
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def customer_create(self, info: Info, input: CustomerCreateInput) -> CustomerPayload:
+        data = {k: v for k, v in vars(input).items() if v is not None}
+        return await payload(CustomerPayload, "customer", customers.create_customer(info.context.tenant, data))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def customer_update(self, info: Info, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
+        work = customers.update_customer(info.context.tenant, customer_id(id), given(input))
+        return await payload(CustomerPayload, "customer", work)
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def customer_delete(self, info: Info, id: strawberry.ID) -> CustomerPayload:
+        return await payload(CustomerPayload, "customer", customers.delete_customer(info.context.tenant, customer_id(id)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def customer_restore(self, info: Info, id: strawberry.ID) -> CustomerPayload:
+        return await payload(CustomerPayload, "customer", customers.restore_customer(info.context.tenant, customer_id(id)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def service_record_create(self, info: Info, input: ServiceRecordCreateInput) -> ServiceRecordPayload:
+        data = {k: v for k, v in vars(input).items() if v is not None and k not in ("customer_id", "status")}
+        data["status"] = input.status
+        work = service_records.create_service_record(info.context.tenant, customer_id(input.customer_id), data)
+        return await payload(ServiceRecordPayload, "service_record", work)
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def service_record_update(self, info: Info, id: strawberry.ID, input: ServiceRecordUpdateInput) -> ServiceRecordPayload:
+        rid = from_global_id(id, "ServiceRecord")
+        work = service_records.update_service_record(info.context.tenant, rid, given(input))
+        return await payload(ServiceRecordPayload, "service_record", work)

@@ -1,0 +1,30 @@
+"""GraphQL enums, one per core vocabulary (values are the member names: WHATSAPP, IN_PROGRESS)."""
+
+from enum import Enum
+
+import strawberry
+
+from core import enums
+
+Region = strawberry.enum(enums.Region)
+Currency = strawberry.enum(enums.Currency)
+Role = strawberry.enum(enums.Role)
+Channel = strawberry.enum(enums.Channel)
+Language = strawberry.enum(enums.Language)
+ServiceStatus = strawberry.enum(enums.ServiceStatus)
+TenantStatus = strawberry.enum(enums.TenantStatus)
+
+
+@strawberry.enum(description="Sort order of a customer list.")
+class CustomerOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    UPDATED_AT_DESC = "UPDATED_AT_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+
+@strawberry.enum(description="Sort order of a service record list.")
+class ServiceRecordOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
