@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 from uuid import UUID
 
-import click
 import typer
 
 from core.enums import Region, Role
@@ -46,7 +45,7 @@ def parse_id(value: str, type_name: str) -> UUID:
         try:
             found = UUID(value)
         except ValueError:
-            raise click.BadParameter(f"not a {type_name} id: {value}") from None
+            raise typer.BadParameter(f"not a {type_name} id: {value}") from None
     return found
 
 
@@ -56,6 +55,7 @@ def migrate() -> None:
     from core.db import migrate as apply
 
     asyncio.run(apply())
+    get_settings().secret  # in development, create the instance secret now, beside the database
     typer.echo("database is up to date")
 
 
@@ -111,7 +111,7 @@ def user_create(
     from core.tenants import create_user
 
     if not superuser and tenant is None:
-        raise click.UsageError("--tenant is required (or --superuser)")
+        raise typer.BadParameter("--tenant is required (or --superuser)")
     tenant_id = parse_id(tenant, "Tenant") if tenant else None
     user = run(create_user(tenant_id, email, password, role, name, superuser=superuser))
     typer.echo(to_global_id("User", user.id))
@@ -160,9 +160,9 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(standalone_mode=False, prog_name="seva")
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
-    except click.ClickException as exc:
+    except typer.TyperException as exc:
         typer.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code or 2)
     except (DomainError, ConfigError) as exc:

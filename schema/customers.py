@@ -7,15 +7,17 @@ from uuid import UUID
 
 import strawberry
 from strawberry import UNSET, Info
+from strawberry.file_uploads import Upload
 
-from core import customers, service_records
+from core import csv_import, customers, service_records
+from core.errors import ErrorCode
 from core.enums import Role as CoreRole
 from core.ids import from_global_id, to_global_id
 from core.models import Customer as CustomerRow
 from core.models import ServiceRecord as ServiceRecordRow
 from core.paging import encode_cursor
 from schema.enums import Channel, Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
-from schema.errors import UserError, payload
+from schema.errors import ErrorCodeEnum, UserError, payload
 from schema.permissions import needs
 from schema.relay import Connection, connection, list_connection
 
@@ -158,6 +160,23 @@ class ServiceRecordPayload:
     errors: list[UserError]
 
 
+@strawberry.type
+class ImportRowError:
+    row: int = strawberry.field(description="Line in the file; the header is row 1")
+    field: str | None
+    code: ErrorCodeEnum
+    message: str
+
+
+@strawberry.type
+class CustomersImportPayload:
+    imported: int
+    errors: list[ImportRowError]
+
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
 def given(data: object) -> dict:
     """The fields of an input that the client actually sent, snake_cased as the services expect."""
     return {k: v for k, v in vars(data).items() if v is not UNSET}
@@ -236,3 +255,29 @@ class CustomerMutation:
         rid = from_global_id(id, "ServiceRecord")
         work = service_records.update_service_record(info.context.tenant, rid, given(input))
         return await payload(ServiceRecordPayload, "service_record", work)
+
+    @strawberry.mutation(
+        permission_classes=needs(CoreRole.AGENT),
+        description="Import customers from CSV text or an uploaded file. Bad rows are listed by row number; "
+        "all valid rows are written in one transaction.",
+    )
+    async def customers_import(self, info: Info, csv: str | None = None, file: Upload | None = None) -> CustomersImportPayload:
+        if (csv is None) == (file is None):
+            return _import_refused("csv", "give csv text or a file, not both")
+        text = csv if csv is not None else (await file.read(MAX_IMPORT_BYTES + 1))
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return _import_refused("file", "the file is not UTF-8 text")
+        if len(text) > MAX_IMPORT_BYTES:
+            return _import_refused("csv", f"at most {MAX_IMPORT_BYTES // 2**20} MB per import")
+        result = await csv_import.import_csv(info.context.tenant, text)
+        return CustomersImportPayload(
+            imported=result.imported,
+            errors=[ImportRowError(row=e.row, field=e.field, code=e.code, message=e.message) for e in result.errors],
+        )
+
+
+def _import_refused(field: str, message: str) -> CustomersImportPayload:
+    return CustomersImportPayload(imported=0, errors=[ImportRowError(row=0, field=field, code=ErrorCode.INVALID, message=message)])

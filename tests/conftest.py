@@ -123,10 +123,11 @@ class QueryCounter(logging.Handler):
 
     def __enter__(self) -> QueryCounter:
         self.logger = logging.getLogger("tortoise.db_client")
-        self.level, self.logger.level = self.logger.level, logging.DEBUG
+        self.saved_level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
         self.logger.addHandler(self)
         return self
 
     def __exit__(self, *exc) -> None:
         self.logger.removeHandler(self)
-        self.logger.setLevel(self.level)
+        self.logger.setLevel(self.saved_level)

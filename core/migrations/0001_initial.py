@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ('notes', fields.TextField(default='', unique=False)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'customer', 'app': 'models', 'unique_together': (('tenant', 'phone'),), 'indexes': [Index(fields=['tenant', 'created_at', 'id']), Index(fields=['tenant', 'name', 'id']), Index(fields=['tenant', 'email'])], 'pk_attr': 'id'},
+            options={'table': 'customer', 'app': 'models', 'unique_together': (('tenant_id', 'phone'),), 'indexes': [Index(fields=['tenant_id', 'created_at', 'id']), Index(fields=['tenant_id', 'name', 'id']), Index(fields=['tenant_id', 'email'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                 ('customer', fields.ForeignKeyField('models.Customer', source_field='customer_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('tag', fields.CharField(max_length=50)),
             ],
-            options={'table': 'customer_tag', 'app': 'models', 'unique_together': (('customer', 'tag'),), 'indexes': [Index(fields=['tenant', 'tag'])], 'pk_attr': 'id', 'table_description': 'One row per (customer, tag): lets a tag filter use an index on every database.'},
+            options={'table': 'customer_tag', 'app': 'models', 'unique_together': (('customer', 'tag'),), 'indexes': [Index(fields=['tenant_id', 'tag'])], 'pk_attr': 'id', 'table_description': 'One row per (customer, tag): lets a tag filter use an index on every database.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('follow_up_on', fields.DateField(null=True)),
                 ('notes', fields.TextField(default='', unique=False)),
             ],
-            options={'table': 'service_record', 'app': 'models', 'indexes': [Index(fields=['tenant', 'customer', 'created_at']), Index(fields=['tenant', 'created_at', 'id']), Index(fields=['tenant', 'status']), Index(fields=['tenant', 'follow_up_on'])], 'pk_attr': 'id'},
+            options={'table': 'service_record', 'app': 'models', 'indexes': [Index(fields=['tenant_id', 'customer_id', 'created_at']), Index(fields=['tenant_id', 'created_at', 'id']), Index(fields=['tenant_id', 'status']), Index(fields=['tenant_id', 'follow_up_on'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(

@@ -21,8 +21,8 @@ class Customer(TenantModel):
 
     class Meta:
         table = "customer"
-        unique_together = (("tenant", "phone"),)
-        indexes = (("tenant", "created_at", "id"), ("tenant", "name", "id"), ("tenant", "email"))
+        unique_together = (("tenant_id", "phone"),)
+        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "name", "id"), ("tenant_id", "email"))
 
 
 class CustomerTag(Model):
@@ -36,7 +36,7 @@ class CustomerTag(Model):
     class Meta:
         table = "customer_tag"
         unique_together = (("customer", "tag"),)
-        indexes = (("tenant", "tag"),)
+        indexes = (("tenant_id", "tag"),)
 
 
 class ServiceRecord(TenantModel):
@@ -52,8 +52,8 @@ class ServiceRecord(TenantModel):
     class Meta:
         table = "service_record"
         indexes = (
-            ("tenant", "customer", "created_at"),
-            ("tenant", "created_at", "id"),
-            ("tenant", "status"),
-            ("tenant", "follow_up_on"),
+            ("tenant_id", "customer_id", "created_at"),
+            ("tenant_id", "created_at", "id"),
+            ("tenant_id", "status"),
+            ("tenant_id", "follow_up_on"),
         )

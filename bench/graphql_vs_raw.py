@@ -1,0 +1,300 @@
+"""GraphQL vs raw Starlette: what does the GraphQL layer cost on the customer list?
+
+One run seeds a throwaway database (SQLite file by default, or PostgreSQL), serves two
+endpoints from this process with uvicorn on 127.0.0.1 (one worker, one event loop):
+
+* ``/graphql`` - the real app (``schema.app.create_app(manage_db=False)``), asked for
+  ``customers(first: 50)`` with each customer's ``serviceRecords(first: 5)``;
+* ``/raw``     - a plain Starlette endpoint doing the same work by hand: the same token check,
+  the same tenant-scoped customer query, one query for their service records, the same JSON.
+
+Both bodies are compared once (they must be equal), then each endpoint is loaded for
+``--seconds`` at ``--concurrency`` by an httpx client running in a separate process. It prints
+requests/s, p50/p99 latency, the GraphQL/raw ratio, and how many SQL statements one GraphQL
+request makes at page sizes 10 and 100 (with nested records this should not grow with the page).
+
+    .venv/bin/python bench/graphql_vs_raw.py [--customers 10000] [--seconds 5] [--concurrency 32]
+    .venv/bin/python bench/graphql_vs_raw.py --postgres      # throwaway database on 127.0.0.1:5432
+    .venv/bin/python bench/graphql_vs_raw.py --database-url postgres://postgres@127.0.0.1:5432/db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import random
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = """{ customers(first: %d) { edges { node { id name phone email createdAt
+  serviceRecords(first: 5) { edges { node { id serviceName status fee { amount currency } } } } } } } }"""
+PAGE, NESTED = 50, 5
+PASSWORD = "bench-password-0123456789"
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+MAX_REQUESTS = 500_000  # per load run: a hard cap besides the time limit
+
+
+# --- load generator: runs in a child process, so it does not share the server's core -------
+
+def run_load(url: str, body: dict | None, token: str, concurrency: int, seconds: float, warmup: float) -> dict:
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_load(url, body, token, concurrency, seconds, warmup))
+
+
+async def _load(url, body, token, concurrency, seconds, warmup) -> dict:
+    assert url.startswith("http://127.0.0.1:"), url  # loopback only
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=10) as client:
+        async def hammer(until: float, latencies: list[float] | None, errors: list[int]) -> None:
+            while time.perf_counter() < until and (latencies is None or len(latencies) < MAX_REQUESTS):
+                t0 = time.perf_counter()
+                r = await (client.post(url, json=body) if body else client.get(url))
+                if r.status_code != 200 or b'"errors"' in r.content:
+                    errors.append(r.status_code)
+                if latencies is not None:
+                    latencies.append(time.perf_counter() - t0)
+
+        errors: list[int] = []
+        await asyncio.gather(*(hammer(time.perf_counter() + warmup, None, errors) for _ in range(concurrency)))
+        latencies: list[float] = []
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(hammer(t0 + seconds, latencies, errors) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+    q = statistics.quantiles(latencies, n=100)
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000,
+            "errors": len(errors), "client_cpu": cpu / elapsed}
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--customers", type=int, default=10_000)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
+    p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
+    return p.parse_args()
+
+
+async def pg_admin(sql: str) -> None:
+    import asyncpg
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def seed(n: int) -> tuple[uuid.UUID, str]:
+    """A tenant with ``n`` customers, each with 1-3 service records; returns (tenant id, owner email)."""
+    from tortoise.transactions import in_transaction
+
+    from core.enums import Currency, Region, ServiceStatus
+    from core.models import Customer, ServiceRecord
+    from core.tenants import create_tenant
+
+    email = "owner@bench.example.com"
+    tenant, _ = await create_tenant("Bench Centre", Region.IN, email, PASSWORD)
+    rng, now = random.Random(42), datetime.now(timezone.utc)
+    statuses = list(ServiceStatus)
+    for start in range(0, n, 2000):
+        customers, records = [], []
+        for i in range(start, min(n, start + 2000)):
+            created = now - timedelta(minutes=i)
+            c = Customer(tenant_id=tenant.id, name=f"Customer {i:06d}", phone=f"+9198{i:08d}",
+                         email=f"c{i}@example.com" if i % 3 else None, created_at=created)
+            customers.append(c)
+            records += [ServiceRecord(tenant_id=tenant.id, customer_id=c.id, service_name=f"Service {j}",
+                                      fee_amount=rng.randrange(0, 100_000), currency=Currency.INR,
+                                      status=rng.choice(statuses), created_at=created + timedelta(seconds=j + 1))
+                        for j in range(rng.randint(1, 3))]
+        async with in_transaction():
+            await Customer.bulk_create(customers, batch_size=500)
+            await ServiceRecord.bulk_create(records, batch_size=500)
+    return tenant.id, email
+
+
+def raw_app():
+    """The hand-written twin of the GraphQL query: same auth, same queries, same JSON."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from core.auth import authenticate
+    from core.ids import to_global_id
+    from core.models import Customer, ServiceRecord
+
+    async def customers(request) -> JSONResponse:
+        principal = await authenticate(request.headers.get("authorization"))
+        tid = principal.tenant.id
+        rows = await Customer.filter(tenant_id=tid, deleted_at__isnull=True).order_by("-created_at", "-id").limit(PAGE)
+        grouped = defaultdict(list)
+        for r in await ServiceRecord.filter(tenant_id=tid, customer_id__in=[c.id for c in rows]).order_by(
+            "-created_at", "-id"
+        ):
+            grouped[r.customer_id].append(r)
+        edges = [{"node": {
+            "id": to_global_id("Customer", c.id), "name": c.name, "phone": c.phone, "email": c.email,
+            "createdAt": c.created_at.isoformat(),
+            "serviceRecords": {"edges": [{"node": {
+                "id": to_global_id("ServiceRecord", r.id), "serviceName": r.service_name, "status": r.status.name,
+                "fee": {"amount": r.fee_amount, "currency": r.currency.name},
+            }} for r in grouped[c.id][:NESTED]]},
+        }} for c in rows]
+        return JSONResponse({"customers": {"edges": edges}})
+
+    return Starlette(routes=[Route("/raw", customers)])
+
+
+async def serve(app) -> tuple[asyncio.Task, object, int]:
+    """Start uvicorn for ``app`` on a free loopback port in this event loop."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    return task, server, sock.getsockname()[1]
+
+
+class QueryCounter(logging.Handler):
+    """Counts SQL statements Tortoise logs on tortoise.db_client (as tests/conftest.py does)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        self.logger = logging.getLogger("tortoise.db_client")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)  # setLevel, not `.level =`: it clears the isEnabledFor cache
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+async def bench(args: argparse.Namespace, db_label: str) -> None:
+    from core.auth import login
+    from core.db import close_db, init_db, migrate
+    from core.settings import get_settings
+    from schema.app import create_app
+
+    settings = get_settings()
+    await migrate(settings)
+    await init_db(settings)
+    t0 = time.perf_counter()
+    _, email = await seed(args.customers)
+    print(f"seeded {args.customers} customers in {time.perf_counter() - t0:.1f}s")
+    token = (await login(email, PASSWORD, ip="127.0.0.1")).access_token
+
+    servers = [await serve(create_app(manage_db=False)), await serve(raw_app())]
+    gql_url = f"http://127.0.0.1:{servers[0][2]}/graphql"
+    raw_url = f"http://127.0.0.1:{servers[1][2]}/raw"
+    gql_body = {"query": QUERY % PAGE}
+    try:
+        async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+            g = (await client.post(gql_url, json=gql_body)).json()
+            r = (await client.get(raw_url)).json()
+            assert "errors" not in g, g["errors"]
+            assert len(g["data"]["customers"]["edges"]) == PAGE, "seed too small for one page"
+            assert g["data"] == r, "GraphQL and raw bodies differ: the comparison would not be fair"
+            print(f"bodies equal: GraphQL data == raw JSON ({len(r['customers']['edges'])} customers with their records)")
+
+            counts = {}
+            for size in (10, 100):
+                with QueryCounter() as qc:
+                    body = (await client.post(gql_url, json={"query": QUERY % size})).json()
+                assert "errors" not in body, body
+                counts[size] = qc.count
+
+        results = {}
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            loop = asyncio.get_running_loop()
+            for name, url, body in (("graphql", gql_url, gql_body), ("raw", raw_url, None)):
+                cpu0, w0 = time.process_time(), time.perf_counter()
+                results[name] = await loop.run_in_executor(
+                    pool, run_load, url, body, token, args.concurrency, args.seconds, args.warmup)
+                # server CPU over warm-up + run (the client is a separate process)
+                results[name]["server_cpu"] = (time.process_time() - cpu0) / (time.perf_counter() - w0)
+    finally:
+        for task, server, _ in servers:
+            server.should_exit = True
+            await task
+        await close_db()
+
+    g, r = results["graphql"], results["raw"]
+    print()
+    print(f"database: {db_label} | customers: {args.customers} | concurrency: {args.concurrency} | "
+          f"{args.seconds:g}s each after {args.warmup:g}s warm-up | CPUs: {os.cpu_count()} | python {sys.version.split()[0]}")
+    print("server: uvicorn, 1 worker, this process; load: httpx in a separate process on the same host "
+          "(client and server share the machine's CPUs)")
+    print(f"{'endpoint':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'errors':>8}"
+          f"{'srv CPU':>9}{'cli CPU':>9}")
+    for name, x in results.items():
+        print(f"{name:<10}{x['rps']:>10.1f}{x['p50']:>10.1f}{x['p99']:>10.1f}{x['requests']:>10}{x['errors']:>8}"
+              f"{x['server_cpu']:>9.0%}{x['client_cpu']:>9.0%}")
+    print(f"GraphQL/raw throughput ratio: {g['rps'] / r['rps']:.2f}")
+    same = "equal" if counts[10] == counts[100] else "NOT equal (grows with page size: N+1?)"
+    print(f"SQL statements per GraphQL request: first:10 -> {counts[10]}, first:100 -> {counts[100]} ({same})")
+
+
+def main() -> None:
+    args = parse_args()
+    tmp = tempfile.mkdtemp(prefix="seva-bench-")
+    pg_db = f"seva_bench_{uuid.uuid4().hex[:10]}" if args.postgres and not args.database_url else None
+    url = args.database_url or (PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_db if pg_db else f"sqlite://{tmp}/bench.sqlite3")
+    # configuration comes from the environment, read on first use: set it before importing the project
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=tmp, SEVA_DATABASE_URL=url, SEVA_GRAPHIQL="false",
+                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop", SEVA_ACCESS_TOKEN_MINUTES="240")
+    sys.path.insert(0, str(ROOT))
+    label = "SQLite (temp file)" if url.startswith("sqlite") else "PostgreSQL " + url.rsplit("@", 1)[-1]
+    try:
+        import uvloop
+        uvloop.install()  # what `uvicorn` itself uses when uvloop is installed
+    except ImportError:
+        pass
+    try:
+        if pg_db:
+            asyncio.run(pg_admin(f'CREATE DATABASE "{pg_db}"'))
+        asyncio.run(bench(args, label))
+    finally:
+        if pg_db:
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The ``seva`` command, run as a user runs it: a separate process against its own database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schema.build import print_sdl
+
+
+@pytest.fixture(scope="module")
+def seva(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("cli")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")}
+    env |= {"SEVA_DATA_DIR": str(data_dir)}  # default SQLite database and generated secret
+
+    def run(*args: str, check: bool = True, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True,
+                                env=env | (extra_env or {}), timeout=120)
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    run("migrate")
+    run.data_dir = data_dir
+    return run
+
+
+def test_migrate_creates_the_database_and_keeps_a_secret(seva):
+    assert (seva.data_dir / "seva.sqlite3").exists()
+    assert (seva.data_dir / "secret_key").stat().st_mode & 0o077 == 0
+    assert "up to date" in seva("migrate").stdout
+
+
+def test_tenant_user_apikey_and_import(seva, tmp_path):
+    tenant_id = seva("tenant", "create", "--name", "Sylhet Net", "--region", "BD",
+                     "--owner-email", "owner@sylhet-net.example.com", "--owner-password", "long-enough-pw").stdout.strip()
+    assert tenant_id
+    user_id = seva("user", "create", "--tenant", tenant_id, "--email", "agent@sylhet-net.example.com",
+                   "--password", "long-enough-pw", "--role", "agent").stdout.strip()
+    assert user_id and user_id != tenant_id
+    key = seva("apikey", "create", "--tenant", tenant_id, "--name", "billing", "--role", "viewer").stdout.strip()
+    assert key.startswith("seva_")
+
+    csv = tmp_path / "customers.csv"
+    csv.write_text("name,phone\nRahim Uddin,01712-345678\nNo Phone Bad,123\nKarim,01812-345678\n")
+    result = seva("customers", "import", str(csv), "--tenant", tenant_id, check=False)
+    assert result.returncode == 1
+    assert "imported 2 customers, 1 rows rejected" in result.stdout
+    assert "row 3: phone:" in result.stderr
+
+
+def test_demo_prints_a_login_and_is_idempotent(seva):
+    first = seva("demo").stdout
+    assert "login: owner@demo.example.com / " in first and "created" in first
+    assert "found demo tenant" in seva("demo").stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("tenant", "create", "--name", "X", "--region", "US", "--owner-email", "a@example.com", "--owner-password", "long-enough-pw"), "'US' is not one of"),
+    (("tenant", "create", "--name", "X", "--region", "IN", "--owner-email", "not-an-email", "--owner-password", "long-enough-pw"), "ownerEmail"),
+    (("user", "create", "--email", "a@example.com", "--password", "long-enough-pw"), "--tenant is required"),
+    (("apikey", "create", "--tenant", "nonsense", "--name", "k"), "not a Tenant id"),
+    (("serve", "--port", "99999"), "--port"),
+    (("nonsense",), "No such command"),
+])
+def test_bad_arguments_give_one_line_and_fail(seva, args, message):
+    result = seva(*args, check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_bad_configuration_names_the_variable(seva):
+    result = seva("migrate", check=False, extra_env={"SEVA_DATABASE_URL": "mysql://x"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: SEVA_DATABASE_URL: must start with sqlite://, postgres:// or postgresql://"
+    result = seva("migrate", check=False, extra_env={"SEVA_ENV": "production"})
+    assert "SEVA_SECRET_KEY is required when SEVA_ENV=production" in result.stderr
+
+
+def test_schema_print_matches_the_committed_sdl(seva):
+    committed = (Path(__file__).parents[1] / "schema" / "schema.graphql").read_text()
+    assert seva("schema", "print").stdout == committed == print_sdl(), \
+        "schema/schema.graphql is stale: run `seva schema print > schema/schema.graphql`"

@@ -1,0 +1,80 @@
+from core.csv_import import import_csv
+from core.models import Customer, CustomerTag
+from tests.test_customers import create
+
+IMPORT = """mutation($csv: String) { customersImport(csv: $csv) { imported errors { row field code message } } }"""
+
+
+async def test_valid_rows_import_and_bad_rows_are_reported_by_row(tenant):
+    await create(tenant.api, name="Already Here", phone="9876520000")
+    csv = (
+        "name,phone,email,language,tags,date_of_birth\n"
+        "Asha Devi,98765 20001,asha@example.com,hi,vip;walk-in,1990-04-01\n"
+        ",9876520002,,en,,\n"  # row 3: no name
+        "Bad Phone,12345,,en,,\n"  # row 4
+        "Dup In File,9876520001,,en,,\n"  # row 5: same phone as row 2
+        "Dup In Db,9876520000,,en,,\n"  # row 6: phone of an existing customer
+        "Bad Lang,9876520003,,fr,,\n"  # row 7
+        "Ravi Kumar,,ravi@example.com,,,\n"
+    )
+    data = (await tenant.api.ok(IMPORT, csv=csv))["customersImport"]
+    assert data["imported"] == 2
+    assert [(e["row"], e["field"], e["code"]) for e in data["errors"]] == [
+        (3, "name", "REQUIRED"), (4, "phone", "INVALID_PHONE"), (5, "phone", "DUPLICATE"),
+        (6, "phone", "DUPLICATE"), (7, "language", "INVALID"),
+    ]
+    assert "row 2" in data["errors"][2]["message"] and "Already Here" in data["errors"][3]["message"]
+    asha = await Customer.get(tenant_id=tenant.id, phone="+919876520001")
+    assert asha.tags == ["vip", "walk-in"] and str(asha.date_of_birth) == "1990-04-01"
+    assert await CustomerTag.filter(customer_id=asha.id).count() == 2
+    listed = await tenant.api.ok('{ customers(filter: {tags: ["vip"]}) { edges { node { name } } } }')
+    assert [e["node"]["name"] for e in listed["customers"]["edges"]] == ["Asha Devi"]
+
+
+async def test_unknown_column_rejects_the_file_before_writing(tenant):
+    data = (await tenant.api.ok(IMPORT, csv="name,favourite_colour\nA,blue\n"))["customersImport"]
+    assert data["imported"] == 0
+    assert data["errors"][0]["row"] == 1 and "favourite_colour" in data["errors"][0]["message"]
+    assert await Customer.filter(tenant_id=tenant.id).count() == 0
+
+
+async def test_a_failure_while_writing_leaves_nothing_behind(tenant, monkeypatch):
+    from core import csv_import
+
+    calls = 0
+    original = CustomerTag.bulk_create
+
+    async def failing_bulk_create(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(csv_import.CustomerTag, "bulk_create", failing_bulk_create)
+    rows = "".join(f"Person {i},98765{30000 + i},t\n" for i in range(1500))
+    try:
+        await import_csv(tenant.scope, "name,phone,tags\n" + rows)
+    except RuntimeError:
+        pass
+    assert calls == 2
+    assert await Customer.filter(tenant_id=tenant.id).count() == 0
+
+
+async def test_ten_thousand_rows_import_in_one_call(tenant):
+    rows = "".join(f"Person {i},+9197{i:08d},p{i}@example.com,en,regular\n" for i in range(10_000))
+    result = await import_csv(tenant.scope, "name,phone,email,language,tags\n" + rows)
+    assert result.errors == [] and result.imported == 10_000
+    assert await Customer.filter(tenant_id=tenant.id).count() == 10_000
+
+
+async def test_upload_as_a_file(app, tenant):
+    import json
+
+    operations = json.dumps({"query": "mutation($f: Upload) { customersImport(file: $f) { imported errors { row } } }", "variables": {"f": None}})
+    response = await tenant.api.http.post(
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": ("customers.csv", b"name,phone\nUploaded One,9876540001\n", "text/csv")},
+    )
+    assert response.json()["data"]["customersImport"] == {"imported": 1, "errors": []}

@@ -1,0 +1,14 @@
+"""The committed migrations are the schema: they apply cleanly (conftest builds the test
+database with them) and nothing in the models is missing from them."""
+
+from tortoise import Tortoise
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from core.db import tortoise_config
+from core.settings import get_settings
+
+
+async def test_models_have_no_changes_missing_from_migrations():
+    apps_config = tortoise_config(get_settings().db_url)["apps"]
+    changes = await MigrationAutodetector(Tortoise.apps, apps_config).changes()
+    assert not changes, "models changed without a migration: run `tortoise makemigrations`"
