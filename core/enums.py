@@ -61,3 +61,14 @@ class VerificationPurpose(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
 
+
+
+class MessageStatus(StrEnum):
+    """Forward-only: queued -> sending -> sent -> delivered -> read, or -> failed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"

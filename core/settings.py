@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     secret_key: str = ""  # development: generated once and kept in data_dir
     graphiql: bool | None = None  # default: on in development, off in production
 
+    plugins: str = ""  # "whatsapp,sms" allows only those; "-razorpay" denies one
+    broker_url: str = ""  # redis://... or amqp://...; empty: jobs run inside the web process
+
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
     db_pool_size: int = Field(20, ge=1, le=500)
@@ -48,6 +51,13 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("must start with redis:// or amqp:// (or be empty for in-process jobs)")
         return value
 
     @field_validator("secret_key")

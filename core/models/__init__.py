@@ -1,14 +1,20 @@
 """Tortoise models. Every row of tenant data carries ``tenant_id``; services scope every query by it."""
 
 from core.models.customers import Customer, CustomerTag, ServiceRecord
+from core.models.messaging import Consent, Message
+from core.models.platform import PluginSettings, SchedulerLease
 from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
 
 __all__ = [
     "ApiKey",
+    "Consent",
     "Customer",
     "CustomerTag",
     "LoginAttempt",
+    "Message",
+    "PluginSettings",
     "RefreshToken",
+    "SchedulerLease",
     "ServiceRecord",
     "Tenant",
     "User",

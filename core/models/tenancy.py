@@ -14,6 +14,7 @@ class Tenant(TimestampedModel):
     locale = fields.CharField(max_length=16, default="en-IN")
     status = fields.CharEnumField(TenantStatus, max_length=16, default=TenantStatus.ACTIVE)
     terminated_at = fields.DatetimeField(null=True)
+    channel_fallback = fields.JSONField(default=["whatsapp", "sms", "email"])  # after the customer's preferred channel
 
     class Meta:
         table = "tenant"

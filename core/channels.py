@@ -1,0 +1,68 @@
+"""The contract between the outbox and a notification channel (WhatsApp, SMS, email, ...).
+
+A plugin returns channel adapters from ``seva_notification_channels``; the outbox picks one per
+message and awaits ``send``. Adapters are stateless: per-tenant configuration arrives as the
+plugin's validated settings (secrets decrypted) on each call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class Purpose(StrEnum):
+    SERVICE = "service"  # bills, receipts, OTPs, reminders the customer asked for: no consent needed
+    MARKETING = "marketing"  # needs the customer's consent for the channel
+
+
+@dataclass(frozen=True)
+class Recipient:
+    customer_id: UUID | None
+    name: str
+    phone: str | None  # E.164
+    email: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: UUID
+    tenant_id: UUID
+    channel: str
+    purpose: Purpose
+    template: str
+    body: str
+    variables: dict[str, Any]
+    recipient: Recipient
+    idempotency_key: str  # stable across retries: pass it to providers that dedupe on one
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class SendError(Exception):
+    """A failed send. ``retryable``: try the same channel again later (after ``retry_after``
+    seconds if the provider said so). ``fallback``: this channel can never reach the recipient
+    (e.g. not on WhatsApp), so the outbox may try the next channel."""
+
+    def __init__(self, code: str, reason: str, *, retryable: bool, fallback: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code, self.reason = code, reason
+        self.retryable, self.fallback, self.retry_after = retryable, fallback, retry_after
+
+
+class NotificationChannel(Protocol):
+    name: str  # the channel's key: "whatsapp", "sms", "email", or a plugin's own
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        """Whether this channel has an address for the recipient (a phone, an email)."""
+
+    async def send(self, message: OutgoingMessage, settings: Any) -> SendResult:
+        """Deliver one message to the provider. Raise SendError on failure."""

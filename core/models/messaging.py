@@ -1,0 +1,49 @@
+"""The outbox (every outbound notification is a row first) and the minimal consent ledger."""
+
+from tortoise import fields
+
+from core.enums import MessageStatus
+from core.models.base import TenantModel
+
+
+class Message(TenantModel):
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, null=True, on_delete=fields.SET_NULL)
+    purpose = fields.CharField(max_length=16)  # core.channels.Purpose
+    template = fields.CharField(max_length=64)
+    body = fields.TextField(default="")
+    variables = fields.JSONField(default=dict)
+    channel = fields.CharField(max_length=32, null=True)  # the channel now being tried
+    channels_tried = fields.JSONField(default=list)
+    status = fields.CharEnumField(MessageStatus, max_length=16, default=MessageStatus.QUEUED)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    locked_until = fields.DatetimeField(null=True)  # a sender's lease while status is sending
+    provider_id = fields.CharField(max_length=128, null=True, db_index=True)
+    last_error = fields.TextField(default="")
+    idempotency_key = fields.CharField(max_length=128)
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    read_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "message"
+        unique_together = (("tenant_id", "idempotency_key"),)
+        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "customer_id", "created_at"), ("status", "next_attempt_at"))
+
+
+class Consent(TenantModel):
+    """One entry of a customer's consent history: rows are added, never changed. The latest
+    row for (customer, purpose, channel) is in force; channel null means every channel."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    purpose = fields.CharField(max_length=32)
+    channel = fields.CharField(max_length=16, null=True)
+    granted = fields.BooleanField()
+    source = fields.CharField(max_length=32)  # staff, customer_link, stop_reply, unsubscribe, import
+    notice_version = fields.CharField(max_length=32, default="")
+    evidence = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "consent"
+        indexes = (("tenant_id", "customer_id", "purpose", "created_at"),)
