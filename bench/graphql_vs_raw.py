@@ -96,6 +96,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
     p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
+    p.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (planner statistics)")
     return p.parse_args()
 
 
@@ -215,16 +216,20 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
     settings = get_settings()
     await migrate(settings)
     await init_db(settings)
-    t0 = time.perf_counter()
-    _, email = await seed(args.customers)
-    print(f"seeded {args.customers} customers in {time.perf_counter() - t0:.1f}s")
-    token = (await login(email, PASSWORD, ip="127.0.0.1")).access_token
+    servers = []
+    try:  # always close the ORM: a live aiosqlite thread would keep the process from exiting
+        t0 = time.perf_counter()
+        _, email = await seed(args.customers)
+        print(f"seeded {args.customers} customers in {time.perf_counter() - t0:.1f}s")
+        if args.analyze:
+            from tortoise import connections
+            await connections.get("default").execute_script("ANALYZE")
+        token = (await login(email, PASSWORD, ip="127.0.0.1")).access_token
 
-    servers = [await serve(create_app(manage_db=False)), await serve(raw_app())]
-    gql_url = f"http://127.0.0.1:{servers[0][2]}/graphql"
-    raw_url = f"http://127.0.0.1:{servers[1][2]}/raw"
-    gql_body = {"query": QUERY % PAGE}
-    try:
+        servers = [await serve(create_app(manage_db=False)), await serve(raw_app())]
+        gql_url = f"http://127.0.0.1:{servers[0][2]}/graphql"
+        raw_url = f"http://127.0.0.1:{servers[1][2]}/raw"
+        gql_body = {"query": QUERY % PAGE}
         async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
             g = (await client.post(gql_url, json=gql_body)).json()
             r = (await client.get(raw_url)).json()
@@ -240,7 +245,7 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
                 assert "errors" not in body, body
                 counts[size] = qc.count
 
-        results = {}
+        results, load_avg = {}, os.getloadavg()[0]  # other work on the host skews absolute figures
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             loop = asyncio.get_running_loop()
             for name, url, body in (("graphql", gql_url, gql_body), ("raw", raw_url, None)):
@@ -257,8 +262,9 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
 
     g, r = results["graphql"], results["raw"]
     print()
-    print(f"database: {db_label} | customers: {args.customers} | concurrency: {args.concurrency} | "
-          f"{args.seconds:g}s each after {args.warmup:g}s warm-up | CPUs: {os.cpu_count()} | python {sys.version.split()[0]}")
+    print(f"database: {db_label}{' (ANALYZEd)' if args.analyze else ''} | customers: {args.customers} | "
+          f"concurrency: {args.concurrency} | {args.seconds:g}s each after {args.warmup:g}s warm-up")
+    print(f"host: {os.cpu_count()} CPUs, 1-min load {load_avg:.1f} before the runs | python {sys.version.split()[0]}")
     print("server: uvicorn, 1 worker, this process; load: httpx in a separate process on the same host "
           "(client and server share the machine's CPUs)")
     print(f"{'endpoint':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'errors':>8}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.tools import merge_types
 
 from core.settings import get_settings
@@ -20,12 +21,16 @@ MUTATIONS = (StaffMutation, CustomerMutation)
 @lru_cache(maxsize=1)
 def build_schema() -> strawberry.Schema:
     settings = get_settings()
+    # Built once: the validation cache keys on the rule classes, so per-request rules never hit it.
+    limits = [
+        query_depth_limiter.create_validator(settings.max_query_depth, None),
+        max_aliases.create_validator(settings.max_aliases),
+    ]
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),

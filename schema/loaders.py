@@ -18,9 +18,10 @@ class Loaders:
 
     async def _service_records_by_customer(self, customer_ids: list[UUID]) -> list[list[ServiceRecord]]:
         grouped: dict[UUID, list[ServiceRecord]] = defaultdict(list)
-        rows = await ServiceRecord.filter(tenant_id=self.tenant_id, customer_id__in=customer_ids).order_by(
-            "-created_at", "-id"
-        )
+        # Sorted here, not in SQL: the (tenant_id, customer_id, ...) index then serves the lookup
+        # whatever the planner's statistics say.
+        rows = await ServiceRecord.filter(tenant_id=self.tenant_id, customer_id__in=customer_ids)
+        rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         for row in rows:
             grouped[row.customer_id].append(row)
         return [grouped[cid] for cid in customer_ids]
