@@ -60,7 +60,8 @@ class Plugins:
         self._subsets: dict[tuple[str, frozenset[str]], HookCaller] = {}
         self._provided: dict[str, list[tuple[str, Any]]] = {}
         for name, plugin in self.pm.list_name_plugin():
-            self._describe(name, plugin, sources.get(name))
+            if plugin is not None:  # None: blocked by SEVA_PLUGINS
+                self._describe(name, plugin, sources.get(name))
 
     def _describe(self, name: str, plugin: object, source: str | None) -> None:
         impl = getattr(plugin, "seva_manifest", None)
@@ -84,7 +85,7 @@ class Plugins:
     def hook(self, name: str, disabled: frozenset[str] = frozenset()) -> HookCaller:
         """The hook ``name``, calling every plugin except those in ``disabled``. Subset callers
         are cached per set of disabled ids: asking again for a tenant costs a dict lookup."""
-        disabled = frozenset(disabled) & self.loaded.keys()
+        disabled = frozenset(disabled & self.loaded.keys())
         if not disabled:
             return getattr(self.pm.hook, name)
         key = (name, disabled)
