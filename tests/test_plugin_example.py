@@ -97,3 +97,11 @@ def test_its_own_tests_pass_as_the_docs_describe(hello, tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+def test_the_docs_show_this_example_as_it_is():
+    docs = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    assert (EXAMPLE / "pyproject.toml").read_text() in docs
+    for path in (EXAMPLE / "seva_plugin_hello" / "__init__.py", EXAMPLE / "tests" / "test_hello.py"):
+        code = path.read_text().split('"""\n\n', 1)[1].replace("from __future__ import annotations\n\n", "")
+        assert code in docs, f"docs/plugins.md is out of step with {path.name}"
