@@ -22,8 +22,10 @@ user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
-                  (customers_app, "customers")):
+                  (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets")):
     app.add_typer(sub, name=name)
 
 
@@ -154,6 +156,33 @@ def customers_import(
     typer.echo(f"imported {result.imported} customers, {len(result.failed_rows)} rows rejected")
     if result.failed_rows:
         raise typer.Exit(1)
+
+
+@plugins_app.command("list")
+def plugins_list() -> None:
+    """List the plugins this process loads (after SEVA_PLUGINS): id, version, hooks, source."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.plugins import get_plugins
+
+    table = Table("id", "version", "hooks", "source")
+    for pid, loaded in get_plugins().loaded.items():
+        table.add_row(pid, loaded.manifest.version, ", ".join(loaded.hooks), loaded.source)
+    Console(width=max(120, Console().width)).print(table)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    old_secret_key: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SEVA_OLD_SECRET_KEY",
+                                                help="The SEVA_SECRET_KEY the secrets were stored under")],
+) -> None:
+    """Re-encrypt every stored secret under the current SEVA_SECRET_KEY. Run it right after
+    changing SEVA_SECRET_KEY, before serving; all or nothing."""
+    from core.plugin_settings import rotate_secrets
+
+    report = run(rotate_secrets((old_secret_key,)))
+    typer.echo(f"re-encrypted {report.rotated} secrets under the current key ({report.current} already were)")
 
 
 def main() -> None:

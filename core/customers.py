@@ -12,6 +12,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core import events
 from core.enums import Channel, Language
 from core.errors import DomainError, ErrorCode, FieldError, NotFound
 from core.ids import to_global_id
@@ -102,6 +103,7 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
     except IntegrityError:  # lost a race with another create of the same phone
         await _ensure_phone_free(tenant.id, values.get("phone"))
         raise
+    await events.emit(events.new_event(events.CUSTOMER_CREATED, tenant.id, customer.id))
     return customer
 
 
@@ -118,6 +120,8 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
         if "tags" in values:
             await CustomerTag.filter(customer_id=customer.id).delete()
             await _write_tags(customer, values["tags"])
+    # which fields changed (names only, no values: events carry no personal data)
+    await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=sorted(values)))
     return customer
 
 
@@ -134,6 +138,7 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     if customer.deleted_at is None:
         customer.deleted_at = utcnow()
         await customer.save(update_fields=["deleted_at", "updated_at"])
+        await events.emit(events.new_event(events.CUSTOMER_DELETED, tenant.id, customer.id))
     return customer
 
 
@@ -142,6 +147,7 @@ async def restore_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     if customer.deleted_at is not None:
         customer.deleted_at = None
         await customer.save(update_fields=["deleted_at", "updated_at"])
+        await events.emit(events.new_event(events.CUSTOMER_RESTORED, tenant.id, customer.id))
     return customer
 
 

@@ -2,19 +2,24 @@
 
 Plugins are found through the ``seva`` entry-point group: the built-in integrations in
 ``plugins/`` are listed in this project's pyproject.toml exactly as a partner lists theirs.
-The manager is built once per process; ``SEVA_PLUGINS`` allows or denies plugins by id."""
+The manager is built once per process; ``SEVA_PLUGINS`` allows or denies plugins by id.
+Per-tenant calls use cached subset hook callers (``Plugins.hook``), never a manager per request;
+``core.tenant_plugins`` picks the subset for a tenant."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any
 
 import pluggy
+from pluggy import HookCaller
 
 from core import hookspecs
-from core.plugin_types import PluginManifest
+from core.plugin_types import PluginManifest, RegionPolicy, ScheduledJob
 
 ENTRY_POINT_GROUP = "seva"
+MAX_CACHED_SUBSETS = 1024  # distinct sets of disabled plugins seen; real instances have a handful
 
 
 class PluginError(Exception):
@@ -52,8 +57,11 @@ class Plugins:
             self.pm.register(plugin)
         self.pm.check_pending()  # a misspelt hook name is an error, not silence
         self.loaded: dict[str, LoadedPlugin] = {}
+        self._subsets: dict[tuple[str, frozenset[str]], HookCaller] = {}
+        self._provided: dict[str, list[tuple[str, Any]]] = {}
         for name, plugin in self.pm.list_name_plugin():
-            self._describe(name, plugin, sources.get(name))
+            if plugin is not None:  # None: blocked by SEVA_PLUGINS
+                self._describe(name, plugin, sources.get(name))
 
     def _describe(self, name: str, plugin: object, source: str | None) -> None:
         impl = getattr(plugin, "seva_manifest", None)
@@ -73,6 +81,50 @@ class Plugins:
             if loaded.module is plugin:
                 return pid
         raise KeyError(plugin)
+
+    def hook(self, name: str, disabled: frozenset[str] = frozenset()) -> HookCaller:
+        """The hook ``name``, calling every plugin except those in ``disabled``. Subset callers
+        are cached per set of disabled ids: asking again for a tenant costs a dict lookup."""
+        disabled = frozenset(disabled & self.loaded.keys())
+        if not disabled:
+            return getattr(self.pm.hook, name)
+        key = (name, disabled)
+        caller = self._subsets.get(key)
+        if caller is None:
+            if len(self._subsets) >= MAX_CACHED_SUBSETS:
+                self._subsets.clear()
+            caller = self._subsets[key] = self.pm.subset_hook_caller(name, [self.loaded[p].module for p in disabled])
+        return caller
+
+    def implementers(self, caller: HookCaller) -> list[tuple[str, Any]]:
+        """(plugin id, implementation) of each plugin a hook caller calls, in load order."""
+        order = list(self.loaded)
+        found = [(self.plugin_id(impl.plugin), impl.function) for impl in caller.get_hookimpls()]
+        return sorted(found, key=lambda item: order.index(item[0]))
+
+    def provided(self, name: str) -> list[tuple[str, Any]]:
+        """What each plugin returns from the no-argument hook ``name``, with the plugin's id, in
+        load order (lists are flattened, None dropped). Each plugin is asked once per process."""
+        if name not in self._provided:
+            found: list[tuple[str, Any]] = []
+            for pid, function in self.implementers(getattr(self.pm.hook, name)):
+                result = function()
+                items = result if isinstance(result, (list, tuple)) else [result]
+                found.extend((pid, item) for item in items if item is not None)
+            self._provided[name] = found
+        return self._provided[name]
+
+    def declare_actors(self, broker: Any) -> None:
+        """Let every plugin declare its dramatiq actors on ``broker`` (``seva_actors``)."""
+        self.pm.hook.seva_actors(broker=broker)
+
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        """Every plugin's periodic jobs (``seva_scheduled_jobs``)."""
+        return [job for _, job in self.provided("seva_scheduled_jobs")]
+
+    def region_policies(self, region: str) -> list[RegionPolicy]:
+        """The policies for ``region`` ("IN", "BD") from every plugin (``seva_region_policies``)."""
+        return [policy for _, policy in self.provided("seva_region_policies") if policy.region == region]
 
 
 _plugins: Plugins | None = None

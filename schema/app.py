@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, health probes, request ids."""
+"""The ASGI application: GraphQL at /graphql, plugins' webhooks under /webhooks/<plugin id>/,
+health probes, request ids."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
@@ -18,6 +19,7 @@ from tortoise import connections
 from core.auth import authenticate
 from core.db import close_db, init_db
 from core.errors import DomainError
+from core.plugins import Plugins, get_plugins
 from core.settings import Settings, get_settings
 from schema.build import build_schema
 from schema.context import Context
@@ -27,12 +29,16 @@ log = logging.getLogger("seva.api")
 
 
 class SevaGraphQL(GraphQL):
+    def __init__(self, schema, plugins: Plugins, **kwargs) -> None:
+        super().__init__(schema, **kwargs)
+        self.plugins = plugins
+
     async def get_context(self, request: Request, response) -> Context:
         try:
             principal = await authenticate(request.headers.get("authorization"))
         except DomainError:
             principal = None  # fields that need a caller answer UNAUTHENTICATED
-        return Context(request=request, principal=principal)
+        return Context(request=request, principal=principal, plugins=self.plugins)
 
 
 class RequestId:
@@ -73,10 +79,20 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> ASGIApp:
-    """``manage_db=False`` leaves the ORM to the caller (tests open one database for many apps)."""
+def webhook_mounts(plugins: Plugins) -> list[BaseRoute]:
+    """Each plugin's ``seva_webhook_routes`` under ``/webhooks/<plugin id>/``."""
+    routes: dict[str, list[BaseRoute]] = {}
+    for pid, route in plugins.provided("seva_webhook_routes"):
+        routes.setdefault(pid, []).append(route)
+    return [Mount(f"/webhooks/{pid}", routes=found) for pid, found in routes.items()]
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True, plugins: Plugins | None = None) -> ASGIApp:
+    """``manage_db=False`` leaves the ORM to the caller (tests open one database for many apps).
+    ``plugins``: default the process's plugins (``core.plugins.get_plugins``)."""
     settings = settings or get_settings()
-    graphql = SevaGraphQL(build_schema(), graphql_ide="graphiql" if settings.graphiql_enabled else None,
+    plugins = plugins or get_plugins()
+    graphql = SevaGraphQL(build_schema(plugins), plugins, graphql_ide="graphiql" if settings.graphiql_enabled else None,
                           multipart_uploads_enabled=True)
 
     @asynccontextmanager
@@ -96,6 +112,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> A
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *webhook_mounts(plugins),
         ],
         lifespan=lifespan,
     )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from core.errors import Forbidden
+from core.plugins import Plugins, get_plugins
 from core.principal import Principal, TenantScope
 from schema.loaders import Loaders
 
@@ -13,6 +14,7 @@ from schema.loaders import Loaders
 class Context:
     request: Request
     principal: Principal | None
+    plugins: Plugins = field(default_factory=get_plugins)  # the app's plugins
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

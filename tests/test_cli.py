@@ -85,3 +85,51 @@ def test_schema_print_matches_the_committed_sdl(seva):
     committed = (Path(__file__).parents[1] / "schema" / "schema.graphql").read_text()
     assert seva("schema", "print").stdout == committed == print_sdl(), \
         "schema/schema.graphql is stale: run `seva schema print > schema/schema.graphql`"
+
+
+def test_plugins_list_shows_the_built_in_plugins(seva):
+    out = seva("plugins", "list").stdout
+    for pid in ("whatsapp", "razorpay", "sms", "email"):
+        assert f"seva-crm 0.1.0 (plugins.{pid})" in out
+    assert "seva_manifest" in out
+    only = seva("plugins", "list", extra_env={"SEVA_PLUGINS": "sms"}).stdout
+    assert "plugins.sms" in only and "plugins.whatsapp" not in only
+
+
+SETTINGS_SCRIPT = """
+import sys
+from core.cli import parse_id, run
+from core.plugin_settings import update_plugin_settings
+from core.tenant_plugins import plugin_config
+tenant = parse_id(sys.argv[2], "Tenant")
+if sys.argv[1] == "save":
+    run(update_plugin_settings(tenant, "razorpay", enabled=True,
+                               settings={"keyId": "rzp_test_1", "keySecret": "ks-1", "webhookSecret": "wh-1"}))
+else:
+    config = run(plugin_config(tenant, "razorpay"))
+    print(config.key_secret.get_secret_value() if config else "unreadable")
+"""
+
+
+def test_secrets_rotate_after_the_secret_key_changes(seva):
+    old = "an-old-secret-key-0123456789-abcdefghijklmnop"
+    tenant_id = seva("tenant", "create", "--name", "Rotating", "--region", "IN",
+                     "--owner-email", "owner@rotating.example.com", "--owner-password", "long-enough-pw").stdout.strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
+
+    def script(*args: str, secret: str | None = None) -> str:
+        result = subprocess.run([sys.executable, "-c", SETTINGS_SCRIPT, *args], capture_output=True, text=True,
+                                env=env | ({"SEVA_SECRET_KEY": secret} if secret else {}), timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    script("save", tenant_id, secret=old)  # stored while SEVA_SECRET_KEY was the old key
+    assert script("read", tenant_id) == "unreadable"  # the key has changed since
+    assert "ks-1" not in (seva.data_dir / "seva.sqlite3").read_bytes().decode("latin-1")
+
+    wrong = seva("secrets", "rotate", "--old-secret-key", "x" * 40, check=False)
+    assert wrong.returncode == 1 and "encrypted under an unknown key" in wrong.stderr and "ks-1" not in wrong.stderr
+    assert seva("secrets", "rotate", "--old-secret-key", old).stdout.strip() == \
+        "re-encrypted 2 secrets under the current key (0 already were)"
+    assert script("read", tenant_id) == "ks-1"
+    assert "(2 already were)" in seva("secrets", "rotate", extra_env={"SEVA_OLD_SECRET_KEY": old}).stdout

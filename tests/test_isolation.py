@@ -1,7 +1,7 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import ApiKey, Customer, ServiceRecord
+from core.models import ApiKey, Customer, PluginSettings, ServiceRecord
 from schema.build import build_schema
 from tests.test_customers import create
 from tests.test_service_records import add
@@ -12,7 +12,11 @@ NOT_ADDRESSED = {
     "me", "users", "apiKeys", "tenants", "login", "tokenRefresh", "logout", "emailVerificationStart",
     "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm", "userCreate",
     "apiKeyCreate", "tenantCreate", "customerCreate", "customersImport",
+    "pluginSettingsUpdate",  # names a plugin, not an object: acts on the caller's tenant's row (checked below)
 }
+
+WHATSAPP = {"phoneNumberId": "1234567890", "accessToken": "EAAG-secret-token", "appSecret": "app-secret-a",
+            "verifyToken": "verify-a"}
 
 
 async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant):
@@ -20,6 +24,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     customer = (await create(a.api, name="Secret Customer", phone="9876512345", email="secret@example.com"))["customer"]
     record = (await add(a.api, customer["id"], "Secret service"))["serviceRecord"]
     key = (await a.api.ok('mutation { apiKeyCreate(name: "k", role: VIEWER) { apiKey { id } } }'))["apiKeyCreate"]["apiKey"]
+    configured = await a.api.ok('mutation($s: JSON) { pluginSettingsUpdate(plugin: "whatsapp", enabled: true, settings: $s) { errors { field } } }', s=WHATSAPP)
+    assert configured["pluginSettingsUpdate"]["errors"] == []
+    a_settings = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__.copy()
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
 
     probes = {
@@ -42,10 +49,15 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                                 {"id": record["id"]}, lambda d: d["serviceRecordUpdate"]["errors"][0]["code"] == "NOT_FOUND"),
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
+        "plugins": ("{ plugins { id enabledForTenant settings { name isSet value } } }", {},
+                    lambda d: all(not p["enabledForTenant"] and not any(s["isSet"] for s in p["settings"])
+                                  and "1234567890" not in str(p) for p in d["plugins"])),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
         assert hidden(data), (name, data)
+    changed = await b.api.ok('mutation { pluginSettingsUpdate(plugin: "whatsapp", enabled: false, settings: {phoneNumberId: "999", accessToken: "b-token", appSecret: "b", verifyToken: "b"}) { errors { field } } }')
+    assert changed["pluginSettingsUpdate"]["errors"] == []
 
     schema = build_schema()
     root_fields = {f.name for t in (schema.query, schema.mutation) for f in t.__strawberry_definition__.fields}
@@ -57,6 +69,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert await ServiceRecord.filter(tenant_id=a.id).count() == 1
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
+    a_after = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__
+    assert {k: v for k, v in a_after.items() if not k.startswith("_")} == {k: v for k, v in a_settings.items() if not k.startswith("_")}
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):

@@ -1,0 +1,12 @@
+"""A tenant's WhatsApp Business Cloud API account."""
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class WhatsAppSettings(BaseModel):
+    phone_number_id: str = Field(min_length=1, description="The sending number's id in Meta's WhatsApp Manager")
+    access_token: SecretStr = Field(description="A system user's permanent access token")
+    app_secret: SecretStr = Field(description="The Meta app's secret: verifies X-Hub-Signature-256 on webhooks")
+    verify_token: str = Field(min_length=1, description="Echoed by Meta when the webhook is subscribed")
+    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$", description="Graph API version")
+    base_url: str = Field("https://graph.facebook.com", pattern=r"^https?://", description="Graph API base URL")
