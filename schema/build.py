@@ -6,15 +6,18 @@ from functools import lru_cache
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from core.settings import get_settings
+from schema.billing import BillingMutation, BillingQuery
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import ErrorPolicy
+from schema.scalars import SCALAR_MAP
 from schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery)
-MUTATIONS = (StaffMutation, CustomerMutation)
+QUERIES = (StaffQuery, CustomerQuery, BillingQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, BillingMutation)
 
 
 @lru_cache(maxsize=1)
@@ -23,6 +26,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
