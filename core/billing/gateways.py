@@ -112,8 +112,11 @@ async def refund(tenant: TenantScope, payment_id: UUID | None, data: dict[str, A
     gateway = await gateway_for(tenant.id, payment.provider)
     refund_id = uuid4()  # also the gateway receipt: a retried refund is found, not repeated
     result = await _call(gateway.refund(tenant.id, payment.provider_payment_id, amount, refund_id.hex))
-    return await refund_payment(tenant, payment.id, data, provider_refund_id=result.provider_refund_id,
-                                status=result.status, refund_id=refund_id)
+    try:
+        return await refund_payment(tenant, payment.id, data, provider_refund_id=result.provider_refund_id,
+                                    status=result.status, refund_id=refund_id)
+    except IntegrityError:  # the gateway's refund webhook recorded it first
+        return await Refund.get(provider_refund_id=result.provider_refund_id, tenant_id=tenant.id)
 
 
 async def _call(work):

@@ -192,6 +192,31 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
     return sub
 
 
+async def apply_gateway_status(tenant_id: UUID, gateway: str, gateway_subscription_id: str, to: SubscriptionStatus,
+                               event_at: int) -> str:
+    """A gateway's auto-debit subscription reports a state (activated, pending, halted, ...).
+    Events arrive out of order: one older than the newest applied, or naming a move the state
+    machine refuses, changes nothing. Returns what happened (ids and states only)."""
+    sub = await Subscription.get_or_none(tenant_id=tenant_id, gateway=gateway, gateway_subscription_id=gateway_subscription_id)
+    if sub is None:
+        return "unknown subscription"
+    if sub.gateway_event_at is not None and event_at < sub.gateway_event_at:
+        return "stale event"
+    sub.gateway_event_at = event_at
+    if sub.status is to or not can_move(sub, to):
+        await sub.save(update_fields=["gateway_event_at", "updated_at"])
+        return f"no change ({sub.status.value})"
+    old = transition(sub, to)
+    fields = ["status", "gateway_event_at", "updated_at"]
+    if to is S.CANCELLED:
+        sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
+        fields += ["cancelled_at", "auto_renew", "next_renewal_on"]
+    await sub.save(update_fields=fields)
+    name = events.SUBSCRIPTION_SUSPENDED if to is S.SUSPENDED else events.SUBSCRIPTION_CHANGED
+    events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
+    return f"{old.value} -> {to.value}"
+
+
 async def get_subscription(tenant_id: UUID, sub_id: UUID | None, field: str = "id") -> Subscription:
     sub = await Subscription.get_or_none(id=sub_id, tenant_id=tenant_id) if sub_id else None
     if sub is None:
