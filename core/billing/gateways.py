@@ -70,7 +70,8 @@ async def gateway_for(tenant_id: UUID, name: str | None = None) -> BillingGatewa
     for gateway in all_gateways():
         if (name is None or gateway.name == name) and await gateway.is_configured(tenant_id):
             return gateway
-    raise DomainError.of(None, ErrorCode.INVALID, f"payment gateway {name or ''} not set up for this tenant".replace("  ", " "))
+    message = f"the {name} payment gateway is not set up for this tenant" if name else "no payment gateway is set up for this tenant"
+    raise DomainError.of(None, ErrorCode.INVALID, message)
 
 
 async def create_payment_link(tenant: TenantScope, invoice_id: UUID | None) -> PaymentLink:
