@@ -72,3 +72,60 @@ class MessageStatus(StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+
+
+class BillingInterval(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    ONE_TIME = "one_time"
+
+
+class SubscriptionStatus(StrEnum):
+    """See core.billing.subscriptions.TRANSITIONS for the moves between them."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    SUSPENDED = "suspended"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    UPI = "upi"
+    BANK = "bank"
+    CARD = "card"
+    GATEWAY = "gateway"  # taken online by a payment gateway plugin (provider says which)
+    OTHER = "other"
+
+
+class PaymentStatus(StrEnum):
+    """Only captured payments count towards an invoice. Forward-only: failed -> captured is allowed
+    (a late capture), captured never goes back."""
+
+    CAPTURED = "captured"
+    FAILED = "failed"
+
+
+class RefundStatus(StrEnum):
+    """pending and processed refunds count against a payment; failed ones do not."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class ReminderKind(StrEnum):
+    DUE_SOON = "due_soon"  # N days before the due date (for a renewal: before the renewal date)
+    OVERDUE = "overdue"  # the day after the due date, once

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     INVALID_TRANSITION = "invalid_transition"
     FORBIDDEN = "forbidden"
+    GATEWAY_ERROR = "gateway_error"  # a payment gateway refused or could not be reached
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,21 @@ from functools import lru_cache
 import strawberry
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions import max_aliases, query_depth_limiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.utils.str_converters import to_camel_case
 
 from core.plugins import PluginError, Plugins, get_plugins
 from core.settings import get_settings
+from schema.billing import BillingMutation, BillingQuery
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import ErrorPolicy
 from schema.plugins import PluginMutation, PluginQuery
+from schema.scalars import SCALAR_MAP
 from schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery, PluginQuery)
-MUTATIONS = (StaffMutation, CustomerMutation, PluginMutation)
+QUERIES = (StaffQuery, CustomerQuery, BillingQuery, PluginQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, BillingMutation, PluginMutation)
 
 
 def _field_names(cls: type) -> list[str]:
@@ -58,6 +61,7 @@ def _build(plugins: Plugins) -> strawberry.Schema:
         query=_merge("Query", QUERIES, queries),
         mutation=_merge("Mutation", MUTATIONS, mutations),
         types=[t for _, c in contributions for t in c.types],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

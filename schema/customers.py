@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -20,6 +21,9 @@ from schema.enums import Channel, Currency, CustomerOrder, Language, ServiceReco
 from schema.errors import ErrorCodeEnum, UserError, payload
 from schema.permissions import needs
 from schema.relay import Connection, connection, list_connection
+
+if TYPE_CHECKING:
+    from schema.billing import Subscription
 
 MAX_NESTED = 100
 
@@ -77,6 +81,10 @@ class Customer:
         first = max(0, min(first, MAX_NESTED))
         rows = await info.context.loaders.service_records_by_customer.load(self.id)
         return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id))
+
+    @strawberry.field(description="The customer's subscriptions, newest first.")
+    async def subscriptions(self: CustomerRow, info: Info) -> list[Annotated[Subscription, strawberry.lazy("schema.billing")]]:
+        return await info.context.loaders.subscriptions_by_customer.load(self.id)
 
 
 @strawberry.input

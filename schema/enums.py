@@ -28,3 +28,36 @@ class CustomerOrder(Enum):
 class ServiceRecordOrder(Enum):
     CREATED_AT_DESC = "CREATED_AT_DESC"
     CREATED_AT_ASC = "CREATED_AT_ASC"
+
+
+BillingInterval = strawberry.enum(enums.BillingInterval)
+SubscriptionStatus = strawberry.enum(enums.SubscriptionStatus)
+InvoiceStatus = strawberry.enum(enums.InvoiceStatus)
+PaymentMethod = strawberry.enum(enums.PaymentMethod)
+PaymentStatus = strawberry.enum(enums.PaymentStatus)
+RefundStatus = strawberry.enum(enums.RefundStatus)
+
+
+@strawberry.enum(description="Sort order of a plan list.")
+class PlanOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    NAME_ASC = "NAME_ASC"
+
+
+@strawberry.enum(description="Sort order of a subscription list.")
+class SubscriptionOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+
+
+@strawberry.enum(description="Sort order of an invoice list.")
+class InvoiceOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    DUE_ON_ASC = "DUE_ON_ASC"
+    DUE_ON_DESC = "DUE_ON_DESC"
+
+
+@strawberry.enum(description="Sort order of a payment list.")
+class PaymentOrder(Enum):
+    RECEIVED_AT_DESC = "RECEIVED_AT_DESC"
+    CREATED_AT_DESC = "CREATED_AT_DESC"

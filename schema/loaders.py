@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
+from tortoise.models import Model
 
-from core.models import Customer, ServiceRecord
+from core.models import Customer, Invoice, InvoiceLine, Payment, PaymentLink, Plan, Refund, ServiceRecord, Subscription
 
 
 class Loaders:
@@ -15,6 +17,15 @@ class Loaders:
         self.tenant_id = tenant_id
         self.service_records_by_customer = DataLoader(self._service_records_by_customer)
         self.customer = DataLoader(self._customers)
+        self.plan = DataLoader(self._by_id(Plan))
+        self.subscription = DataLoader(self._by_id(Subscription))
+        self.invoice = DataLoader(self._by_id(Invoice))
+        self.subscriptions_by_customer = DataLoader(self._grouped(Subscription, "customer_id", "-created_at"))
+        self.invoices_by_subscription = DataLoader(self._grouped(Invoice, "subscription_id", "-created_at"))
+        self.lines_by_invoice = DataLoader(self._grouped(InvoiceLine, "invoice_id", "position"))
+        self.payments_by_invoice = DataLoader(self._grouped(Payment, "invoice_id", "received_at"))
+        self.refunds_by_payment = DataLoader(self._grouped(Refund, "payment_id", "created_at"))
+        self.links_by_invoice = DataLoader(self._grouped(PaymentLink, "invoice_id", "created_at"))
 
     async def _service_records_by_customer(self, customer_ids: list[UUID]) -> list[list[ServiceRecord]]:
         grouped: dict[UUID, list[ServiceRecord]] = defaultdict(list)
@@ -29,3 +40,22 @@ class Loaders:
     async def _customers(self, ids: list[UUID]) -> list[Customer | None]:
         found = {c.id: c for c in await Customer.filter(tenant_id=self.tenant_id, id__in=ids)}
         return [found.get(i) for i in ids]
+
+    def _by_id(self, model: type[Model]) -> Callable[[list[UUID]], Awaitable[list]]:
+        async def load(ids: list[UUID]) -> list:
+            found = {row.id: row for row in await model.filter(tenant_id=self.tenant_id, id__in=ids)}
+            return [found.get(i) for i in ids]
+
+        return load
+
+    def _grouped(self, model: type[Model], key: str, order: str) -> Callable[[list[UUID]], Awaitable[list[list]]]:
+        """Rows of ``model`` whose ``key`` is each id, in ``order`` (one query for the batch)."""
+
+        async def load(ids: list[UUID]) -> list[list]:
+            grouped: dict[UUID, list] = defaultdict(list)
+            rows = await model.filter(tenant_id=self.tenant_id, **{f"{key}__in": ids}).order_by(order, "id")
+            for row in rows:
+                grouped[getattr(row, key)].append(row)
+            return [grouped[i] for i in ids]
+
+        return load

@@ -1,7 +1,7 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import ApiKey, Customer, PluginSettings, ServiceRecord
+from core.models import ApiKey, Customer, Invoice, Payment, Plan, PluginSettings, ServiceRecord, Subscription
 from schema.build import build_schema
 from tests.test_customers import create
 from tests.test_service_records import add
@@ -13,6 +13,8 @@ NOT_ADDRESSED = {
     "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm", "userCreate",
     "apiKeyCreate", "tenantCreate", "customerCreate", "customersImport",
     "pluginSettingsUpdate",  # names a plugin, not an object: acts on the caller's tenant's row (checked below)
+    "razorpayCheckoutVerify",  # takes provider ids, checked against the caller's own keys (test_razorpay)
+    "planCreate",  # creates in the caller's own catalogue, from no other object
 }
 
 WHATSAPP = {"phoneNumberId": "1234567890", "accessToken": "EAAG-secret-token", "appSecret": "app-secret-a",
@@ -28,6 +30,15 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert configured["pluginSettingsUpdate"]["errors"] == []
     a_settings = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__.copy()
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
+    plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }'))["planCreate"]["plan"]
+    sub = (await a.api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
+                          c=customer["id"], p=plan["id"]))["subscriptionCreate"]["subscription"]
+    invoice = (await a.api.ok("query($id: ID!) { subscription(id: $id) { invoices { edges { node { id total { amount } } } } } }",
+                              id=sub["id"]))["subscription"]["invoices"]["edges"][0]["node"]
+    payment = (await a.api.ok("mutation($i: ID!) { paymentRecord(input: {invoiceId: $i, amount: 100}) { payment { id } } }",
+                              i=invoice["id"]))["paymentRecord"]["payment"]
+    billing_before = {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))
+                      for m in (Plan, Subscription, Invoice, Payment)}
 
     probes = {
         "customer": ("query($id: ID!) { customer(id: $id) { name } }", {"id": customer["id"]}, lambda d: d["customer"] is None),
@@ -52,6 +63,39 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "plugins": ("{ plugins { id enabledForTenant settings { name isSet value } } }", {},
                     lambda d: all(not p["enabledForTenant"] and not any(s["isSet"] for s in p["settings"])
                                   and "1234567890" not in str(p) for p in d["plugins"])),
+        # billing
+        "plans": ("{ plans { totalCount } }", {}, lambda d: d["plans"]["totalCount"] == 0),
+        "subscription": ("query($id: ID!) { subscription(id: $id) { status } }", {"id": sub["id"]}, lambda d: d["subscription"] is None),
+        "subscriptions": ("query($c: ID!, $p: ID!) { all: subscriptions { totalCount } c: subscriptions(filter: {customerId: $c}) { totalCount }"
+                          " p: subscriptions(filter: {planId: $p}) { totalCount } }", {"c": customer["id"], "p": plan["id"]},
+                          lambda d: d["all"]["totalCount"] == d["c"]["totalCount"] == d["p"]["totalCount"] == 0),
+        "invoice": ("query($id: ID!) { invoice(id: $id) { number html } }", {"id": invoice["id"]}, lambda d: d["invoice"] is None),
+        "invoices": ("query($c: ID!, $s: ID!) { all: invoices { totalCount } c: invoices(filter: {customerId: $c}) { totalCount }"
+                     " s: invoices(filter: {subscriptionId: $s}) { totalCount } }", {"c": customer["id"], "s": sub["id"]},
+                     lambda d: d["all"]["totalCount"] == d["c"]["totalCount"] == d["s"]["totalCount"] == 0),
+        "payments": ("query($i: ID!) { all: payments { totalCount } i: payments(filter: {invoiceId: $i}) { totalCount } }",
+                     {"i": invoice["id"]}, lambda d: d["all"]["totalCount"] == d["i"]["totalCount"] == 0),
+        "billingSummary": ("{ billingSummary { duesOutstanding collectedThisMonth mrr activeSubscriptions } }", {},
+                           lambda d: d["billingSummary"] == {"duesOutstanding": "0", "collectedThisMonth": "0", "mrr": "0",
+                                                             "activeSubscriptions": 0}),
+        "subscriptionCreate": ("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } errors { field code } } }",
+                               {"c": customer["id"], "p": plan["id"]},
+                               lambda d: {(e["field"], e["code"]) for e in d["subscriptionCreate"]["errors"]} == {("customerId", "NOT_FOUND"), ("planId", "NOT_FOUND")}),
+        **{name: (f"mutation($id: ID!) {{ {name}(id: $id) {{ subscription {{ id }} errors {{ code }} }} }}", {"id": sub["id"]},
+                  lambda d, name=name: d[name]["errors"][0]["code"] == "NOT_FOUND")
+           for name in ("subscriptionCancel", "subscriptionPause", "subscriptionResume")},
+        "invoiceCreate": ('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 100}]}) { invoice { id } errors { field code } } }',
+                          {"c": customer["id"]}, lambda d: d["invoiceCreate"]["errors"] == [{"field": "customerId", "code": "NOT_FOUND"}]),
+        "invoiceVoid": ("mutation($id: ID!) { invoiceVoid(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
+                        lambda d: d["invoiceVoid"]["errors"][0]["code"] == "NOT_FOUND"),
+        "paymentRecord": ("mutation($i: ID!) { paymentRecord(input: {invoiceId: $i, amount: 100}) { payment { id } errors { code } } }",
+                          {"i": invoice["id"]}, lambda d: d["paymentRecord"]["errors"][0]["code"] == "NOT_FOUND"),
+        "paymentRefund": ("mutation($p: ID!) { paymentRefund(input: {paymentId: $p, amount: 100}) { refund { id } errors { code } } }",
+                          {"p": payment["id"]}, lambda d: d["paymentRefund"]["errors"][0]["code"] == "NOT_FOUND"),
+        "razorpayOrderCreate": ("mutation($i: ID!) { razorpayOrderCreate(invoiceId: $i) { orderId errors { code } } }",
+                                {"i": invoice["id"]}, lambda d: d["razorpayOrderCreate"]["errors"][0]["code"] == "NOT_FOUND"),
+        "paymentLinkCreate": ("mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { id } errors { code } } }",
+                              {"i": invoice["id"]}, lambda d: d["paymentLinkCreate"]["errors"][0]["code"] == "NOT_FOUND"),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
@@ -71,6 +115,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
     a_after = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__
     assert {k: v for k, v in a_after.items() if not k.startswith("_")} == {k: v for k, v in a_settings.items() if not k.startswith("_")}
+    assert {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))
+            for m in (Plan, Subscription, Invoice, Payment)} == billing_before
+    assert [await m.filter(tenant_id=b.id).count() for m in (Plan, Subscription, Invoice, Payment)] == [0, 0, 0, 0]
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):

@@ -1,5 +1,18 @@
 """Tortoise models. Every row of tenant data carries ``tenant_id``; services scope every query by it."""
 
+from core.models.billing import (
+    BillingReminder,
+    BillingSettings,
+    GatewayEvent,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    PaymentLink,
+    Plan,
+    Refund,
+    Subscription,
+)
 from core.models.customers import Customer, CustomerTag, ServiceRecord
 from core.models.messaging import Consent, Message
 from core.models.platform import PluginSettings, SchedulerLease
@@ -7,15 +20,26 @@ from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User
 
 __all__ = [
     "ApiKey",
+    "BillingReminder",
+    "BillingSettings",
     "Consent",
     "Customer",
     "CustomerTag",
+    "GatewayEvent",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLine",
     "LoginAttempt",
     "Message",
+    "Payment",
+    "PaymentLink",
+    "Plan",
     "PluginSettings",
     "RefreshToken",
+    "Refund",
     "SchedulerLease",
     "ServiceRecord",
+    "Subscription",
     "Tenant",
     "User",
     "VerificationCode",

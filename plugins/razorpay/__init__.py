@@ -1,15 +1,9 @@
-"""Razorpay payments (India). For now the manifest and per-tenant settings; orders, payment
-links and webhooks come with billing."""
+"""Razorpay (India): payment links, Checkout, refunds, auto-debit subscriptions and webhooks.
 
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
-from plugins.razorpay.settings import RazorpaySettings
+Modules: client (async API client), errors, signatures, config (tenant credentials), gateway
+(billing's payment gateway adapter), webhooks, checkout, graphql, fake (a local fake Razorpay
+for tests) and hooks (registered here)."""
 
+from plugins.razorpay.hooks import seva_graphql, seva_manifest, seva_payment_gateways, seva_webhook_routes
 
-@hookimpl
-def seva_manifest() -> PluginManifest:
-    return PluginManifest(
-        id="razorpay", name="Razorpay", version="0.1.0",
-        description="Online payments, payment links and subscriptions through Razorpay (INR).",
-        settings_model=RazorpaySettings,
-    )
+__all__ = ["seva_graphql", "seva_manifest", "seva_payment_gateways", "seva_webhook_routes"]

@@ -1,0 +1,61 @@
+"""Finding the billing reminders that are due, each produced at most once.
+
+A reminder is a ``billing_reminder`` row, unique per invoice and kind, written in the same
+transaction as the hand-over to ``core.billing.notify.send_reminder`` (at merge: the outbox row),
+so a reminder is never produced twice, whether this runs again, twice at once, or after a crash.
+- due_soon: an open invoice due within the tenant's ``reminder_days_before`` days (default 3;
+  for a renewal invoice that is N days before the renewal date).
+- overdue: an open invoice still unpaid after its due date, once.
+Reminders are service messages: they need no marketing consent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
+from tortoise.transactions import in_transaction
+
+from core.billing import notify
+from core.billing.clock import todays
+from core.billing.invoices import PAYABLE
+from core.billing.money import days
+from core.billing.settings import LIMITS, billing_settings
+from core.enums import ReminderKind
+from core.models import BillingReminder, Invoice
+
+MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
+
+
+async def due_reminders(now: datetime) -> list[tuple[UUID, ReminderKind]]:
+    """Produce every reminder due at ``now``; returns (invoice id, kind) of each one produced."""
+    produced: list[tuple[UUID, ReminderKind]] = []
+    horizon = now.date() + days(MAX_LEAD_DAYS + 1)
+    for kind, due in ((ReminderKind.OVERDUE, {"due_on__lt": now.date() + days(1)}),
+                      (ReminderKind.DUE_SOON, {"due_on__lte": horizon})):
+        already = Subquery(BillingReminder.filter(kind=kind).values("invoice_id"))
+        invoices = await Invoice.filter(status__in=PAYABLE, **due).exclude(id__in=already).order_by("due_on")
+        today_of = await todays({i.tenant_id for i in invoices}, now)
+        lead_of: dict[UUID, int] = {}
+        for invoice in invoices:
+            today = today_of[invoice.tenant_id]
+            if kind is ReminderKind.OVERDUE:
+                wanted = invoice.due_on < today
+            else:
+                if invoice.tenant_id not in lead_of:
+                    lead_of[invoice.tenant_id] = (await billing_settings(invoice.tenant_id)).reminder_days_before
+                wanted = today <= invoice.due_on <= today + days(lead_of[invoice.tenant_id])
+            if wanted and await _produce(invoice, kind):
+                produced.append((invoice.id, kind))
+    return produced
+
+
+async def _produce(invoice: Invoice, kind: ReminderKind) -> bool:
+    try:
+        async with in_transaction():
+            await BillingReminder.create(tenant_id=invoice.tenant_id, invoice_id=invoice.id, kind=kind)
+            await notify.send_reminder(invoice, kind)
+    except IntegrityError:  # produced a moment ago by another run
+        return False
+    return True

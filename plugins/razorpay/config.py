@@ -1,0 +1,37 @@
+"""A tenant's Razorpay credentials, from its encrypted per-tenant plugin settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from pydantic import SecretStr
+
+from plugins.razorpay.settings import RazorpaySettings  # noqa: F401 - the manifest's settings model
+
+DEFAULT_BASE_URL = "https://api.razorpay.com/v1"
+
+
+@dataclass(frozen=True)
+class RazorpayConfig:
+    key_id: str
+    key_secret: SecretStr  # SecretStr: a config that reaches a log shows '**********'
+    webhook_secret: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+
+    @classmethod
+    def of(cls, key_id: str, key_secret: str, webhook_secret: str, base_url: str = DEFAULT_BASE_URL) -> RazorpayConfig:
+        return cls(key_id, SecretStr(key_secret), SecretStr(webhook_secret), base_url.rstrip("/"))
+
+
+async def razorpay_config(tenant_id: UUID | None) -> RazorpayConfig | None:
+    """The tenant's Razorpay credentials (secrets decrypted), or None unless the tenant has
+    enabled the plugin and configured it."""
+    from core.tenant_plugins import enabled_plugins, plugin_config
+
+    if tenant_id is None or "razorpay" not in await enabled_plugins(tenant_id):
+        return None
+    settings = await plugin_config(tenant_id, "razorpay")
+    if settings is None:
+        return None
+    return RazorpayConfig(settings.key_id, settings.key_secret, settings.webhook_secret, settings.base_url.rstrip("/"))
