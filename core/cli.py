@@ -22,8 +22,12 @@ user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
-                  (customers_app, "customers")):
+                  (customers_app, "customers"), (audit_app, "audit"), (retention_app, "retention"),
+                  (privacy_app, "privacy")):
     app.add_typer(sub, name=name)
 
 
@@ -154,6 +158,50 @@ def customers_import(
     typer.echo(f"imported {result.imported} customers, {len(result.failed_rows)} rows rejected")
     if result.failed_rows:
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
+    """Check every audit chain; print the first broken link of each and exit 1 if any."""
+    from core import audit
+
+    name = str(parse_id(chain, "Tenant")) if chain else None
+    result = run(audit.verify(name))
+    for problem in result.breaks:
+        typer.echo(f"BROKEN {problem.describe()}")
+    if result.breaks:
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {result.events} events in {result.chains} chains")
+
+
+@retention_app.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be purged")] = False) -> None:
+    """Purge terminated tenants past their grace period (counts per table per tenant)."""
+    from core.privacy.retention import purge_terminated_tenants
+    from core.security import utcnow
+
+    report = run(purge_terminated_tenants(utcnow(), dry_run=dry_run))
+    verb = "would purge" if dry_run else "purged"
+    for item in report:
+        typer.echo(f"tenant {to_global_id('Tenant', item.tenant_id)} ({item.stage}): {verb}")
+        for table, count in sorted(item.counts.items()):
+            typer.echo(f"  {table}: {count}")
+    if not report:
+        typer.echo("nothing to purge")
+
+
+@privacy_app.command("sweep")
+def privacy_sweep() -> None:
+    """Escalate overdue privacy requests and record breach reminders (the scheduler's job)."""
+    from core.privacy.breach import breach_reminders
+    from core.privacy.requests import escalate_overdue
+    from core.security import utcnow
+
+    async def both():
+        return await escalate_overdue(utcnow()), await breach_reminders(utcnow())
+
+    escalated, reminders = run(both())
+    typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
 
+from core import audit
 from core.auth import authenticate
 from core.db import close_db, init_db
 from core.errors import DomainError
@@ -32,7 +33,9 @@ class SevaGraphQL(GraphQL):
             principal = await authenticate(request.headers.get("authorization"))
         except DomainError:
             principal = None  # fields that need a caller answer UNAUTHENTICATED
-        return Context(request=request, principal=principal)
+        context = Context(request=request, principal=principal)
+        audit.set_actor(audit.actor_for(principal, context.client_ip, request.headers.get("user-agent", "")))
+        return context
 
 
 class RequestId:
@@ -48,6 +51,7 @@ class RequestId:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
         rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
         token = request_id.set(rid)
+        actor = audit.set_actor(audit.SYSTEM)  # the request sets its own; restored after
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":
@@ -57,6 +61,7 @@ class RequestId:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            audit.reset_actor(actor)
             request_id.reset(token)
 
 

@@ -1,18 +1,27 @@
 """Tortoise models. Every row of tenant data carries ``tenant_id``; services scope every query by it."""
 
+from core.models.audit import AuditEvent, AuditHead
 from core.models.customers import Customer, CustomerTag, ServiceRecord
 from core.models.messaging import Consent, Message
+from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
 from core.models.platform import PluginSettings, SchedulerLease
 from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
 
 __all__ = [
+    "AuditEvent",
+    "AuditHead",
     "ApiKey",
+    "BreachIncident",
     "Consent",
+    "ConsentNotice",
     "Customer",
     "CustomerTag",
     "LoginAttempt",
     "Message",
     "PluginSettings",
+    "PrivacyProfile",
+    "PrivacyRequest",
+    "RateLimitHit",
     "RefreshToken",
     "SchedulerLease",
     "ServiceRecord",
