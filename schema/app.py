@@ -23,6 +23,7 @@ from core.settings import Settings, get_settings
 from schema.build import build_schema
 from schema.context import Context
 from schema.errors import request_id
+from schema.privacy_http import routes as privacy_routes
 
 log = logging.getLogger("seva.api")
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> A
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *privacy_routes,
         ],
         lifespan=lifespan,
     )

@@ -1,9 +1,11 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import ApiKey, Customer, ServiceRecord
+from core.models import ApiKey, BreachIncident, Consent, Customer, PrivacyRequest, ServiceRecord
 from schema.build import build_schema
+from tests.test_consent import grant, publish
 from tests.test_customers import create
+from tests.test_privacy_requests import file
 from tests.test_service_records import add
 
 # Root fields that take no object id (they act on the caller's own account or tenant, or are
@@ -12,6 +14,8 @@ NOT_ADDRESSED = {
     "me", "users", "apiKeys", "tenants", "login", "tokenRefresh", "logout", "emailVerificationStart",
     "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm", "userCreate",
     "apiKeyCreate", "tenantCreate", "customerCreate", "customersImport",
+    # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
+    "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
 }
 
 
@@ -20,7 +24,16 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     customer = (await create(a.api, name="Secret Customer", phone="9876512345", email="secret@example.com"))["customer"]
     record = (await add(a.api, customer["id"], "Secret service"))["serviceRecord"]
     key = (await a.api.ok('mutation { apiKeyCreate(name: "k", role: VIEWER) { apiKey { id } } }'))["apiKeyCreate"]["apiKey"]
+    await publish(a.api)
+    await grant(a.api, customer["id"])
+    request = (await file(a.api, customer["id"]))["privacyRequest"]
+    breach = (await a.api.ok('mutation { breachReport(input: {title: "lost laptop"}) { breach { id } } }'))["breachReport"]["breach"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
+
+    def not_found(field):
+        return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
+
+    rid, cid = {"id": request["id"]}, {"id": customer["id"]}
 
     probes = {
         "customer": ("query($id: ID!) { customer(id: $id) { name } }", {"id": customer["id"]}, lambda d: d["customer"] is None),
@@ -43,6 +56,33 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
     }
+    probes |= {
+        "privacyRequest": ("query($id: ID!) { privacyRequest(id: $id) { id } }", rid, lambda d: d["privacyRequest"] is None),
+        "privacyRequests": ("query($id: ID!) { privacyRequests(filter: {customerId: $id}) { totalCount } all: privacyRequests { totalCount } }",
+                            cid, lambda d: d["privacyRequests"]["totalCount"] == 0 == d["all"]["totalCount"]),
+        "consents": ("query($id: ID!) { consents(customerId: $id) { totalCount } }", cid, lambda d: d["consents"]["totalCount"] == 0),
+        "consentGiven": ('query($id: ID!) { consentGiven(customerId: $id, purpose: "marketing") }', cid, lambda d: d["consentGiven"] is False),
+        "consentNotices": ("{ consentNotices { totalCount } }", {}, lambda d: d["consentNotices"]["totalCount"] == 0),
+        "breaches": ("{ breaches { totalCount } }", {}, lambda d: d["breaches"]["totalCount"] == 0),
+        "privacyRequestCreate": ("mutation($id: ID!) { privacyRequestCreate(input: {customerId: $id, type: ERASURE}) { errors { code } } }",
+                                 cid, not_found("privacyRequestCreate")),
+        "privacyRequestSendCode": ("mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: SMS) { errors { code } } }",
+                                   rid, not_found("privacyRequestSendCode")),
+        "privacyRequestVerify": ('mutation($id: ID!) { privacyRequestVerify(id: $id, inPersonReason: "x") { errors { code } } }',
+                                 rid, not_found("privacyRequestVerify")),
+        "privacyRequestApprove": ("mutation($id: ID!) { privacyRequestApprove(id: $id) { errors { code } } }", rid,
+                                  not_found("privacyRequestApprove")),
+        "privacyRequestReject": ('mutation($id: ID!) { privacyRequestReject(id: $id, reason: "x") { errors { code } } }', rid,
+                                 not_found("privacyRequestReject")),
+        "privacyRequestComplete": ('mutation($id: ID!) { privacyRequestComplete(id: $id, input: {response: "x"}) { errors { code } } }',
+                                   rid, not_found("privacyRequestComplete")),
+        "consentGrant": ('mutation($id: ID!) { consentGrant(input: {customerId: $id, purpose: "marketing"}) { errors { code } } }',
+                         cid, not_found("consentGrant")),
+        "consentWithdraw": ('mutation($id: ID!) { consentWithdraw(input: {customerId: $id, purpose: "marketing"}) { errors { code } } }',
+                            cid, not_found("consentWithdraw")),
+        "breachNotificationRecord": ('mutation($id: ID!) { breachNotificationRecord(id: $id, key: "in.persons") { errors { code } } }',
+                                     {"id": breach["id"]}, not_found("breachNotificationRecord")),
+    }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
         assert hidden(data), (name, data)
@@ -57,6 +97,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert await ServiceRecord.filter(tenant_id=a.id).count() == 1
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
+    assert (await PrivacyRequest.get(tenant_id=a.id)).status == "received"
+    assert await Consent.filter(tenant_id=a.id).count() == 1 and await Consent.filter(tenant_id=b.id).count() == 0
+    assert all(o["done_at"] is None for o in (await BreachIncident.get(tenant_id=a.id)).obligations)
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):
