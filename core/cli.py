@@ -102,6 +102,18 @@ def tenant_create(
     typer.echo(to_global_id("Tenant", tenant.id))
 
 
+@tenant_app.command("close")
+def tenant_close(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    confirm_name: Annotated[str, typer.Option(help="The tenant's name, exactly")],
+) -> None:
+    """Close a tenant: sign-ins stop now; `seva retention run` purges it after the grace period."""
+    from core.privacy.retention import close_tenant
+
+    row = run(close_tenant(parse_id(tenant, "Tenant"), confirm_name))
+    typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option()],
