@@ -204,16 +204,18 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only 
 
 @privacy_app.command("sweep")
 def privacy_sweep() -> None:
-    """Escalate overdue privacy requests and record breach reminders (the scheduler's job)."""
+    """Escalate overdue privacy requests, record breach reminders, delete expired exports (the scheduler's jobs)."""
     from core.privacy.breach import breach_reminders
+    from core.privacy.export import expire_exports
     from core.privacy.requests import escalate_overdue
     from core.security import utcnow
 
-    async def both():
-        return await escalate_overdue(utcnow()), await breach_reminders(utcnow())
+    async def sweep():
+        now = utcnow()
+        return await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
 
-    escalated, reminders = run(both())
-    typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders")
+    escalated, reminders, expired = run(sweep())
+    typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
 
 
 def main() -> None:

@@ -141,6 +141,11 @@ class PrivacyRequest:
     def refused_fields(self: RequestRow) -> list[str]:
         return list(self.result.get("refused_fields", []))
 
+    @strawberry.field(description="The officer named in every reply to a rights request (DPDP Rule 9)")
+    def reply_contact(self: RequestRow) -> str | None:
+        c = self.result.get("contact") or {}
+        return ", ".join(v for v in (c.get("name"), c.get("email"), c.get("phone")) if v) or None
+
     @strawberry.field(description="Signed, expiring download link of the export (give it to the subject)")
     def export_url(self: RequestRow) -> str | None:
         return sign_link(self.id, self.export_expires_at) if self.export_path and self.export_expires_at else None

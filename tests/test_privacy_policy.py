@@ -39,6 +39,12 @@ def test_request_types_and_citations():
     assert "s.12" in bangladesh[RequestType.CORRECTION].citation and "s.13" in bangladesh[RequestType.ERASURE].citation
 
 
+def test_identity_is_proved_by_a_code_or_in_person():
+    for policy in (IN, BD):
+        assert policy.identity_methods(RequestType.ERASURE).value == {"otp", "in_person"}
+    assert "Rule 14(1)" in IN.identity_methods(RequestType.ACCESS).citation
+
+
 def test_response_deadlines():
     india = IN.response_deadline(RequestType.GRIEVANCE)
     assert india.value == timedelta(days=30) and "Rule 14(3)" in india.citation and india.setting == "response_days"

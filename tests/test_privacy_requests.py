@@ -3,6 +3,7 @@ correction, exports behind signed links, the public endpoint."""
 
 import io
 import zipfile
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from core.plugins import Plugins, set_plugins
 from core.hookspecs import hookimpl
 from core.plugin_types import PluginManifest
 from core.privacy import notify, runner
+from core.privacy.export import expire_exports
 from core.privacy.requests import create_request, escalate_overdue
 from core.security import utcnow
 from tests.conftest import Api
@@ -87,6 +89,9 @@ async def test_staff_filed_access_request_end_to_end(tenant, app, caplog):
     assert (await client.get("/privacy/exports/" + forged)).status_code == 404
     await PrivacyRequest.filter(id=rid).update(export_expires_at=utcnow() - timedelta(seconds=1))
     assert (await client.get(url)).status_code == 404
+    path = (await PrivacyRequest.get(id=rid)).export_path
+    assert await expire_exports(utcnow()) >= 1
+    assert not Path(path).exists() and (await PrivacyRequest.get(id=rid)).export_path == ""
 
 
 async def test_codes_expire_and_allow_three_attempts(tenant):
@@ -217,11 +222,15 @@ async def test_india_has_no_disputed_mark_but_grievance_and_nomination(tenant):
     await tenant.api.ok(APPROVE, id=correction["id"])
     refused = (await tenant.api.ok(COMPLETE, id=correction["id"], input={"refusalReason": "no", "markDisputed": True}))
     assert refused["privacyRequestComplete"]["errors"][0]["field"] == "markDisputed"
+    await tenant.api.ok('mutation { privacyProfileUpdate(input: {contactName: "Ravi (Grievance Officer)", '
+                        'contactEmail: "grievance@centre.example.com"}) { errors { code } } }')
     grievance = (await file(tenant.api, customer["id"], "GRIEVANCE", details="messages at night"))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=grievance["id"], reason="known")
     await tenant.api.ok(APPROVE, id=grievance["id"])
     answered = (await tenant.api.ok(COMPLETE, id=grievance["id"], input={"response": "We stopped evening messages."}))
     assert answered["privacyRequestComplete"]["privacyRequest"]["status"] == "COMPLETED"
+    contact = await tenant.api.ok('query($id: ID!) { privacyRequest(id: $id) { replyContact } }', id=grievance["id"])
+    assert contact["privacyRequest"]["replyContact"] == "Ravi (Grievance Officer), grievance@centre.example.com"
     nomination = (await file(tenant.api, customer["id"], "NOMINATION"))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=nomination["id"], reason="known")
     await tenant.api.ok(APPROVE, id=nomination["id"])

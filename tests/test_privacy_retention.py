@@ -78,3 +78,4 @@ def test_retention_command_dry_run_then_purge(tmp_path):
     assert "(data): purged" in seva("retention", "run")
     assert seva("retention", "run", "--dry-run").strip() == "nothing to purge"
     assert "audit log intact" in seva("audit", "verify")
+    assert seva("privacy", "sweep").startswith("escalated 0 overdue requests; 0 breach reminders")

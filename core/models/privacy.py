@@ -52,7 +52,7 @@ class PrivacyRequest(TenantModel):
     status = fields.CharField(max_length=32)  # core.enums.RequestStatus
     filed_via = fields.CharField(max_length=16, default="staff")  # staff, public
     reference_hash = fields.CharField(max_length=64, null=True, unique=True)  # public reference, keyed digest
-    details = fields.TextField(default="")  # the subject's words, removed once the request ends
+    details = fields.TextField(default="")  # the subject's words, removed when their data is erased
     changes = fields.JSONField(default=dict)  # correction: field -> requested value, until decided
     received_at = fields.DatetimeField()
     due_at = fields.DatetimeField()

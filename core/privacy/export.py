@@ -142,3 +142,13 @@ async def open_export(token: str) -> tuple[PrivacyRequest, Path] | None:
         return None
     path = Path(request.export_path)
     return (request, path) if path.exists() else None
+
+
+async def expire_exports(now: datetime) -> int:
+    """Delete export files whose links have expired (the sweep runs it)."""
+    removed = 0
+    for request in await PrivacyRequest.filter(export_expires_at__lt=now).exclude(export_path=""):
+        Path(request.export_path).unlink(missing_ok=True)
+        await PrivacyRequest.filter(id=request.id).update(export_path="", export_expires_at=None)
+        removed += 1
+    return removed

@@ -153,6 +153,7 @@ async def send_code(tenant: TenantScope, request_id: UUID | None, channel: Chann
     request = await get_request(tenant.id, request_id)
     if S(request.status) is not S.RECEIVED:
         raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
+    await _method_allowed(tenant.id, request, "otp")
     channel = Channel(channel)
     customer = await Customer.get(id=request.customer_id)
     address = _address(customer, channel)
@@ -165,6 +166,12 @@ async def send_code(tenant: TenantScope, request_id: UUID | None, channel: Chann
     request.update_from_dict(values)
     await notify.send_subject_code(request, channel.value, address, code)
     return request
+
+
+async def _method_allowed(tenant_id: UUID, request: PrivacyRequest, method: str) -> None:
+    methods = (await tenant_policy(tenant_id)).identity_methods(RequestType(request.kind))
+    if method not in methods.value:
+        raise DomainError.of("id", ErrorCode.INVALID, f"identity cannot be verified by {method} here ({methods.citation})")
 
 
 async def verify_code(tenant: TenantScope, request_id: UUID | None, code: str) -> PrivacyRequest:
@@ -189,6 +196,7 @@ async def verify_in_person(tenant: TenantScope, request_id: UUID | None, reason:
     if not reason:
         raise DomainError.of("reason", ErrorCode.REQUIRED, "say how the identity was checked")
     request = await get_request(tenant.id, request_id)
+    await _method_allowed(tenant.id, request, "in_person")
     return await transition(request, S.IDENTITY_VERIFIED, details={"method": "in_person"},
                             verification_method="in_person", verification_note=reason[:1000], verified_at=utcnow(),
                             verified_by=staff_id, code_hash="", code_expires_at=None)
