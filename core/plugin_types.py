@@ -159,6 +159,12 @@ class RegionPolicy(Protocol):
 
 
 class PrivacyFanout(Protocol):
-    async def export(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]: ...
+    """A plugin's own store of customers' personal data, for access and erasure requests."""
 
-    async def erase(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]: ...
+    async def export(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
+        """Everything the plugin holds about the customer (JSON-serialisable); empty if nothing.
+        A non-empty answer lists the plugin under "shared with" in the access summary."""
+
+    async def erase(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
+        """Erase it; idempotent. Answer ``{"erased": n, "kept": [{"count", "basis", "citation",
+        "retain_until"}]}`` naming anything a law makes the plugin keep."""

@@ -83,7 +83,14 @@ class Consents:
 
     async def export(self, tenant_id, customer_id):
         rows = await Consent.filter(tenant_id=tenant_id, customer_id=customer_id).order_by("created_at")
-        return [row_dict(r) for r in rows]
+        out = []
+        for r in rows:
+            item = row_dict(r)
+            # the subject sees how each entry came about; staff members' IPs and browsers are not theirs
+            if r.evidence.get("actor_type") != "subject":
+                item["evidence"] = {k: v for k, v in r.evidence.items() if k in ("actor_type", "reference")}
+            out.append(item)
+        return out
 
     async def plan(self, tenant_id, customer_id):
         rows = await Consent.filter(tenant_id=tenant_id, customer_id=customer_id)
