@@ -204,15 +204,19 @@ def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only 
 
 @privacy_app.command("sweep")
 def privacy_sweep() -> None:
-    """Escalate overdue privacy requests, record breach reminders, delete expired exports (the scheduler's jobs)."""
+    """Escalate overdue privacy requests, record breach reminders, delete expired exports and old rate-limit hits."""
     from core.privacy.breach import breach_reminders
     from core.privacy.export import expire_exports
     from core.privacy.requests import escalate_overdue
     from core.security import utcnow
 
+    from core.ratelimit import prune
+
     async def sweep():
         now = utcnow()
-        return await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
+        result = await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
+        await prune()  # rate-limit hits older than a day
+        return result
 
     escalated, reminders, expired = run(sweep())
     typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
