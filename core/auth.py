@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from core import audit
 from core.enums import Region, Role, VerificationPurpose
 from core.errors import DomainError, ErrorCode
 from core.models import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
@@ -42,29 +43,40 @@ class TokenPair:
     user: User
 
 
-async def login(email: str, password: str, *, ip: str) -> TokenPair:
+async def login(email: str, password: str, *, ip: str, user_agent: str = "") -> TokenPair:
     """Check the password and issue tokens. Failures are throttled per account and per IP;
-    a throttled account is refused even with the right password until the window passes."""
+    a throttled account is refused even with the right password until the window passes.
+    Every outcome is audited with the IP and user agent (the account as a keyed digest)."""
     settings = get_settings()
     account = digest(email.strip().lower(), "login")
     since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    user = await User.get_or_none(email=email.strip().lower()).select_related("tenant")
+    tenant_id = user.tenant_id if user else None
     if (
         await LoginAttempt.filter(account_hash=account, created_at__gte=since).count()
         >= settings.login_max_failures_per_account
         or await LoginAttempt.filter(ip=ip, created_at__gte=since).count() >= settings.login_max_failures_per_ip
     ):
+        await _audit_login(tenant_id, "auth.login_throttled", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.RATE_LIMITED, "too many failed sign-ins; try again later")
 
-    user = await User.get_or_none(email=email.strip().lower()).select_related("tenant")
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active or _tenant_closed(user):
         await LoginAttempt.create(account_hash=account, ip=ip)
+        await _audit_login(tenant_id, "auth.login_failed", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
 
     await LoginAttempt.filter(account_hash=account).delete()
     user.last_login_at = utcnow()
     await user.save(update_fields=["last_login_at"])
+    await _audit_login(tenant_id, "auth.login", user, account, ip, user_agent)
     return await _issue(user, family=None)
+
+
+async def _audit_login(tenant_id, action: str, user: User | None, account: str, ip: str, user_agent: str) -> None:
+    actor = audit.Actor("user", str(user.id) if user else "", ip, user_agent[:300])
+    await audit.record(tenant_id, action, subject_type="user", subject_id=user.id if user else "",
+                       details={"account": "h:" + account[:32]}, actor=actor)
 
 
 async def refresh(refresh_token: str) -> TokenPair:

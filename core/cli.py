@@ -24,8 +24,12 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
 plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
-                  (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets")):
+                  (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
+                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
     app.add_typer(sub, name=name)
 
 
@@ -98,6 +102,18 @@ def tenant_create(
 
     tenant, _ = run(create_tenant(name, region, owner_email, owner_password, owner_name))
     typer.echo(to_global_id("Tenant", tenant.id))
+
+
+@tenant_app.command("close")
+def tenant_close(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    confirm_name: Annotated[str, typer.Option(help="The tenant's name, exactly")],
+) -> None:
+    """Close a tenant: sign-ins stop now; `seva retention run` purges it after the grace period."""
+    from core.privacy.retention import close_tenant
+
+    row = run(close_tenant(parse_id(tenant, "Tenant"), confirm_name))
+    typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
 
 
 @user_app.command("create")
@@ -183,6 +199,56 @@ def secrets_rotate(
 
     report = run(rotate_secrets((old_secret_key,)))
     typer.echo(f"re-encrypted {report.rotated} secrets under the current key ({report.current} already were)")
+
+
+@audit_app.command("verify")
+def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
+    """Check every audit chain; print the first broken link of each and exit 1 if any."""
+    from core import audit
+
+    name = str(parse_id(chain, "Tenant")) if chain else None
+    result = run(audit.verify(name))
+    for problem in result.breaks:
+        typer.echo(f"BROKEN {problem.describe()}")
+    if result.breaks:
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {result.events} events in {result.chains} chains")
+
+
+@retention_app.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be purged")] = False) -> None:
+    """Purge terminated tenants past their grace period (counts per table per tenant)."""
+    from core.privacy.retention import purge_terminated_tenants
+    from core.security import utcnow
+
+    report = run(purge_terminated_tenants(utcnow(), dry_run=dry_run))
+    verb = "would purge" if dry_run else "purged"
+    for item in report:
+        typer.echo(f"tenant {to_global_id('Tenant', item.tenant_id)} ({item.stage}): {verb}")
+        for table, count in sorted(item.counts.items()):
+            typer.echo(f"  {table}: {count}")
+    if not report:
+        typer.echo("nothing to purge")
+
+
+@privacy_app.command("sweep")
+def privacy_sweep() -> None:
+    """Escalate overdue privacy requests, record breach reminders, delete expired exports and old rate-limit hits."""
+    from core.privacy.breach import breach_reminders
+    from core.privacy.export import expire_exports
+    from core.privacy.requests import escalate_overdue
+    from core.security import utcnow
+
+    from core.ratelimit import prune
+
+    async def sweep():
+        now = utcnow()
+        result = await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
+        await prune()  # rate-limit hits older than a day
+        return result
+
+    escalated, reminders, expired = run(sweep())
+    typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
 
 
 def main() -> None:

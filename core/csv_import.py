@@ -14,7 +14,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from core import customers
+from core import audit, customers
 from core.errors import DomainError, ErrorCode, NotFound
 from core.models import Customer, CustomerTag, Tenant
 from core.principal import TenantScope
@@ -131,6 +131,8 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
                 await CustomerTag.bulk_create(tags)
             if progress:
                 progress(len(batch) // 2)
+        if rows:
+            await audit.record(tenant.id, "customer.imported", subject_type="customer", details={"count": len(rows)})
     result.imported = len(rows)
     result.errors.sort(key=lambda e: e.row)
     return result

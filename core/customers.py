@@ -12,7 +12,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from core import events
+from core import audit, events
 from core.enums import Channel, Language
 from core.errors import DomainError, ErrorCode, FieldError, NotFound
 from core.ids import to_global_id
@@ -23,6 +23,8 @@ from core.security import utcnow
 from core.validation import normalize_email, normalize_phone, normalize_tags, require_text
 
 EDITABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes")
+
+NOT_PERSONAL = ("preferred_channel", "language")  # values an audit entry may show in clear
 
 SORTS: dict[str, SortKey] = {
     "CREATED_AT_DESC": datetime_key("created_at", True),
@@ -100,6 +102,8 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
         async with in_transaction():
             customer = await Customer.create(tenant_id=tenant.id, **values)
             await _write_tags(customer, values.get("tags", []))
+            await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
+                               changed=values)
     except IntegrityError:  # lost a race with another create of the same phone
         await _ensure_phone_free(tenant.id, values.get("phone"))
         raise
@@ -114,15 +118,28 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
         await _ensure_phone_free(tenant.id, values["phone"], exclude=customer.id)
     if not values:
         return customer
+    changed = [k for k, v in values.items() if getattr(customer, k) != v]
+    details = field_changes(customer, values, changed)
     async with in_transaction():
         customer.update_from_dict(values)
         await customer.save(update_fields=[*values, "updated_at"])
         if "tags" in values:
             await CustomerTag.filter(customer_id=customer.id).delete()
             await _write_tags(customer, values["tags"])
+        if changed:
+            await audit.record(tenant.id, "customer.updated", subject_type="customer", subject_id=customer.id,
+                               changed=changed, details=details)
     # which fields changed (names only, no values: events carry no personal data)
     await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=sorted(values)))
     return customer
+
+
+def field_changes(customer: Customer, values: dict[str, Any], changed: list[str]) -> dict[str, Any]:
+    """Before and after of each changed field for the audit log: personal values as keyed digests."""
+    def show(key: str, value: Any) -> Any:
+        return str(value) if key in NOT_PERSONAL else audit.personal(value)
+
+    return {"before": {k: show(k, getattr(customer, k)) for k in changed}, "after": {k: show(k, values[k]) for k in changed}}
 
 
 async def _write_tags(customer: Customer, tags: list[str]) -> None:
@@ -137,7 +154,10 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
     if customer.deleted_at is None:
         customer.deleted_at = utcnow()
-        await customer.save(update_fields=["deleted_at", "updated_at"])
+        async with in_transaction():
+            await customer.save(update_fields=["deleted_at", "updated_at"])
+            await audit.record(tenant.id, "customer.deleted", subject_type="customer", subject_id=customer.id,
+                               changed=["deleted_at"])
         await events.emit(events.new_event(events.CUSTOMER_DELETED, tenant.id, customer.id))
     return customer
 
@@ -145,8 +165,13 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
 async def restore_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
     if customer.deleted_at is not None:
+        if customer.erased_at is not None:
+            raise DomainError.of("id", ErrorCode.INVALID, "this customer's data was erased; it cannot be restored")
         customer.deleted_at = None
-        await customer.save(update_fields=["deleted_at", "updated_at"])
+        async with in_transaction():
+            await customer.save(update_fields=["deleted_at", "updated_at"])
+            await audit.record(tenant.id, "customer.restored", subject_type="customer", subject_id=customer.id,
+                               changed=["deleted_at"])
         await events.emit(events.new_event(events.CUSTOMER_RESTORED, tenant.id, customer.id))
     return customer
 

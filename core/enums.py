@@ -62,7 +62,6 @@ class VerificationPurpose(StrEnum):
     PHONE = "phone"
 
 
-
 class MessageStatus(StrEnum):
     """Forward-only: queued -> sending -> sent -> delivered -> read, or -> failed."""
 
@@ -129,3 +128,43 @@ class RefundStatus(StrEnum):
 class ReminderKind(StrEnum):
     DUE_SOON = "due_soon"  # N days before the due date (for a renewal: before the renewal date)
     OVERDUE = "overdue"  # the day after the due date, once
+
+
+class RequestType(StrEnum):
+    """What a data subject asks of the tenant (DPDP ss.11-14, Bangladesh ss.11-13)."""
+
+    ACCESS = "access"
+    CORRECTION = "correction"
+    ERASURE = "erasure"
+    PORTABILITY = "portability"
+    CONSENT_WITHDRAWAL = "consent_withdrawal"
+    GRIEVANCE = "grievance"
+    NOMINATION = "nomination"
+
+
+class RequestStatus(StrEnum):
+    """received -> identity_verified -> in_progress -> completed | completed_with_retention |
+    rejected | failed (resumable). A request can be rejected at any step before it ends."""
+
+    RECEIVED = "received"
+    IDENTITY_VERIFIED = "identity_verified"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    COMPLETED_WITH_RETENTION = "completed_with_retention"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (RequestStatus.COMPLETED, RequestStatus.COMPLETED_WITH_RETENTION, RequestStatus.REJECTED)
+
+
+class ConsentSource(StrEnum):
+    """How a consent entry came about (the evidence the fiduciary keeps, DPDP s.6(10))."""
+
+    STAFF = "staff"
+    CUSTOMER_LINK = "customer_link"
+    STOP_REPLY = "stop_reply"
+    UNSUBSCRIBE = "unsubscribe"
+    IMPORT = "import"
+    PRIVACY_REQUEST = "privacy_request"

@@ -9,6 +9,9 @@ from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
+from tortoise.transactions import in_transaction
+
+from core import audit
 from core.customers import get_customer
 from core.enums import REGION_CURRENCY, Currency, ServiceStatus
 from core.errors import DomainError, ErrorCode, FieldError, NotFound
@@ -62,7 +65,11 @@ async def create_service_record(tenant: TenantScope, customer_id: UUID | None, d
     if customer.deleted_at is not None:
         raise DomainError.of("customerId", ErrorCode.INVALID, "customer is deleted; restore it first")
     status = data.get("status") or S.REQUESTED
-    return await ServiceRecord.create(tenant_id=tenant.id, customer_id=customer.id, status=status, **values)
+    async with in_transaction():
+        record = await ServiceRecord.create(tenant_id=tenant.id, customer_id=customer.id, status=status, **values)
+        await audit.record(tenant.id, "service_record.created", subject_type="customer", subject_id=customer.id,
+                           changed=values, details={"service_record": str(record.id), "status": str(status)})
+    return record
 
 
 async def update_service_record(tenant: TenantScope, record_id: UUID | None, changes: dict[str, Any]) -> ServiceRecord:
@@ -75,8 +82,13 @@ async def update_service_record(tenant: TenantScope, record_id: UUID | None, cha
             )
         values["status"] = status
     if values:
+        changed = [k for k, v in values.items() if getattr(record, k) != v]
         record.update_from_dict(values)
-        await record.save(update_fields=[*values, "updated_at"])
+        async with in_transaction():
+            await record.save(update_fields=[*values, "updated_at"])
+            if changed:
+                await audit.record(tenant.id, "service_record.updated", subject_type="customer", subject_id=record.customer_id,
+                                   changed=changed, details={"service_record": str(record.id), "status": str(record.status)})
     return record
 
 

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(5, ge=1)
     login_max_failures_per_ip: int = Field(20, ge=1)
 
+    # Privacy: the public request endpoints, export links, and closed tenants' grace period.
+    privacy_window_seconds: int = Field(3600, ge=1)
+    privacy_max_per_ip: int = Field(10, ge=1)
+    privacy_max_per_identifier: int = Field(3, ge=1)
+    privacy_export_link_hours: int = Field(72, ge=1, le=24 * 30)
+    terminated_tenant_grace_days: int = Field(90, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

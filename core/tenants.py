@@ -8,6 +8,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import audit
 from core.enums import Region, Role
 from core.errors import DomainError, ErrorCode, NotFound
 from core.models import ApiKey, Tenant, User
@@ -28,6 +29,8 @@ async def create_tenant(name: str, region: Region, owner_email: str, owner_passw
     async with in_transaction():
         tenant = await Tenant.create(name=name, region=region, timezone=timezone, locale=locale)
         owner = await _create_user(tenant, email, owner_password, Role.OWNER, owner_name, "ownerEmail")
+        await audit.record(tenant.id, "tenant.created", subject_type="tenant", subject_id=tenant.id,
+                           details={"region": region.value})
     return tenant, owner
 
 
@@ -48,12 +51,15 @@ async def _create_user(tenant, email, password, role, name, field, *, superuser=
     if await User.exists(email=email):
         raise DomainError.of(field, ErrorCode.DUPLICATE, "a user with this email already exists")
     try:
-        return await User.create(
+        user = await User.create(
             tenant=tenant, email=email, password_hash=hash_password(password), role=role, name=name.strip(),
             is_superuser=superuser,
         )
     except IntegrityError:
         raise DomainError.of(field, ErrorCode.DUPLICATE, "a user with this email already exists") from None
+    await audit.record(tenant.id if tenant else None, "user.created", subject_type="user", subject_id=user.id,
+                       details={"role": role.value, "superuser": superuser})
+    return user
 
 
 async def create_api_key(tenant_id: UUID, name: str, role: Role, expires_in_days: int | None = 365, created_by: UUID | None = None) -> tuple[ApiKey, str]:
@@ -68,6 +74,7 @@ async def create_api_key(tenant_id: UUID, name: str, role: Role, expires_in_days
         tenant_id=tenant_id, name=name, role=role, prefix=prefix, key_hash=digest(key, "api-key"),
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None, created_by_id=created_by,
     )
+    await audit.record(tenant_id, "api_key.created", subject_type="api_key", subject_id=row.id, details={"role": role.value})
     return row, key
 
 
@@ -78,4 +85,5 @@ async def revoke_api_key(tenant_id: UUID, key_id: UUID) -> ApiKey:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         await row.save(update_fields=["revoked_at"])
+        await audit.record(tenant_id, "api_key.revoked", subject_type="api_key", subject_id=row.id)
     return row

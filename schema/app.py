@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
 
+from core import audit
 from core.auth import authenticate
 from core.db import close_db, init_db
 from core.errors import DomainError
@@ -24,6 +25,7 @@ from core.settings import Settings, get_settings
 from schema.build import build_schema
 from schema.context import Context
 from schema.errors import request_id
+from schema.privacy_http import routes as privacy_routes
 
 log = logging.getLogger("seva.api")
 
@@ -38,7 +40,9 @@ class SevaGraphQL(GraphQL):
             principal = await authenticate(request.headers.get("authorization"))
         except DomainError:
             principal = None  # fields that need a caller answer UNAUTHENTICATED
-        return Context(request=request, principal=principal, plugins=self.plugins)
+        context = Context(request=request, principal=principal, plugins=self.plugins)
+        audit.set_actor(audit.actor_for(principal, context.client_ip, request.headers.get("user-agent", "")))
+        return context
 
 
 class RequestId:
@@ -54,6 +58,7 @@ class RequestId:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
         rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
         token = request_id.set(rid)
+        actor = audit.set_actor(audit.SYSTEM)  # the request sets its own; restored after
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":
@@ -63,6 +68,7 @@ class RequestId:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            audit.reset_actor(actor)
             request_id.reset(token)
 
 
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, plug
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *webhook_mounts(plugins),
+            *privacy_routes,
         ],
         lifespan=lifespan,
     )

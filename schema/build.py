@@ -17,11 +17,12 @@ from schema.billing import BillingMutation, BillingQuery
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import ErrorPolicy
 from schema.plugins import PluginMutation, PluginQuery
+from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.scalars import SCALAR_MAP
 from schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery, BillingQuery, PluginQuery)
-MUTATIONS = (StaffMutation, CustomerMutation, BillingMutation, PluginMutation)
+QUERIES = (StaffQuery, CustomerQuery, BillingQuery, PrivacyQuery, PluginQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, BillingMutation, PrivacyMutation, PluginMutation)
 
 
 def _field_names(cls: type) -> list[str]:

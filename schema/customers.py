@@ -75,6 +75,8 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    erased_at: datetime | None = strawberry.field(description="Personal data erased on request: only a stub remains")
+    disputed_fields: list[str] = strawberry.field(description="Fields whose refused correction the customer disputes")
 
     @strawberry.field(description="The customer's latest service records, newest first. Page further with Query.serviceRecords.")
     async def service_records(self: CustomerRow, info: Info, first: int = 10) -> Connection[ServiceRecord]:

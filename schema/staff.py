@@ -161,7 +161,8 @@ class StaffQuery:
 class StaffMutation:
     @strawberry.mutation(description="Sign in. Failed attempts are throttled per account and per IP.")
     async def login(self, info: Info, email: str, password: str) -> AuthPayload:
-        return await _tokens(auth.login(email, password, ip=info.context.client_ip))
+        return await _tokens(auth.login(email, password, ip=info.context.client_ip,
+                                        user_agent=info.context.request.headers.get("user-agent", "")))
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one stops working.")
     async def token_refresh(self, refresh_token: str) -> AuthPayload:

@@ -1,9 +1,14 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import ApiKey, Customer, Invoice, Payment, Plan, PluginSettings, ServiceRecord, Subscription
+from core.models import (
+    ApiKey, BreachIncident, Consent, Customer, Invoice, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
+    Subscription,
+)
 from schema.build import build_schema
+from tests.test_consent import grant, publish
 from tests.test_customers import create
+from tests.test_privacy_requests import file
 from tests.test_service_records import add
 
 # Root fields that take no object id (they act on the caller's own account or tenant, or are
@@ -15,6 +20,8 @@ NOT_ADDRESSED = {
     "pluginSettingsUpdate",  # names a plugin, not an object: acts on the caller's tenant's row (checked below)
     "razorpayCheckoutVerify",  # takes provider ids, checked against the caller's own keys (test_razorpay)
     "planCreate",  # creates in the caller's own catalogue, from no other object
+    # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
+    "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
 }
 
 WHATSAPP = {"phoneNumberId": "1234567890", "accessToken": "EAAG-secret-token", "appSecret": "app-secret-a",
@@ -29,6 +36,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     configured = await a.api.ok('mutation($s: JSON) { pluginSettingsUpdate(plugin: "whatsapp", enabled: true, settings: $s) { errors { field } } }', s=WHATSAPP)
     assert configured["pluginSettingsUpdate"]["errors"] == []
     a_settings = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__.copy()
+    await publish(a.api)
+    await grant(a.api, customer["id"])
+    request = (await file(a.api, customer["id"]))["privacyRequest"]
+    breach = (await a.api.ok('mutation { breachReport(input: {title: "lost laptop"}) { breach { id } } }'))["breachReport"]["breach"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
     plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }'))["planCreate"]["plan"]
     sub = (await a.api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
@@ -39,6 +50,11 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                               i=invoice["id"]))["paymentRecord"]["payment"]
     billing_before = {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))
                       for m in (Plan, Subscription, Invoice, Payment)}
+
+    def not_found(field):
+        return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
+
+    rid, cid = {"id": request["id"]}, {"id": customer["id"]}
 
     probes = {
         "customer": ("query($id: ID!) { customer(id: $id) { name } }", {"id": customer["id"]}, lambda d: d["customer"] is None),
@@ -61,8 +77,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
         "plugins": ("{ plugins { id enabledForTenant settings { name isSet value } } }", {},
-                    lambda d: all(not p["enabledForTenant"] and not any(s["isSet"] for s in p["settings"])
-                                  and "1234567890" not in str(p) for p in d["plugins"])),
+                    lambda d: all(not any(s["isSet"] for s in p["settings"]) and "1234567890" not in str(p)
+                                  for p in d["plugins"])
+                    and not next(p for p in d["plugins"] if p["id"] == "whatsapp")["enabledForTenant"]),
         # billing
         "plans": ("{ plans { totalCount } }", {}, lambda d: d["plans"]["totalCount"] == 0),
         "subscription": ("query($id: ID!) { subscription(id: $id) { status } }", {"id": sub["id"]}, lambda d: d["subscription"] is None),
@@ -97,6 +114,33 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "paymentLinkCreate": ("mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { id } errors { code } } }",
                               {"i": invoice["id"]}, lambda d: d["paymentLinkCreate"]["errors"][0]["code"] == "NOT_FOUND"),
     }
+    probes |= {
+        "privacyRequest": ("query($id: ID!) { privacyRequest(id: $id) { id } }", rid, lambda d: d["privacyRequest"] is None),
+        "privacyRequests": ("query($id: ID!) { privacyRequests(filter: {customerId: $id}) { totalCount } all: privacyRequests { totalCount } }",
+                            cid, lambda d: d["privacyRequests"]["totalCount"] == 0 == d["all"]["totalCount"]),
+        "consents": ("query($id: ID!) { consents(customerId: $id) { totalCount } }", cid, lambda d: d["consents"]["totalCount"] == 0),
+        "consentGiven": ('query($id: ID!) { consentGiven(customerId: $id, purpose: "marketing") }', cid, lambda d: d["consentGiven"] is False),
+        "consentNotices": ("{ consentNotices { totalCount } }", {}, lambda d: d["consentNotices"]["totalCount"] == 0),
+        "breaches": ("{ breaches { totalCount } }", {}, lambda d: d["breaches"]["totalCount"] == 0),
+        "privacyRequestCreate": ("mutation($id: ID!) { privacyRequestCreate(input: {customerId: $id, type: ERASURE}) { errors { code } } }",
+                                 cid, not_found("privacyRequestCreate")),
+        "privacyRequestSendCode": ("mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: SMS) { errors { code } } }",
+                                   rid, not_found("privacyRequestSendCode")),
+        "privacyRequestVerify": ('mutation($id: ID!) { privacyRequestVerify(id: $id, inPersonReason: "x") { errors { code } } }',
+                                 rid, not_found("privacyRequestVerify")),
+        "privacyRequestApprove": ("mutation($id: ID!) { privacyRequestApprove(id: $id) { errors { code } } }", rid,
+                                  not_found("privacyRequestApprove")),
+        "privacyRequestReject": ('mutation($id: ID!) { privacyRequestReject(id: $id, reason: "x") { errors { code } } }', rid,
+                                 not_found("privacyRequestReject")),
+        "privacyRequestComplete": ('mutation($id: ID!) { privacyRequestComplete(id: $id, input: {response: "x"}) { errors { code } } }',
+                                   rid, not_found("privacyRequestComplete")),
+        "consentGrant": ('mutation($id: ID!) { consentGrant(input: {customerId: $id, purpose: "marketing"}) { errors { code } } }',
+                         cid, not_found("consentGrant")),
+        "consentWithdraw": ('mutation($id: ID!) { consentWithdraw(input: {customerId: $id, purpose: "marketing"}) { errors { code } } }',
+                            cid, not_found("consentWithdraw")),
+        "breachNotificationRecord": ('mutation($id: ID!) { breachNotificationRecord(id: $id, key: "in.persons") { errors { code } } }',
+                                     {"id": breach["id"]}, not_found("breachNotificationRecord")),
+    }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
         assert hidden(data), (name, data)
@@ -118,6 +162,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))
             for m in (Plan, Subscription, Invoice, Payment)} == billing_before
     assert [await m.filter(tenant_id=b.id).count() for m in (Plan, Subscription, Invoice, Payment)] == [0, 0, 0, 0]
+    assert (await PrivacyRequest.get(tenant_id=a.id)).status == "received"
+    assert await Consent.filter(tenant_id=a.id).count() == 1 and await Consent.filter(tenant_id=b.id).count() == 0
+    assert all(o["done_at"] is None for o in (await BreachIncident.get(tenant_id=a.id)).obligations)
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):

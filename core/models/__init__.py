@@ -1,5 +1,6 @@
 """Tortoise models. Every row of tenant data carries ``tenant_id``; services scope every query by it."""
 
+from core.models.audit import AuditEvent, AuditHead
 from core.models.billing import (
     BillingReminder,
     BillingSettings,
@@ -15,14 +16,19 @@ from core.models.billing import (
 )
 from core.models.customers import Customer, CustomerTag, ServiceRecord
 from core.models.messaging import Consent, Message
+from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
 from core.models.platform import PluginSettings, SchedulerLease
 from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
 
 __all__ = [
+    "AuditEvent",
+    "AuditHead",
     "ApiKey",
     "BillingReminder",
     "BillingSettings",
+    "BreachIncident",
     "Consent",
+    "ConsentNotice",
     "Customer",
     "CustomerTag",
     "GatewayEvent",
@@ -35,6 +41,9 @@ __all__ = [
     "PaymentLink",
     "Plan",
     "PluginSettings",
+    "PrivacyProfile",
+    "PrivacyRequest",
+    "RateLimitHit",
     "RefreshToken",
     "Refund",
     "SchedulerLease",

@@ -18,6 +18,8 @@ class Customer(TenantModel):
     tags = fields.JSONField(default=list)  # also indexed in CustomerTag for filtering
     notes = fields.TextField(default="")
     deleted_at = fields.DatetimeField(null=True)
+    erased_at = fields.DatetimeField(null=True)  # personal data erased: a stub kept for retained records
+    disputed_fields = fields.JSONField(default=list)  # refused corrections the customer disputes
 
     class Meta:
         table = "customer"

@@ -42,7 +42,9 @@ class Consent(TenantModel):
     granted = fields.BooleanField()
     source = fields.CharField(max_length=32)  # staff, customer_link, stop_reply, unsubscribe, import
     notice_version = fields.CharField(max_length=32, default="")
-    evidence = fields.JSONField(default=dict)
+    notice_language = fields.CharField(max_length=8, default="")
+    evidence = fields.JSONField(default=dict)  # actor, ip, user agent, reference
+    guardian = fields.JSONField(default=dict)  # for a child: the consenting parent's identity
 
     class Meta:
         table = "consent"

@@ -1,0 +1,61 @@
+"""Erasure: for each record the policy decides erase, anonymise, or retain (masked) until a date
+under a named law; plugins erase what they hold. Safe to re-run: a second pass finds nothing
+new to delete and masks what is already masked."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from core.models import PrivacyRequest
+from core.plugin_types import Disposition, RegionPolicy
+from core.privacy.fanout import fanout_adapters, plugin_name
+from core.privacy.sources import all_sources
+
+
+async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
+    """Apply the policy's decision to every record of the customer; one entry per table and decision."""
+    entries: list[dict[str, Any]] = []
+    for source in all_sources():
+        refs = await source.plan(tenant_id, customer_id)
+        decisions = [(ref, policy.retention(ref, today)) for ref in refs]
+        await source.apply(tenant_id, customer_id, decisions)
+        groups: dict[tuple, int] = defaultdict(int)
+        for _, d in decisions:
+            groups[(d.disposition.value, d.basis, d.citation, d.retain_until.isoformat() if d.retain_until else None)] += 1
+        for (disposition, basis, citation, until), count in groups.items():
+            entries.append({"table": source.table, "disposition": disposition, "count": count, "basis": basis,
+                            "citation": citation, "retain_until": until})
+    return entries
+
+
+async def erase_plugins(tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:
+    """Ask every plugin to erase what it holds (processors erase too: DPDP s.8(7))."""
+    entries = []
+    for plugin_id, adapter in fanout_adapters():
+        outcome = await adapter.erase(tenant_id, customer_id) or {}
+        kept = outcome.get("kept") or []
+        entries.append({"table": f"plugin:{plugin_id}", "disposition": "erase", "count": int(outcome.get("erased", 0)),
+                        "basis": f"erased by {plugin_name(plugin_id)}", "citation": "", "retain_until": None})
+        for item in kept:  # a plugin that must keep something says what and why
+            entries.append({"table": f"plugin:{plugin_id}", "disposition": "retain", "count": int(item.get("count", 1)),
+                            "basis": str(item.get("basis", "")), "citation": str(item.get("citation", "")),
+                            "retain_until": item.get("retain_until")})
+    return entries
+
+
+async def purge_exports(tenant_id: UUID, customer_id: UUID) -> int:
+    """Delete earlier export files of the customer: their links stop working."""
+    removed = 0
+    for request in await PrivacyRequest.filter(tenant_id=tenant_id, customer_id=customer_id).exclude(export_path=""):
+        Path(request.export_path).unlink(missing_ok=True)
+        await PrivacyRequest.filter(id=request.id).update(export_path="", export_expires_at=None)
+        removed += 1
+    return removed
+
+
+def kept(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if e["disposition"] == Disposition.RETAIN.value and e["count"]]

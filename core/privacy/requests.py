@@ -1,0 +1,398 @@
+"""Data-subject requests: filing (by staff for a walk-in, or by the subject on the public
+endpoint), identity verification (a code to the subject's phone or email, or staff in person),
+approval, rejection, manual completion (correction, grievance, nomination), deadlines and
+escalation. Every transition is audited. The automatic work is ``core.privacy.runner``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from core import audit, customers
+from core.customers import get_customer
+from core.enums import Channel, RequestStatus, RequestType
+from core.errors import DomainError, ErrorCode, NotFound
+from core.ids import from_global_id
+from core.models import Customer, PrivacyRequest, Tenant
+from core.paging import SortKey, datetime_key
+from core.principal import TenantScope
+from core.privacy import notify
+from core.privacy.policy import tenant_policy
+from core.ratelimit import hit
+from core.security import constant_time_equal, digest, new_code, new_token, utcnow
+from core.settings import get_settings
+from core.validation import normalize_email, normalize_phone
+
+S = RequestStatus
+CODE_TTL = timedelta(seconds=600)
+CODE_MAX_ATTEMPTS = 3
+AUTOMATIC = {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE, RequestType.CONSENT_WITHDRAWAL}
+MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION}
+CORRECTABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language")
+
+TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
+    S.RECEIVED: {S.IDENTITY_VERIFIED, S.REJECTED},
+    S.IDENTITY_VERIFIED: {S.IN_PROGRESS, S.REJECTED},
+    S.IN_PROGRESS: {S.COMPLETED, S.COMPLETED_WITH_RETENTION, S.FAILED, S.REJECTED},
+    S.FAILED: {S.IN_PROGRESS, S.REJECTED},
+    S.COMPLETED: set(),
+    S.COMPLETED_WITH_RETENTION: set(),
+    S.REJECTED: set(),
+}
+
+SORTS: dict[str, SortKey] = {
+    "URGENCY": SortKey("queue_key", False),  # open requests first, earliest due (so overdue) first
+    "CREATED_AT_DESC": datetime_key("created_at", True),
+}
+
+
+def queue_key(status: RequestStatus, due_at: datetime) -> str:
+    """Sorts open requests before closed ones, each by deadline: overdue ones come first."""
+    return ("1:" if status.is_closed else "0:") + f"{due_at.timestamp():017.6f}"
+
+
+def days_left(request: PrivacyRequest, now: datetime | None = None) -> int:
+    """Whole days until the deadline, rounded up; negative once overdue."""
+    return math.ceil((request.due_at - (now or utcnow())).total_seconds() / 86400)
+
+
+def is_overdue(request: PrivacyRequest, now: datetime | None = None) -> bool:
+    return not S(request.status).is_closed and request.due_at < (now or utcnow())
+
+
+async def transition(request: PrivacyRequest, to: RequestStatus, *, details: dict[str, Any] | None = None,
+                     **values: Any) -> PrivacyRequest:
+    """Move ``request`` to ``to`` (guarded, so two racing callers cannot both succeed) and audit it."""
+    current = S(request.status)
+    if to not in TRANSITIONS[current]:
+        raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, f"a {current.value} request cannot become {to.value}")
+    values = {"status": to.value, "queue_key": queue_key(to, request.due_at), **values}
+    if to.is_closed:
+        values["completed_at"] = utcnow()
+    async with in_transaction():
+        moved = await PrivacyRequest.filter(id=request.id, status=current.value).update(**values, updated_at=utcnow())
+        if not moved:
+            raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "the request changed meanwhile; reload it")
+        await audit.record(request.tenant_id, f"privacy_request.{to.value}", subject_type="privacy_request",
+                           subject_id=request.id, changed=[k for k in values if k not in ("queue_key", "status")],
+                           details={"from": current.value, "to": to.value, "kind": request.kind, **(details or {})})
+    request.update_from_dict(values)
+    return request
+
+
+async def get_request(tenant_id: UUID, request_id: UUID | None) -> PrivacyRequest:
+    row = await PrivacyRequest.get_or_none(id=request_id, tenant_id=tenant_id) if request_id else None
+    if row is None:
+        raise NotFound("privacy request")
+    return row
+
+
+async def _allowed(tenant_id: UUID, kind: RequestType):
+    policy = await tenant_policy(tenant_id)
+    types = policy.request_types()
+    if kind not in types:
+        raise DomainError.of("type", ErrorCode.INVALID, f"{kind.value} requests do not apply under {policy.name}")
+    return policy
+
+
+def _clean_changes(changes: dict[str, Any] | None, tenant: TenantScope) -> dict[str, Any]:
+    changes = {k: v for k, v in (changes or {}).items() if v is not None}
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise DomainError.of("changes", ErrorCode.INVALID, f"cannot correct: {', '.join(unknown)}")
+    if not changes:
+        raise DomainError.of("changes", ErrorCode.REQUIRED, "say which fields to correct and to what")
+    cleaned = customers.clean(changes, tenant, partial=True)
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in cleaned.items()}
+
+
+async def create_request(
+    tenant: TenantScope, customer_id: UUID | None, kind: RequestType, *, details: str = "",
+    changes: dict[str, Any] | None = None, created_by: UUID | None = None, filed_via: str = "staff",
+    reference: str | None = None, now: datetime | None = None,
+) -> PrivacyRequest:
+    """File a request for a customer. The deadline and its citation come from the tenant's policy."""
+    kind = RequestType(kind)
+    customer = await get_customer(tenant.id, customer_id, "customerId")
+    if customer.erased_at is not None and kind is not RequestType.ERASURE:
+        raise DomainError.of("customerId", ErrorCode.INVALID, "this customer's data was erased")
+    policy = await _allowed(tenant.id, kind)
+    values = _clean_changes(changes, tenant) if kind is RequestType.CORRECTION else {}
+    received = now or utcnow()
+    deadline = policy.response_deadline(kind)
+    due = received + deadline.value
+    async with in_transaction():
+        request = await PrivacyRequest.create(
+            tenant_id=tenant.id, customer_id=customer.id, kind=kind.value, status=S.RECEIVED.value, filed_via=filed_via,
+            reference_hash=digest(reference, "privacy-ref") if reference else None, details=(details or "").strip()[:5000],
+            changes=values, received_at=received, due_at=due, due_citation=deadline.citation[:300],
+            queue_key=queue_key(S.RECEIVED, due), created_by=created_by,
+        )
+        await audit.record(tenant.id, "privacy_request.received", subject_type="privacy_request", subject_id=request.id,
+                           changed=sorted(values), details={"kind": kind.value, "via": filed_via, "customer": str(customer.id),
+                                                            "due_at": due.isoformat(), "citation": deadline.citation})
+    return request
+
+
+# --- identity ------------------------------------------------------------------------------
+
+
+def _address(customer: Customer, channel: Channel) -> str | None:
+    return customer.email if channel is Channel.EMAIL else customer.phone
+
+
+async def send_code(tenant: TenantScope, request_id: UUID | None, channel: Channel | str) -> PrivacyRequest:
+    """Send a fresh code to the subject's phone or email on record (expires in 600 s, 3 attempts)."""
+    request = await get_request(tenant.id, request_id)
+    if S(request.status) is not S.RECEIVED:
+        raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
+    await _method_allowed(tenant.id, request, "otp")
+    channel = Channel(channel)
+    customer = await Customer.get(id=request.customer_id)
+    address = _address(customer, channel)
+    if not address:
+        raise DomainError.of("channel", ErrorCode.INVALID, f"the customer has no {'email' if channel is Channel.EMAIL else 'phone'} on record")
+    code = new_code()
+    values = {"code_hash": digest(code, "privacy-code"), "code_channel": channel.value,
+              "code_expires_at": utcnow() + CODE_TTL, "code_attempts": 0}
+    await PrivacyRequest.filter(id=request.id).update(**values)
+    request.update_from_dict(values)
+    await notify.send_subject_code(request, channel.value, address, code)
+    return request
+
+
+async def _method_allowed(tenant_id: UUID, request: PrivacyRequest, method: str) -> None:
+    methods = (await tenant_policy(tenant_id)).identity_methods(RequestType(request.kind))
+    if method not in methods.value:
+        raise DomainError.of("id", ErrorCode.INVALID, f"identity cannot be verified by {method} here ({methods.citation})")
+
+
+async def verify_code(tenant: TenantScope, request_id: UUID | None, code: str) -> PrivacyRequest:
+    request = await get_request(tenant.id, request_id)
+    if S(request.status) is not S.RECEIVED:
+        raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
+    if not request.code_hash or request.code_expires_at is None or request.code_expires_at <= utcnow():
+        raise DomainError.of("code", ErrorCode.EXPIRED, "no valid code; send a new one")
+    if request.code_attempts >= CODE_MAX_ATTEMPTS:
+        raise DomainError.of("code", ErrorCode.TOO_MANY_ATTEMPTS, "too many attempts; send a new code")
+    if not constant_time_equal(request.code_hash, digest((code or "").strip(), "privacy-code")):
+        await PrivacyRequest.filter(id=request.id).update(code_attempts=F("code_attempts") + 1)
+        await audit.record(tenant.id, "privacy_request.code_rejected", subject_type="privacy_request", subject_id=request.id)
+        raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
+    return await transition(request, S.IDENTITY_VERIFIED, details={"method": "otp", "channel": request.code_channel},
+                            verification_method="otp", verified_at=utcnow(), code_hash="", code_expires_at=None)
+
+
+async def verify_in_person(tenant: TenantScope, request_id: UUID | None, reason: str, staff_id: UUID | None) -> PrivacyRequest:
+    """Staff confirm the subject's identity face to face; the reason (what they checked) is recorded."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError.of("reason", ErrorCode.REQUIRED, "say how the identity was checked")
+    request = await get_request(tenant.id, request_id)
+    await _method_allowed(tenant.id, request, "in_person")
+    return await transition(request, S.IDENTITY_VERIFIED, details={"method": "in_person"},
+                            verification_method="in_person", verification_note=reason[:1000], verified_at=utcnow(),
+                            verified_by=staff_id, code_hash="", code_expires_at=None)
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+async def approve(tenant: TenantScope, request_id: UUID | None) -> PrivacyRequest:
+    """Start work on a verified request (or resume a failed one from the step that failed).
+    Automatic kinds run now (a dramatiq job at merge); manual kinds wait for ``complete``."""
+    from core.privacy.runner import run_request
+
+    request = await get_request(tenant.id, request_id)
+    resumed = S(request.status) is S.FAILED
+    request = await transition(request, S.IN_PROGRESS, details={"resumed_at": request.step} if resumed else None,
+                               failure="")
+    if RequestType(request.kind) in AUTOMATIC:
+        request = await run_request(request.id)
+    return request
+
+
+async def reject(tenant: TenantScope, request_id: UUID | None, reason: str) -> PrivacyRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError.of("reason", ErrorCode.REQUIRED, "a rejection needs a reason the subject can read")
+    request = await get_request(tenant.id, request_id)
+    return await transition(request, S.REJECTED, rejection_reason=reason[:2000])
+
+
+@dataclass
+class Completion:
+    response: str = ""  # the reply to the subject (grievance; any request)
+    apply_fields: list[str] | None = None  # correction: the requested fields to apply
+    refusal_reason: str = ""  # correction: why the other fields were not changed
+    mark_disputed: bool = False  # correction: the subject disputes the refusal (where the region grants it)
+    nominee: dict[str, str] | None = None  # nomination: name, relation, contact
+
+
+async def complete(tenant: TenantScope, request_id: UUID | None, c: Completion) -> PrivacyRequest:
+    """Finish a manual request: apply or refuse a correction, answer a grievance, record a nominee."""
+    request = await get_request(tenant.id, request_id)
+    kind = RequestType(request.kind)
+    if kind not in MANUAL:
+        raise DomainError.of("id", ErrorCode.INVALID, f"{kind.value} requests complete by themselves once approved")
+    if S(request.status) is not S.IN_PROGRESS:
+        raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "approve the request first")
+    result: dict[str, Any] = {"contact": await _contact(tenant.id)}
+    if kind is RequestType.CORRECTION:
+        result |= await _correct(tenant, request, c)
+    elif kind is RequestType.GRIEVANCE:
+        if not c.response.strip():
+            raise DomainError.of("response", ErrorCode.REQUIRED, "write the answer to the grievance")
+    elif kind is RequestType.NOMINATION:
+        nominee = {k: (v or "").strip() for k, v in (c.nominee or {}).items() if k in ("name", "relation", "contact")}
+        if not nominee.get("name") or not nominee.get("contact"):
+            raise DomainError.of("nominee", ErrorCode.REQUIRED, "name the nominee and how to reach them")
+        result["nominee"] = nominee
+    return await transition(request, S.COMPLETED, response=c.response.strip()[:5000], result=result, changes={},
+                            details={k: v for k, v in result.items() if k in ("applied", "refused_fields", "disputed")})
+
+
+async def _correct(tenant: TenantScope, request: PrivacyRequest, c: Completion) -> dict[str, Any]:
+    requested = dict(request.changes)
+    apply = list(dict.fromkeys(c.apply_fields or []))
+    unknown = [f for f in apply if f not in requested]
+    if unknown:
+        raise DomainError.of("applyFields", ErrorCode.INVALID, f"not requested: {', '.join(unknown)}")
+    refused = [f for f in requested if f not in apply]
+    if refused and not c.refusal_reason.strip():
+        raise DomainError.of("refusalReason", ErrorCode.REQUIRED, "give written reasons for refusing a correction")
+    if c.mark_disputed:
+        mark = (await tenant_policy(tenant.id)).dispute_mark()
+        if not mark.value:
+            raise DomainError.of("markDisputed", ErrorCode.INVALID, f"no disputed mark here ({mark.citation})")
+        if not refused:
+            raise DomainError.of("markDisputed", ErrorCode.INVALID, "nothing was refused")
+    if apply:
+        await customers.update_customer(tenant, request.customer_id, {f: requested[f] for f in apply})
+    if c.mark_disputed:
+        customer = await Customer.get(id=request.customer_id)
+        customer.disputed_fields = sorted(set(customer.disputed_fields) | set(refused))
+        await customer.save(update_fields=["disputed_fields", "updated_at"])
+        await audit.record(tenant.id, "customer.disputed", subject_type="customer", subject_id=customer.id, changed=refused)
+    return {"applied": apply, "refused_fields": refused, "refusal_reason": c.refusal_reason.strip()[:2000],
+            "disputed": c.mark_disputed}
+
+
+async def _contact(tenant_id: UUID) -> dict[str, str]:
+    from core.models import PrivacyProfile
+
+    profile = await PrivacyProfile.get_or_none(tenant_id=tenant_id)
+    return {"name": profile.contact_name, "email": profile.contact_email, "phone": profile.contact_phone} if profile else {}
+
+
+# --- the public endpoint -------------------------------------------------------------------
+
+
+PUBLIC_ANSWER = ("If we hold data for this phone number or email, we have sent a code to it. "
+                 "Confirm your request with the code and this reference within 10 minutes.")
+
+
+async def file_public(tenant_public_id: str, identifier: str, kind: str, details: str, ip: str) -> str:
+    """A subject files a request themselves. Rate-limited per IP and per identifier; answers
+    the same (a reference) whether or not the person is known. Returns the reference."""
+    settings = get_settings()
+    window = settings.privacy_window_seconds
+    await hit("privacy-ip", ip, settings.privacy_max_per_ip, window)
+    tenant_id = from_global_id(tenant_public_id or "", "Tenant")
+    tenant = await Tenant.get_or_none(id=tenant_id) if tenant_id else None
+    if tenant is None or tenant.terminated_at is not None:
+        raise NotFound("tenant", "tenant")
+    try:
+        kind_value = RequestType(kind)
+    except ValueError:
+        raise DomainError.of("type", ErrorCode.INVALID, f"unknown request type {kind!r}") from None
+    scope = TenantScope(tenant.id, tenant.region)
+    identifier = (identifier or "").strip()
+    if "@" in identifier:
+        address, channel = normalize_email(identifier, "identifier").lower(), Channel.EMAIL
+        match = Customer.filter(tenant_id=tenant.id, email__iexact=address)
+    else:
+        address, channel = normalize_phone(identifier, tenant.region, "identifier"), Channel.SMS
+        match = Customer.filter(tenant_id=tenant.id, phone=address)
+    await hit("privacy-identifier", f"{tenant.id}:{address}", settings.privacy_max_per_identifier, window)
+    await _allowed(tenant.id, kind_value)
+    reference = new_token()
+    customer = await match.filter(erased_at__isnull=True).first()
+    if customer is not None:
+        token = audit.set_actor(audit.Actor("subject", "", "", ""))
+        try:
+            request = await create_request(scope, customer.id, kind_value, details=details, filed_via="public",
+                                           reference=reference)
+            await send_code(scope, request.id, channel)
+        finally:
+            audit.reset_actor(token)
+    return reference
+
+
+async def verify_public(reference: str, code: str, ip: str) -> None:
+    """The subject confirms with the code. An unknown reference fails exactly like a wrong code."""
+    settings = get_settings()
+    await hit("privacy-verify-ip", ip, settings.privacy_max_per_ip, settings.privacy_window_seconds)
+    request = await PrivacyRequest.get_or_none(reference_hash=digest(reference or "", "privacy-ref"))
+    if request is None:
+        raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
+    tenant = await Tenant.get(id=request.tenant_id)
+    token = audit.set_actor(audit.Actor("subject", "", "", ""))
+    try:
+        await verify_code(TenantScope(tenant.id, tenant.region), request.id, code)
+    finally:
+        audit.reset_actor(token)
+
+
+# --- deadlines -----------------------------------------------------------------------------
+
+
+OPEN = [s.value for s in S if not s.is_closed]
+
+
+async def escalate_overdue(now: datetime) -> list[PrivacyRequest]:
+    """Mark open requests past their deadline as escalated and alert the tenant's admins (once each)."""
+    escalated = []
+    for request in await PrivacyRequest.filter(status__in=OPEN, due_at__lt=now, escalated_at__isnull=True).order_by("due_at"):
+        if not await PrivacyRequest.filter(id=request.id, escalated_at__isnull=True).update(escalated_at=now):
+            continue  # another scheduler got it
+        request.escalated_at = now
+        await audit.record(request.tenant_id, "privacy_request.escalated", subject_type="privacy_request",
+                           subject_id=request.id, changed=["escalated_at"], details={"due_at": request.due_at.isoformat()})
+        await notify.notify_admins(request.tenant_id, "privacy_request.overdue", "privacy_request", request.id,
+                                   {"request": str(request.id), "type": request.kind, "due_at": request.due_at.isoformat(),
+                                    "citation": request.due_citation})
+        escalated.append(request)
+    return escalated
+
+
+@dataclass
+class RequestFilter:
+    statuses: list[str] | None = None
+    kinds: list[str] | None = None
+    overdue: bool | None = None
+    customer_id: UUID | None = None
+
+
+def request_queryset(tenant_id: UUID, f: RequestFilter, now: datetime | None = None) -> QuerySet[PrivacyRequest]:
+    qs = PrivacyRequest.filter(tenant_id=tenant_id)
+    if f.statuses:
+        qs = qs.filter(status__in=f.statuses)
+    if f.kinds:
+        qs = qs.filter(kind__in=f.kinds)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.overdue is True:
+        qs = qs.filter(status__in=OPEN, due_at__lt=now or utcnow())
+    elif f.overdue is False:
+        from tortoise.expressions import Q
+
+        qs = qs.filter(Q(status__not_in=OPEN) | Q(due_at__gte=now or utcnow()))
+    return qs

@@ -1,0 +1,116 @@
+"""End to end: a walk-in customer with service records, consents and messages asks for erasure,
+proves who they are with a code, and the request completes with retention. Afterwards their
+name, phone and email are in no query, export, log line, or row of any table; the audit chain
+verifies; the request says what was kept and under which law.
+
+(Invoices kept for GST with the customer anonymised join this test at merge with billing: the
+invoice table registers as a core.privacy.sources Source in category TRANSACTION.)"""
+
+import logging
+import secrets
+from datetime import date
+
+from tortoise import Tortoise
+
+from core import audit
+from core.ids import from_global_id
+from core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
+from core.settings import get_settings
+from tests.conftest import Api
+from tests.test_consent import grant, publish
+from tests.test_customers import create
+from tests.test_privacy_requests import APPROVE, VERIFY, file, file_with_code
+from tests.test_service_records import add
+
+# A phone no other test uses: the scan below reads every row of the shared test database.
+NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
+NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram")
+
+
+async def scan_all_tables() -> list[str]:
+    """Every text value of every row of every model, searched for the subject's details."""
+    found = []
+    for model in Tortoise.apps["models"].values():
+        for row in await model.all().values():
+            text = " ".join(str(v) for v in row.values()).lower()
+            for needle in NEEDLES:
+                if needle.lower() in text:
+                    found.append(f"{model._meta.db_table}: {needle}")
+    return found
+
+
+async def test_erasure_end_to_end(tenant, app, caplog):
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="seva")
+    api = tenant.api
+    await publish(api)
+    customer = (await create(api, name=NAME, phone=PHONE, email=EMAIL, address="12 Temple Street, Madurai",
+                             dateOfBirth="1980-04-02", tags=["walk-in", "pan"], notes=f"{NAME} prefers mornings"))["customer"]
+    cid = from_global_id(customer["id"], "Customer")
+    paid = (await add(api, customer["id"], "PAN card application", feeAmount=10700, referenceNumber="PAN/2026/77"))["serviceRecord"]
+    await add(api, customer["id"], "Enquiry about ration card")  # no fee: nothing keeps it
+    await grant(api, customer["id"], "marketing", channel="SMS")
+    await grant(api, customer["id"], "service")
+    await Message.create(tenant_id=tenant.id, customer_id=cid, purpose="service", template="document_ready",
+                         body=f"Dear {NAME}, your PAN card is ready.", variables={"name": NAME, "phone": "+91" + PHONE},
+                         channel="whatsapp", channels_tried=["whatsapp"], status="delivered", idempotency_key="m-erasure-1",
+                         last_error=f"earlier: +91{PHONE} not on whatsapp")
+    grievance = (await file(api, customer["id"], "GRIEVANCE", details=f"I am {NAME}, stop calling {PHONE}"))["privacyRequest"]
+    access = (await file(api, customer["id"], "ACCESS"))["privacyRequest"]
+    await api.ok(VERIFY, id=access["id"], reason="known customer")
+    access = (await api.ok(APPROVE, id=access["id"]))["privacyRequestApprove"]["privacyRequest"]
+    client = Api(app).http
+    assert (await client.get(access["exportUrl"])).status_code == 200  # an earlier export exists
+
+    before = await scan_all_tables()  # the scan does find them while they are there
+    assert {"customer: Parvati Sundaram", "message: Parvati Sundaram", "privacy_request: Parvati Sundaram"} <= set(before)
+
+    # the erasure request, verified by a code to the subject's phone
+    request, code = await file_with_code(api, customer["id"], "ERASURE", details="please delete everything")
+    assert code.address == "+91" + PHONE
+    await api.ok(VERIFY, id=request["id"], code=code.secret)
+    done = (await api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    assert done["status"] == "COMPLETED_WITH_RETENTION", done
+    kept = {k["table"]: k for k in done["kept"]}
+    assert set(kept) == {"service_record", "consent", "message", "privacy_request"}
+    assert kept["service_record"]["count"] == 1 and "CGST Act 2017 s.36" in kept["service_record"]["citation"]
+    assert kept["service_record"]["retainUntil"] > date.today().isoformat()
+    assert "s.6(10)" in kept["consent"]["citation"] and "Rule 8(3)" in kept["message"]["citation"]
+    assert kept["privacy_request"]["count"] == 3
+
+    # the queries staff use show nothing of them
+    for term in (NAME, "Parvati", PHONE[-6:], EMAIL):
+        found = await api.ok('query($s: String!) { customers(filter: {search: $s}) { totalCount } gone: customers(filter: {search: $s, deleted: true}) { totalCount } }', s=term)
+        assert found["customers"]["totalCount"] == 0 and found["gone"]["totalCount"] == 0, term
+    stub = (await api.ok('query($id: ID!) { customer(id: $id) { name phone email address dateOfBirth notes tags erasedAt } }', id=customer["id"]))["customer"]
+    assert stub["name"] == "Erased customer" and stub["phone"] is None and stub["email"] is None
+    assert stub["address"] == "" and stub["dateOfBirth"] is None and stub["notes"] == "" and stub["tags"] == [] and stub["erasedAt"]
+    record = await ServiceRecord.get(id=from_global_id(paid["id"], "ServiceRecord"))
+    assert record.fee_amount == 10700 and record.reference_number == "" and record.customer_id == cid  # kept for GST
+    assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
+    message = await Message.get(customer_id=cid)
+    assert message.body == "" and message.variables == {} and message.status == "delivered"
+    assert await Consent.filter(customer_id=cid, granted=False, source="privacy_request").count() == 2  # withdrawn first
+    assert (await PrivacyRequest.get(id=from_global_id(grievance["id"], "PrivacyRequest"))).details == ""
+
+    # the earlier export is gone, and nothing on disk or in any table or log still names them
+    assert (await client.get(access["exportUrl"])).status_code == 404
+    for path in (get_settings().data_dir / "privacy-exports").rglob("*"):
+        if path.is_file():
+            assert not any(n.encode() in path.read_bytes() for n in NEEDLES), path
+    assert await scan_all_tables() == []
+    logged = caplog.text.lower()
+    assert not [n for n in NEEDLES if n.lower() in logged]
+
+    # erasure again is safe and changes nothing
+    again = (await file(api, customer["id"], "ERASURE"))["privacyRequest"]
+    await api.ok(VERIFY, id=again["id"], reason="same person, in person")
+    rerun = (await api.ok(APPROVE, id=again["id"]))["privacyRequestApprove"]["privacyRequest"]
+    assert rerun["status"] == "COMPLETED_WITH_RETENTION"
+    assert await scan_all_tables() == []
+    assert (await Customer.get(id=cid)).name == "Erased customer"
+
+    result = await audit.verify(str(tenant.id))
+    assert result.ok, [b.describe() for b in result.breaks]
+    erased = [e.action for e in await audit.events_for(tenant.id, "privacy_request", from_global_id(request["id"], "PrivacyRequest"))]
+    assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 4
