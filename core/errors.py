@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     INVALID_TRANSITION = "invalid_transition"
     FORBIDDEN = "forbidden"
+    MISSING_VARIABLE = "missing_variable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from strawberry.tools import merge_types
 from core.settings import get_settings
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import ErrorPolicy
+from schema.messages import MessageMutation, MessageQuery
 from schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery)
-MUTATIONS = (StaffMutation, CustomerMutation)
+QUERIES = (StaffQuery, CustomerQuery, MessageQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, MessageMutation)
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import ApiKey, Customer, ServiceRecord
+from core.models import ApiKey, Customer, Message, ServiceRecord
 from schema.build import build_schema
 from tests.test_customers import create
 from tests.test_service_records import add
@@ -20,6 +20,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     customer = (await create(a.api, name="Secret Customer", phone="9876512345", email="secret@example.com"))["customer"]
     record = (await add(a.api, customer["id"], "Secret service"))["serviceRecord"]
     key = (await a.api.ok('mutation { apiKeyCreate(name: "k", role: VIEWER) { apiKey { id } } }'))["apiKeyCreate"]["apiKey"]
+    sent = (await a.api.ok('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", '
+                           'variables: {service: "PAN card", centre: "the centre"}) { message { id } errors { code } } }',
+                           id=customer["id"]))["messageSend"]
+    assert sent["errors"] == [] and sent["message"]["id"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
 
     probes = {
@@ -40,6 +44,11 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                                 {"id": customer["id"]}, lambda d: d["serviceRecordCreate"]["errors"][0]["code"] == "NOT_FOUND"),
         "serviceRecordUpdate": ('mutation($id: ID!) { serviceRecordUpdate(id: $id, input: {notes: "x"}) { serviceRecord { id } errors { code } } }',
                                 {"id": record["id"]}, lambda d: d["serviceRecordUpdate"]["errors"][0]["code"] == "NOT_FOUND"),
+        "messages": ("query($id: ID!) { all: messages { totalCount } mine: messages(customer: $id) { totalCount edges { node { id } } } }",
+                     {"id": customer["id"]}, lambda d: d["all"]["totalCount"] == 0 and d["mine"]["totalCount"] == 0),
+        "messageSend": ('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", variables: {service: "x", centre: "y"}) '
+                        '{ message { id } errors { code field } } }',
+                        {"id": customer["id"]}, lambda d: d["messageSend"]["errors"][0]["code"] == "NOT_FOUND"),
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
     }
@@ -57,6 +66,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert await ServiceRecord.filter(tenant_id=a.id).count() == 1
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
+    assert await Message.filter(tenant_id=a.id).count() == 1
+    assert await Message.filter(tenant_id=b.id).count() == 0
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):
