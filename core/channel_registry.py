@@ -8,12 +8,13 @@ needs to change."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from core.channels import NotificationChannel
-from core.plugins import get_plugins
+from core.plugins import Plugins, get_plugins
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,22 @@ class ChannelBinding:
     settings: Any  # the plugin's validated settings for this tenant (None until the merge)
 
 
+_cache: weakref.WeakKeyDictionary[Plugins, dict[str, tuple[str, NotificationChannel]]] = weakref.WeakKeyDictionary()
+
+
 def loaded_channels() -> dict[str, tuple[str, NotificationChannel]]:
-    """Every channel the loaded plugins provide: name -> (plugin id, adapter). When two plugins
-    offer the same channel name, the first registered wins."""
+    """Every channel the loaded plugins provide: name -> (plugin id, adapter), asked of the
+    plugins once per process. When two plugins offer the same channel name, the first wins."""
     plugins = get_plugins()
+    cached = _cache.get(plugins)
+    if cached is not None:
+        return cached
     found: dict[str, tuple[str, NotificationChannel]] = {}
     for pid, loaded in plugins.loaded.items():
         hook = getattr(loaded.module, "seva_notification_channels", None)
         for adapter in (hook() if hook else None) or []:
             found.setdefault(adapter.name, (pid, adapter))
+    _cache[plugins] = found
     return found
 
 

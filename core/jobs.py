@@ -70,9 +70,13 @@ class AsyncIOWithDatabase(AsyncIO):
 
     def before_worker_boot(self, broker, worker) -> None:
         super().before_worker_boot(broker, worker)  # starts the loop
+        self.context = get_event_loop_thread().run_coroutine(self._open())
+
+    async def _open(self) -> TortoiseContext:
         context = TortoiseContext()
-        get_event_loop_thread().run_coroutine(context.init(config=tortoise_config(self.settings.db_url)))
-        self.context = context
+        with context:  # current while it initialises, or init would touch the process's other context
+            await context.init(config=tortoise_config(self.settings.db_url))
+        return context
 
     def after_worker_thread_boot(self, broker, thread) -> None:
         _current_context.set(self.context)
@@ -122,6 +126,13 @@ def setup_jobs(url: str | None = None, settings: Settings | None = None, *, name
     with _lock:
         _broker = broker
     return broker
+
+
+def reset_jobs() -> None:
+    """Forget the process's broker (tests; the next ``enqueue`` sets one up from settings)."""
+    global _broker
+    with _lock:
+        _broker = None
 
 
 def get_broker() -> dramatiq.Broker:
