@@ -254,7 +254,11 @@ async def _recheck_early(message_id: UUID, now: datetime) -> None:
 
 
 @job(SWEEP_JOB)
-async def sweep() -> int:
+async def sweep() -> None:
+    await sweep_once()
+
+
+async def sweep_once() -> int:
     """Re-enqueue stuck messages: queued past their next attempt by more than
     outbox_sweep_grace_seconds, or sending with an expired lease. Returns how many."""
     now = utcnow()
