@@ -131,8 +131,14 @@ async def bench_outbox(args) -> float:
             raise SystemExit("outbox lost or duplicated messages")
         return rate
     finally:
-        broker.flush_all()
-        broker.close()
+        forget(broker)
+
+
+def forget(broker) -> None:
+    broker.flush_all()
+    for key in broker.client.scan_iter(f"{broker.namespace}:*"):
+        broker.client.delete(key)
+    broker.close()
 
 
 async def _ge(count, n: int) -> bool:
@@ -165,8 +171,7 @@ async def bench_bare(args) -> float:
 
     elapsed = await wait_until(all_done, 600)
     worker.stop()
-    broker.flush_all()
-    broker.close()
+    forget(broker)
     rate = args.messages / elapsed
     print(f"bare dramatiq actor: {args.messages} run in {elapsed:.2f}s = {rate:,.0f} messages/s")
     return rate

@@ -63,11 +63,18 @@ def start_jobs(kind: str, plugin) -> tuple[object, jobs.Runner]:
 
 def stop_jobs(broker, runner: jobs.Runner) -> None:
     runner.stop()
-    if hasattr(broker, "flush_all") and not isinstance(broker, jobs.StubBroker):
-        broker.flush_all()
+    if not isinstance(broker, jobs.StubBroker):
+        forget_namespace(broker)
         broker.close()
     set_plugins(None)
     jobs.reset_jobs()
+
+
+def forget_namespace(broker) -> None:
+    """Delete every key of a Redis broker's namespace (flush_all leaves the heartbeats)."""
+    broker.flush_all()
+    for key in broker.client.scan_iter(f"{broker.namespace}:*"):
+        broker.client.delete(key)
 
 
 @pytest.fixture(params=BROKERS)

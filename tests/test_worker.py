@@ -16,7 +16,7 @@ from core.channels import Purpose
 from core.enums import MessageStatus
 from core.models import Customer, Message
 from core.transactions import transaction
-from tests.jobs_support import REDIS_URL, needs_redis, provider  # noqa: F401 - fixture
+from tests.jobs_support import REDIS_URL, forget_namespace, needs_redis, provider  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 1000
@@ -112,7 +112,7 @@ async def test_killed_workers_lose_nothing_and_send_nothing_twice(make_tenant, p
             await asyncio.sleep(0.1)
     finally:
         worker.stop()
-        broker.flush_all()
+        forget_namespace(broker)
         jobs.reset_jobs()
 
     rows = await Message.filter(tenant_id=tenant.id)
