@@ -79,6 +79,79 @@ def serve(
                 log_level="info", access_log=False)
 
 
+Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this plugin module (an import path); repeatable")]
+
+
+def _prepare_jobs(plugin_modules: list[str]):
+    """Logging, extra plugin modules, and the broker, for ``seva worker`` and ``seva scheduler``."""
+    import importlib
+    import logging
+
+    from core.jobs import setup_jobs
+    from core.plugins import Plugins, set_plugins
+
+    settings = get_settings()
+    if not settings.broker_url:
+        raise ConfigError("SEVA_BROKER_URL is not set: with in-process jobs, `seva serve` runs the jobs and the schedule itself")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if plugin_modules:
+        try:
+            extra = tuple(importlib.import_module(m) for m in plugin_modules)
+        except ImportError as exc:
+            raise typer.BadParameter(f"cannot import plugin module: {exc}") from None
+        set_plugins(Plugins(settings.plugins, extra=extra))
+    return setup_jobs()
+
+
+def _wait_for_signal() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Jobs run at once in this process")] = 8,
+    plugin: Plugin = [],  # noqa: B006 - typer reads the default
+) -> None:
+    """Run a job worker for SEVA_BROKER_URL (run several, on any machines, to scale out)."""
+    from core.jobs import Runner
+
+    runner = Runner(_prepare_jobs(plugin), threads=threads).start()
+    typer.echo(f"worker running ({threads} threads); stop with Ctrl-C or SIGTERM", err=True)
+    try:
+        _wait_for_signal()
+    finally:
+        runner.stop()
+
+
+@app.command()
+def scheduler(
+    tick: Annotated[float, typer.Option(min=0.1, max=60, help="Seconds between looks at the schedule")] = 1.0,
+    plugin: Plugin = [],  # noqa: B006 - typer reads the default
+) -> None:
+    """Enqueue periodic jobs (safe to run on several machines at once)."""
+    import signal
+
+    from core.schedule import Scheduler
+
+    _prepare_jobs(plugin)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Scheduler().run(stop, tick)
+
+    run(main())
+
+
 @app.command()
 def demo() -> None:
     """Create a demo tenant with sample data and print its login."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from core import events
+from core.transactions import transaction
 from core.customers import create_customer
 from core.enums import Channel, Language, Region, ServiceStatus
 from core.models import ServiceRecord, Tenant, User
@@ -29,7 +29,7 @@ async def load_demo() -> tuple[Tenant, bool]:
     rng = random.Random(7)
     tenant, _ = await create_tenant("Demo Seva Kendra", Region.IN, DEMO_EMAIL, DEMO_PASSWORD, "Demo Owner")
     scope = TenantScope(tenant.id, tenant.region)
-    async with events.atomic():  # customer events reach plugins once it all committed
+    async with transaction():  # customer events reach plugins once it all committed
         for i, name in enumerate(NAMES):
             customer = await create_customer(scope, {
                 "name": name,

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     FORBIDDEN = "forbidden"
     GATEWAY_ERROR = "gateway_error"  # a payment gateway refused or could not be reached
+    MISSING_VARIABLE = "missing_variable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     plugins: str = ""  # "whatsapp,sms" allows only those; "-razorpay" denies one
     broker_url: str = ""  # redis://... or amqp://...; empty: jobs run inside the web process
 
+    # The outbox (core.outbox): a sender's lease on a message, retries with backoff, the sweeper.
+    outbox_lease_seconds: float = Field(120, gt=0)  # must exceed outbox_send_timeout_seconds
+    outbox_send_timeout_seconds: float = Field(30, gt=0)
+    outbox_max_attempts: int = Field(8, ge=1, le=100)
+    outbox_retry_base_seconds: float = Field(15, ge=0)
+    outbox_retry_max_seconds: float = Field(3600, ge=0)
+    outbox_sweep_grace_seconds: float = Field(60, ge=0)  # a queued message this late gets re-enqueued
+
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
     db_pool_size: int = Field(20, ge=1, le=500)
@@ -66,6 +74,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ValueError("must start with redis:// or amqp:// (or be empty for in-process jobs)")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_send(self) -> Settings:
+        if self.outbox_lease_seconds <= self.outbox_send_timeout_seconds:
+            raise ValueError("SEVA_OUTBOX_LEASE_SECONDS must be greater than SEVA_OUTBOX_SEND_TIMEOUT_SECONDS")
+        return self
 
     @field_validator("secret_key")
     @classmethod

@@ -3,10 +3,12 @@ health probes, request ids."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -93,10 +95,36 @@ def webhook_mounts(plugins: Plugins) -> list[BaseRoute]:
     return [Mount(f"/webhooks/{pid}", routes=found) for pid, found in routes.items()]
 
 
-def create_app(settings: Settings | None = None, *, manage_db: bool = True, plugins: Plugins | None = None) -> ASGIApp:
-    """``manage_db=False`` leaves the ORM to the caller (tests open one database for many apps).
+@asynccontextmanager
+async def jobs_lifespan(settings: Settings) -> AsyncIterator[None]:
+    """Set up the broker. With no SEVA_BROKER_URL, also run the jobs (a dramatiq worker on its
+    own threads and event loop) and the schedule here, so one command serves a small centre."""
+    from core.jobs import Runner, is_in_process, setup_jobs
+    from core.schedule import Scheduler
+
+    broker = setup_jobs(settings=settings)
+    if not is_in_process(broker):
+        yield
+        return
+    runner = await asyncio.to_thread(lambda: Runner(broker, threads=4).start())
+    stop = asyncio.Event()
+    schedule = asyncio.create_task(Scheduler().run(stop))
+    log.info("jobs run in-process (SEVA_BROKER_URL is not set)")
+    try:
+        yield
+    finally:
+        stop.set()
+        await schedule
+        await asyncio.to_thread(runner.stop)
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_jobs: bool | None = None,
+               plugins: Plugins | None = None) -> ASGIApp:
+    """``manage_db=False`` leaves the ORM to the caller (tests open one database for many apps);
+    ``run_jobs`` (default: as ``manage_db``) sets up the broker, and the in-process jobs if any;
     ``plugins``: default the process's plugins (``core.plugins.get_plugins``)."""
     settings = settings or get_settings()
+    run_jobs = manage_db if run_jobs is None else run_jobs
     plugins = plugins or get_plugins()
     graphql = SevaGraphQL(build_schema(plugins), plugins, graphql_ide="graphiql" if settings.graphiql_enabled else None,
                           multipart_uploads_enabled=True)
@@ -105,10 +133,11 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, plug
     async def lifespan(app: Starlette):
         if manage_db:
             await init_db(settings)
-        gc.collect()
-        gc.freeze()  # start-up objects never change: keep them out of every future collection
         try:
-            yield
+            async with jobs_lifespan(settings) if run_jobs else nullcontext():
+                gc.collect()
+                gc.freeze()  # start-up objects never change: keep them out of every future collection
+                yield
         finally:
             if manage_db:
                 await close_db()

@@ -16,13 +16,14 @@ from core.settings import get_settings
 from schema.billing import BillingMutation, BillingQuery
 from schema.customers import CustomerMutation, CustomerQuery
 from schema.errors import ErrorPolicy
+from schema.messages import MessageMutation, MessageQuery
 from schema.plugins import PluginMutation, PluginQuery
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.scalars import SCALAR_MAP
 from schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery, BillingQuery, PrivacyQuery, PluginQuery)
-MUTATIONS = (StaffMutation, CustomerMutation, BillingMutation, PrivacyMutation, PluginMutation)
+QUERIES = (StaffQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation)
 
 
 def _field_names(cls: type) -> list[str]:

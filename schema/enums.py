@@ -5,6 +5,7 @@ from enum import Enum
 import strawberry
 
 from core import enums
+from core.channels import Purpose
 
 Region = strawberry.enum(enums.Region)
 Currency = strawberry.enum(enums.Currency)
@@ -61,3 +62,14 @@ class InvoiceOrder(Enum):
 class PaymentOrder(Enum):
     RECEIVED_AT_DESC = "RECEIVED_AT_DESC"
     CREATED_AT_DESC = "CREATED_AT_DESC"
+
+
+MessageStatus = strawberry.enum(enums.MessageStatus, description="Forward-only: QUEUED -> SENDING -> SENT -> DELIVERED -> READ, or FAILED.")
+MessagePurpose = strawberry.enum(Purpose, name="MessagePurpose",
+                                 description="SERVICE (bills, receipts, reminders asked for) needs no consent; MARKETING does.")
+
+
+@strawberry.enum(description="Sort order of a message list.")
+class MessageOrder(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"

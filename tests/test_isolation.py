@@ -2,7 +2,7 @@
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
 from core.models import (
-    ApiKey, BreachIncident, Consent, Customer, Invoice, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
+    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
     Subscription,
 )
 from schema.build import build_schema
@@ -40,6 +40,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     await grant(a.api, customer["id"])
     request = (await file(a.api, customer["id"]))["privacyRequest"]
     breach = (await a.api.ok('mutation { breachReport(input: {title: "lost laptop"}) { breach { id } } }'))["breachReport"]["breach"]
+    sent = (await a.api.ok('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", '
+                           'variables: {service: "PAN card", centre: "the centre"}) { message { id } errors { code } } }',
+                           id=customer["id"]))["messageSend"]
+    assert sent["errors"] == [] and sent["message"]["id"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
     plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }'))["planCreate"]["plan"]
     sub = (await a.api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
@@ -74,6 +78,11 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                                 {"id": customer["id"]}, lambda d: d["serviceRecordCreate"]["errors"][0]["code"] == "NOT_FOUND"),
         "serviceRecordUpdate": ('mutation($id: ID!) { serviceRecordUpdate(id: $id, input: {notes: "x"}) { serviceRecord { id } errors { code } } }',
                                 {"id": record["id"]}, lambda d: d["serviceRecordUpdate"]["errors"][0]["code"] == "NOT_FOUND"),
+        "messages": ("query($id: ID!) { all: messages { totalCount } mine: messages(customer: $id) { totalCount edges { node { id } } } }",
+                     {"id": customer["id"]}, lambda d: d["all"]["totalCount"] == 0 and d["mine"]["totalCount"] == 0),
+        "messageSend": ('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", variables: {service: "x", centre: "y"}) '
+                        '{ message { id } errors { code field } } }',
+                        {"id": customer["id"]}, lambda d: d["messageSend"]["errors"][0]["code"] == "NOT_FOUND"),
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
         "plugins": ("{ plugins { id enabledForTenant settings { name isSet value } } }", {},
@@ -165,6 +174,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert (await PrivacyRequest.get(tenant_id=a.id)).status == "received"
     assert await Consent.filter(tenant_id=a.id).count() == 1 and await Consent.filter(tenant_id=b.id).count() == 0
     assert all(o["done_at"] is None for o in (await BreachIncident.get(tenant_id=a.id)).obligations)
+    assert await Message.filter(tenant_id=a.id).count() == 1
+    assert await Message.filter(tenant_id=b.id).count() == 0
 
 
 async def test_lists_show_only_the_callers_tenant(make_tenant):

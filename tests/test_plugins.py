@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 import core.plugins
 from core import events, hookspecs
+from core.transactions import transaction
 from core.channels import OutgoingMessage, Purpose, Recipient, SendResult
 from core.enums import Role
 from core.hookspecs import hookimpl
@@ -380,15 +381,15 @@ async def test_tenant_hooks_skip_disabled_plugins_without_a_new_manager(everythi
 async def test_events_wait_for_commit_and_vanish_on_rollback(everything, tenant):
     await enable(tenant, everything)
     event = events.new_event("customer.created", tenant.id, UUID(int=2))
-    async with events.atomic():
+    async with transaction():
         await events.emit(event)
-        async with events.atomic():
+        async with transaction():
             await events.emit(event)
         assert everything.events == []  # not yet committed
     assert everything.events == [event, event]
 
     with pytest.raises(ZeroDivisionError):
-        async with events.atomic():
+        async with transaction():
             await events.emit(event)
             1 / 0
     assert len(everything.events) == 2

@@ -1,0 +1,210 @@
+"""Outbox throughput through the Redis broker, against a bare dramatiq actor.
+
+One run seeds a throwaway database (SQLite file by default, or PostgreSQL) with a tenant and
+100 customers, then:
+
+* outbox: queues ``--messages`` service messages with ``core.outbox.queue_message`` (in
+  transactions of 1,000; each send enqueued after its commit), then starts a dramatiq Worker
+  (``--threads``, on its own event loop and Tortoise context, as ``seva worker`` runs it) and
+  times until every row is ``sent`` through a no-op channel. Every message must reach the
+  channel exactly once: none lost, none duplicated.
+* bare: enqueues the same number of messages for an async dramatiq actor that does nothing,
+  on the same Redis with the same worker settings, and times until all have run.
+
+It prints messages/s for both and their ratio (outbox / bare).
+
+    .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--threads 8] [--redis-url redis://127.0.0.1:6379/14]
+    .venv/bin/python bench/outbox_throughput.py --postgres      # throwaway database on 127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+CUSTOMERS = 100
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--messages", type=int, default=10_000)
+    p.add_argument("--threads", type=int, default=8, help="worker threads (jobs at once)")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
+    p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
+    return p.parse_args()
+
+
+async def pg_admin(sql: str) -> None:
+    import asyncpg
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class CountingChannel:
+    """A no-op channel that counts what reaches it."""
+
+    name = "whatsapp"
+
+    def __init__(self) -> None:
+        self.sent: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def can_reach(self, recipient) -> bool:
+        return True
+
+    async def send(self, message, settings):
+        from core.channels import SendResult
+
+        with self.lock:
+            self.sent[message.id] += 1
+        return SendResult(provider_id=f"null-{message.id.hex}")
+
+
+async def wait_until(check, limit: float) -> float:
+    start = time.perf_counter()
+    while not await check():
+        if time.perf_counter() - start > limit:
+            raise SystemExit("timed out")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - start
+
+
+async def bench_outbox(args) -> float:
+    from core import jobs, outbox
+    from core.channels import Purpose
+    from core.db import init_db, migrate
+    from core.enums import MessageStatus, Region
+    from core.models import Customer, Message
+    from core.plugins import Plugins, set_plugins
+    from core.settings import get_settings
+    from core.tenants import create_tenant
+    from core.transactions import transaction
+    from tests.channel_plugin import ChannelPlugin
+
+    settings = get_settings()
+    await migrate(settings)
+    await init_db(settings)
+    tenant, _ = await create_tenant("Bench Centre", Region.IN, "owner@bench.example.com", "bench-password-0123456789")
+    await Customer.bulk_create([Customer(tenant_id=tenant.id, name=f"Customer {i}", phone=f"+9198765{i:05d}")
+                                for i in range(CUSTOMERS)])
+    customers = [c.id for c in await Customer.filter(tenant_id=tenant.id)]
+    channel = CountingChannel()
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([channel], "bench"),)))
+    broker = jobs.setup_jobs(args.redis_url, namespace=f"bench-{uuid.uuid4().hex[:8]}")
+    broker.flush_all()
+    try:
+        start = time.perf_counter()
+        for batch in range(0, args.messages, 1000):
+            async with transaction():
+                for i in range(batch, min(batch + 1000, args.messages)):
+                    await outbox.queue_message(tenant.id, customers[i % CUSTOMERS], purpose=Purpose.SERVICE,
+                                               template="renewal_due", body=f"Your plan {i} is due for renewal.")
+        queued = time.perf_counter() - start
+        print(f"outbox: queued {args.messages} rows + jobs in {queued:.2f}s ({args.messages / queued:,.0f}/s)")
+
+        runner = jobs.Runner(broker, threads=args.threads).start()
+        sent = lambda: Message.filter(tenant_id=tenant.id, status=MessageStatus.SENT).count()  # noqa: E731
+        elapsed = await wait_until(lambda: _ge(sent, args.messages), 600)
+        runner.stop()
+        rate = args.messages / elapsed
+        lost = args.messages - len(channel.sent)
+        duplicated = sum(n - 1 for n in channel.sent.values() if n > 1)
+        print(f"outbox: {args.messages} sent in {elapsed:.2f}s = {rate:,.0f} messages/s "
+              f"(lost {lost}, duplicated {duplicated})")
+        if lost or duplicated:
+            raise SystemExit("outbox lost or duplicated messages")
+        return rate
+    finally:
+        forget(broker)
+
+
+def forget(broker) -> None:
+    broker.flush_all()
+    for key in broker.client.scan_iter(f"{broker.namespace}:*"):
+        broker.client.delete(key)
+    broker.close()
+
+
+async def _ge(count, n: int) -> bool:
+    return await count() >= n
+
+
+async def bench_bare(args) -> float:
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.middleware import AsyncIO
+
+    broker = RedisBroker(url=args.redis_url, namespace=f"bench-bare-{uuid.uuid4().hex[:8]}")
+    broker.add_middleware(AsyncIO())
+    broker.flush_all()
+    done = Counter()
+    lock = threading.Lock()
+
+    async def noop(i: int) -> None:
+        with lock:
+            done["n"] += 1
+
+    actor = dramatiq.actor(noop, broker=broker, actor_name="noop", max_retries=0)
+    for i in range(args.messages):
+        actor.send(i)
+    worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=100)
+    worker.start()
+
+    async def all_done() -> bool:
+        return done["n"] >= args.messages
+
+    elapsed = await wait_until(all_done, 600)
+    worker.stop()
+    forget(broker)
+    rate = args.messages / elapsed
+    print(f"bare dramatiq actor: {args.messages} run in {elapsed:.2f}s = {rate:,.0f} messages/s")
+    return rate
+
+
+async def bench(args, label: str) -> None:
+    print(f"database: {label}; broker: Redis {args.redis_url}; worker threads: {args.threads}")
+    outbox_rate = await bench_outbox(args)
+    bare_rate = await bench_bare(args)
+    print(f"ratio outbox / bare dramatiq: {outbox_rate / bare_rate:.3f}")
+    from core.db import close_db
+    await close_db()
+
+
+def main() -> None:
+    args = parse_args()
+    tmp = tempfile.mkdtemp(prefix="seva-bench-")
+    pg_db = f"seva_bench_{uuid.uuid4().hex[:10]}" if args.postgres and not args.database_url else None
+    url = args.database_url or (PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_db if pg_db else f"sqlite://{tmp}/bench.sqlite3")
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=tmp, SEVA_DATABASE_URL=url, SEVA_BROKER_URL=args.redis_url,
+                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
+    sys.path.insert(0, str(ROOT))
+    logging.basicConfig(level=logging.WARNING)
+    label = "SQLite (temp file)" if url.startswith("sqlite") else "PostgreSQL " + url.rsplit("@", 1)[-1]
+    try:
+        if pg_db:
+            asyncio.run(pg_admin(f'CREATE DATABASE "{pg_db}"'))
+        asyncio.run(bench(args, label))
+    finally:
+        if pg_db:
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Periodic jobs, and the scheduler that enqueues them (``seva scheduler``, or inside
+``seva serve`` when jobs are in-process).
+
+The schedule is ``SCHEDULE`` below plus what plugins return from ``seva_scheduled_jobs()``.
+Any number of schedulers may run at once: time is cut into windows of each job's interval
+(aligned to the epoch), and a scheduler enqueues a job only if it moves that job's
+``SchedulerLease`` to the end of the current window, a guarded UPDATE (or the first INSERT)
+that exactly one scheduler wins. So each job is enqueued once per interval, whoever ticks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from tortoise.exceptions import IntegrityError
+
+from core.plugin_types import ScheduledJob
+from core.security import utcnow
+
+log = logging.getLogger("seva.schedule")
+
+SCHEDULE: list[ScheduledJob] = [
+    ScheduledJob("outbox.sweep", every_seconds=60, actor_name="outbox.sweep"),  # re-enqueue stuck messages
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    """Core's schedule and every plugin's; a name used twice is an error."""
+    from core.plugins import get_plugins
+
+    found = list(SCHEDULE)
+    for jobs in get_plugins().pm.hook.seva_scheduled_jobs():
+        found.extend(jobs or [])
+    names = [j.name for j in found]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ValueError(f"scheduled job names used twice: {', '.join(clashes)}")
+    bad = [j.name for j in found if j.every_seconds < 1]
+    if bad:
+        raise ValueError(f"scheduled jobs need every_seconds >= 1: {', '.join(bad)}")
+    return found
+
+
+def window_end(now: datetime, every_seconds: int) -> datetime:
+    """The end of the interval window ``now`` falls in."""
+    elapsed = (now - EPOCH).total_seconds()
+    return EPOCH + timedelta(seconds=(elapsed // every_seconds + 1) * every_seconds)
+
+
+async def acquire(name: str, every_seconds: int, holder: str, now: datetime) -> bool:
+    """Whether ``holder`` won the run of job ``name`` for the window ``now`` is in."""
+    from core.models import SchedulerLease
+
+    end = window_end(now, every_seconds)
+    won = await SchedulerLease.filter(name=name, expires_at__lte=now).update(holder=holder, expires_at=end, last_run_at=now)
+    if won:
+        return True
+    if await SchedulerLease.exists(name=name):
+        return False
+    try:
+        await SchedulerLease.create(name=name, holder=holder, expires_at=end, last_run_at=now)
+    except IntegrityError:  # another scheduler inserted it first
+        return False
+    return True
+
+
+class Scheduler:
+    def __init__(self, jobs: list[ScheduledJob] | None = None, *, holder: str | None = None,
+                 send: Callable[[str], None] | None = None) -> None:
+        from core.jobs import enqueue
+
+        self.jobs = scheduled_jobs() if jobs is None else jobs
+        self.holder = (holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}")[:100]
+        self.send = send or enqueue
+
+    async def tick(self, now: datetime | None = None) -> list[str]:
+        """Enqueue every job whose window this scheduler wins; returns their names."""
+        now = now or utcnow()
+        ran = []
+        for job in self.jobs:
+            try:
+                if await acquire(job.name, job.every_seconds, self.holder, now):
+                    self.send(job.actor_name)
+                    ran.append(job.name)
+            except Exception:  # noqa: BLE001 - one job's failure must not stop the others
+                log.exception("scheduled job %s could not be enqueued", job.name)
+        if ran:
+            log.info("scheduler %s enqueued %s", self.holder, ", ".join(ran))
+        return ran
+
+    async def run(self, stop: asyncio.Event, tick_seconds: float = 1.0) -> None:
+        log.info("scheduler %s started with %d jobs", self.holder, len(self.jobs))
+        while not stop.is_set():
+            await self.tick()
+            try:
+                await asyncio.wait_for(stop.wait(), tick_seconds)
+            except TimeoutError:
+                pass
+        log.info("scheduler %s stopped", self.holder)
