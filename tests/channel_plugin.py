@@ -81,7 +81,7 @@ class ChannelPlugin:
 
     @hookimpl
     def seva_manifest(self) -> PluginManifest:
-        return PluginManifest(id=self.plugin_id, name="Test channels", version="0")
+        return PluginManifest(id=self.plugin_id, name="Test channels", version="0", enabled_by_default=True)
 
     @hookimpl
     def seva_notification_channels(self) -> list:
@@ -94,7 +94,7 @@ _from_env: list | None = None
 
 @hookimpl
 def seva_manifest() -> PluginManifest:
-    return PluginManifest(id="test-channels", name="Test channels (from the environment)", version="0")
+    return PluginManifest(id="test-channels", name="Test channels (from the environment)", version="0", enabled_by_default=True)
 
 
 @hookimpl
