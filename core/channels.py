@@ -38,6 +38,11 @@ class OutgoingMessage:
     recipient: Recipient
     idempotency_key: str  # stable across retries: pass it to providers that dedupe on one
     attempt: int = 1
+    # The template's binding for this channel and the recipient's language, as the tenant set it
+    # up with the provider: e.g. {"name": "bill_due", "language": "hi", "parameters": [...]} for a
+    # WhatsApp template, {"dlt_template_id": "...", "text": "..."} for Indian DLT SMS. Empty when
+    # the template has none for this channel (the adapter then sends ``body`` if it can).
+    binding: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
