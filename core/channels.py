@@ -71,3 +71,8 @@ class NotificationChannel(Protocol):
 
     async def send(self, message: OutgoingMessage, settings: Any) -> SendResult:
         """Deliver one message to the provider. Raise SendError on failure."""
+
+    # Optional: ``check(body, settings) -> dict`` at queue time: facts about the text on this
+    # channel (stored in ``Message.detail[name]``), or SendError if the channel can never carry
+    # it (e.g. an SMS over the tenant's segment limit). The outbox refuses the message when every
+    # channel of the tenant that checks refuses it.

@@ -34,6 +34,7 @@ from core.channel_registry import ChannelBinding, channels_for_tenant
 from core.channels import OutgoingMessage, Purpose, Recipient, SendError
 from core.consent import may_send
 from core.enums import MessageStatus
+from core.errors import DomainError, ErrorCode
 from core.jobs import enqueue, job
 from core.models import Customer, Message, Tenant
 from core.security import utcnow
@@ -93,14 +94,35 @@ async def queue_message(
         existing = await Message.get_or_none(tenant_id=tenant_id, idempotency_key=idempotency_key)
         if existing is not None:
             return existing
+    detail = await check_body(tenant_id, body)
     message_id = uuid4()
-    message = await Message.create(
+    message = await Message.create(detail=detail,
         id=message_id, tenant_id=tenant_id, customer_id=customer_id, purpose=Purpose(purpose).value,
         template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
         idempotency_key=idempotency_key or f"seva-{message_id.hex}",
     )
     after_commit(lambda: enqueue_send(message_id))
     return message
+
+
+async def check_body(tenant_id: UUID, body: str) -> dict[str, Any]:
+    """Ask the tenant's channels that can check a text (``check``) what they make of it: their
+    facts by channel name. If every channel that checks refuses it (and no other channel could
+    take it), the message is refused now, as a ``DomainError`` on ``body``, rather than failing later."""
+    facts: dict[str, Any] = {}
+    refusals: list[SendError] = []
+    bindings = await channels_for_tenant(tenant_id)
+    for name, binding in bindings.items():
+        check = getattr(binding.adapter, "check", None)
+        if check is None:
+            continue
+        try:
+            facts[name] = check(body, binding.settings)
+        except SendError as exc:
+            refusals.append(exc)
+    if refusals and not facts and all(hasattr(b.adapter, "check") for b in bindings.values()):
+        raise DomainError.of("body", ErrorCode.INVALID, "; ".join(f"{e.code}: {e.reason}" for e in refusals))
+    return facts
 
 
 def enqueue_send(message_id: UUID, delay_seconds: float | None = None) -> None:
@@ -209,7 +231,8 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
     except Exception as exc:  # noqa: BLE001 - an adapter bug or a network error: retry, then fail
         error = SendError(type(exc).__name__, "the channel adapter raised an unexpected error", retryable=True)
     else:
-        if await advance(message.id, S.SENT, fence=fence, channel=channel, provider_id=result.provider_id[:128],
+        detail = {**message.detail, channel: result.detail} if result.detail else message.detail
+        if await advance(message.id, S.SENT, fence=fence, channel=channel, provider_id=result.provider_id[:128], detail=detail,
                          sent_at=utcnow(), locked_until=None, last_error=""):
             log.info("message %s sent via %s (attempt %d)", message.id, channel, fence)
             return S.SENT

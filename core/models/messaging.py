@@ -25,6 +25,9 @@ class Message(TenantModel):
     delivered_at = fields.DatetimeField(null=True)
     read_at = fields.DatetimeField(null=True)
     failed_at = fields.DatetimeField(null=True)
+    # what channels found out about the message: at queue time (e.g. {"sms": {"segments": 2, ...}})
+    # and from the provider on sending (SendResult.detail under the channel's name)
+    detail = fields.JSONField(default=dict)
 
     class Meta:
         table = "message"
