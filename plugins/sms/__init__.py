@@ -1,5 +1,6 @@
-"""SMS through a gateway: MSG91 (India, DLT templates) or SSL Wireless (Bangladesh). For now
-the manifest and per-tenant settings; sending comes with the outbox."""
+"""SMS through a gateway chosen per tenant: MSG91 (India, DLT templates) or SSL Wireless
+(Bangladesh). Modules: segments (parts and cost), gateways (the gateways and the ``sms``
+channel adapter), webhooks (delivery reports, STOP replies), fake (local fake gateways)."""
 
 from core.hookspecs import hookimpl
 from core.plugin_types import PluginManifest
@@ -9,7 +10,21 @@ from plugins.sms.settings import SmsSettings
 @hookimpl
 def seva_manifest() -> PluginManifest:
     return PluginManifest(
-        id="sms", name="SMS", version="0.1.0",
+        id="sms", name="SMS", version="0.2.0",
         description="Text messages through MSG91 (India) or SSL Wireless (Bangladesh).",
         settings_model=SmsSettings,
     )
+
+
+@hookimpl
+def seva_notification_channels() -> list:
+    from plugins.sms.gateways import channel
+
+    return [channel]
+
+
+@hookimpl
+def seva_webhook_routes() -> list:
+    from plugins.sms.webhooks import routes
+
+    return routes()

@@ -1,13 +1,23 @@
 """A tenant's SMS gateway account."""
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 
 GATEWAY_URLS = {
-    "msg91": "https://control.msg91.com/api/v5/flow/",
-    "sslwireless": "https://smsplus.sslwireless.com/api/v3/send-sms",
+    "msg91": "https://control.msg91.com",
+    "sslwireless": "https://smsplus.sslwireless.com",
 }
+
+
+class DltTemplate(BaseModel):
+    """A template registered on the DLT platform: its id and its exact text, ``{#var#}`` for
+    each variable, and the names of the variables in order."""
+
+    dlt_template_id: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=2000)
+    variables: list[str] = Field(default_factory=list)
 
 
 class SmsSettings(BaseModel):
@@ -16,6 +26,20 @@ class SmsSettings(BaseModel):
     sender: str = Field(min_length=1, max_length=20, description="Sender header (India: 6 letters) or SSL Wireless sid")
     entity_id: str | None = Field(None, validate_default=True, description="TRAI DLT entity id (required for msg91)")
     base_url: str | None = Field(None, pattern=r"^https?://", description="Default: the gateway's own URL")
+    webhook_token: SecretStr | None = Field(
+        None, min_length=24, description="Secret in the delivery-report URL /webhooks/sms/<gateway>/<token> "
+                                         "(these gateways do not sign their callbacks)")
+    max_segments: int = Field(6, ge=1, le=20, description="Longest text accepted, in SMS parts")
+    price_per_segment: Decimal | None = Field(None, ge=0, description="For cost estimates, in the tenant's currency")
+    otp_dlt_template_id: str | None = Field(None, max_length=40, description="India: DLT template id for staff verification codes")
+    otp_text: str = Field("{#var#} is your Seva verification code. It expires in 10 minutes.", max_length=500,
+                          description="The verification-code text ({#var#}: the code); for India, as registered on DLT")
+
+    def otp_binding(self) -> dict:
+        """The DLT binding a staff verification code is sent with."""
+        if self.otp_dlt_template_id:
+            return {"dlt_template_id": self.otp_dlt_template_id, "text": self.otp_text, "variables": ["code"]}
+        return {}
 
     @field_validator("entity_id")
     @classmethod
@@ -24,6 +48,13 @@ class SmsSettings(BaseModel):
             raise ValueError("a DLT entity id is required for msg91")
         return value
 
+    @field_validator("sender")
+    @classmethod
+    def _header(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("gateway") == "msg91" and not (len(value) == 6 and value.isascii() and value.isalpha()):
+            raise ValueError("an Indian sender header is 6 letters")
+        return value
+
     @property
     def url(self) -> str:
-        return self.base_url or GATEWAY_URLS[self.gateway]
+        return (self.base_url or GATEWAY_URLS[self.gateway]).rstrip("/")
