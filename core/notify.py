@@ -1,15 +1,25 @@
-"""Delivery of one-time codes to staff. Until messaging plugins provide a channel, the
-development channel writes the code to the log (development only; never the address)."""
+"""Delivery of one-time codes to staff.
+
+A phone code goes through the tenant's ``sms`` channel (its SMS plugin, enabled and configured)
+at once: the staff member is waiting, so it is not queued, and it is not a customer message, so
+it has no outbox row. The adapter sends it with template ``staff_verification_code`` and
+variable ``code`` (the SMS plugin words it from its settings: for India the tenant's registered
+DLT template). Without a channel, the development channel writes the code to the log
+(development only; never the address); elsewhere the code cannot be delivered (NoChannel)."""
 
 from __future__ import annotations
 
 import logging
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from core.channel_registry import channels_for_tenant
+from core.channels import OutgoingMessage, Purpose, Recipient, SendError
 from core.enums import VerificationPurpose
+from core.models import User
 from core.settings import get_settings
 
 log = logging.getLogger("seva.notify")
+STAFF_CODE_TEMPLATE = "staff_verification_code"
 
 
 class NoChannel(Exception):
@@ -17,7 +27,32 @@ class NoChannel(Exception):
 
 
 async def send_staff_code(user_id: UUID, purpose: VerificationPurpose, target: str, code: str) -> None:
+    if purpose is VerificationPurpose.PHONE:
+        user = await User.get(id=user_id).only("id", "tenant_id")
+        if user.tenant_id is not None and await _send_sms(user.tenant_id, user_id, target, code):
+            return
     if get_settings().is_development:
         log.warning("development channel: %s verification code for user %s is %s", purpose.value, user_id, code)
         return
     raise NoChannel(f"no {purpose.value} channel is configured to deliver verification codes")
+
+
+async def _send_sms(tenant_id: UUID, user_id: UUID, phone: str, code: str) -> bool:
+    binding = (await channels_for_tenant(tenant_id)).get("sms")
+    if binding is None:
+        return False
+    message_id = uuid4()
+    message = OutgoingMessage(
+        id=message_id, tenant_id=tenant_id, channel="sms", purpose=Purpose.SERVICE, template=STAFF_CODE_TEMPLATE,
+        body=f"{code} is your Seva verification code.", variables={"code": code},
+        recipient=Recipient(None, "", phone, None, "en"), idempotency_key=f"otp-{message_id.hex[:20]}",
+    )
+    try:
+        result = await binding.adapter.send(message, binding.settings)
+    except SendError as exc:
+        log.warning("verification code for user %s not sent by sms: %s", user_id, exc.code)
+        if get_settings().is_development:
+            return False
+        raise NoChannel(f"the verification code could not be sent by SMS ({exc.code})") from None
+    log.info("verification code for user %s sent by sms (%s)", user_id, result.provider_id)
+    return True
