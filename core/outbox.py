@@ -32,10 +32,10 @@ from tortoise.expressions import F, Q
 
 from core.channel_registry import ChannelBinding, channels_for_tenant
 from core.channels import OutgoingMessage, Purpose, Recipient, SendError
-from core.consent import may_send
 from core.enums import MessageStatus
 from core.jobs import enqueue, job
 from core.models import Customer, Message, Tenant
+from core.privacy.consent import may_send
 from core.security import utcnow
 from core.settings import get_settings
 from core.transactions import after_commit
@@ -153,7 +153,7 @@ async def choose_channel(message: Message, customer: Customer, fallback: list[st
         binding = bindings.get(name)
         if binding is None or not binding.adapter.can_reach(recipient):
             continue
-        if not await may_send(message.tenant_id, customer.id, message.purpose, name):
+        if not await may_send(message.tenant_id, customer, message.purpose, name):
             lacked_consent = True
             continue
         return name

@@ -1,4 +1,4 @@
-"""The outbox (every outbound notification is a row first) and the minimal consent ledger."""
+"""The outbox (every outbound notification is a row first) and the consent ledger (core.privacy.consent)."""
 
 from tortoise import fields
 
