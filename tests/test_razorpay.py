@@ -29,7 +29,7 @@ from plugins.razorpay.fake import FakeRazorpay
 from plugins.razorpay.graphql import RazorpayMutation
 from plugins.razorpay.signatures import sign, verify_checkout, verify_payment_link, verify_subscription, verify_webhook
 from core import jobs
-from core.jobs import QUEUE
+from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from plugins.razorpay import webhooks
 from plugins.razorpay.webhooks import process_event, routes
 from schema.app import SevaGraphQL
@@ -82,31 +82,10 @@ class JoiningTransport(httpx.ASGITransport):
         return response
 
 
-async def drain(broker, timeout: float = 15.0) -> None:
-    """Wait until the main queue's messages have all been processed (delayed retries, which wait
-    on the delay queue, are not waited for)."""
-    queue = broker.queues[QUEUE]
-    for _ in range(int(timeout / 0.02)):
-        if queue.unfinished_tasks == 0:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the jobs did not finish")
-
-
 @pytest.fixture
-async def razorpay_jobs():
-    """Jobs in-process with the real plugins (razorpay's actors declared through ``seva_actors``)."""
-    broker = await asyncio.to_thread(jobs.setup_jobs, "")
-    runner = jobs.Runner(broker, threads=2).start()
-    yield broker
-    await asyncio.to_thread(runner.stop)
-    jobs.reset_jobs()
-
-
-@pytest.fixture
-def hooks_client(razorpay_jobs):
+def hooks_client(inprocess_jobs):
     app = Starlette(routes=[Mount("/webhooks/razorpay", routes=routes())])
-    return httpx.AsyncClient(transport=JoiningTransport(app, razorpay_jobs), base_url="http://seva.test")
+    return httpx.AsyncClient(transport=JoiningTransport(app, inprocess_jobs), base_url="http://seva.test")
 
 
 def hook_url(tenant_id) -> str:
