@@ -124,7 +124,7 @@ def seva_scheduled_jobs() -> list[ScheduledJob]:
 @hookspec
 def seva_domain_event(event: DomainEvent) -> None:
     """Notice a domain event (customer created, updated, deleted or restored; subscription,
-    payment and privacy-request changes to come).
+    payment, invoice and privacy-request changes).
 
     Arguments: ``event``, a ``DomainEvent`` carrying ids and states only, never personal data.
     Returns: nothing. When: after the change committed (never for a rolled-back change), only for

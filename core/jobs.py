@@ -115,6 +115,7 @@ def setup_jobs(url: str | None = None, settings: Settings | None = None, *, name
     actors and every plugin's on it, and make it the broker ``enqueue`` uses."""
     global _broker
     from core import outbox, schedule  # noqa: F401 - modules that declare core actors
+    from core.privacy import runner  # noqa: F401
     from core.plugins import get_plugins
 
     settings = settings or get_settings()

@@ -32,11 +32,11 @@ from tortoise.expressions import F, Q
 
 from core.channel_registry import ChannelBinding, channels_for_tenant
 from core.channels import OutgoingMessage, Purpose, Recipient, SendError
-from core.consent import may_send
 from core.enums import MessageStatus
 from core.errors import DomainError, ErrorCode
 from core.jobs import enqueue, job
-from core.models import Customer, Message, Tenant
+from core.models import Customer, Message, Tenant, User
+from core.privacy.consent import may_send
 from core.security import utcnow
 from core.settings import get_settings
 from core.transactions import after_commit
@@ -83,21 +83,28 @@ async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus
 
 
 async def queue_message(
-    tenant_id: UUID, customer_id: UUID, *, purpose: Purpose, template: str, body: str,
+    tenant_id: UUID, customer_id: UUID | None, *, purpose: Purpose, template: str, body: str,
     variables: dict[str, Any] | None = None, idempotency_key: str | None = None,
+    user_id: UUID | None = None, only_channel: str | None = None,
 ) -> Message:
     """Write a message to the outbox and send it once the current transaction commits.
 
     Call it inside ``core.transactions.transaction()`` with the change that causes the message
-    (or outside any transaction). A repeated ``idempotency_key`` returns the first message."""
+    (or outside any transaction). A repeated ``idempotency_key`` returns the first message.
+    The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
+    ``only_channel`` sends on that channel or not at all (a code sent "by SMS" goes by SMS)."""
+    if (customer_id is None) == (user_id is None):
+        raise ValueError("a message goes to a customer or to a member of staff")
     if idempotency_key:
         existing = await Message.get_or_none(tenant_id=tenant_id, idempotency_key=idempotency_key)
         if existing is not None:
             return existing
     detail = await check_body(tenant_id, body)
     message_id = uuid4()
-    message = await Message.create(detail=detail,
-        id=message_id, tenant_id=tenant_id, customer_id=customer_id, purpose=Purpose(purpose).value,
+    message = await Message.create(
+        detail=detail,
+        id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
+        purpose=Purpose(purpose).value,
         template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
         idempotency_key=idempotency_key or f"seva-{message_id.hex}",
     )
@@ -168,14 +175,21 @@ def channel_order(preferred: str | None, fallback: list[str], tried: list[str]) 
     return order
 
 
-async def choose_channel(message: Message, customer: Customer, fallback: list[str], recipient: Recipient,
+async def choose_channel(message: Message, customer: Customer | None, fallback: list[str], recipient: Recipient,
                          bindings: dict[str, ChannelBinding]) -> str:
     lacked_consent = False
-    for name in channel_order(customer.preferred_channel.value, fallback, message.channels_tried):
+    if message.only_channel:
+        order = [message.only_channel] if message.only_channel not in message.channels_tried else []
+    else:
+        order = channel_order(customer.preferred_channel.value if customer else None, fallback, message.channels_tried)
+    for name in order:
         binding = bindings.get(name)
         if binding is None or not binding.adapter.can_reach(recipient):
             continue
-        if not await may_send(message.tenant_id, customer.id, message.purpose, name):
+        if customer is None:  # a staff alert: a service message, no consent involved
+            if Purpose(message.purpose) is not Purpose.SERVICE:
+                raise Unsendable("only service messages go to staff")
+        elif not await may_send(message.tenant_id, customer, message.purpose, name):
             lacked_consent = True
             continue
         return name
@@ -205,10 +219,16 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
         return await _fail(message, fence, message.last_error or f"gave up after {fence - 1} attempts")
 
     customer = await Customer.get_or_none(id=message.customer_id, tenant_id=message.tenant_id) if message.customer_id else None
-    if customer is None or customer.deleted_at is not None:
+    if message.user_id:
+        user = await User.get_or_none(id=message.user_id, tenant_id=message.tenant_id, is_active=True)
+        if user is None:
+            return await _fail(message, fence, "the staff member no longer exists")
+        recipient = Recipient(None, user.name, user.phone, user.email, "en")
+    elif customer is None or customer.deleted_at is not None:
         return await _fail(message, fence, "the customer no longer exists")
+    else:
+        recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
     tenant = await Tenant.get(id=message.tenant_id).only("id", "channel_fallback")
-    recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
     bindings = await channels_for_tenant(message.tenant_id)
     try:
         channel = await choose_channel(message, customer, tenant.channel_fallback, recipient, bindings)

@@ -1,7 +1,10 @@
 """Periodic jobs, and the scheduler that enqueues them (``seva scheduler``, or inside
 ``seva serve`` when jobs are in-process).
 
-The schedule is ``SCHEDULE`` below plus what plugins return from ``seva_scheduled_jobs()``.
+The schedule is ``SCHEDULE`` below (core's periodic jobs: the outbox sweep, billing's renewals,
+overdue marking, suspensions and reminders, privacy's escalations, breach reminders and export
+expiry, and the retention purge; each an actor declared here) plus what plugins return from
+``seva_scheduled_jobs()``.
 Any number of schedulers may run at once: time is cut into windows of each job's interval
 (aligned to the epoch), and a scheduler enqueues a job only if it moves that job's
 ``SchedulerLease`` to the end of the current window, a guarded UPDATE (or the first INSERT)
@@ -18,16 +21,58 @@ from datetime import datetime, timedelta, timezone
 
 from tortoise.exceptions import IntegrityError
 
+from core.jobs import job
 from core.plugin_types import ScheduledJob
 from core.security import utcnow
 
 log = logging.getLogger("seva.schedule")
 
+HOUR, DAY = 3600, 86400
+
 SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("outbox.sweep", every_seconds=60, actor_name="outbox.sweep"),  # re-enqueue stuck messages
+    # billing (core.billing.periodic): each idempotent, in the tenant's own calendar
+    ScheduledJob("billing.renewals", every_seconds=HOUR, actor_name="billing.renewals"),  # renewal invoices, period roll-over
+    ScheduledJob("billing.overdue", every_seconds=HOUR, actor_name="billing.overdue"),  # unpaid after due date: past due
+    ScheduledJob("billing.suspensions", every_seconds=HOUR, actor_name="billing.suspensions"),  # past due beyond grace
+    ScheduledJob("billing.reminders", every_seconds=HOUR, actor_name="billing.reminders"),  # due-soon and overdue messages
+    # privacy
+    ScheduledJob("privacy.escalate_overdue", every_seconds=HOUR, actor_name="privacy.escalate_overdue"),  # requests past deadline
+    ScheduledJob("privacy.breach_reminders", every_seconds=HOUR, actor_name="privacy.breach_reminders"),  # notifications owed
+    ScheduledJob("privacy.expire_exports", every_seconds=HOUR, actor_name="privacy.expire_exports"),  # delete expired exports
+    ScheduledJob("retention.purge", every_seconds=DAY, actor_name="retention.purge"),  # closed tenants after their grace
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+# --- the actors the schedule names (core's; plugins declare theirs through seva_actors) --------
+# Each runs one function of ``now``; every one is idempotent and safe on several machines.
+
+
+def _periodic(name: str, module: str, function: str, **kwargs) -> None:
+    async def run() -> None:
+        import importlib
+
+        fn = getattr(importlib.import_module(module), function)
+        result = await fn(utcnow(), **kwargs)
+        count = result if isinstance(result, int) else len(result or [])
+        log.info("%s: %d done", name, count)
+
+    run.__name__ = run.__qualname__ = name.replace(".", "_")
+    PERIODIC[name] = (module, function, kwargs)
+    job(name)(run)
+
+
+PERIODIC: dict[str, tuple[str, str, dict]] = {}
+_periodic("billing.renewals", "core.billing.periodic", "run_renewals")
+_periodic("billing.overdue", "core.billing.periodic", "mark_overdue")
+_periodic("billing.suspensions", "core.billing.periodic", "suspend_after_grace")
+_periodic("billing.reminders", "core.billing.periodic", "due_reminders")
+_periodic("privacy.escalate_overdue", "core.privacy.requests", "escalate_overdue")
+_periodic("privacy.breach_reminders", "core.privacy.breach", "breach_reminders")
+_periodic("privacy.expire_exports", "core.privacy.export", "expire_exports")
+_periodic("retention.purge", "core.privacy.retention", "purge_terminated_tenants", dry_run=False)
 
 
 def scheduled_jobs() -> list[ScheduledJob]:

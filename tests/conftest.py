@@ -131,3 +131,19 @@ class QueryCounter(logging.Handler):
     def __exit__(self, *exc) -> None:
         self.logger.removeHandler(self)
         self.logger.setLevel(self.saved_level)
+
+
+@pytest.fixture
+def domain_events(monkeypatch):
+    """Every domain event ``core.events`` delivers (after commit), in order."""
+    from core import events as core_events
+
+    seen = []
+    deliver = core_events._deliver
+
+    async def capture(event, plugins):
+        seen.append(event)
+        await deliver(event, plugins)
+
+    monkeypatch.setattr(core_events, "_deliver", capture)
+    return seen

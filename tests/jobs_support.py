@@ -95,3 +95,24 @@ async def settle(*ids: UUID, until=DONE, timeout: float = 15.0) -> list[Message]
         if time.monotonic() > deadline:
             raise AssertionError(f"messages did not settle: {[(str(r.id), r.status, r.attempts, r.last_error) for r in rows]}")
         await asyncio.sleep(0.05)
+
+
+async def drain(broker, timeout: float = 30.0) -> None:
+    """Wait until an in-process broker's main queue has no message left unprocessed (delayed
+    retries, waiting on the delay queue, are not waited for)."""
+    queue = broker.queues[jobs.QUEUE]
+    deadline = time.monotonic() + timeout
+    while queue.unfinished_tasks:
+        if time.monotonic() > deadline:
+            raise AssertionError("the jobs did not finish")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def inprocess_jobs():
+    """Jobs in-process with the process's plugins, as in ``seva serve`` without a broker URL."""
+    broker = await asyncio.to_thread(jobs.setup_jobs, "")
+    runner = jobs.Runner(broker, threads=2).start()
+    yield broker
+    await asyncio.to_thread(runner.stop)
+    jobs.reset_jobs()

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from core.billing import events, invoices, notify, payments, periodic, subscriptions
+from core.billing import invoices, notify, payments, periodic, subscriptions
 from core.billing.clock import tenant_today
 from core.billing.money import add_months, round_half_up, tax_on
 from core.billing.summary import billing_summary
-from core.enums import BillingInterval, InvoiceStatus, RefundStatus, ReminderKind, SubscriptionStatus
+from core.enums import BillingInterval, InvoiceStatus, MessageStatus, RefundStatus, ReminderKind, SubscriptionStatus
 from core.errors import DomainError, ErrorCode
-from core.models import BillingReminder, Invoice, InvoiceLine, Payment
+from core.models import BillingReminder, Invoice, InvoiceLine, Message, Payment
 from core.principal import TenantScope
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.conftest import is_postgres
@@ -205,42 +205,40 @@ async def test_a_gateway_payment_is_recorded_once(tenant):
 
 # ---------------------------------------------------------------- periodic work
 
-async def test_renewal_overdue_suspension_and_reactivation(tenant):
-    seen = []
-    events.LISTENERS.append(seen.append)
-    try:
-        sub = await subscription(tenant.scope, grace_days=5)
-        first = await Invoice.get(subscription_id=sub.id)
-        await payments.record_payment(tenant.scope, first.id, {"amount": first.total, "method": "cash"})
-        renewal = sub.next_renewal_on
+async def test_renewal_overdue_suspension_and_reactivation(tenant, domain_events):
+    seen = domain_events
+    sub = await subscription(tenant.scope, grace_days=5)
+    first = await Invoice.get(subscription_id=sub.id)
+    await payments.record_payment(tenant.scope, first.id, {"amount": first.total, "method": "cash"})
+    renewal = sub.next_renewal_on
 
-        assert mine(await periodic.run_renewals(at(renewal - timedelta(days=4))), sub) == []  # not yet: 3 days ahead
-        assert mine(await periodic.run_renewals(at(renewal - timedelta(days=3))), sub) == ["invoiced"]
-        assert mine(await periodic.run_renewals(at(renewal - timedelta(days=2))), sub) == []  # idempotent
-        second = await Invoice.get(subscription_id=sub.id, period_start=renewal)
-        assert (second.due_on, second.period_end, second.issued_on) == (renewal, add_months(renewal, 1), renewal - timedelta(days=3))
+    assert mine(await periodic.run_renewals(at(renewal - timedelta(days=4))), sub) == []  # not yet: 3 days ahead
+    assert mine(await periodic.run_renewals(at(renewal - timedelta(days=3))), sub) == ["invoiced"]
+    assert mine(await periodic.run_renewals(at(renewal - timedelta(days=2))), sub) == []  # idempotent
+    second = await Invoice.get(subscription_id=sub.id, period_start=renewal)
+    assert (second.due_on, second.period_end, second.issued_on) == (renewal, add_months(renewal, 1), renewal - timedelta(days=3))
 
-        assert mine(await periodic.run_renewals(at(renewal)), sub) == ["renewed"]
-        await sub.refresh_from_db()
-        assert (sub.current_period_start, sub.status) == (renewal, S.ACTIVE)
-        assert sub.id not in await periodic.mark_overdue(at(renewal))  # due today is not overdue
-        assert sub.id in await periodic.mark_overdue(at(renewal + timedelta(days=1)))
-        await sub.refresh_from_db()
-        assert sub.status is S.PAST_DUE
-        assert sub.id not in await periodic.suspend_after_grace(at(renewal + timedelta(days=5)))  # still in grace
-        assert sub.id in await periodic.suspend_after_grace(at(renewal + timedelta(days=6)))
-        assert sub.id not in await periodic.suspend_after_grace(at(renewal + timedelta(days=7)))
-        await sub.refresh_from_db()
-        assert sub.status is S.SUSPENDED
-        suspended = [e for e in seen if e.name == "subscription.suspended" and e.subject_id == sub.id]
-        assert len(suspended) == 1 and suspended[0].data["days_overdue"] == 6 and suspended[0].tenant_id == tenant.id
+    assert mine(await periodic.run_renewals(at(renewal)), sub) == ["renewed"]
+    await sub.refresh_from_db()
+    assert (sub.current_period_start, sub.status) == (renewal, S.ACTIVE)
+    assert sub.id not in await periodic.mark_overdue(at(renewal))  # due today is not overdue
+    assert sub.id in await periodic.mark_overdue(at(renewal + timedelta(days=1)))
+    await sub.refresh_from_db()
+    assert sub.status is S.PAST_DUE
+    assert sub.id not in await periodic.suspend_after_grace(at(renewal + timedelta(days=5)))  # still in grace
+    assert sub.id in await periodic.suspend_after_grace(at(renewal + timedelta(days=6)))
+    assert sub.id not in await periodic.suspend_after_grace(at(renewal + timedelta(days=7)))
+    await sub.refresh_from_db()
+    assert sub.status is S.SUSPENDED
+    suspended = [e for e in seen if e.name == "subscription.suspended" and e.subject_id == sub.id]
+    assert len(suspended) == 1 and suspended[0].data["days_overdue"] == 6 and suspended[0].tenant_id == tenant.id
 
-        await payments.record_payment(tenant.scope, second.id, {"amount": second.total, "method": "upi", "reference": "R1"})
-        await sub.refresh_from_db()
-        assert sub.status is S.ACTIVE
-        assert any(e.name == "subscription.reactivated" and e.subject_id == sub.id for e in seen)
-    finally:
-        events.LISTENERS.remove(seen.append)
+    await payments.record_payment(tenant.scope, second.id, {"amount": second.total, "method": "upi", "reference": "R1"})
+    await sub.refresh_from_db()
+    assert sub.status is S.ACTIVE
+    assert any(e.name == "subscription.reactivated" and e.subject_id == sub.id for e in seen)
+    paid = [e for e in seen if e.name == "payment.recorded" and e.data["invoice_id"] == str(second.id)]
+    assert len(paid) == 1 and set(paid[0].data) == {"invoice_id", "amount"}  # ids and states only
 
 
 async def test_a_subscription_that_does_not_renew_expires(tenant):
@@ -294,6 +292,48 @@ async def test_reminders_are_produced_once_per_invoice_and_kind(tenant, monkeypa
                                                        "lines": [{"description": "y", "unit_amount": 100}]})
     await payments.record_payment(tenant.scope, paid.id, {"amount": paid.total, "method": "cash"})
     assert [p for p in await periodic.due_reminders(late) if p[0] == paid.id] == []
+
+
+async def test_a_due_reminder_queues_exactly_one_outbox_message(tenant):
+    today = await tenant_today(tenant.id)
+    c = await customer(tenant.scope, name="Ravi Kumar", phone="9876500301")
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "due_on": today + timedelta(days=2),
+                                                          "lines": [{"description": "x", "unit_amount": 123450}]})
+    when = at(today)
+    for _ in range(2):
+        await asyncio.gather(*(periodic.due_reminders(when) for _ in range(3)))
+    messages = await Message.filter(tenant_id=tenant.id, customer_id=c.id)
+    assert len(messages) == 1
+    m = messages[0]
+    assert (m.template, m.purpose, m.status) == ("invoice_due", "service", MessageStatus.QUEUED)
+    assert m.idempotency_key == f"billing-reminder:{invoice.id}:due_soon"
+    assert m.variables == {"amount": "₹1,234.50", "due_date": invoice.due_on.isoformat(), "invoice_number": invoice.number}
+    assert "Ravi Kumar" in m.body and invoice.number in m.body and "₹1,234.50" in m.body
+
+    await periodic.due_reminders(at(today + timedelta(days=3)))  # overdue now: one more, of the other kind
+    templates = sorted(await Message.filter(tenant_id=tenant.id, customer_id=c.id).values_list("template", flat=True))
+    assert templates == ["invoice_due", "invoice_overdue"]
+
+
+async def test_a_reminder_whose_transaction_rolls_back_leaves_no_message(tenant, monkeypatch):
+    today = await tenant_today(tenant.id)
+    c = await customer(tenant.scope)
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "due_on": today + timedelta(days=1),
+                                                          "lines": [{"description": "x", "unit_amount": 100}]})
+    queue = notify.queue_message
+
+    async def queue_then_fail(*args, **kwargs):
+        await queue(*args, **kwargs)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(notify, "queue_message", queue_then_fail)
+    with pytest.raises(RuntimeError):
+        await periodic.due_reminders(at(today))
+    assert not await Message.exists(customer_id=c.id)
+    assert not await BillingReminder.exists(invoice_id=invoice.id)
+    monkeypatch.setattr(notify, "queue_message", queue)
+    await periodic.due_reminders(at(today))
+    assert await Message.filter(customer_id=c.id).count() == 1
 
 
 # ---------------------------------------------------------------- dashboard

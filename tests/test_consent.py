@@ -114,3 +114,28 @@ async def test_children_get_no_marketing_and_need_a_guardian(tenant):
     assert with_guardian["errors"] == [] and with_guardian["consent"]["guardianConsent"] is True
     adult = (await create(tenant.api, name="Grown Up", dateOfBirth=date(today.year - 30, 1, 1).isoformat()))["customer"]
     assert (await grant(tenant.api, adult["id"], purpose="marketing"))["errors"] == []
+
+
+async def test_the_outbox_asks_the_ledger_and_never_markets_to_a_child(tenant):
+    from core.models import Customer
+    from core.privacy.consent import may_send
+    from core.security import utcnow
+
+    def from_gid(gid):
+        from core.ids import from_global_id
+
+        return from_global_id(gid, "Customer")
+
+    adult = await Customer.get(id=from_gid((await create(tenant.api, name="Adult Person"))["customer"]["id"]))
+    today = utcnow().date()
+    child = await Customer.get(id=from_gid((await create(tenant.api, name="Young Person"))["customer"]["id"]))
+    await Customer.filter(id=child.id).update(date_of_birth=date(today.year - 12, 1, 1))
+    await child.refresh_from_db()
+    for who in (adult, child):
+        assert await may_send(tenant.id, who, "service", "sms")  # service messages need no consent
+        assert not await may_send(tenant.id, who, "marketing", "sms")
+        # a ledger entry made before the date of birth was known (an import): written directly
+        await Consent.create(tenant_id=tenant.id, customer_id=who.id, purpose="marketing", channel=None, granted=True,
+                             source="import")
+    assert await may_send(tenant.id, adult, "marketing", "sms")
+    assert not await may_send(tenant.id, child, "marketing", "sms")  # DPDP s.9(3): no marketing to children

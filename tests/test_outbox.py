@@ -188,3 +188,25 @@ async def test_the_message_commits_with_its_cause_and_is_enqueued_after(tenant, 
     with pytest.raises(TransactionMisuse):
         async with in_transaction():
             await queue(tenant, asha)
+
+
+async def test_staff_alerts_and_pinned_channels(tenant, outbox_jobs, provider):
+    """A message to a member of staff (privacy alerts) goes to their address; a message pinned to
+    a channel (a code asked for by SMS) goes on that channel only, or fails."""
+    from core.enums import Role
+    from core.models import User
+
+    owner = await User.filter(tenant_id=tenant.id, role=Role.OWNER).first()
+    alert = await outbox.queue_message(tenant.id, None, user_id=owner.id, purpose=Purpose.SERVICE, template="privacy_overdue",
+                                       body="Privacy alert.", only_channel="email")
+    who = await customer(tenant, email="asha@example.com")
+    code = await queue(tenant, who, only_channel="sms")
+    no_phone = await customer(tenant, phone=None, email="nophone@example.com")
+    stuck = await queue(tenant, no_phone, only_channel="sms")  # email would reach them, but SMS was asked for
+    sent_alert, sent_code, failed = await settle(alert.id, code.id, stuck.id)
+    assert (sent_alert.status, sent_alert.channel) == (S.SENT, "email")
+    assert provider.tries(sent_alert.idempotency_key)[0].to == owner.email
+    assert (sent_code.status, sent_code.channel) == (S.SENT, "sms")  # not the preferred whatsapp
+    assert failed.status is S.FAILED and failed.channels_tried == []
+    with pytest.raises(ValueError):
+        await outbox.queue_message(tenant.id, None, purpose=Purpose.SERVICE, template="x", body="nobody")

@@ -3,11 +3,14 @@ proves who they are with a code, and the request completes with retention. After
 name, phone and email are in no query, export, log line, or row of any table; the audit chain
 verifies; the request says what was kept and under which law.
 
-(Invoices kept for GST with the customer anonymised join this test at merge with billing: the
-invoice table registers as a core.privacy.sources Source in category TRANSACTION.)"""
+The customer also has a subscription and paid invoices (one paid in cash with a UPI reference, one
+through Razorpay, whose webhook payload carries their contact, email and VPA): the invoices stay
+for GST with the customer anonymised, and the gateway payload is masked."""
 
+import io
 import logging
 import secrets
+import zipfile
 from datetime import date
 
 from tortoise import Tortoise
@@ -19,7 +22,13 @@ from core.settings import get_settings
 from tests.conftest import Api
 from tests.test_consent import grant, publish
 from tests.test_customers import create
-from tests.test_privacy_requests import APPROVE, VERIFY, file, file_with_code
+from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
+from tests.test_privacy_requests import VERIFY, approve, file, file_with_code, privacy_jobs  # noqa: F401
+from core.billing import invoices as billing_invoices, payments as billing_payments
+from core.billing.payments import GatewayPayment
+from core.models import GatewayEvent, Invoice, Payment
+from core.security import utcnow
+from tests.billing_helpers import subscription
 from tests.test_service_records import add
 
 # A phone no other test uses: the scan below reads every row of the shared test database.
@@ -55,12 +64,31 @@ async def test_erasure_end_to_end(tenant, app, caplog):
                          body=f"Dear {NAME}, your PAN card is ready.", variables={"name": NAME, "phone": "+91" + PHONE},
                          channel="whatsapp", channels_tried=["whatsapp"], status="delivered", idempotency_key="m-erasure-1",
                          last_error=f"earlier: +91{PHONE} not on whatsapp")
+    # billing: a subscription whose first invoice is paid in cash, and an invoice paid through Razorpay
+    sub = await subscription(tenant.scope, customer=await Customer.get(id=cid))
+    first = await Invoice.get(subscription_id=sub.id)
+    await billing_payments.record_payment(tenant.scope, first.id, {"amount": first.total, "method": "upi",
+                                                                   "reference": f"UPI {PHONE}"})
+    second = await billing_invoices.create_invoice(tenant.scope, {"customer_id": cid, "notes": f"for {NAME}",
+                                                                 "lines": [{"description": "Form filling", "unit_amount": 5000}]})
+    pay_id = f"pay_{secrets.token_hex(7)}"
+    await billing_payments.record_gateway_payment(tenant.id, second.id, GatewayPayment("razorpay", pay_id, second.total, True, utcnow(), "upi"))
+    await GatewayEvent.create(tenant_id=tenant.id, provider="razorpay", event_id=f"evt_{secrets.token_hex(7)}", name="payment.captured",
+                              processed_at=utcnow(), payload={"event": "payment.captured", "payload": {"payment": {"entity": {
+                                  "id": pay_id, "amount": second.total, "currency": "INR", "status": "captured", "method": "upi",
+                                  "email": EMAIL, "contact": "+91" + PHONE, "vpa": "parvati.sundaram@okbank",
+                                  "notes": {"seva_invoice": str(second.id), "payer": NAME}}}}})
     grievance = (await file(api, customer["id"], "GRIEVANCE", details=f"I am {NAME}, stop calling {PHONE}"))["privacyRequest"]
     access = (await file(api, customer["id"], "ACCESS"))["privacyRequest"]
     await api.ok(VERIFY, id=access["id"], reason="known customer")
-    access = (await api.ok(APPROVE, id=access["id"]))["privacyRequestApprove"]["privacyRequest"]
+    access = await approve(api, access["id"])
     client = Api(app).http
-    assert (await client.get(access["exportUrl"])).status_code == 200  # an earlier export exists
+    download = await client.get(access["exportUrl"])
+    assert download.status_code == 200  # an earlier export exists, with the billing records
+    with zipfile.ZipFile(io.BytesIO(download.content)) as z:
+        exported = b" ".join(z.read(n) for n in z.namelist())
+    for needle in (first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank"):
+        assert needle.encode() in exported, needle
 
     before = await scan_all_tables()  # the scan does find them while they are there
     assert {"customer: Parvati Sundaram", "message: Parvati Sundaram", "privacy_request: Parvati Sundaram"} <= set(before)
@@ -69,10 +97,14 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     request, code = await file_with_code(api, customer["id"], "ERASURE", details="please delete everything")
     assert code.address == "+91" + PHONE
     await api.ok(VERIFY, id=request["id"], code=code.secret)
-    done = (await api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    done = await approve(api, request["id"])
     assert done["status"] == "COMPLETED_WITH_RETENTION", done
     kept = {k["table"]: k for k in done["kept"]}
-    assert set(kept) == {"service_record", "consent", "message", "privacy_request"}
+    assert set(kept) == {"service_record", "consent", "message", "privacy_request", "billing_invoice", "billing_invoice_line",
+                         "billing_payment", "billing_subscription", "billing_gateway_event"}
+    assert kept["billing_invoice"]["count"] == 2 and "CGST Act 2017 s.36" in kept["billing_invoice"]["citation"]
+    assert "GST" in kept["billing_invoice"]["basis"] and kept["billing_invoice"]["retainUntil"] > date.today().isoformat()
+    assert kept["billing_payment"]["count"] == 2 and kept["billing_gateway_event"]["count"] == 1
     assert kept["service_record"]["count"] == 1 and "CGST Act 2017 s.36" in kept["service_record"]["citation"]
     assert kept["service_record"]["retainUntil"] > date.today().isoformat()
     assert "s.6(10)" in kept["consent"]["citation"] and "Rule 8(3)" in kept["message"]["citation"]
@@ -88,8 +120,17 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     record = await ServiceRecord.get(id=from_global_id(paid["id"], "ServiceRecord"))
     assert record.fee_amount == 10700 and record.reference_number == "" and record.customer_id == cid  # kept for GST
     assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
-    message = await Message.get(customer_id=cid)
+    message = await Message.get(customer_id=cid, idempotency_key="m-erasure-1")
     assert message.body == "" and message.variables == {} and message.status == "delivered"
+    assert all(m.body == "" and m.variables == {} for m in await Message.filter(customer_id=cid))  # the codes' too
+    # the invoices stay, for GST, pointing at the anonymised customer; the payer's details are masked
+    kept_invoices = await Invoice.filter(customer_id=cid).order_by("issued_on", "number")
+    assert {i.id for i in kept_invoices} == {first.id, second.id} and all(i.status.value == "paid" for i in kept_invoices)
+    assert (await Invoice.get(id=second.id)).notes == ""
+    assert {p.reference.startswith("h:") or p.reference == "upi" for p in await Payment.filter(customer_id=cid)} == {True}
+    event = (await GatewayEvent.filter(tenant_id=tenant.id))[0].payload["payload"]["payment"]["entity"]
+    assert event["id"] == pay_id and event["notes"]["seva_invoice"] == str(second.id)  # still reconcilable
+    assert event["email"].startswith("h:") and event["contact"].startswith("h:") and event["vpa"].startswith("h:")
     assert await Consent.filter(customer_id=cid, granted=False, source="privacy_request").count() == 2  # withdrawn first
     assert (await PrivacyRequest.get(id=from_global_id(grievance["id"], "PrivacyRequest"))).details == ""
 
@@ -105,7 +146,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     # erasure again is safe and changes nothing
     again = (await file(api, customer["id"], "ERASURE"))["privacyRequest"]
     await api.ok(VERIFY, id=again["id"], reason="same person, in person")
-    rerun = (await api.ok(APPROVE, id=again["id"]))["privacyRequestApprove"]["privacyRequest"]
+    rerun = await approve(api, again["id"])
     assert rerun["status"] == "COMPLETED_WITH_RETENTION"
     assert await scan_all_tables() == []
     assert (await Customer.get(id=cid)).name == "Erased customer"

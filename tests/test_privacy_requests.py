@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from core import audit
+from core import audit, jobs
 from core.enums import Region, RequestType, Role
 from core.ids import from_global_id, to_global_id
-from core.models import AuditEvent, PrivacyRequest
+from core.models import AuditEvent, Message, PrivacyRequest
 from core.plugins import Plugins, set_plugins
 from core.hookspecs import hookimpl
 from core.plugin_types import PluginManifest
@@ -20,6 +20,7 @@ from core.privacy.export import expire_exports
 from core.privacy.requests import create_request, escalate_overdue
 from core.security import utcnow
 from tests.conftest import Api
+from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_consent import grant, publish
 from tests.test_customers import create
 
@@ -37,7 +38,33 @@ REJECT = f"""mutation($id: ID!, $reason: String!) {{ privacyRequestReject(id: $i
 COMPLETE = f"""mutation($id: ID!, $input: PrivacyRequestCompleteInput!) {{
   privacyRequestComplete(id: $id, input: $input) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }}
 }}"""
+REQUEST = f"""query($id: ID!) {{ privacyRequest(id: $id) {{ {FIELDS} }} }}"""
 QUEUE = """query($filter: PrivacyRequestFilter) { privacyRequests(filter: $filter) { totalCount edges { node { id overdue daysLeft status } } } }"""
+
+
+@pytest.fixture(autouse=True)
+def privacy_jobs(inprocess_jobs, monkeypatch):
+    """Approved requests run as the privacy.run_request job, on the in-process runner. The
+    messages queued on the way (codes, links, alerts) stay queued for the tests to read: sending
+    them is the outbox's business (tests/test_outbox.py), and on SQLite a second writer only adds
+    lock contention."""
+    from core import outbox
+
+    monkeypatch.setattr(outbox, "enqueue_send", lambda *args, **kwargs: None)
+    return inprocess_jobs
+
+
+async def approve(api, request_id) -> dict:
+    """Approve, wait for the job that does the work, and return the request as it then is."""
+    body = (await api.ok(APPROVE, id=request_id))["privacyRequestApprove"]
+    assert body["errors"] == [] and body["privacyRequest"]["status"] == "IN_PROGRESS", body
+    await drain(jobs.get_broker())
+    return (await api.ok(REQUEST, id=request_id))["privacyRequest"]
+
+
+async def latest_message(customer_gid, template="privacy_code") -> Message:
+    """The newest outbox message of ``template`` queued for the customer (codes are read from here)."""
+    return await Message.filter(customer_id=from_global_id(customer_gid, "Customer"), template=template).order_by("-created_at").first()
 
 
 async def file(api, customer_id, kind="ACCESS", **extra):
@@ -50,6 +77,9 @@ async def file_with_code(api, customer_id, kind="ACCESS", via="SMS", **extra):
         result = await file(api, customer_id, kind, sendCodeVia=via, **extra)
     assert result["errors"] == [], result
     codes = [i for i in sent if i.kind == "subject_code"]
+    message = await latest_message(customer_id)
+    assert message.id == codes[-1].message_ids[0] and message.only_channel == via.lower() and message.purpose == "service"
+    assert message.variables["code"] == codes[-1].secret and codes[-1].secret in message.body
     return result["privacyRequest"], codes[-1]
 
 
@@ -68,7 +98,7 @@ async def test_staff_filed_access_request_end_to_end(tenant, app, caplog):
     verified = (await tenant.api.ok(VERIFY, id=request["id"], code=intent.secret))["privacyRequestVerify"]["privacyRequest"]
     assert verified["status"] == "IDENTITY_VERIFIED" and verified["verificationMethod"] == "otp"
 
-    done = (await tenant.api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    done = await approve(tenant.api, request["id"])
     assert done["status"] == "COMPLETED" and done["stepsDone"] == ["collect", "package", "deliver"]
     url = done["exportUrl"]
     assert url.startswith("/privacy/exports/")
@@ -145,7 +175,7 @@ async def test_agents_file_but_only_admins_decide(tenant):
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-async def test_overdue_requests_escalate_once_and_lead_the_queue(tenant):
+async def test_overdue_requests_escalate_once_and_lead_the_queue(tenant, domain_events):
     customer = (await create(tenant.api, name="Late One"))["customer"]
     cid = from_global_id(customer["id"], "Customer")
     fresh = (await file(tenant.api, customer["id"]))["privacyRequest"]
@@ -162,6 +192,27 @@ async def test_overdue_requests_escalate_once_and_lead_the_queue(tenant):
     alert = next(i for i in sent if i.request_id is None and i.data.get("request") == str(old.id))
     assert alert.data["kind"] == "privacy_request.overdue" and alert.recipients and "Rule 14(3)" in alert.data["citation"]
     assert (await PrivacyRequest.get(id=old.id)).escalated_at is not None
+    # each active admin or owner has one queued email (a service message to staff, no customer)
+    alerts = await Message.filter(id__in=alert.message_ids)
+    assert len(alerts) == len(alert.recipients) >= 1
+    assert {str(m.user_id) for m in alerts} == set(alert.recipients)
+    assert all(m.customer_id is None and m.only_channel == "email" and m.template == "privacy_overdue" and
+               m.purpose == "service" and "Rule 14(3)" in m.body and "Late One" not in m.body for m in alerts)
+    assert [e.name for e in domain_events if e.subject_id == old.id] == ["privacy_request.received", "privacy_request.escalated"]
+    assert set(domain_events[-1].data) == {"kind", "status", "due_at"}  # ids and states only
+
+
+async def test_request_transitions_emit_domain_events_after_commit(tenant, domain_events):
+    customer = (await create(tenant.api, name="Evented Person"))["customer"]
+    request = (await file(tenant.api, customer["id"]))["privacyRequest"]
+    await tenant.api.ok(VERIFY, id=request["id"], reason="known to staff")
+    done = await approve(tenant.api, request["id"])
+    rid = from_global_id(request["id"], "PrivacyRequest")
+    mine = [e for e in domain_events if e.subject_id == rid]
+    assert [e.name for e in mine] == ["privacy_request.received", "privacy_request.identity_verified",
+                                      "privacy_request.in_progress", f"privacy_request.{done['status'].lower()}"]
+    assert mine[-1].data == {"kind": "access", "status": done["status"].lower(), "previous": "in_progress"}
+    assert all(e.tenant_id == tenant.id for e in mine)
 
 
 async def test_a_failed_request_resumes_from_the_failed_step(tenant, monkeypatch):
@@ -184,10 +235,10 @@ async def test_a_failed_request_resumes_from_the_failed_step(tenant, monkeypatch
     steps = dict(runner.STEPS)
     steps[RequestType.ACCESS] = [("collect", counting_collect), ("package", flaky_package), ("deliver", runner.deliver)]
     monkeypatch.setattr(runner, "STEPS", steps)
-    failed = (await tenant.api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    failed = await approve(tenant.api, request["id"])
     assert failed["status"] == "FAILED" and failed["currentStep"] == "package" and failed["stepsDone"] == ["collect"]
     assert failed["failure"] == "package: OSError"
-    resumed = (await tenant.api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    resumed = await approve(tenant.api, request["id"])
     assert resumed["status"] == "COMPLETED" and resumed["stepsDone"] == ["collect", "package", "deliver"]
     assert calls == {"collect": 1, "package": 2}
 
@@ -301,11 +352,11 @@ async def test_exports_and_erasure_reach_plugins(tenant, fake_plugin):
     customer = (await create(tenant.api, name="Synced Person", phone="9876500401"))["customer"]
     request = (await file(tenant.api, customer["id"]))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=request["id"], reason="known")
-    done = (await tenant.api.ok(APPROVE, id=request["id"]))["privacyRequestApprove"]["privacyRequest"]
+    done = await approve(tenant.api, request["id"])
     assert {"recipient": "Fake CRM sync", "what": "data the plugin stores itself"} in done["sharedWith"]
     erase = (await file(tenant.api, customer["id"], "ERASURE"))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=erase["id"], reason="known")
-    erased = (await tenant.api.ok(APPROVE, id=erase["id"]))["privacyRequestApprove"]["privacyRequest"]
+    erased = await approve(tenant.api, erase["id"])
     assert erased["status"] in ("COMPLETED", "COMPLETED_WITH_RETENTION")
     assert from_global_id(customer["id"], "Customer") in fake_plugin.erased
     assert done["exportUrl"] and (await PrivacyRequest.get(id=from_global_id(request["id"], "PrivacyRequest"))).export_path == ""

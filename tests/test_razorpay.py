@@ -28,6 +28,9 @@ from plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
 from plugins.razorpay.fake import FakeRazorpay
 from plugins.razorpay.graphql import RazorpayMutation
 from plugins.razorpay.signatures import sign, verify_checkout, verify_payment_link, verify_subscription, verify_webhook
+from core import jobs
+from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
+from plugins.razorpay import webhooks
 from plugins.razorpay.webhooks import process_event, routes
 from schema.app import SevaGraphQL
 from schema.build import MUTATIONS, QUERIES
@@ -65,10 +68,24 @@ async def configure_razorpay(tenant_id, key_id, key_secret, webhook_secret, base
         "keyId": key_id, "keySecret": key_secret, "webhookSecret": webhook_secret, "baseUrl": base_url})
 
 
-@pytest.fixture(scope="session")
-def hooks_client():
+class JoiningTransport(httpx.ASGITransport):
+    """Each webhook delivery returns once the jobs it enqueued have run (on the in-process
+    runner, as in ``seva serve``), so tests read the outcome right after delivering."""
+
+    def __init__(self, app, broker) -> None:
+        super().__init__(app=app)
+        self.broker = broker
+
+    async def handle_async_request(self, request):
+        response = await super().handle_async_request(request)
+        await drain(self.broker)
+        return response
+
+
+@pytest.fixture
+def hooks_client(inprocess_jobs):
     app = Starlette(routes=[Mount("/webhooks/razorpay", routes=routes())])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://seva.test")
+    return httpx.AsyncClient(transport=JoiningTransport(app, inprocess_jobs), base_url="http://seva.test")
 
 
 def hook_url(tenant_id) -> str:
@@ -285,7 +302,8 @@ async def test_webhooks_are_verified_with_the_tenants_own_secret(make_tenant, fa
     assert ok[0].status_code == 200 and await GatewayEvent.filter(tenant_id=a.id).count() == 1
 
 
-async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fake, rzp, hooks_client):
+async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fake, rzp, hooks_client, monkeypatch):
+    monkeypatch.setattr(webhooks, "RETRY_BASE_SECONDS", 0.3)
     await rzp(tenant.id)
     c = await customer(tenant.scope)
     from core.billing import invoices
@@ -301,8 +319,14 @@ async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fa
     await fake.deliver(url, processed, client=hooks_client)  # the refund before its payment: deferred
     row = await GatewayEvent.get(tenant_id=tenant.id, event_id=processed.id)
     assert row.processed_at is None and row.outcome.startswith("deferred")
+    assert row.attempts == 1
     await fake.deliver(url, order_paid, client=hooks_client)
-    assert (await process_event(row.id)).endswith("refund recorded")  # the job's retry, at merge
+    for _ in range(150):  # the job's own delayed retry (RETRY_BASE_SECONDS, shortened here) applies it
+        await row.refresh_from_db()
+        if row.processed_at is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert row.processed_at is not None and row.outcome.endswith("refund recorded") and row.attempts >= 2
     await fake.deliver(url, fake.refund_event(refund["id"], "refund.created"), client=hooks_client)  # late and older: no change
     assert (await Refund.get(provider_refund_id=refund["id"])).status is RefundStatus.PROCESSED
     await invoice.refresh_from_db()
@@ -420,6 +444,24 @@ async def test_checkout_verification_records_the_payment_once(make_tenant, fake,
         ok = (await api_a.ok(VERIFY, o=order["orderId"], p=payment["id"], s=signature))["razorpayCheckoutVerify"]
         assert ok == {"valid": True, "payment": {"amount": {"amount": "20000"}, "provider": "razorpay", "invoice": {"status": "PAID"}}, "errors": []}
     assert await Payment.filter(invoice_id=invoice.id).count() == 1
+
+
+async def test_deferred_events_are_retried_a_bounded_number_of_times(tenant, fake, rzp, hooks_client, monkeypatch):
+    monkeypatch.setattr(webhooks, "RETRY_BASE_SECONDS", 0.05)
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 3)
+    assert hooks_client._transport.broker.get_actor(webhooks.PROCESS_JOB)  # declared through seva_actors
+    await rzp(tenant.id)
+    never = fake.event("refund.processed", refund={"id": "rfnd_orphan", "payment_id": "pay_never", "amount": 100})
+    await fake.deliver(hook_url(tenant.id), never, client=hooks_client)
+    row = await GatewayEvent.get(tenant_id=tenant.id, event_id=never.id)
+    for _ in range(100):
+        await row.refresh_from_db()
+        if row.attempts >= 3:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # no fourth attempt comes
+    await row.refresh_from_db()
+    assert (row.attempts, row.processed_at) == (3, None) and row.outcome.startswith("deferred")
 
 
 async def test_concurrent_deliveries_of_one_event_store_it_once(tenant, fake, rzp, hooks_client):

@@ -55,10 +55,50 @@ def test_windows_are_aligned_to_the_interval():
 
 
 def test_the_schedule_is_cores_plus_plugins_and_names_are_unique(plugins):
-    assert [j.name for j in SCHEDULE] == ["outbox.sweep"]
+    core = [j.name for j in SCHEDULE]
+    assert core[0] == "outbox.sweep" and len(core) == len(set(core))
     assert all(j.actor_name in JOBS for j in SCHEDULE)
-    plugins(PeriodicPlugin(ScheduledJob("billing.overdue", 3600, "billing.overdue")))
-    assert [j.name for j in scheduled_jobs()] == ["outbox.sweep", "billing.overdue"]
+    plugins(PeriodicPlugin(ScheduledJob("isp.sync", 3600, "isp.sync")))
+    assert [j.name for j in scheduled_jobs()] == [*core, "isp.sync"]
     plugins(PeriodicPlugin(ScheduledJob("outbox.sweep", 5, "x")))
     with pytest.raises(ValueError, match="used twice: outbox.sweep"):
         scheduled_jobs()
+
+
+async def test_every_scheduled_job_has_an_actor_that_runs_its_function(monkeypatch):
+    """The schedule names billing's, privacy's and retention's periodic work: each actor exists on
+    the broker and, run by the in-process runner, calls its function with the current time."""
+    import importlib
+
+    from core import jobs
+    from core.schedule import PERIODIC
+
+    names = {j.name for j in SCHEDULE}
+    assert {"billing.renewals", "billing.overdue", "billing.suspensions", "billing.reminders",
+            "privacy.escalate_overdue", "privacy.breach_reminders", "privacy.expire_exports", "retention.purge"} <= names
+    called: dict[str, tuple] = {}
+    for name, (module, function, _) in PERIODIC.items():
+        async def record(now, _name=name, **kwargs):
+            called[_name] = (now, kwargs)
+            return []
+
+        monkeypatch.setattr(importlib.import_module(module), function, record)
+    set_plugins(Plugins(discover=False))
+    broker = await asyncio.to_thread(jobs.setup_jobs, "")
+    runner = jobs.Runner(broker, threads=2).start()
+    try:
+        for job in SCHEDULE:
+            assert broker.get_actor(job.actor_name)  # raises ActorNotFound if the schedule names no actor
+        for name in PERIODIC:
+            jobs.enqueue(name)
+        for _ in range(200):
+            if len(called) == len(PERIODIC):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(runner.stop)
+        jobs.reset_jobs()
+        set_plugins(None)
+    assert set(called) == set(PERIODIC) == names - {"outbox.sweep"}
+    assert all(abs((now - datetime.now(timezone.utc)).total_seconds()) < 60 for now, _ in called.values())
+    assert called["retention.purge"][1] == {"dry_run": False}  # the daily purge really purges

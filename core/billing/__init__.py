@@ -4,5 +4,6 @@ Modules: ``money`` (arithmetic and periods), ``settings`` (a tenant's billing ch
 ``plans``, ``subscriptions`` (the state machine), ``numbering`` (gapless invoice numbers),
 ``invoices``, ``payments`` (payments and refunds, settling invoices), ``gateways`` (payment
 gateway plugins and payment links), ``reminders``, ``periodic`` (what the scheduler runs),
-``summary`` (dashboard figures), ``html`` (the invoice page), and two seams awaiting other work:
-``events`` (domain events) and ``notify`` (reminder delivery through the outbox)."""
+``summary`` (dashboard figures), ``html`` (the invoice page), ``events`` (domain events through
+core.events), ``notify`` (reminder messages through the outbox) and ``privacy`` (billing's tables
+as privacy sources)."""

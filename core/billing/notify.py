@@ -1,29 +1,43 @@
-"""Delivery of billing reminders to customers.
+"""Delivery of billing reminders to customers, through the outbox.
 
-SEAM: ``send_reminder`` is wired to ``core.outbox.queue_message`` at merge (a service message:
-no marketing consent needed; idempotency key ``billing-reminder:<invoice id>:<kind>``). Until
-then it records the intent only: a log line with ids, never the customer's contact details.
-The reminder itself is already recorded, once per invoice and kind, by ``core.billing.reminders``."""
+``send_reminder`` queues a service message (no marketing consent needed) with
+``core.outbox.queue_message``, idempotency key ``billing-reminder:<invoice id>:<kind>``. Call it
+inside the ``core.transactions.transaction()`` that writes the ``billing_reminder`` row
+(``core.billing.reminders``): the message and the reminder commit together or not at all, and
+the send is enqueued only after the commit. Nothing personal is logged."""
 
 from __future__ import annotations
 
-import logging
-
+from core.billing.html import format_money
 from core.channels import Purpose
 from core.enums import ReminderKind
 from core.models import Invoice
-
-log = logging.getLogger("seva.billing")
+from core.outbox import queue_message
+from core.templates import get_template, render
 
 PURPOSE = Purpose.SERVICE
-TEMPLATES = {ReminderKind.DUE_SOON: "bill_due", ReminderKind.OVERDUE: "bill_overdue"}
+TEMPLATES = {ReminderKind.DUE_SOON: "invoice_due", ReminderKind.OVERDUE: "invoice_overdue"}
 
 
 def idempotency_key(invoice: Invoice, kind: ReminderKind) -> str:
     return f"billing-reminder:{invoice.id}:{kind.value}"
 
 
+def variables(invoice: Invoice) -> dict[str, str]:
+    """What the reminder templates need: the amount still due (from minor units, with its
+    currency), the due date and the invoice number."""
+    due = max(invoice.total - invoice.amount_paid, 0)
+    return {"amount": format_money(due, invoice.currency.value), "due_date": invoice.due_on.isoformat(),
+            "invoice_number": invoice.number}
+
+
 async def send_reminder(invoice: Invoice, kind: ReminderKind) -> None:
-    """Queue the reminder message (wired to core.outbox.queue_message at merge)."""
-    log.info("reminder intent recorded: %s for invoice %s (template %s, purpose %s)",
-             kind.value, invoice.id, TEMPLATES[kind], PURPOSE.value)
+    """Queue the reminder message for the invoice's customer (in the caller's transaction)."""
+    from core.models import Customer
+
+    customer = await Customer.get(id=invoice.customer_id).only("id", "name")
+    template = get_template(TEMPLATES[kind])
+    values = variables(invoice)
+    await queue_message(invoice.tenant_id, invoice.customer_id, purpose=PURPOSE, template=template.key,
+                        body=render(template, {"name": customer.name, **values}), variables=values,
+                        idempotency_key=idempotency_key(invoice, kind))

@@ -114,9 +114,9 @@ async def _apply(conn, invoice: Invoice, delta: int, now: datetime) -> bool:
 
 
 async def _after(invoice: Invoice, payment: Payment, paid_now: bool, now: datetime) -> None:
-    events.emit(events.PAYMENT_RECORDED, invoice.tenant_id, payment.id, invoice_id=str(invoice.id), amount=payment.amount)
+    await events.emit(events.PAYMENT_RECORDED, invoice.tenant_id, payment.id, invoice_id=str(invoice.id), amount=payment.amount)
     if paid_now:
-        events.emit(events.INVOICE_PAID, invoice.tenant_id, invoice.id)
+        await events.emit(events.INVOICE_PAID, invoice.tenant_id, invoice.id)
         if invoice.subscription_id:
             await reactivate_after_payment(invoice.tenant_id, invoice.subscription_id, now)
 
@@ -154,7 +154,7 @@ async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason:
             payment.refunded_amount += amount
             await payment.save(using_db=conn, update_fields=["refunded_amount", "updated_at"])
             await _apply(conn, invoice, -amount, now)
-    events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount, status=status.value)
+    await events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount, status=status.value)
     return refund
 
 

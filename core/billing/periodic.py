@@ -1,5 +1,5 @@
 """Periodic billing work, as plain functions of ``now`` for the scheduler to call (a job each,
-at merge). Every one is idempotent: running it twice, or on two machines, does the work once.
+in core.schedule). Every one is idempotent: running it twice, or on two machines, does the work once.
 
 - ``run_renewals``: issues each renewing subscription's next invoice ``reminder_days_before``
   days ahead of the renewal date (due on that date), and rolls periods over when they end; a
@@ -79,7 +79,7 @@ async def _roll_periods(now: datetime) -> list[tuple[UUID, str]]:
         if not sub.auto_renew:
             old = transition(sub, S.EXPIRED)
             if await _save_guarded(sub, ["status"], old):
-                events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
+                await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
                 done.append((sub.id, "expired"))
             continue
         while sub.current_period_end <= today:  # catch up if the scheduler was down
@@ -106,7 +106,7 @@ async def mark_overdue(now: datetime) -> list[UUID]:
         if await _owes(sub, today_of[sub.tenant_id]):
             old = transition(sub, S.PAST_DUE)
             if await _save_guarded(sub, ["status"], old):
-                events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
+                await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
                 done.append(sub.id)
     return done
 
@@ -123,7 +123,7 @@ async def suspend_after_grace(now: datetime) -> list[UUID]:
             continue
         old = transition(sub, S.SUSPENDED)
         if await _save_guarded(sub, ["status"], old):
-            events.emit(events.SUBSCRIPTION_SUSPENDED, sub.tenant_id, sub.id, status=sub.status.value,
+            await events.emit(events.SUBSCRIPTION_SUSPENDED, sub.tenant_id, sub.id, status=sub.status.value,
                         invoice_id=str(oldest.id), days_overdue=(today - oldest.due_on).days)
             done.append(sub.id)
     return done

@@ -1,7 +1,7 @@
 """Finding the billing reminders that are due, each produced at most once.
 
 A reminder is a ``billing_reminder`` row, unique per invoice and kind, written in the same
-transaction as the hand-over to ``core.billing.notify.send_reminder`` (at merge: the outbox row),
+transaction as the outbox message ``core.billing.notify.send_reminder`` queues,
 so a reminder is never produced twice, whether this runs again, twice at once, or after a crash.
 - due_soon: an open invoice due within the tenant's ``reminder_days_before`` days (default 3;
   for a renewal invoice that is N days before the renewal date).
@@ -15,7 +15,6 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
-from tortoise.transactions import in_transaction
 
 from core.billing import notify
 from core.billing.clock import todays
@@ -24,6 +23,7 @@ from core.billing.money import days
 from core.billing.settings import LIMITS, billing_settings
 from core.enums import ReminderKind
 from core.models import BillingReminder, Invoice
+from core.transactions import transaction
 
 MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
 
@@ -53,7 +53,7 @@ async def due_reminders(now: datetime) -> list[tuple[UUID, ReminderKind]]:
 
 async def _produce(invoice: Invoice, kind: ReminderKind) -> bool:
     try:
-        async with in_transaction():
+        async with transaction():
             await BillingReminder.create(tenant_id=invoice.tenant_id, invoice_id=invoice.id, kind=kind)
             await notify.send_reminder(invoice, kind)
     except IntegrityError:  # produced a moment ago by another run

@@ -114,7 +114,7 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
         )
         if not trial_days:
             await _invoice_period(sub, plan, start, end, issued_on=today, due_on=start)
-    events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -132,7 +132,7 @@ async def cancel_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     transition(sub, S.CANCELLED)
     sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
     await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
-    events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -147,7 +147,7 @@ async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscr
         today = await tenant_today(tenant.id, now)
         await Invoice.filter(tenant_id=tenant.id, subscription_id=sub.id, status=InvoiceStatus.OPEN, amount_paid=0,
                              period_start__gt=today).update(status=InvoiceStatus.VOID, voided_at=now)
-    events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -164,7 +164,7 @@ async def resume_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
         sub.next_renewal_on += days(paused_days)
     sub.paused_at = None
     await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
-    events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
+    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
     return sub
 
 
@@ -188,7 +188,7 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
             sub.current_period_start, sub.current_period_end, sub.next_renewal_on = today, end, end
             await _invoice_period(sub, plan, today, end, issued_on=today, due_on=today)
         await sub.save(update_fields=["status", "current_period_start", "current_period_end", "next_renewal_on", "updated_at"])
-    events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
+    await events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
     return sub
 
 
@@ -213,7 +213,7 @@ async def apply_gateway_status(tenant_id: UUID, gateway: str, gateway_subscripti
         fields += ["cancelled_at", "auto_renew", "next_renewal_on"]
     await sub.save(update_fields=fields)
     name = events.SUBSCRIPTION_SUSPENDED if to is S.SUSPENDED else events.SUBSCRIPTION_CHANGED
-    events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
+    await events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
     return f"{old.value} -> {to.value}"
 
 

@@ -1,4 +1,4 @@
-"""The outbox (every outbound notification is a row first) and the minimal consent ledger."""
+"""The outbox (every outbound notification is a row first) and the consent ledger (core.privacy.consent)."""
 
 from tortoise import fields
 
@@ -7,7 +7,11 @@ from core.models.base import TenantModel
 
 
 class Message(TenantModel):
+    """One outbound notification. Its recipient is a customer, or (alerts) a member of staff."""
+
     customer = fields.ForeignKeyField("models.Customer", related_name=False, null=True, on_delete=fields.SET_NULL)
+    user = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)  # staff recipient
+    only_channel = fields.CharField(max_length=32, null=True)  # send on this channel or not at all (codes, links)
     purpose = fields.CharField(max_length=16)  # core.channels.Purpose
     template = fields.CharField(max_length=64)
     body = fields.TextField(default="")

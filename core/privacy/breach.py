@@ -1,6 +1,6 @@
 """The breach register: an incident, the notifications the policy says are owed (to whom, by
 when, under which rule), and reminders before each deadline. ``breach_reminders`` is what the
-scheduler calls (at merge); until then ``seva privacy sweep`` runs it."""
+scheduler calls (``privacy.breach_reminders``, hourly); ``seva privacy sweep`` runs it by hand."""
 
 from __future__ import annotations
 

@@ -128,12 +128,26 @@ async def withdraw(
 
 async def has_consent(tenant_id: UUID, customer_id: UUID, purpose: str, channel: str | None) -> bool:
     """Whether consent for ``purpose`` on ``channel`` is in force: the newest entry for that
-    channel or for every channel decides; none means not granted. (The outbox asks this before
-    a marketing message.)"""
+    channel or for every channel decides; none means not granted. (The outbox asks ``may_send``.)"""
     query = Consent.filter(tenant_id=tenant_id, customer_id=customer_id, purpose=purpose)
     query = query.filter(Q(channel=channel) | Q(channel__isnull=True)) if channel else query.filter(channel__isnull=True)
     latest = await query.order_by("-created_at", "-id").first()
     return bool(latest and latest.granted)
+
+
+async def may_send(tenant_id: UUID, customer: Customer, purpose: str, channel: str) -> bool:
+    """The outbox's check before each channel: service messages need no consent; anything else
+    needs consent in force for the channel, and never goes to a child for a purpose the region
+    restricts for children (marketing, profiling), whatever the ledger says."""
+    purpose = str(getattr(purpose, "value", purpose))
+    if purpose == "service":
+        return True
+    if not await has_consent(tenant_id, customer.id, purpose, channel):
+        return False
+    if customer.date_of_birth is None:
+        return True  # treated as an adult (is_child)
+    restricted = (await tenant_policy(tenant_id)).child_restricted_purposes().value
+    return purpose not in restricted or not await is_child(tenant_id, customer)
 
 
 async def in_force(tenant_id: UUID, customer_id: UUID) -> list[Consent]:

@@ -1,10 +1,16 @@
-"""Messages the privacy engine owes people: codes to data subjects, download links, and alerts
-to a tenant's admins. Wired to ``core.outbox.queue_message`` at merge; until then each is an
-*intent*: recorded in the audit log (kind, channel, ids: never an address or a code) and passed
-to any listeners (tests read codes through ``listen``). Nothing personal is logged."""
+"""Messages the privacy engine owes people, queued in the outbox (``core.outbox.queue_message``,
+service purpose): verification codes and download links to data subjects, on the channel they
+chose (``only_channel``: a code asked for by SMS goes by SMS or not at all), and alerts to a
+tenant's active admins and owners, by email (or SMS for one without an email).
+
+Each is also recorded in the audit log (kind, channel, ids: never an address or a code) and
+handed to ``listen()`` blocks (a hook for tests and tools, with the queued message ids). Codes
+and links live only in the message row (body and variables) on their way out: nothing personal
+is logged."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,8 +18,15 @@ from typing import Any
 from uuid import UUID
 
 from core import audit
+from core.channels import Purpose
 from core.enums import Role
-from core.models import User
+from core.models import Customer, User
+from core.outbox import queue_message
+from core.templates import get_template, render
+
+CODE_MINUTES = 10
+ALERT_TEMPLATES = {"privacy_request.overdue": "privacy_overdue", "breach.reported": "breach_reported",
+                   "breach.reminder": "breach_reminder"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class Intent:
     request_id: UUID | None = None
     recipients: tuple[str, ...] = ()  # staff user ids
     data: dict[str, Any] = field(default_factory=dict)
+    message_ids: tuple[UUID, ...] = ()  # the outbox messages queued
 
 
 _listeners: list[Callable[[Intent], None]] = []
@@ -33,7 +47,7 @@ _listeners: list[Callable[[Intent], None]] = []
 
 @contextmanager
 def listen():
-    """Collect intents while the block runs (a test hook): ``with listen() as sent: ...``."""
+    """Collect what is sent while the block runs: ``with listen() as sent: ...``."""
     sent: list[Intent] = []
     _listeners.append(sent.append)
     try:
@@ -47,27 +61,63 @@ def _emit(intent: Intent) -> None:
         listener(intent)
 
 
+async def _queue(tenant_id: UUID, template_key: str, values: dict[str, Any], *, customer_id: UUID | None = None,
+                 user_id: UUID | None = None, channel: str | None = None, key: str | None = None):
+    template = get_template(template_key)
+    return await queue_message(tenant_id, customer_id, user_id=user_id, purpose=Purpose.SERVICE, template=template.key,
+                               body=render(template, values), variables=values, only_channel=channel,
+                               idempotency_key=key)
+
+
 async def send_subject_code(request: Any, channel: str, address: str, code: str) -> None:
-    """Send a verification code to the subject of ``request`` (wired to core.outbox.queue_message at merge)."""
-    await audit.record(request.tenant_id, "notification.intended", subject_type="privacy_request", subject_id=request.id,
-                       details={"kind": "subject_code", "channel": channel})
-    _emit(Intent("subject_code", request.tenant_id, channel, address, code, request.id))
+    """Queue a verification code to the subject of ``request``, on ``channel`` only."""
+    message = await _queue(request.tenant_id, "privacy_code", {"code": code, "minutes": CODE_MINUTES},
+                           customer_id=request.customer_id, channel=channel)
+    await audit.record(request.tenant_id, "notification.queued", subject_type="privacy_request", subject_id=request.id,
+                       details={"kind": "subject_code", "channel": channel, "message": str(message.id)})
+    _emit(Intent("subject_code", request.tenant_id, channel, address, code, request.id, message_ids=(message.id,)))
 
 
 async def send_subject_link(request: Any, channel: str, address: str, url: str) -> None:
-    """Send the export download link to the subject (wired to core.outbox.queue_message at merge)."""
-    await audit.record(request.tenant_id, "notification.intended", subject_type="privacy_request", subject_id=request.id,
-                       details={"kind": "subject_link", "channel": channel})
-    _emit(Intent("subject_link", request.tenant_id, channel, address, url, request.id))
+    """Queue the export download link to the subject, on ``channel`` only."""
+    customer = await Customer.get(id=request.customer_id).only("id", "name")
+    expires = request.export_expires_at.strftime("%d %b %Y %H:%M UTC") if request.export_expires_at else "soon"
+    message = await _queue(request.tenant_id, "privacy_export_ready", {"name": customer.name, "link": url, "expires": expires},
+                           customer_id=request.customer_id, channel=channel, key=f"privacy-link:{request.id}")
+    await audit.record(request.tenant_id, "notification.queued", subject_type="privacy_request", subject_id=request.id,
+                       details={"kind": "subject_link", "channel": channel, "message": str(message.id)})
+    _emit(Intent("subject_link", request.tenant_id, channel, address, url, request.id, message_ids=(message.id,)))
+
+
+def _alert_values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    due = str(data.get("due_at") or "")[:16].replace("T", " ")
+    if kind == "privacy_request.overdue":
+        return {"type": str(data.get("type", "")), "due_at": due, "citation": str(data.get("citation") or "the law")}
+    if kind == "breach.reminder":
+        return {"key": str(data.get("key", "")), "due_at": due, "citation": str(data.get("citation") or "the law")}
+    owed = data.get("owed") or []
+    return {"owed": ", ".join(f"{o['key']} by {str(o['due_at'])[:16].replace('T', ' ')}" if o.get("due_at") else o["key"]
+                              for o in owed) or "see Seva"}
 
 
 async def notify_admins(tenant_id: UUID, kind: str, subject_type: str, subject_id: object, data: dict[str, Any]) -> Intent:
-    """Alert the tenant's admins and owners (wired to core.outbox.queue_message at merge).
-    ``data`` holds ids, states and deadlines only."""
-    admins = await User.filter(tenant_id=tenant_id, is_active=True, role__in=[Role.ADMIN, Role.OWNER]).values_list("id", flat=True)
-    recipients = tuple(sorted(str(a) for a in admins))
-    await audit.record(tenant_id, "notification.intended", subject_type=subject_type, subject_id=subject_id,
-                       details={"kind": kind, "recipients": list(recipients), **data})
-    intent = Intent("admin_alert", tenant_id, "staff", recipients=recipients, data={"kind": kind, **data})
+    """Queue an alert to each of the tenant's active admins and owners, by email (SMS for one
+    without an email). ``data`` holds ids, states and deadlines only."""
+    admins = await User.filter(tenant_id=tenant_id, is_active=True, role__in=[Role.ADMIN, Role.OWNER]).order_by("id")
+    template = ALERT_TEMPLATES.get(kind, "privacy_admin_alert")
+    values = _alert_values(kind, data) if template != "privacy_admin_alert" else {"summary": kind}
+    ids = []
+    for admin in admins:
+        channel = "email" if admin.email else "sms" if admin.phone else None
+        if channel is None:
+            continue
+        key = hashlib.sha256(f"{kind}:{subject_id}:{data.get('key', '')}:{data.get('stage', '')}:{admin.id}".encode()).hexdigest()
+        message = await _queue(tenant_id, template, values, user_id=admin.id, channel=channel, key=f"privacy-alert:{key[:40]}")
+        ids.append(message.id)
+    recipients = tuple(sorted(str(a.id) for a in admins))
+    await audit.record(tenant_id, "notification.queued", subject_type=subject_type, subject_id=subject_id,
+                       details={"kind": kind, "recipients": list(recipients), "messages": [str(i) for i in ids], **data})
+    intent = Intent("admin_alert", tenant_id, "staff", recipients=recipients, data={"kind": kind, **data},
+                    message_ids=tuple(ids))
     _emit(intent)
     return intent

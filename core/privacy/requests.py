@@ -13,9 +13,8 @@ from uuid import UUID
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
-from core import audit, customers
+from core import audit, customers, events
 from core.customers import get_customer
 from core.enums import Channel, RequestStatus, RequestType
 from core.errors import DomainError, ErrorCode, NotFound
@@ -28,6 +27,7 @@ from core.privacy.policy import tenant_policy
 from core.ratelimit import hit
 from core.security import constant_time_equal, digest, new_code, new_token, utcnow
 from core.settings import get_settings
+from core.transactions import after_commit, transaction
 from core.validation import normalize_email, normalize_phone
 
 S = RequestStatus
@@ -76,13 +76,15 @@ async def transition(request: PrivacyRequest, to: RequestStatus, *, details: dic
     values = {"status": to.value, "queue_key": queue_key(to, request.due_at), **values}
     if to.is_closed:
         values["completed_at"] = utcnow()
-    async with in_transaction():
+    async with transaction():
         moved = await PrivacyRequest.filter(id=request.id, status=current.value).update(**values, updated_at=utcnow())
         if not moved:
             raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "the request changed meanwhile; reload it")
         await audit.record(request.tenant_id, f"privacy_request.{to.value}", subject_type="privacy_request",
                            subject_id=request.id, changed=[k for k in values if k not in ("queue_key", "status")],
                            details={"from": current.value, "to": to.value, "kind": request.kind, **(details or {})})
+        await events.emit(events.new_event(f"privacy_request.{to.value}", request.tenant_id, request.id,
+                                           kind=request.kind, status=to.value, previous=current.value))
     request.update_from_dict(values)
     return request
 
@@ -128,7 +130,7 @@ async def create_request(
     received = now or utcnow()
     deadline = policy.response_deadline(kind)
     due = received + deadline.value
-    async with in_transaction():
+    async with transaction():
         request = await PrivacyRequest.create(
             tenant_id=tenant.id, customer_id=customer.id, kind=kind.value, status=S.RECEIVED.value, filed_via=filed_via,
             reference_hash=digest(reference, "privacy-ref") if reference else None, details=(details or "").strip()[:5000],
@@ -138,6 +140,8 @@ async def create_request(
         await audit.record(tenant.id, "privacy_request.received", subject_type="privacy_request", subject_id=request.id,
                            changed=sorted(values), details={"kind": kind.value, "via": filed_via, "customer": str(customer.id),
                                                             "due_at": due.isoformat(), "citation": deadline.citation})
+        await events.emit(events.new_event("privacy_request.received", tenant.id, request.id, kind=kind.value,
+                                           status=S.RECEIVED.value, due_at=due.isoformat()))
     return request
 
 
@@ -207,15 +211,17 @@ async def verify_in_person(tenant: TenantScope, request_id: UUID | None, reason:
 
 async def approve(tenant: TenantScope, request_id: UUID | None) -> PrivacyRequest:
     """Start work on a verified request (or resume a failed one from the step that failed).
-    Automatic kinds run now (a dramatiq job at merge); manual kinds wait for ``complete``."""
-    from core.privacy.runner import run_request
+    Automatic kinds are enqueued for the ``privacy.run_request`` job once the approval commits
+    (the request is returned in progress); manual kinds wait for ``complete``."""
+    from core.privacy.runner import enqueue_run
 
     request = await get_request(tenant.id, request_id)
     resumed = S(request.status) is S.FAILED
     request = await transition(request, S.IN_PROGRESS, details={"resumed_at": request.step} if resumed else None,
                                failure="")
     if RequestType(request.kind) in AUTOMATIC:
-        request = await run_request(request.id)
+        request_id = request.id
+        after_commit(lambda: enqueue_run(request_id))
     return request
 
 
@@ -364,6 +370,8 @@ async def escalate_overdue(now: datetime) -> list[PrivacyRequest]:
         if not await PrivacyRequest.filter(id=request.id, escalated_at__isnull=True).update(escalated_at=now):
             continue  # another scheduler got it
         request.escalated_at = now
+        await events.emit(events.new_event("privacy_request.escalated", request.tenant_id, request.id, kind=request.kind,
+                                           status=request.status, due_at=request.due_at.isoformat()))
         await audit.record(request.tenant_id, "privacy_request.escalated", subject_type="privacy_request",
                            subject_id=request.id, changed=["escalated_at"], details={"due_at": request.due_at.isoformat()})
         await notify.notify_admins(request.tenant_id, "privacy_request.overdue", "privacy_request", request.id,

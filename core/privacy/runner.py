@@ -1,6 +1,7 @@
 """The work of an approved request, as named steps. The current step is stored before it runs
 and each finished step is recorded, so a failed request resumes from the step that failed
-(``approve`` again). ``run_request`` is the single entry point: a dramatiq job at merge."""
+(``approve`` again). ``run_request`` is the single entry point, run by the ``privacy.run_request``
+actor that ``approve`` enqueues (its own Tortoise context on the worker's loop)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from core import audit
 from core.enums import ConsentSource, RequestStatus, RequestType
+from core.jobs import enqueue, job
 from core.models import Customer, PrivacyRequest, Tenant
 from core.principal import TenantScope
 from core.privacy import consent, erasure, export, notify
@@ -22,6 +24,7 @@ from core.security import utcnow
 from core.settings import get_settings
 
 log = logging.getLogger("seva.privacy")
+RUN_JOB = "privacy.run_request"
 Step = Callable[[PrivacyRequest, TenantScope], Awaitable[None]]
 
 
@@ -120,6 +123,20 @@ async def run_request(request_id: UUID) -> PrivacyRequest:
                                                   for k in retained]})
     finally:
         audit.reset_actor(token)
+
+
+def enqueue_run(request_id: UUID) -> None:
+    """Enqueue the request's work. If the broker is unreachable the request stays in progress
+    (overdue escalation alerts the admins) and approving it again is refused; see runbook."""
+    try:
+        enqueue(RUN_JOB, str(request_id))
+    except Exception as exc:  # noqa: BLE001 - the request is safe in progress
+        log.error("could not enqueue privacy request %s (%s)", request_id, type(exc).__name__)
+
+
+@job(RUN_JOB)
+async def run_request_job(request_id: str) -> None:
+    await run_request(UUID(request_id))
 
 
 async def _contact(tenant_id: UUID) -> dict[str, str]:

@@ -2,9 +2,11 @@
 customer's rows, maps each row to a ``RecordCategory`` for the policy's retention decision, and
 applies the decisions (erase, anonymise, retain masked).
 
-Other areas register their own tables with ``register``: billing adds invoices and payments at
-merge as ``RecordCategory.TRANSACTION`` with ``tax_date`` (kept for GST/VAT with the customer
-anonymised). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
+Other areas register their own tables with ``register``: billing registers invoices, their
+lines, payments, refunds, payment links, subscriptions, reminders and gateway events
+(``core.billing.privacy``; tax records as ``RecordCategory.TRANSACTION`` with ``tax_date``, kept
+for GST/VAT with the customer anonymised). Plugins' own data goes through
+``seva_privacy_fanout`` instead."""
 
 from __future__ import annotations
 
@@ -176,11 +178,12 @@ PROFILE = CustomerProfile()
 
 
 def register(source: Source) -> None:
-    """Add a table that holds customers' personal data (billing's invoices, at merge)."""
+    """Add a table that holds customers' personal data (billing's, from core.billing.privacy)."""
     if all(s.table != source.table for s in _registered):
         _registered.append(source)
 
 
 def all_sources() -> list[Source]:
     """Every source, the customer row last: it is anonymised once the rest is decided."""
+    import core.billing.privacy  # noqa: F401 - registers billing's tables
     return [*CORE_SOURCES, *_registered, PROFILE]

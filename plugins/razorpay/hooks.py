@@ -29,6 +29,26 @@ def seva_webhook_routes():
 
 
 @hookimpl
+def seva_actors(broker) -> None:
+    import dramatiq
+
+    from core.jobs import QUEUE
+    from plugins.razorpay.webhooks import PROCESS_JOB, SWEEP_JOB, process_job, sweep_job
+
+    # retries are the job's own (bounded, with delays it chooses), so dramatiq's are off
+    dramatiq.actor(process_job, broker=broker, actor_name=PROCESS_JOB, queue_name=QUEUE, max_retries=0)
+    dramatiq.actor(sweep_job, broker=broker, actor_name=SWEEP_JOB, queue_name=QUEUE, max_retries=0)
+
+
+@hookimpl
+def seva_scheduled_jobs():
+    from core.plugin_types import ScheduledJob
+    from plugins.razorpay.webhooks import SWEEP_JOB
+
+    return [ScheduledJob(SWEEP_JOB, every_seconds=300, actor_name=SWEEP_JOB)]
+
+
+@hookimpl
 def seva_graphql() -> GraphQLContribution:
     from plugins.razorpay.graphql import RazorpayMutation
 

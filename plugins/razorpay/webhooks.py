@@ -8,25 +8,30 @@ A missing or bad signature is answered 400 and nothing is stored. Each delivery'
 Events arrive out of order and repeat: payments are recorded once per Razorpay payment id, link
 statuses only move forward, refunds and subscriptions tolerate any order (see core.billing).
 
-At merge the route is mounted through ``seva_webhook_routes`` and ``enqueue_processing`` becomes
-a dramatiq job; until then it awaits ``process_event`` inline after storing the row."""
+The route is mounted through ``seva_webhook_routes``. After storing the row it enqueues the
+``razorpay.process_event`` job (declared by the plugin's ``seva_actors``): the answer to Razorpay
+never waits for the work. An event that arrives too early (a refund before its payment) or whose
+processing fails is tried again by the job after an exponential delay, at most ``MAX_ATTEMPTS``
+times; the ``razorpay.sweep`` job (scheduled by the plugin) re-enqueues rows whose job was lost."""
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
 from core.billing.payments import GatewayPayment, record_gateway_payment, update_gateway_refund
 from core.billing.subscriptions import apply_gateway_status
 from core.enums import InvoiceStatus, RefundStatus, SubscriptionStatus
 from core.ids import from_global_id
+from core.jobs import enqueue
 from core.models import GatewayEvent, Invoice, Payment, PaymentLink
 from core.security import utcnow
 from plugins.razorpay.config import razorpay_config
@@ -35,6 +40,12 @@ from plugins.razorpay.signatures import verify_webhook
 log = logging.getLogger("seva.razorpay")
 PROVIDER = "razorpay"
 MAX_BODY = 1_000_000
+PROCESS_JOB = "razorpay.process_event"
+SWEEP_JOB = "razorpay.sweep"
+MAX_ATTEMPTS = 8  # then the row stays unprocessed, with its outcome, for a person to look at
+RETRY_BASE_SECONDS = 30.0  # 30 s, 1 min, 2 min, ... capped at RETRY_MAX_SECONDS
+RETRY_MAX_SECONDS = 3600.0
+SWEEP_AFTER_SECONDS = 600.0  # an unprocessed row this old with no retry pending had its job lost
 
 
 async def receive(request: Request) -> JSONResponse:
@@ -62,17 +73,52 @@ async def receive(request: Request) -> JSONResponse:
 
 
 def routes() -> list[Route]:
-    """Mounted under /webhooks/razorpay/ (``seva_webhook_routes`` at merge)."""
+    """Mounted under /webhooks/razorpay/ through ``seva_webhook_routes``."""
     return [Route("/{tenant}", receive, methods=["POST"])]
 
 
-async def enqueue_processing(event_row_id: UUID) -> None:
-    """SEAM: becomes a dramatiq job at merge. Now: awaited inline; a failure is logged and the
-    row stays unprocessed for a retry (the answer to Razorpay is 200 either way: we stored it)."""
+async def enqueue_processing(event_row_id: UUID, delay_seconds: float | None = None) -> None:
+    """Enqueue the processing job for a stored event. If the broker is unreachable the row stays
+    unprocessed and the sweep enqueues it later (Razorpay is answered 200 either way: we stored it)."""
     try:
-        await process_event(event_row_id)
-    except Exception:  # noqa: BLE001 - the job's retries take over at merge
-        log.exception("razorpay event %s failed to process", event_row_id)
+        enqueue(PROCESS_JOB, str(event_row_id), delay_seconds=delay_seconds)
+    except Exception as exc:  # noqa: BLE001 - the row is safe; the sweep retries the enqueue
+        log.warning("could not enqueue razorpay event %s (%s); the sweep will", event_row_id, type(exc).__name__)
+
+
+def retry_delay(attempts: int) -> float:
+    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+async def process_job(event_row_id: str) -> None:
+    """The ``razorpay.process_event`` actor: process the event; if it was deferred or failed,
+    enqueue it again after ``retry_delay`` until ``MAX_ATTEMPTS``."""
+    row_id = UUID(event_row_id)
+    try:
+        outcome = await process_event(row_id)
+    except Exception as exc:  # noqa: BLE001 - counted and retried below; the class only (no personal data)
+        log.warning("razorpay event %s failed to process (%s)", row_id, type(exc).__name__)
+        await GatewayEvent.filter(id=row_id, processed_at__isnull=True).update(
+            attempts=F("attempts") + 1, outcome=f"failed: {type(exc).__name__}"[:200], updated_at=utcnow())
+    else:
+        if not outcome.startswith("deferred"):
+            return
+    row = await GatewayEvent.get_or_none(id=row_id).only("id", "attempts", "processed_at")
+    if row is None or row.processed_at is not None:
+        return
+    if row.attempts >= MAX_ATTEMPTS:
+        log.error("razorpay event %s gave up after %d attempts", row_id, row.attempts)
+        return
+    await enqueue_processing(row_id, delay_seconds=retry_delay(row.attempts))
+
+
+async def sweep_job() -> None:
+    """The ``razorpay.sweep`` actor: re-enqueue unprocessed events whose job was lost."""
+    cutoff = utcnow() - timedelta(seconds=SWEEP_AFTER_SECONDS + RETRY_MAX_SECONDS)  # past any pending retry
+    ids = await GatewayEvent.filter(provider=PROVIDER, processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS,
+                                    updated_at__lt=cutoff).limit(1000).values_list("id", flat=True)
+    for row_id in ids:
+        await enqueue_processing(row_id)
 
 
 class Deferred(Exception):
