@@ -93,3 +93,12 @@ async def test_upsert_validation_names_every_problem(tenant):
     assert {"key", "texts.en", "texts.xx", "bindings.whatsapp.en.name", "bindings.whatsapp.en.language",
             "bindings.whatsapp.en.parameters", "bindings.sms.en.dlt_template_id", "bindings.sms.en.variables"} <= fields
 
+
+
+async def test_viewers_read_templates_and_only_admins_change_them(tenant):
+    from core.enums import Role
+    viewer = await tenant.api_as(Role.VIEWER)
+    assert len((await viewer.ok(LIST))["messageTemplates"]) >= 7
+    agent = await tenant.api_as(Role.AGENT)
+    refused = await agent(UPSERT, input=RENEWAL)
+    assert refused["errors"] and refused["data"] is None
