@@ -299,3 +299,19 @@ async def test_webhooks_reach_only_their_tenant(wa, fake, make_tenant):
     assert (await wa.api.http.post(HOOK, content=raw, headers=headers)).status_code == 200
     assert await InboundMessage.filter(tenant_id=wa.id).count() == 1
     assert await Tenant.filter(id=other.id).exists()
+
+
+async def test_inbound_messages_are_exported_and_erased_with_the_customer(wa, fake):
+    from core.plugin_types import Disposition, RetentionDecision
+    from core.privacy.sources import InboundMessages
+    who = await customer(wa)
+    await inbound(wa, fake, "my new address is 12 MG Road")
+    source = InboundMessages()
+    [exported] = await source.export(wa.id, who.id)
+    assert exported["body"] == "my new address is 12 MG Road"
+    [ref] = await source.plan(wa.id, who.id)
+    await source.apply(wa.id, who.id, [(ref, RetentionDecision(Disposition.ANONYMISE, "traffic log", "test"))])
+    row = await InboundMessage.get(tenant_id=wa.id, customer_id=who.id)
+    assert (row.body, row.sender) == ("", "")
+    await source.apply(wa.id, who.id, [(ref, RetentionDecision(Disposition.ERASE, "", ""))])
+    assert await InboundMessage.filter(tenant_id=wa.id).count() == 0
