@@ -50,8 +50,15 @@ async def window_open(tenant_id, customer_id) -> bool:
     return last is not None and utcnow() - last < WINDOW
 
 
+MAX_PAUSED = 10_000
+
+
 def _pause(key: tuple[str, ...], seconds: float) -> None:
-    _paused[key] = max(_paused.get(key, 0.0), time.monotonic() + seconds)
+    now = time.monotonic()
+    if len(_paused) >= MAX_PAUSED:  # forget the pauses that are over
+        for k in [k for k, until in _paused.items() if until <= now]:
+            del _paused[k]
+    _paused[key] = max(_paused.get(key, 0.0), now + seconds)
 
 
 def _paused_for(*keys: tuple[str, ...]) -> float:
