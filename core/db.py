@@ -13,8 +13,11 @@ MODELS = ["core.models"]
 
 
 def tortoise_config(db_url: str) -> dict:
+    connection: str | dict = db_url
+    if db_url.startswith("sqlite://"):  # see core/sqlite_backend.py
+        connection = {"engine": "core.sqlite_backend", "credentials": {"file_path": db_url.removeprefix("sqlite://")}}
     return {
-        "connections": {"default": db_url},
+        "connections": {"default": connection},
         "apps": {"models": {"models": MODELS, "migrations": "core.migrations", "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",

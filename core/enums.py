@@ -168,3 +168,4 @@ class ConsentSource(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     IMPORT = "import"
     PRIVACY_REQUEST = "privacy_request"
+    PROVIDER = "provider"  # the channel's provider told us (WhatsApp user_preferences, error 131050)

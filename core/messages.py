@@ -44,9 +44,10 @@ def message_queryset(tenant_id: UUID, f: MessageFilter) -> QuerySet[Message]:
 
 async def send_template(tenant: TenantScope, customer_id: UUID | None, template_key: str,
                         variables: dict[str, Any] | None, purpose: Purpose | None = None) -> Message:
-    """Render a built-in template for a customer and queue it in the outbox. ``purpose``
-    defaults to the template's; a marketing template cannot be sent as a service message."""
-    template = templates.get_template(template_key)
+    """Render a template (the tenant's, else the built-in one) in the customer's language and
+    queue it in the outbox. ``purpose`` defaults to the template's; a marketing template cannot
+    be sent as a service message."""
+    template = await templates.get_template(tenant.id, template_key)
     if variables is not None and not isinstance(variables, dict):
         raise DomainError.of("variables", ErrorCode.INVALID, "must be an object of names to values")
     purpose = Purpose(purpose) if purpose else template.purpose
@@ -56,7 +57,7 @@ async def send_template(tenant: TenantScope, customer_id: UUID | None, template_
     if customer.deleted_at is not None:
         raise DomainError.of("customer", ErrorCode.NOT_FOUND, "customer not found")
     given = {"name": customer.name, **(variables or {})}
-    body = templates.render(template, given)
+    body = templates.render(template, given, customer.language.value)
     async with transaction():
         return await outbox.queue_message(tenant.id, customer.id, purpose=purpose, template=template.key, body=body,
                                           variables={k: v for k, v in given.items() if k in template.variables})

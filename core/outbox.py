@@ -32,6 +32,7 @@ from tortoise.expressions import F, Q
 
 from core.channel_registry import ChannelBinding, channels_for_tenant
 from core.channels import OutgoingMessage, Purpose, Recipient, SendError
+from core.templates import binding_for
 from core.enums import MessageStatus
 from core.errors import DomainError, ErrorCode
 from core.jobs import enqueue, job
@@ -240,6 +241,7 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
         id=message.id, tenant_id=message.tenant_id, channel=channel, purpose=Purpose(message.purpose),
         template=message.template, body=message.body, variables=message.variables, recipient=recipient,
         idempotency_key=message.idempotency_key, attempt=fence,
+        binding=await binding_for(message.tenant_id, message.template, channel, recipient.language),
     )
     try:
         result = await asyncio.wait_for(binding.adapter.send(outgoing, binding.settings),

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from core import messages
+from core import messages, templates
 from core.enums import Role as CoreRole
 from core.ids import to_global_id
 from core.models import Message as MessageRow
@@ -53,8 +53,72 @@ class MessageSendPayload:
     errors: list[UserError]
 
 
+@strawberry.type(description="A binding of a template to a channel's provider, in one language.")
+class TemplateBinding:
+    channel: str
+    language: str
+    binding: JSON = strawberry.field(description="whatsapp: {name, language, parameters}; sms: {dlt_template_id, text, variables}")
+
+
+@strawberry.type(description="A template's text in one language, with {variables}.")
+class TemplateText:
+    language: str
+    text: str
+
+
+@strawberry.type(description="A message template: the tenant's own, or a built-in default it has not overridden.")
+class MessageTemplate:
+    key: str
+    purpose: MessagePurpose
+    built_in: bool = strawberry.field(description="A built-in default (the tenant has not overridden this key)")
+    variables: list[str]
+    texts: list[TemplateText]
+    bindings: list[TemplateBinding]
+
+
+def template_view(t: templates.Template) -> MessageTemplate:
+    return MessageTemplate(
+        key=t.key, purpose=MessagePurpose(t.purpose.value), built_in=t.builtin, variables=t.variables,
+        texts=[TemplateText(language=lang, text=text) for lang, text in sorted(t.texts.items())],
+        bindings=[TemplateBinding(channel=ch, language=lang, binding=b)
+                  for ch, by_lang in sorted(t.bindings.items()) for lang, b in sorted(by_lang.items())],
+    )
+
+
+@strawberry.input
+class TemplateTextInput:
+    language: str
+    text: str
+
+
+@strawberry.input
+class TemplateBindingInput:
+    channel: str
+    language: str
+    binding: JSON
+
+
+@strawberry.input(description="The whole of a tenant's version of a template (it replaces any earlier one).")
+class MessageTemplateInput:
+    key: str
+    purpose: MessagePurpose
+    texts: list[TemplateTextInput]
+    bindings: list[TemplateBindingInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MessageTemplateUpsertPayload:
+    template: MessageTemplate | None
+    errors: list[UserError]
+
+
 @strawberry.type
 class MessageQuery:
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER),
+                      description="The templates this tenant can send: its own and the built-in defaults, by key.")
+    async def message_templates(self, info: Info) -> list[MessageTemplate]:
+        return [template_view(t) for t in await templates.list_templates(info.context.tenant.id)]
+
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER), description="The outbox, newest first by default.")
     async def messages(
         self, info: Info, customer: strawberry.ID | None = None, status: list[MessageStatus] | None = None,
@@ -82,3 +146,18 @@ class MessageMutation:
     ) -> MessageSendPayload:
         work = messages.send_template(info.context.tenant, customer_id(customer), template, variables, purpose)
         return await payload(MessageSendPayload, "message", work)
+
+    @strawberry.mutation(
+        permission_classes=needs(CoreRole.ADMIN),
+        description="Create or replace the tenant's version of a template: texts per language (English required, "
+        "every language with the same {variables}) and provider bindings per channel and language.",
+    )
+    async def message_template_upsert(self, info: Info, input: MessageTemplateInput) -> MessageTemplateUpsertPayload:
+        async def work() -> MessageTemplate:
+            texts = {t.language.strip().lower(): t.text for t in input.texts}
+            bindings: dict = {}
+            for b in input.bindings:
+                bindings.setdefault(b.channel.strip().lower(), {})[b.language.strip().lower()] = b.binding
+            return template_view(await templates.upsert_template(
+                info.context.tenant.id, input.key, input.purpose.value, texts, bindings))
+        return await payload(MessageTemplateUpsertPayload, "template", work())

@@ -2,7 +2,7 @@
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
 from core.models import (
-    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
+    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
     Subscription,
 )
 from schema.build import build_schema
@@ -23,6 +23,8 @@ NOT_ADDRESSED = {
     # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
 }
+
+TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
 
 WHATSAPP = {"phoneNumberId": "1234567890", "accessToken": "EAAG-secret-token", "appSecret": "app-secret-a",
             "verifyToken": "verify-a"}
@@ -45,6 +47,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                            id=customer["id"]))["messageSend"]
     assert sent["errors"] == [] and sent["message"]["id"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
+    secret_text = "Secret {name} text"
+    own = await a.api.ok(TEMPLATE_UPSERT, input={"key": "secret_key", "purpose": "SERVICE", "texts": [{"language": "en", "text": secret_text}]})
+    assert own["messageTemplateUpsert"]["errors"] == []
+    a_template = (await MessageTemplate.get(tenant_id=a.id, key="secret_key")).__dict__.copy()
     plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }'))["planCreate"]["plan"]
     sub = (await a.api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
                           c=customer["id"], p=plan["id"]))["subscriptionCreate"]["subscription"]
@@ -147,6 +153,12 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                          cid, not_found("consentGrant")),
         "consentWithdraw": ('mutation($id: ID!) { consentWithdraw(input: {customerId: $id, purpose: "marketing"}) { errors { code } } }',
                             cid, not_found("consentWithdraw")),
+        "messageTemplates": ("{ messageTemplates { key builtIn texts { text } } }", {},
+                             lambda d: "secret_key" not in {t["key"] for t in d["messageTemplates"]}
+                             and all(t["builtIn"] for t in d["messageTemplates"])),
+        # B writing the same key makes B's own row; A's is untouched (checked below)
+        "messageTemplateUpsert": (TEMPLATE_UPSERT, {"input": {"key": "secret_key", "purpose": "SERVICE", "texts": [{"language": "en", "text": "pwned {name}"}]}},
+                                  lambda d: d["messageTemplateUpsert"]["errors"] == []),
         "breachNotificationRecord": ('mutation($id: ID!) { breachNotificationRecord(id: $id, key: "in.persons") { errors { code } } }',
                                      {"id": breach["id"]}, not_found("breachNotificationRecord")),
     }
@@ -166,6 +178,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert await ServiceRecord.filter(tenant_id=a.id).count() == 1
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
+    a_template_after = (await MessageTemplate.get(tenant_id=a.id, key="secret_key")).__dict__
+    assert {k: v for k, v in a_template_after.items() if not k.startswith("_")} == {k: v for k, v in a_template.items() if not k.startswith("_")}
+    assert a_template_after["texts"] == {"en": secret_text}
     a_after = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__
     assert {k: v for k, v in a_after.items() if not k.startswith("_")} == {k: v for k, v in a_settings.items() if not k.startswith("_")}
     assert {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))

@@ -35,9 +35,9 @@ async def send_reminder(invoice: Invoice, kind: ReminderKind) -> None:
     """Queue the reminder message for the invoice's customer (in the caller's transaction)."""
     from core.models import Customer
 
-    customer = await Customer.get(id=invoice.customer_id).only("id", "name")
-    template = get_template(TEMPLATES[kind])
+    customer = await Customer.get(id=invoice.customer_id).only("id", "name", "language")
+    template = await get_template(invoice.tenant_id, TEMPLATES[kind])
     values = variables(invoice)
     await queue_message(invoice.tenant_id, invoice.customer_id, purpose=PURPOSE, template=template.key,
-                        body=render(template, {"name": customer.name, **values}), variables=values,
+                        body=render(template, {"name": customer.name, **values}, customer.language.value), variables=values,
                         idempotency_key=idempotency_key(invoice, kind))

@@ -15,7 +15,7 @@ from core.models.billing import (
     Subscription,
 )
 from core.models.customers import Customer, CustomerTag, ServiceRecord
-from core.models.messaging import Consent, Message
+from core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
 from core.models.platform import PluginSettings, SchedulerLease
 from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
@@ -32,11 +32,13 @@ __all__ = [
     "Customer",
     "CustomerTag",
     "GatewayEvent",
+    "InboundMessage",
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
     "LoginAttempt",
     "Message",
+    "MessageTemplate",
     "Payment",
     "PaymentLink",
     "Plan",

@@ -1,4 +1,5 @@
-"""The outbox (every outbound notification is a row first) and the consent ledger (core.privacy.consent)."""
+"""The outbox (every outbound notification is a row first), the consent ledger, tenants' message
+templates and inbound messages."""
 
 from tortoise import fields
 
@@ -56,3 +57,36 @@ class Consent(TenantModel):
     class Meta:
         table = "consent"
         indexes = (("tenant_id", "customer_id", "purpose", "created_at"),)
+
+
+class MessageTemplate(TenantModel):
+    """A tenant's own version of a template key (overriding the built-in one, if any): its text
+    per language with named variables, and per channel and language the binding registered with
+    the provider (core.templates documents the shapes)."""
+
+    key = fields.CharField(max_length=64)
+    purpose = fields.CharField(max_length=16)  # core.channels.Purpose
+    texts = fields.JSONField(default=dict)  # language -> text with {variables}
+    bindings = fields.JSONField(default=dict)  # channel -> language -> binding
+
+    class Meta:
+        table = "message_template"
+        unique_together = (("tenant_id", "key"),)
+
+
+class InboundMessage(TenantModel):
+    """A message a customer sent us on a channel (a reply, STOP, START). The newest one on
+    WhatsApp opens the 24-hour window for free text."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, null=True, on_delete=fields.CASCADE)
+    channel = fields.CharField(max_length=16)
+    provider_id = fields.CharField(max_length=128)  # the provider's message id (a wamid)
+    sender = fields.CharField(max_length=20)  # E.164
+    kind = fields.CharField(max_length=16, default="text")  # text, button, image, ...
+    body = fields.TextField(default="")
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "inbound_message"
+        unique_together = (("tenant_id", "channel", "provider_id"),)
+        indexes = (("tenant_id", "customer_id", "channel", "received_at"),)

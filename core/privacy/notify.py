@@ -63,9 +63,14 @@ def _emit(intent: Intent) -> None:
 
 async def _queue(tenant_id: UUID, template_key: str, values: dict[str, Any], *, customer_id: UUID | None = None,
                  user_id: UUID | None = None, channel: str | None = None, key: str | None = None):
-    template = get_template(template_key)
+    template = await get_template(tenant_id, template_key)
+    language = None
+    if customer_id is not None:
+        from core.models import Customer
+
+        language = (await Customer.get(id=customer_id).only("id", "language")).language.value
     return await queue_message(tenant_id, customer_id, user_id=user_id, purpose=Purpose.SERVICE, template=template.key,
-                               body=render(template, values), variables=values, only_channel=channel,
+                               body=render(template, values, language), variables=values, only_channel=channel,
                                idempotency_key=key)
 
 

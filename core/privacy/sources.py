@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from core import audit
-from core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
+from core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
 from core.plugin_types import Disposition, RecordCategory, RecordRef, RetentionDecision
 from core.security import utcnow
 
@@ -128,6 +128,24 @@ class Messages:
             await Message.filter(tenant_id=tenant_id, id__in=keep).update(body="", variables={}, last_error="")
 
 
+class InboundMessages:
+    table, label = "inbound_message", "messages you sent us (WhatsApp replies)"
+
+    async def export(self, tenant_id, customer_id):
+        rows = await InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id).order_by("received_at")
+        return [row_dict(r) for r in rows]
+
+    async def plan(self, tenant_id, customer_id):
+        rows = await InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id)
+        return [RecordRef(RecordCategory.TRAFFIC_LOG, self.table, str(r.id), r.created_at) for r in rows]
+
+    async def apply(self, tenant_id, customer_id, decisions):
+        await InboundMessage.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE)).delete()
+        keep = _ids(decisions, Disposition.RETAIN, Disposition.ANONYMISE)
+        if keep:  # the time and channel stay as the traffic log; who wrote what goes
+            await InboundMessage.filter(tenant_id=tenant_id, id__in=keep).update(body="", sender="")
+
+
 class Requests:
     table, label = "privacy_request", "your privacy requests"
 
@@ -172,7 +190,7 @@ class CustomerProfile:
         )
 
 
-CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), Requests()]
+CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests()]
 _registered: list[Source] = []
 PROFILE = CustomerProfile()
 

@@ -1,5 +1,9 @@
-"""WhatsApp Business Cloud API. For now the manifest and per-tenant settings; sending and
-webhooks come with the outbox."""
+"""WhatsApp Business Cloud API: the ``whatsapp`` notification channel (templates, free text in
+the 24-hour window, documented errors), webhooks (verification, statuses, inbound messages,
+marketing opt-out) and a local fake Cloud API for tests (``plugins.whatsapp.fake``).
+
+Modules: settings, client (async httpx), errors (what each code means), channel (the outbox
+adapter), webhooks, optout (the consent ledger), fake."""
 
 from core.hookspecs import hookimpl
 from core.plugin_types import PluginManifest
@@ -9,7 +13,21 @@ from plugins.whatsapp.settings import WhatsAppSettings
 @hookimpl
 def seva_manifest() -> PluginManifest:
     return PluginManifest(
-        id="whatsapp", name="WhatsApp Business", version="0.1.0",
+        id="whatsapp", name="WhatsApp Business", version="0.2.0",
         description="Messages to customers through the WhatsApp Business Cloud API.",
         settings_model=WhatsAppSettings,
     )
+
+
+@hookimpl
+def seva_notification_channels() -> list:
+    from plugins.whatsapp.channel import WhatsAppChannel
+
+    return [WhatsAppChannel()]
+
+
+@hookimpl
+def seva_webhook_routes() -> list:
+    from plugins.whatsapp.webhooks import routes
+
+    return routes()
