@@ -71,3 +71,6 @@ class NotificationChannel(Protocol):
 
     async def send(self, message: OutgoingMessage, settings: Any) -> SendResult:
         """Deliver one message to the provider. Raise SendError on failure."""
+
+    # Optional: ``settings_when_unconfigured() -> settings | None``, what to send with for a
+    # tenant that enabled the plugin without configuring it (None: the channel is unavailable).
