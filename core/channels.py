@@ -76,3 +76,5 @@ class NotificationChannel(Protocol):
     # channel (stored in ``Message.detail[name]``), or SendError if the channel can never carry
     # it (e.g. an SMS over the tenant's segment limit). The outbox refuses the message when every
     # channel of the tenant that checks refuses it.
+    # Optional: ``settings_when_unconfigured() -> settings | None``, what to send with for a
+    # tenant that enabled the plugin without configuring it (None: the channel is unavailable).

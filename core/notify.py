@@ -1,11 +1,12 @@
-"""Delivery of one-time codes to staff.
+"""Delivery of one-time codes to staff, at once (the staff member is waiting), with no outbox row.
 
-A phone code goes through the tenant's ``sms`` channel (its SMS plugin, enabled and configured)
-at once: the staff member is waiting, so it is not queued, and it is not a customer message, so
-it has no outbox row. The adapter sends it with template ``staff_verification_code`` and
-variable ``code`` (the SMS plugin words it from its settings: for India the tenant's registered
-DLT template). Without a channel, the development channel writes the code to the log
-(development only; never the address); elsewhere the code cannot be delivered (NoChannel)."""
+- Email goes through the instance's SMTP server (``SEVA_SMTP_*``) when one is configured.
+- A phone code goes through the tenant's ``sms`` channel (its SMS plugin, enabled and
+  configured), with template ``staff_verification_code`` and variable ``code`` (the SMS plugin
+  words it from its settings: for India the tenant's registered DLT template).
+
+Without a channel, the development channel writes the code to the log (development only;
+never the address); elsewhere the code cannot be delivered (NoChannel)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ async def send_staff_code(user_id: UUID, purpose: VerificationPurpose, target: s
     if purpose is VerificationPurpose.PHONE:
         user = await User.get(id=user_id).only("id", "tenant_id")
         if user.tenant_id is not None and await _send_sms(user.tenant_id, user_id, target, code):
+            return
+    if purpose is VerificationPurpose.EMAIL:
+        from core import mail
+
+        text = (f"Your Seva CRM verification code is {code}.\n\n"
+                "It expires in a few minutes. If you did not ask for it, ignore this email.")
+        if await mail.send_staff_mail(target, "Your Seva CRM verification code", text):
+            log.info("email verification code for user %s sent through the instance SMTP server", user_id)
             return
     if get_settings().is_development:
         log.warning("development channel: %s verification code for user %s is %s", purpose.value, user_id, code)

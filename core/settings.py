@@ -7,13 +7,19 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # port 587: upgrade with STARTTLS, required
+    TLS = "tls"  # port 465: TLS from the first byte
+    NONE = "none"  # plain text (a local relay only)
 
 
 class ConfigError(Exception):
@@ -39,6 +45,21 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(15, ge=0)
     outbox_retry_max_seconds: float = Field(3600, ge=0)
     outbox_sweep_grace_seconds: float = Field(60, ge=0)  # a queued message this late gets re-enqueued
+
+    # Where the public reach this instance (links in emails: one-click unsubscribe).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # The instance's SMTP server: staff mail (verification codes) and the email channel of tenants
+    # that have not configured their own. Empty host: none.
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from_name: str = "Seva CRM"
+    smtp_from_address: str = ""
+    smtp_timeout_seconds: float = Field(20, gt=0)
+    smtp_ca_file: str = ""  # a PEM bundle of extra CAs to trust (a private CA; tests)
 
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
@@ -74,6 +95,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ValueError("must start with redis:// or amqp:// (or be empty for in-process jobs)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// in development)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _smtp_sender(self) -> Settings:
+        if self.smtp_host and "@" not in self.smtp_from_address:
+            raise ValueError("SEVA_SMTP_FROM_ADDRESS is required with SEVA_SMTP_HOST")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_send(self) -> Settings:

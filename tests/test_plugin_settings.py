@@ -79,7 +79,8 @@ async def test_a_secret_left_out_keeps_the_stored_one_and_empty_clears_it(tenant
     ("sms", {"gateway": "twilio", "apiToken": "t", "sender": "X"}, {"settings.gateway": "INVALID"}),
     ("email", {"host": "smtp.example.com", "fromAddress": "not-an-address"}, {"settings.fromAddress": "INVALID"}),
     ("email", {"host": "smtp.example.com", "port": 70000, "fromAddress": "a@example.com"}, {"settings.port": "INVALID"}),
-    ("email", {"host": "smtp.example.com", "fromAddress": "a@example.com", "useTls": True}, {"settings": "INVALID"}),
+    ("email", {"host": "smtp.example.com"}, {"settings": "INVALID"}),  # a host needs a from address
+    ("email", {"host": "smtp.example.com", "fromAddress": "a@example.com", "security": "ssl"}, {"settings.security": "INVALID"}),
 ])
 async def test_invalid_settings_name_each_field_as_the_api_shows_it(tenant, plugin, settings, errors):
     result = await update(tenant.api, plugin, enabled=True, settings=settings)
@@ -93,7 +94,7 @@ async def test_valid_settings_of_each_built_in_plugin_are_accepted(tenant):
         ("razorpay", {"keyId": "rzp_test_abc123", "keySecret": "s", "webhookSecret": "w"}),
         ("sms", {"gateway": "msg91", "apiToken": "t", "sender": "SEVAIN", "entityId": "1201159100000000000"}),
         ("sms", {"gateway": "sslwireless", "apiToken": "t", "sender": "SEVABD"}),
-        ("email", {"host": "smtp.example.com", "port": 465, "useTls": True, "startTls": False, "username": "u",
+        ("email", {"host": "smtp.example.com", "port": 465, "security": "tls", "username": "u",
                    "password": "p", "fromName": "Seva", "fromAddress": "desk@example.com"}),
     ]:
         result = await update(tenant.api, plugin, enabled=True, settings=settings)

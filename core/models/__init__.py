@@ -14,6 +14,7 @@ from core.models.billing import (
     Refund,
     Subscription,
 )
+from core.models.email import EmailSuppression
 from core.models.customers import Customer, CustomerTag, ServiceRecord
 from core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
@@ -31,6 +32,7 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
+    "EmailSuppression",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",

@@ -1,14 +1,30 @@
-"""Email over SMTP. For now the manifest and per-tenant settings; sending comes with the outbox."""
+"""Email over SMTP: the email channel (the tenant's SMTP server, or the instance's), one-click
+unsubscribe for marketing mail, and suppression of addresses that bounced. See docs/messaging.md."""
 
 from core.hookspecs import hookimpl
 from core.plugin_types import PluginManifest
+from plugins.email.channel import EmailChannel
 from plugins.email.settings import EmailSettings
+
+_channel = EmailChannel()
 
 
 @hookimpl
 def seva_manifest() -> PluginManifest:
     return PluginManifest(
-        id="email", name="Email (SMTP)", version="0.1.0",
-        description="Email to customers through the tenant's SMTP server.",
+        id="email", name="Email (SMTP)", version="0.2.0",
+        description="Email to customers through the tenant's SMTP server (or the instance's).",
         settings_model=EmailSettings,
     )
+
+
+@hookimpl
+def seva_notification_channels() -> list:
+    return [_channel]
+
+
+@hookimpl
+def seva_webhook_routes() -> list:
+    from plugins.email.unsubscribe import routes
+
+    return routes

@@ -1,20 +1,22 @@
-"""A tenant's SMTP server and sender."""
+"""A tenant's SMTP server and sender. With no host, the tenant's email goes through the
+instance's server (SEVA_SMTP_*), under the tenant's from name if it set one."""
 
 from pydantic import BaseModel, EmailStr, Field, SecretStr, model_validator
 
+from core.settings import SmtpSecurity
+
 
 class EmailSettings(BaseModel):
-    host: str = Field(min_length=1, description="SMTP server host name")
+    host: str = Field("", description="SMTP server host name (empty: the instance's server)")
     port: int = Field(587, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS")
+    security: SmtpSecurity = Field(SmtpSecurity.STARTTLS, description="starttls (port 587), tls (port 465) or none")
     username: str = Field("", description="SMTP login (empty: no authentication)")
     password: SecretStr | None = Field(None, description="SMTP password")
-    use_tls: bool = Field(False, description="TLS from the first byte (port 465)")
-    start_tls: bool = Field(True, description="Upgrade with STARTTLS (port 587)")
     from_name: str = Field("", max_length=100, description="Sender's display name")
-    from_address: EmailStr = Field(description="Sender's address")
+    from_address: EmailStr | None = Field(None, description="Sender's address (required with a host)")
 
     @model_validator(mode="after")
-    def _one_tls_mode(self) -> "EmailSettings":
-        if self.use_tls and self.start_tls:
-            raise ValueError("choose useTls or startTls, not both")
+    def _sender_with_host(self) -> "EmailSettings":
+        if self.host and not self.from_address:
+            raise ValueError("fromAddress is required with a host")
         return self
