@@ -130,7 +130,7 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
                                                 current_period_end=renews, next_renewal_on=renews)
     first = await Invoice.get(subscription_id=sub.id)
     await payments.record_payment(india.scope, first.id, {"amount": first.total, "method": "cash"})
-    assert await periodic.run_renewals(at(today)) == [(sub.id, "invoiced")]
+    assert (sub.id, "invoiced") in await periodic.run_renewals(at(today))  # (other tests' tenants may be due too)
     renewal = await Invoice.get(subscription_id=sub.id, status__not="paid")
     assert renewal.due_on == today + timedelta(days=3)
 
@@ -178,7 +178,7 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
 
     # the next service reminder (overdue, the day after the due date) still goes, by SMS, in Hindi
     produced = await periodic.due_reminders(at(renewal.due_on + timedelta(days=1)))
-    assert [kind.value for _, kind in produced] == ["overdue"]
+    assert [kind.value for invoice_id, kind in produced if invoice_id == renewal.id] == ["overdue"]
     overdue = (await Message.filter(tenant_id=india.id, customer_id=asha.id, template="invoice_overdue"))[0]
     [overdue] = await settle(overdue.id)
     assert (overdue.status, overdue.channel) == (S.SENT, "sms")
