@@ -192,10 +192,11 @@ async def test_131050_withdraws_marketing_consent_on_whatsapp(wa, fake):
     message = await send(wa, who, "offer", Purpose.MARKETING, {"offer": "10% off"})
     [failed] = await settle(message.id)
     assert failed.status is S.FAILED and failed.last_error.startswith("whatsapp 131050")
-    assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
-    assert await has_consent(wa.id, who.id, "marketing", "sms")  # other channels keep theirs
+    for channel in ("whatsapp", "sms", "email"):  # the customer stopped marketing: on every channel
+        assert not await has_consent(wa.id, who.id, "marketing", channel)
     row = await Consent.filter(tenant_id=wa.id, customer_id=who.id).order_by("-created_at").first()
-    assert (row.granted, row.source, row.channel) == (False, "provider", "whatsapp")
+    assert (row.granted, row.source, row.channel) == (False, "provider", None)
+    assert row.evidence["error"] == 131050 and row.evidence["via"] == "whatsapp"
 
 
 async def test_webhook_verification(wa, fake, app):
@@ -261,17 +262,27 @@ async def test_inbound_stop_withdraws_and_start_resumes(wa, fake, word):
     assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
     assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
     await inbound(wa, fake, f" {word}! ")
-    assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
+    for channel in ("whatsapp", "sms", "email"):
+        assert not await has_consent(wa.id, who.id, "marketing", channel)
     row = await Consent.filter(tenant_id=wa.id, customer_id=who.id).order_by("-created_at").first()
-    assert (row.source, row.evidence["keyword"].strip()) == ("stop_reply", f"{word}!")
-    # service messages continue; marketing on WhatsApp does not
+    assert (row.granted, row.channel, row.source, row.evidence["keyword"].strip()) == (False, None, "stop_reply", f"{word}!")
+    assert row.evidence["wamid"].startswith("wamid.")
+    # service messages continue; marketing goes on no channel at all
     service = await send(wa, who)
     marketing = await send(wa, who, "offer", Purpose.MARKETING, {"offer": "10% off"})
     rows = await settle(service.id, marketing.id)
-    assert [(r.status, r.channel) for r in rows][0] == (S.SENT, "whatsapp")
-    assert (rows[1].status, rows[1].channel) == (S.SENT, "sms")  # consent for every channel, withdrawn on WhatsApp only
+    assert (rows[0].status, rows[0].channel) == (S.SENT, "whatsapp")
+    assert (rows[1].status, rows[1].channel, rows[1].last_error) == (S.FAILED, None, "no consent")
+    assert [p["type"] for p, _ in fake.tries(E164)] == ["text"]  # only the service message reached WhatsApp
     await inbound(wa, fake, "START")
-    assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
+    for channel in ("whatsapp", "sms", "email"):
+        assert await has_consent(wa.id, who.id, "marketing", channel)
+    row = await Consent.filter(tenant_id=wa.id, customer_id=who.id).order_by("-created_at").first()
+    assert (row.granted, row.channel, row.source, row.evidence["keyword"]) == (True, None, "stop_reply", "START")
+    # a repeated STOP after START withdraws again; a second STOP in a row records nothing more
+    await inbound(wa, fake, "stop")
+    await inbound(wa, fake, "stop")
+    assert await Consent.filter(tenant_id=wa.id, customer_id=who.id).count() == 4
 
 
 async def test_user_preferences_stop_and_resume(wa, fake):
@@ -281,9 +292,47 @@ async def test_user_preferences_stop_and_resume(wa, fake):
     assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
     assert await fake.deliver(wa.api.http, HOOK, [fake.preference(WA_ID, "stop")], repeat=2) == [200, 200]
     assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
-    assert (await Consent.filter(tenant_id=wa.id, customer_id=who.id).order_by("-created_at").first()).source == "provider"
+    assert not await has_consent(wa.id, who.id, "marketing", "sms")
+    rows = await Consent.filter(tenant_id=wa.id, customer_id=who.id).order_by("-created_at")
+    assert len(rows) == 2 and (rows[0].source, rows[0].channel, rows[0].granted) == ("provider", None, False)  # once
     await fake.deliver(wa.api.http, HOOK, [fake.preference(WA_ID, "resume")])
     assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
+    assert await has_consent(wa.id, who.id, "marketing", "sms")
+
+
+async def test_a_later_every_channel_stop_beats_an_earlier_channel_grant(wa, fake):
+    """Consent given for SMS and WhatsApp separately; STOP on WhatsApp (channel null, newer)
+    decides for both, and for email, which never had a grant."""
+    who = await customer(wa)
+    await publish(wa.api)
+    from core.ids import to_global_id
+    for channel in ("SMS", "WHATSAPP"):
+        assert (await grant(wa.api, to_global_id("Customer", who.id), channel=channel))["errors"] == []
+    assert await has_consent(wa.id, who.id, "marketing", "sms") and not await has_consent(wa.id, who.id, "marketing", "email")
+    await inbound(wa, fake, "STOP")
+    assert not await has_consent(wa.id, who.id, "marketing", "sms")
+    assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
+    # a channel grant given after the STOP is newer again, and decides for that channel only
+    assert (await grant(wa.api, to_global_id("Customer", who.id), channel="SMS"))["errors"] == []
+    assert await has_consent(wa.id, who.id, "marketing", "sms")
+    assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
+
+
+async def test_start_on_whatsapp_does_not_undo_an_sms_stop(wa, fake):
+    from core.privacy.consent import withdraw
+    who = await customer(wa)
+    await publish(wa.api)
+    from core.ids import to_global_id
+    assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
+    from core.enums import ConsentSource
+    await withdraw(wa.scope, who.id, "marketing", "sms", source=ConsentSource.STOP_REPLY)  # STOP by SMS
+    await inbound(wa, fake, "STOP")
+    await inbound(wa, fake, "START")
+    assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
+    assert await has_consent(wa.id, who.id, "marketing", "email")
+    assert not await has_consent(wa.id, who.id, "marketing", "sms")  # the SMS STOP still holds
+    granted = await Consent.filter(tenant_id=wa.id, customer_id=who.id, granted=True, source="stop_reply")
+    assert sorted(r.channel for r in granted) == ["email", "whatsapp"]
 
 
 async def test_webhooks_reach_only_their_tenant(wa, fake, make_tenant):

@@ -37,7 +37,9 @@ async def send_reminder(invoice: Invoice, kind: ReminderKind) -> None:
 
     customer = await Customer.get(id=invoice.customer_id).only("id", "name", "language")
     template = await get_template(invoice.tenant_id, TEMPLATES[kind])
-    values = variables(invoice)
+    # the name goes into the variables too (as core.messages.send_template does): a provider
+    # template (WhatsApp parameters, an Indian DLT {#var#}) is filled from them at send time
+    values = {"name": customer.name, **variables(invoice)}
     await queue_message(invoice.tenant_id, invoice.customer_id, purpose=PURPOSE, template=template.key,
-                        body=render(template, {"name": customer.name, **values}, customer.language.value), variables=values,
+                        body=render(template, values, customer.language.value), variables=values,
                         idempotency_key=idempotency_key(invoice, kind))
