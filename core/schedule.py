@@ -128,13 +128,13 @@ class Scheduler:
         """Enqueue every job whose window this scheduler wins; returns their names."""
         now = now or utcnow()
         ran = []
-        for job in self.jobs:
+        for scheduled in self.jobs:
             try:
-                if await acquire(job.name, job.every_seconds, self.holder, now):
-                    self.send(job.actor_name)
-                    ran.append(job.name)
+                if await acquire(scheduled.name, scheduled.every_seconds, self.holder, now):
+                    self.send(scheduled.actor_name)
+                    ran.append(scheduled.name)
             except Exception:  # noqa: BLE001 - one job's failure must not stop the others
-                log.exception("scheduled job %s could not be enqueued", job.name)
+                log.exception("scheduled job %s could not be enqueued", scheduled.name)
         if ran:
             log.info("scheduler %s enqueued %s", self.holder, ", ".join(ran))
         return ran

@@ -3,7 +3,6 @@ and policy, the breach register, and closing a tenant. Resolvers parse, call cor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from uuid import UUID

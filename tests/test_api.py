@@ -2,7 +2,6 @@
 
 import logging
 
-import strawberry
 
 from tests.conftest import Api
 

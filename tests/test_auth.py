@@ -1,6 +1,5 @@
 import logging
 
-import pytest
 
 from core.enums import Role
 from core.models import ApiKey

@@ -17,7 +17,7 @@ from core.channels import OutgoingMessage, Purpose, Recipient, SendError
 from core.customers import create_customer
 from core.enums import MessageStatus as S
 from core.enums import VerificationPurpose
-from core.models import AuditEvent, Consent, EmailSuppression, Message, User
+from core.models import AuditEvent, Consent, EmailSuppression, User
 from core.plugin_settings import update_plugin_settings
 from core.plugins import Plugins, set_plugins
 from plugins.email.unsubscribe import make_token, read_token

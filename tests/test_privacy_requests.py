@@ -21,7 +21,6 @@ from core.privacy.requests import create_request, escalate_overdue
 from core.security import utcnow
 from tests.conftest import Api
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
-from tests.test_consent import grant, publish
 from tests.test_customers import create
 
 FIELDS = """id type status daysLeft dueAt dueCitation overdue currentStep stepsDone failure verificationMethod

@@ -11,32 +11,24 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import strawberry
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route
-from strawberry.tools import merge_types
+from starlette.routing import Mount
 
 from core.billing import periodic
 from core.billing.clock import tenant_today
 from core.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
 from core.ids import to_global_id
-from core.models import GatewayEvent, Invoice, Payment, PaymentLink, Refund, Subscription
+from core.models import GatewayEvent, Payment, PaymentLink, Refund, Subscription
 from plugins.razorpay.client import RazorpayClient
 from core.plugin_settings import update_plugin_settings
 from plugins.razorpay.config import RazorpayConfig
 from plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
 from plugins.razorpay.fake import FakeRazorpay
-from plugins.razorpay.graphql import RazorpayMutation
 from plugins.razorpay.signatures import sign, verify_checkout, verify_payment_link, verify_subscription, verify_webhook
-from core import jobs
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from plugins.razorpay import webhooks
-from plugins.razorpay.webhooks import process_event, routes
-from schema.app import SevaGraphQL
-from schema.build import MUTATIONS, QUERIES
-from schema.scalars import SCALAR_MAP
-from tests.billing_helpers import at, customer, plan, subscription
-from tests.conftest import Api
+from plugins.razorpay.webhooks import routes
+from tests.billing_helpers import at, customer, subscription
 
 
 async def no_sleep(_: float) -> None:

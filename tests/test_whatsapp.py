@@ -13,7 +13,7 @@ import pytest
 
 import plugins.whatsapp as whatsapp_plugin
 from plugins import bangladesh, dpdp
-from core import jobs, outbox
+from core import jobs
 from core.channels import Purpose
 from core.customers import create_customer
 from core.enums import MessageStatus as S

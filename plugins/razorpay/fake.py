@@ -21,19 +21,18 @@ import base64
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.loopback import LoopbackServer
 from plugins.razorpay.signatures import sign
 
 MIN_AMOUNT = 100
@@ -148,33 +147,20 @@ class FakeRazorpay:
             Route("/v1/subscriptions", self._subscriptions, methods=["POST"]),
             Route("/v1/subscriptions/{id}", self._subscription, methods=["GET"]),
         ])
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self.base_url = ""
 
     # ------------------------------------------------------------------ running
 
     def start(self) -> str:
         """Serve on a free loopback port in a background thread; returns the base URL (…/v1)."""
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self._guarded, interface="asgi3", log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Razorpay did not start")
-            time.sleep(0.01)
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self._server = LoopbackServer(self._guarded, "fake Razorpay")
+        self.base_url = self._server.start() + "/v1"
         return self.base_url
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._server.stop()
 
     def fail_next(self, times: int = 1, status: int = 500, *, after_work: bool = False) -> None:
         """Answer the next ``times`` API calls with ``status``; with ``after_work`` the call is

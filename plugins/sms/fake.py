@@ -13,18 +13,17 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from core.loopback import LoopbackServer
 
 PLACEHOLDER = "{#var#}"
 
@@ -39,7 +38,7 @@ class _Server:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._script: list[Scripted] = []
-        self._server: uvicorn.Server | None = None
+        self._server: LoopbackServer | None = None
         self.requests = 0
         self.url = ""
 
@@ -47,24 +46,13 @@ class _Server:
         raise NotImplementedError
 
     def start(self) -> str:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake gateway did not start")
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._server = LoopbackServer(self.app(), "fake gateway")
+        self.url = self._server.start()
         return self.url
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._server.stop()
 
     def fail_next(self, times: int = 1, status: int = 503, *, after_work: bool = False) -> None:
         """Answer the next ``times`` requests with ``status``; ``after_work``: send first (the

@@ -13,7 +13,6 @@ retried (a retry could send the SMS twice; MSG91 has no lookup by our reference)
 from __future__ import annotations
 
 import asyncio
-import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
