@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from core import audit
+from core import audit, ratelimit
 from core.enums import Region, Role, VerificationPurpose
 from core.errors import DomainError, ErrorCode
-from core.models import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
+from core.models import ApiKey, RefreshToken, Tenant, User, VerificationCode
 from core.notify import send_staff_code
 from core.principal import Principal, TenantScope
 from core.security import (
@@ -30,6 +30,7 @@ from core.security import (
 from core.settings import get_settings
 from core.validation import normalize_phone
 
+LOGIN_ACCOUNT, LOGIN_IP = "login-account", "login-ip"  # failed sign-ins (core.ratelimit buckets)
 CODE_TTL = timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
 
@@ -48,25 +49,26 @@ async def login(email: str, password: str, *, ip: str, user_agent: str = "") -> 
     a throttled account is refused even with the right password until the window passes.
     Every outcome is audited with the IP and user agent (the account as a keyed digest)."""
     settings = get_settings()
-    account = digest(email.strip().lower(), "login")
-    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    user = await User.get_or_none(email=email.strip().lower()).select_related("tenant")
+    email = email.strip().lower()
+    account = digest(email, "login")
+    window = settings.login_window_seconds
+    user = await User.get_or_none(email=email).select_related("tenant")
     tenant_id = user.tenant_id if user else None
     if (
-        await LoginAttempt.filter(account_hash=account, created_at__gte=since).count()
-        >= settings.login_max_failures_per_account
-        or await LoginAttempt.filter(ip=ip, created_at__gte=since).count() >= settings.login_max_failures_per_ip
+        await ratelimit.exceeded(LOGIN_ACCOUNT, email, settings.login_max_failures_per_account, window)
+        or await ratelimit.exceeded(LOGIN_IP, ip, settings.login_max_failures_per_ip, window)
     ):
         await _audit_login(tenant_id, "auth.login_throttled", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.RATE_LIMITED, "too many failed sign-ins; try again later")
 
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active or _tenant_closed(user):
-        await LoginAttempt.create(account_hash=account, ip=ip)
+        await ratelimit.record(LOGIN_ACCOUNT, email)
+        await ratelimit.record(LOGIN_IP, ip)
         await _audit_login(tenant_id, "auth.login_failed", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
 
-    await LoginAttempt.filter(account_hash=account).delete()
+    await ratelimit.clear(LOGIN_ACCOUNT, email)
     user.last_login_at = utcnow()
     await user.save(update_fields=["last_login_at"])
     await _audit_login(tenant_id, "auth.login", user, account, ip, user_agent)

@@ -317,7 +317,7 @@ def privacy_sweep() -> None:
     async def sweep():
         now = utcnow()
         result = await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
-        await prune()  # rate-limit hits older than a day
+        await prune(now)  # rate-limit hits older than a day
         return result
 
     escalated, reminders, expired = run(sweep())

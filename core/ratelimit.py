@@ -1,24 +1,42 @@
-"""Sliding-window limits for public endpoints, shared by every process through the database.
-Keys are stored as keyed digests, never as the IP or identifier itself."""
+"""Sliding-window limits shared by every process through the database: failed sign-ins per
+account and per IP, and the public privacy endpoints. Keys are stored as keyed digests, never
+as the IP, email or identifier itself."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.errors import DomainError, ErrorCode
 from core.models import RateLimitHit
 from core.security import digest, utcnow
 
 
+def _key(bucket: str, key: str) -> str:
+    return digest(key, f"ratelimit:{bucket}")
+
+
+async def exceeded(bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Whether ``key`` has used ``bucket`` ``limit`` times within the window."""
+    since = utcnow() - timedelta(seconds=window_seconds)
+    return await RateLimitHit.filter(bucket=bucket, key_hash=_key(bucket, key), created_at__gte=since).count() >= limit
+
+
+async def record(bucket: str, key: str) -> None:
+    await RateLimitHit.create(bucket=bucket, key_hash=_key(bucket, key))
+
+
+async def clear(bucket: str, key: str) -> None:
+    """Forget ``key``'s uses of ``bucket`` (a successful sign-in clears the account's failures)."""
+    await RateLimitHit.filter(bucket=bucket, key_hash=_key(bucket, key)).delete()
+
+
 async def hit(bucket: str, key: str, limit: int, window_seconds: int) -> None:
     """Count one use of ``bucket`` by ``key``; raise RATE_LIMITED once ``limit`` uses fall in the window."""
-    key_hash = digest(key, f"ratelimit:{bucket}")
-    now = utcnow()
-    since = now - timedelta(seconds=window_seconds)
-    if await RateLimitHit.filter(bucket=bucket, key_hash=key_hash, created_at__gte=since).count() >= limit:
+    if await exceeded(bucket, key, limit, window_seconds):
         raise DomainError.of(None, ErrorCode.RATE_LIMITED, "too many requests; try again later")
-    await RateLimitHit.create(bucket=bucket, key_hash=key_hash)
+    await record(bucket, key)
 
 
-async def prune(older_than_seconds: int = 86400) -> int:
-    return await RateLimitHit.filter(created_at__lt=utcnow() - timedelta(seconds=older_than_seconds)).delete()
+async def prune(now: datetime, older_than_seconds: int = 86400) -> int:
+    """Drop uses older than any window (a scheduled job, daily)."""
+    return await RateLimitHit.filter(created_at__lt=now - timedelta(seconds=older_than_seconds)).delete()

@@ -41,6 +41,7 @@ SCHEDULE: list[ScheduledJob] = [
     ScheduledJob("privacy.breach_reminders", every_seconds=HOUR, actor_name="privacy.breach_reminders"),  # notifications owed
     ScheduledJob("privacy.expire_exports", every_seconds=HOUR, actor_name="privacy.expire_exports"),  # delete expired exports
     ScheduledJob("retention.purge", every_seconds=DAY, actor_name="retention.purge"),  # closed tenants after their grace
+    ScheduledJob("ratelimit.prune", every_seconds=DAY, actor_name="ratelimit.prune"),  # sign-in and endpoint counters
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -73,6 +74,7 @@ _periodic("privacy.escalate_overdue", "core.privacy.requests", "escalate_overdue
 _periodic("privacy.breach_reminders", "core.privacy.breach", "breach_reminders")
 _periodic("privacy.expire_exports", "core.privacy.export", "expire_exports")
 _periodic("retention.purge", "core.privacy.retention", "purge_terminated_tenants", dry_run=False)
+_periodic("ratelimit.prune", "core.ratelimit", "prune")
 
 
 def scheduled_jobs() -> list[ScheduledJob]:

@@ -19,7 +19,7 @@ from core.models.customers import Customer, CustomerTag, ServiceRecord
 from core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
 from core.models.platform import PluginSettings, SchedulerLease
-from core.models.tenancy import ApiKey, LoginAttempt, RefreshToken, Tenant, User, VerificationCode
+from core.models.tenancy import ApiKey, RefreshToken, Tenant, User, VerificationCode
 
 __all__ = [
     "AuditEvent",
@@ -38,7 +38,6 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
-    "LoginAttempt",
     "Message",
     "MessageTemplate",
     "Payment",

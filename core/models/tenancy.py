@@ -72,19 +72,6 @@ class ApiKey(TimestampedModel):
         table = "api_key"
 
 
-class LoginAttempt(Model):
-    """Failed sign-ins, for throttling. The account is kept as a hash of the email, not the email."""
-
-    id = fields.BigIntField(primary_key=True)
-    account_hash = fields.CharField(max_length=64)
-    ip = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "login_attempt"
-        indexes = (("account_hash", "created_at"), ("ip", "created_at"))
-
-
 class VerificationCode(Model):
     """A one-time code proving a staff member controls an email address or phone number."""
 
