@@ -16,7 +16,7 @@ import pluggy
 from pluggy import HookCaller
 
 from core import hookspecs
-from core.plugin_types import PluginManifest, RegionPolicy, ScheduledJob
+from core.plugin_types import PluginManifest, ScheduledJob
 
 ENTRY_POINT_GROUP = "seva"
 MAX_CACHED_SUBSETS = 1024  # distinct sets of disabled plugins seen; real instances have a handful
@@ -121,10 +121,6 @@ class Plugins:
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """Every plugin's periodic jobs (``seva_scheduled_jobs``)."""
         return [job for _, job in self.provided("seva_scheduled_jobs")]
-
-    def region_policies(self, region: str) -> list[RegionPolicy]:
-        """The policies for ``region`` ("IN", "BD") from every plugin (``seva_region_policies``)."""
-        return [policy for _, policy in self.provided("seva_region_policies") if policy.region == region]
 
 
 _plugins: Plugins | None = None

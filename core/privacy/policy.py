@@ -2,7 +2,7 @@
 
 A tenant answers to the policy of its own region and of every region in its privacy profile's
 ``also_answers_to``. Policies come from plugins (``seva_region_policies``); each is configured
-with the tenant's settings for that plugin (``PluginSettings.values``). ``combine`` merges
+with the tenant's settings for that plugin (``core.tenant_plugins.plugin_config``). ``combine`` merges
 several: the earlier deadline, the longer retention, the higher minimum age, the union of
 notice contents and breach duties, transfers only where all allow them."""
 
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from core.enums import Region, RequestType
 from core.errors import DomainError, ErrorCode
-from core.models import PluginSettings, PrivacyProfile, Tenant
+from core.models import PrivacyProfile, Tenant
 from core.plugin_types import (
     BreachObligation,
     Cited,
@@ -26,7 +26,8 @@ from core.plugin_types import (
     RegionPolicy,
     RetentionDecision,
 )
-from core.plugins import get_plugins
+from core.plugins import Plugins, get_plugins
+from core.tenant_plugins import plugin_config
 
 _RANK = {Disposition.ERASE: 0, Disposition.ANONYMISE: 1, Disposition.RETAIN: 2}
 
@@ -134,18 +135,12 @@ def combine(policies: Sequence[RegionPolicy]) -> RegionPolicy:
 # --- the policies of a tenant ------------------------------------------------------------
 
 
-def region_policies() -> dict[str, tuple[str, RegionPolicy]]:
-    """Region code -> (plugin id, default policy), from the loaded plugins."""
-    plugins = get_plugins()
-    cached = getattr(plugins, "_seva_region_policies", None)
-    if cached is None:
-        cached = {}
-        for impl in plugins.pm.hook.seva_region_policies.get_hookimpls():
-            plugin_id = plugins.plugin_id(impl.plugin)
-            for policy in impl.function() or []:
-                cached.setdefault(policy.region, (plugin_id, policy))
-        plugins._seva_region_policies = cached  # type: ignore[attr-defined]
-    return cached
+def region_policies(plugins: Plugins | None = None) -> dict[str, tuple[str, RegionPolicy]]:
+    """Region code -> (plugin id, default policy), from the loaded plugins (the first per region)."""
+    found: dict[str, tuple[str, RegionPolicy]] = {}
+    for plugin_id, policy in (plugins or get_plugins()).provided("seva_region_policies"):
+        found.setdefault(policy.region, (plugin_id, policy))
+    return found
 
 
 async def regions_of(tenant_id: UUID) -> list[str]:
@@ -156,17 +151,15 @@ async def regions_of(tenant_id: UUID) -> list[str]:
 
 
 async def tenant_policy(tenant_id: UUID) -> RegionPolicy:
-    """The policy the tenant answers to, configured with its settings (stricter of several).
-    Per-tenant values come from PluginSettings; at merge they are read through the plugin
-    settings service, which decrypts secrets (a region policy has none)."""
+    """The policy the tenant answers to, configured with its settings (stricter of several)."""
     available = region_policies()
     policies = []
     for region in await regions_of(tenant_id):
         if region not in available:
             raise DomainError.of(None, ErrorCode.INVALID, f"no privacy policy plugin is installed for region {region}")
         plugin_id, policy = available[region]
-        row = await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id)
-        policies.append(policy.configured(row.values if row else {}))
+        settings = await plugin_config(tenant_id, plugin_id)
+        policies.append(policy.configured(settings.model_dump() if settings else {}))
     return combine(policies)
 
 
