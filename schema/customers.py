@@ -200,7 +200,8 @@ def customer_id(value: str | None) -> UUID | None:
 class CustomerQuery:
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return await CustomerRow.get_or_none(id=customer_id(id), tenant_id=info.context.tenant.id) if customer_id(id) else None
+        cid = customer_id(id)
+        return await CustomerRow.get_or_none(id=cid, tenant_id=info.context.tenant.id) if cid else None
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
     async def customers(
