@@ -113,9 +113,9 @@ async def seed(n: int) -> tuple[uuid.UUID, str]:
     """A tenant with ``n`` customers, each with 1-3 service records; returns (tenant id, owner email)."""
     from tortoise.transactions import in_transaction
 
-    from core.enums import Currency, Region, ServiceStatus
-    from core.models import Customer, ServiceRecord
-    from core.tenants import create_tenant
+    from seva_crm.core.common.enums import Currency, Region, ServiceStatus
+    from seva_crm.core.models import Customer, ServiceRecord
+    from seva_crm.core.identity.tenants import create_tenant
 
     email = "owner@bench.example.com"
     tenant, _ = await create_tenant("Bench Centre", Region.IN, email, PASSWORD)
@@ -144,9 +144,9 @@ def raw_app():
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from core.auth import authenticate
-    from core.ids import to_global_id
-    from core.models import Customer, ServiceRecord
+    from seva_crm.core.identity.auth import authenticate
+    from seva_crm.core.common.ids import to_global_id
+    from seva_crm.core.models import Customer, ServiceRecord
 
     async def customers(request) -> JSONResponse:
         principal = await authenticate(request.headers.get("authorization"))
@@ -208,10 +208,10 @@ class QueryCounter(logging.Handler):
 # --- the run ------------------------------------------------------------------------------
 
 async def bench(args: argparse.Namespace, db_label: str) -> None:
-    from core.auth import login
-    from core.db import close_db, init_db, migrate
-    from core.settings import get_settings
-    from schema.app import create_app
+    from seva_crm.core.identity.auth import login
+    from seva_crm.core.storage.db import close_db, init_db, migrate
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.schema.app import create_app
 
     settings = get_settings()
     await migrate(settings)

@@ -69,7 +69,7 @@ class CountingChannel:
         return True
 
     async def send(self, message, settings):
-        from core.channels import SendResult
+        from seva_crm.core.platform.channels import SendResult
 
         with self.lock:
             self.sent[message.id] += 1
@@ -86,15 +86,16 @@ async def wait_until(check, limit: float) -> float:
 
 
 async def bench_outbox(args) -> float:
-    from core import jobs, outbox
-    from core.channels import Purpose
-    from core.db import init_db, migrate
-    from core.enums import MessageStatus, Region
-    from core.models import Customer, Message
-    from core.plugins import Plugins, set_plugins
-    from core.settings import get_settings
-    from core.tenants import create_tenant
-    from core.transactions import transaction
+    from seva_crm.core import jobs
+    from seva_crm.core.messaging import outbox
+    from seva_crm.core.platform.channels import Purpose
+    from seva_crm.core.storage.db import init_db, migrate
+    from seva_crm.core.common.enums import MessageStatus, Region
+    from seva_crm.core.models import Customer, Message
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.core.identity.tenants import create_tenant
+    from seva_crm.core.storage.transactions import transaction
     from tests.channel_plugin import ChannelPlugin
 
     settings = get_settings()
@@ -182,7 +183,7 @@ async def bench(args, label: str) -> None:
     outbox_rate = await bench_outbox(args)
     bare_rate = await bench_bare(args)
     print(f"ratio outbox / bare dramatiq: {outbox_rate / bare_rate:.3f}")
-    from core.db import close_db
+    from seva_crm.core.storage.db import close_db
     await close_db()
 
 

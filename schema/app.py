@@ -18,16 +18,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
 
-from core import audit
-from core.auth import authenticate
-from core.db import close_db, init_db
-from core.errors import DomainError
-from core.plugins import Plugins, get_plugins
-from core.settings import Settings, get_settings
-from schema.build import build_schema
-from schema.context import Context
-from schema.errors import request_id
-from schema.privacy_http import routes as privacy_routes
+from seva_crm.core.common import audit
+from seva_crm.core.identity.auth import authenticate
+from seva_crm.core.storage.db import close_db, init_db
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.platform.plugins import Plugins, get_plugins
+from seva_crm.core.common.settings import Settings, get_settings
+from seva_crm.schema.build import build_schema
+from seva_crm.schema.context import Context
+from seva_crm.schema.errors import request_id
+from seva_crm.schema.privacy_http import routes as privacy_routes
 
 log = logging.getLogger("seva.api")
 
@@ -99,8 +99,8 @@ def webhook_mounts(plugins: Plugins) -> list[BaseRoute]:
 async def jobs_lifespan(settings: Settings) -> AsyncIterator[None]:
     """Set up the broker. With no SEVA_BROKER_URL, also run the jobs (a dramatiq worker on its
     own threads and event loop) and the schedule here, so one command serves a small centre."""
-    from core.jobs import Runner, is_in_process, setup_jobs
-    from core.schedule import Scheduler
+    from seva_crm.core.jobs import Runner, is_in_process, setup_jobs
+    from seva_crm.core.jobs.schedule import Scheduler
 
     broker = setup_jobs(settings=settings)
     if not is_in_process(broker):

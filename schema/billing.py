@@ -13,21 +13,21 @@ from uuid import UUID
 import strawberry
 from strawberry import Info
 
-from core.billing import gateways, invoices, payments, plans, subscriptions
-from core.billing.clock import tenant_today
-from core.billing.html import invoice_html
-from core.billing.summary import billing_summary
-from core.enums import Role as CoreRole
-from core.ids import from_global_id, to_global_id
-from core.models import Invoice as InvoiceRow
-from core.models import Payment as PaymentRow
-from core.models import PaymentLink as PaymentLinkRow
-from core.models import Plan as PlanRow
-from core.models import Refund as RefundRow
-from core.models import Subscription as SubscriptionRow
-from core.paging import encode_cursor
-from schema.customers import Customer, customer_id
-from schema.enums import (
+from seva_crm.core.billing import gateways, invoices, payments, plans, subscriptions
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.billing.html import invoice_html
+from seva_crm.core.billing.summary import billing_summary
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import Invoice as InvoiceRow
+from seva_crm.core.models import Payment as PaymentRow
+from seva_crm.core.models import PaymentLink as PaymentLinkRow
+from seva_crm.core.models import Plan as PlanRow
+from seva_crm.core.models import Refund as RefundRow
+from seva_crm.core.models import Subscription as SubscriptionRow
+from seva_crm.core.common.paging import encode_cursor
+from seva_crm.schema.customers import Customer, customer_id
+from seva_crm.schema.enums import (
     BillingInterval,
     Currency,
     InvoiceOrder,
@@ -40,10 +40,10 @@ from schema.enums import (
     SubscriptionOrder,
     SubscriptionStatus,
 )
-from schema.errors import UserError, payload
-from schema.permissions import needs
-from schema.relay import Connection, connection, list_connection
-from schema.scalars import BigInt
+from seva_crm.schema.errors import UserError, payload
+from seva_crm.schema.permissions import needs
+from seva_crm.schema.relay import Connection, connection, list_connection
+from seva_crm.schema.scalars import BigInt
 
 MAX_NESTED = 100
 

@@ -11,16 +11,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.utils.str_converters import to_camel_case
 
-from core.plugins import PluginError, Plugins, get_plugins
-from core.settings import get_settings
-from schema.billing import BillingMutation, BillingQuery
-from schema.customers import CustomerMutation, CustomerQuery
-from schema.errors import ErrorPolicy
-from schema.messages import MessageMutation, MessageQuery
-from schema.plugins import PluginMutation, PluginQuery
-from schema.privacy import PrivacyMutation, PrivacyQuery
-from schema.scalars import SCALAR_MAP
-from schema.staff import StaffMutation, StaffQuery
+from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
+from seva_crm.core.common.settings import get_settings
+from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.customers import CustomerMutation, CustomerQuery
+from seva_crm.schema.errors import ErrorPolicy
+from seva_crm.schema.messages import MessageMutation, MessageQuery
+from seva_crm.schema.plugins import PluginMutation, PluginQuery
+from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
+from seva_crm.schema.scalars import SCALAR_MAP
+from seva_crm.schema.staff import StaffMutation, StaffQuery
 
 QUERIES = (StaffQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery)
 MUTATIONS = (StaffMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation)

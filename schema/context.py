@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from core.errors import Forbidden
-from core.plugins import Plugins, get_plugins
-from core.principal import Principal, TenantScope
-from schema.loaders import Loaders
+from seva_crm.core.common.errors import Forbidden
+from seva_crm.core.platform.plugins import Plugins, get_plugins
+from seva_crm.core.common.principal import Principal, TenantScope
+from seva_crm.schema.loaders import Loaders
 
 
 @dataclass

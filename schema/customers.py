@@ -10,20 +10,20 @@ import strawberry
 from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
-from core import csv_import, customers, service_records
-from core.errors import ErrorCode
-from core.enums import Role as CoreRole
-from core.ids import from_global_id, to_global_id
-from core.models import Customer as CustomerRow
-from core.models import ServiceRecord as ServiceRecordRow
-from core.paging import encode_cursor
-from schema.enums import Channel, Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
-from schema.errors import ErrorCodeEnum, UserError, payload
-from schema.permissions import needs
-from schema.relay import Connection, connection, list_connection
+from seva_crm.core.customers import csv_import, customers, service_records
+from seva_crm.core.common.errors import ErrorCode
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import Customer as CustomerRow
+from seva_crm.core.models import ServiceRecord as ServiceRecordRow
+from seva_crm.core.common.paging import encode_cursor
+from seva_crm.schema.enums import Channel, Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
+from seva_crm.schema.errors import ErrorCodeEnum, UserError, payload
+from seva_crm.schema.permissions import needs
+from seva_crm.schema.relay import Connection, connection, list_connection
 
 if TYPE_CHECKING:
-    from schema.billing import Subscription
+    from seva_crm.schema.billing import Subscription
 
 MAX_NESTED = 100
 
@@ -85,7 +85,7 @@ class Customer:
         return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id))
 
     @strawberry.field(description="The customer's subscriptions, newest first.")
-    async def subscriptions(self: CustomerRow, info: Info) -> list[Annotated[Subscription, strawberry.lazy("schema.billing")]]:
+    async def subscriptions(self: CustomerRow, info: Info) -> list[Annotated[Subscription, strawberry.lazy("seva_crm.schema.billing")]]:
         return await info.context.loaders.subscriptions_by_customer.load(self.id)
 
 

@@ -4,8 +4,8 @@ from enum import Enum
 
 import strawberry
 
-from core import enums
-from core.channels import Purpose
+from seva_crm.core.common import enums
+from seva_crm.core.platform.channels import Purpose
 
 Region = strawberry.enum(enums.Region)
 Currency = strawberry.enum(enums.Currency)

@@ -12,7 +12,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from core.errors import DomainError, ErrorCode, Forbidden
+from seva_crm.core.common.errors import DomainError, ErrorCode, Forbidden
 
 log = logging.getLogger("seva.api")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")

@@ -9,7 +9,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from core.models import Customer, Invoice, InvoiceLine, Payment, PaymentLink, Plan, Refund, ServiceRecord, Subscription
+from seva_crm.core.models import Customer, Invoice, InvoiceLine, Payment, PaymentLink, Plan, Refund, ServiceRecord, Subscription
 
 
 class Loaders:

@@ -9,15 +9,15 @@ import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from core import messages, templates
-from core.enums import Role as CoreRole
-from core.ids import to_global_id
-from core.models import Message as MessageRow
-from schema.customers import Customer, customer_id
-from schema.enums import MessageOrder, MessagePurpose, MessageStatus
-from schema.errors import UserError, payload
-from schema.permissions import needs
-from schema.relay import Connection, connection
+from seva_crm.core.messaging import messages, templates
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import Message as MessageRow
+from seva_crm.schema.customers import Customer, customer_id
+from seva_crm.schema.enums import MessageOrder, MessagePurpose, MessageStatus
+from seva_crm.schema.errors import UserError, payload
+from seva_crm.schema.permissions import needs
+from seva_crm.schema.relay import Connection, connection
 
 
 @strawberry.type(description="An outbound notification: a row in the outbox, then a send through a channel.")

@@ -6,7 +6,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from core.enums import Role
+from seva_crm.core.common.enums import Role
 
 
 class SignedIn(BasePermission):

@@ -6,11 +6,11 @@ import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from core import plugin_settings
-from core.enums import Role as CoreRole
-from core.errors import DomainError
-from schema.errors import UserError, user_errors
-from schema.permissions import needs
+from seva_crm.core.platform import plugin_settings
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.errors import DomainError
+from seva_crm.schema.errors import UserError, user_errors
+from seva_crm.schema.permissions import needs
 
 
 @strawberry.type(description="One setting of a plugin for the caller's tenant. A secret's value is never shown.")

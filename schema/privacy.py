@@ -10,25 +10,25 @@ from uuid import UUID
 import strawberry
 from strawberry import UNSET, Info
 
-from core import enums
-from core.enums import Role as CoreRole
-from core.errors import DomainError, ErrorCode
-from core.ids import from_global_id, to_global_id
-from core.models import BreachIncident as BreachRow
-from core.models import Consent as ConsentRow
-from core.models import ConsentNotice as NoticeRow
-from core.models import PrivacyProfile as ProfileRow
-from core.models import PrivacyRequest as RequestRow
-from core.paging import datetime_key
-from core.privacy import breach, consent, notices, profile, requests, retention
-from core.privacy.export import sign_link
-from core.privacy.policy import tenant_policy
-from schema.customers import Customer, customer_id, given
-from schema.enums import Channel, Language, Region
-from schema.errors import UserError, payload, user_errors
-from schema.permissions import needs
-from schema.relay import Connection, connection
-from schema.staff import Tenant
+from seva_crm.core.common import enums
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import BreachIncident as BreachRow
+from seva_crm.core.models import Consent as ConsentRow
+from seva_crm.core.models import ConsentNotice as NoticeRow
+from seva_crm.core.models import PrivacyProfile as ProfileRow
+from seva_crm.core.models import PrivacyRequest as RequestRow
+from seva_crm.core.common.paging import datetime_key
+from seva_crm.core.privacy import breach, consent, notices, profile, requests, retention
+from seva_crm.core.privacy.export import sign_link
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.schema.customers import Customer, customer_id, given
+from seva_crm.schema.enums import Channel, Language, Region
+from seva_crm.schema.errors import UserError, payload, user_errors
+from seva_crm.schema.permissions import needs
+from seva_crm.schema.relay import Connection, connection
+from seva_crm.schema.staff import Tenant
 
 PrivacyRequestType = strawberry.enum(enums.RequestType, name="PrivacyRequestType")
 PrivacyRequestStatus = strawberry.enum(enums.RequestStatus, name="PrivacyRequestStatus")
@@ -618,6 +618,6 @@ class PrivacyMutation:
             return TenantClosePayload(tenant=None, errors=user_errors(exc))
         from datetime import timedelta
 
-        from core.settings import get_settings
+        from seva_crm.core.common.settings import get_settings
 
         return TenantClosePayload(tenant=tenant, purge_after=tenant.terminated_at + timedelta(days=get_settings().terminated_tenant_grace_days))

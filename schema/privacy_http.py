@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from core import audit
-from core.errors import DomainError, ErrorCode
-from core.privacy import requests
-from core.privacy.export import open_export
+from seva_crm.core.common import audit
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.privacy import requests
+from seva_crm.core.privacy.export import open_export
 
 MAX_BODY = 16 * 1024
 

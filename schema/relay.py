@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 import strawberry
 from tortoise.queryset import QuerySet
 
-from core.paging import SortKey, paginate
+from seva_crm.core.common.paging import SortKey, paginate
 
 NodeT = TypeVar("NodeT")
 

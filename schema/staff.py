@@ -7,19 +7,19 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from core import auth, tenants
-from core.enums import Role as CoreRole
-from core.enums import VerificationPurpose
-from core.errors import DomainError, ErrorCode
-from core.ids import from_global_id, to_global_id
-from core.models import ApiKey as ApiKeyRow
-from core.models import Tenant as TenantRow
-from core.models import User as UserRow
-from core.paging import datetime_key
-from schema.enums import Region, Role, TenantStatus
-from schema.errors import UserError, payload, user_errors
-from schema.permissions import OPERATOR, SignedIn, needs
-from schema.relay import Connection, connection
+from seva_crm.core.identity import auth, tenants
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.enums import VerificationPurpose
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import ApiKey as ApiKeyRow
+from seva_crm.core.models import Tenant as TenantRow
+from seva_crm.core.models import User as UserRow
+from seva_crm.core.common.paging import datetime_key
+from seva_crm.schema.enums import Region, Role, TenantStatus
+from seva_crm.schema.errors import UserError, payload, user_errors
+from seva_crm.schema.permissions import OPERATOR, SignedIn, needs
+from seva_crm.schema.relay import Connection, connection
 
 NEWEST = datetime_key("created_at", True)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from core import customers
-from core.billing import plans, subscriptions
-from core.enums import BillingInterval
+from seva_crm.core.customers import customers
+from seva_crm.core.billing import plans, subscriptions
+from seva_crm.core.common.enums import BillingInterval
 
 
 def at(day: date, hour: int = 12) -> datetime:

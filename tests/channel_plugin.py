@@ -12,9 +12,9 @@ import weakref
 
 import httpx
 
-from core.channels import OutgoingMessage, Recipient, SendError, SendResult
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
+from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
 
 
 class HttpChannel:

@@ -20,12 +20,12 @@ os.environ["SEVA_DATABASE_URL"] = os.environ.get("SEVA_TEST_DATABASE_URL") or f"
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 
-from core.db import close_db, init_db, migrate  # noqa: E402
-from core.enums import Region, Role  # noqa: E402
-from core.principal import TenantScope  # noqa: E402
-from core.settings import get_settings  # noqa: E402
-from core.tenants import create_api_key, create_tenant, create_user  # noqa: E402
-from schema.app import create_app  # noqa: E402
+from seva_crm.core.storage.db import close_db, init_db, migrate  # noqa: E402
+from seva_crm.core.common.enums import Region, Role  # noqa: E402
+from seva_crm.core.common.principal import TenantScope  # noqa: E402
+from seva_crm.core.common.settings import get_settings  # noqa: E402
+from seva_crm.core.identity.tenants import create_api_key, create_tenant, create_user  # noqa: E402
+from seva_crm.schema.app import create_app  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 
@@ -136,7 +136,7 @@ class QueryCounter(logging.Handler):
 @pytest.fixture
 def domain_events(monkeypatch):
     """Every domain event ``core.events`` delivers (after commit), in order."""
-    from core import events as core_events
+    from seva_crm.core.platform import events as core_events
 
     seen = []
     deliver = core_events._deliver

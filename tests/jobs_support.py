@@ -13,11 +13,11 @@ from uuid import UUID
 
 import pytest
 
-from core import jobs
-from core.enums import MessageStatus
-from core.models import Message
-from core.plugins import Plugins, set_plugins
-from core.settings import get_settings
+from seva_crm.core import jobs
+from seva_crm.core.common.enums import MessageStatus
+from seva_crm.core.models import Message
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.common.settings import get_settings
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.fake_provider import FakeProvider
 

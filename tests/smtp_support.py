@@ -17,7 +17,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from core.settings import get_settings
+from seva_crm.core.common.settings import get_settings
 
 USER, PASSWORD = "seva-smtp", "s3cret-smtp-password"
 

@@ -32,7 +32,7 @@ async def test_alias_floods_are_refused(tenant):
 
 
 async def test_unexpected_errors_are_masked_with_a_request_id(tenant, monkeypatch, caplog):
-    from core import customers
+    from seva_crm.core.customers import customers
 
     def broken(*args, **kwargs):
         raise RuntimeError("connection string postgres://secret@db leaked")

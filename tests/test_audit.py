@@ -7,8 +7,8 @@ import sys
 
 from tortoise import connections
 
-from core import audit
-from core.models import AuditEvent
+from seva_crm.core.common import audit
+from seva_crm.core.models import AuditEvent
 from tests.conftest import Api, PASSWORD, is_postgres
 from tests.test_customers import UPDATE, create
 
@@ -75,7 +75,7 @@ def test_audit_verify_command_exits_non_zero_when_broken(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
 
     def seva(*args):
-        return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
 
     assert seva("migrate").returncode == 0
     assert seva("tenant", "create", "--name", "Audit Co", "--region", "IN", "--owner-email", "o@audit.example.com",

@@ -1,8 +1,8 @@
 import logging
 
 
-from core.enums import Role
-from core.models import ApiKey
+from seva_crm.core.common.enums import Role
+from seva_crm.core.models import ApiKey
 from tests.conftest import LOGIN, PASSWORD, Api, login
 
 ME = "{ me { email role emailVerified phoneVerified phone } }"
@@ -83,7 +83,7 @@ async def test_api_key_is_hashed_scoped_and_revocable(app, tenant):
 async def test_expired_api_key_is_refused(app, tenant):
     from datetime import timedelta
 
-    from core.security import utcnow
+    from seva_crm.core.common.security import utcnow
 
     keyed = await tenant.api_key(Role.VIEWER)
     await ApiKey.filter(tenant_id=tenant.id).update(expires_at=utcnow() - timedelta(seconds=1))
@@ -100,7 +100,7 @@ async def test_nobody_grants_a_role_above_their_own(tenant):
 
 
 async def test_only_operators_create_tenants(app, tenant):
-    from core.tenants import create_user
+    from seva_crm.core.identity.tenants import create_user
 
     body = await tenant.api('mutation { tenantCreate(name: "X", region: BD, ownerEmail: "o@example.com", ownerPassword: "long-enough-pw") { tenant { id } } }')
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -144,7 +144,7 @@ async def test_phone_verification_limits_attempts(tenant, caplog):
 
 
 async def test_passwords_are_argon2id_hashes(tenant):
-    from core.models import User
+    from seva_crm.core.models import User
 
     user = await User.get(email=tenant.owner_email)
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash

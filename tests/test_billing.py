@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from core.billing import invoices, notify, payments, periodic, subscriptions
-from core.billing.clock import tenant_today
-from core.billing.money import add_months, round_half_up, tax_on
-from core.billing.summary import billing_summary
-from core.enums import BillingInterval, InvoiceStatus, MessageStatus, RefundStatus, ReminderKind, SubscriptionStatus
-from core.errors import DomainError, ErrorCode
-from core.models import BillingReminder, Invoice, InvoiceLine, Message, Payment
-from core.principal import TenantScope
+from seva_crm.core.billing import invoices, notify, payments, periodic, subscriptions
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.billing.money import add_months, round_half_up, tax_on
+from seva_crm.core.billing.summary import billing_summary
+from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, MessageStatus, RefundStatus, ReminderKind, SubscriptionStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import BillingReminder, Invoice, InvoiceLine, Message, Payment
+from seva_crm.core.common.principal import TenantScope
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.conftest import is_postgres
 

@@ -3,8 +3,8 @@ the invoice page, and constant SQL for nested fields."""
 
 from datetime import timedelta
 
-from core.billing.clock import tenant_today
-from core.enums import Role
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.common.enums import Role
 from tests.conftest import QueryCounter
 from tests.test_customers import create
 

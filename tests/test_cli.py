@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schema.build import print_sdl
+from seva_crm.schema.build import print_sdl
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def seva(tmp_path_factory):
     env |= {"SEVA_DATA_DIR": str(data_dir)}  # default SQLite database and generated secret
 
     def run(*args: str, check: bool = True, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True,
                                 env=env | (extra_env or {}), timeout=120)
         if check:
             assert result.returncode == 0, result.stderr
@@ -90,17 +90,17 @@ def test_schema_print_matches_the_committed_sdl(seva):
 def test_plugins_list_shows_the_built_in_plugins(seva):
     out = seva("plugins", "list").stdout
     for pid in ("whatsapp", "razorpay", "sms", "email"):
-        assert f"seva-crm 0.1.0 (plugins.{pid})" in out
+        assert f"seva-crm 0.1.0 (seva_crm.plugins.{pid})" in out
     assert "seva_manifest" in out
     only = seva("plugins", "list", extra_env={"SEVA_PLUGINS": "sms"}).stdout
-    assert "plugins.sms" in only and "plugins.whatsapp" not in only
+    assert "seva_crm.plugins.sms" in only and "seva_crm.plugins.whatsapp" not in only
 
 
 SETTINGS_SCRIPT = """
 import sys
-from core.cli import parse_id, run
-from core.plugin_settings import update_plugin_settings
-from core.tenant_plugins import plugin_config
+from seva_crm.cli import parse_id, run
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.tenant_plugins import plugin_config
 tenant = parse_id(sys.argv[2], "Tenant")
 if sys.argv[1] == "save":
     run(update_plugin_settings(tenant, "razorpay", enabled=True,

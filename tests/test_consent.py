@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from core.models import Consent
-from core.privacy.consent import has_consent
-from core.enums import Region
+from seva_crm.core.models import Consent
+from seva_crm.core.privacy.consent import has_consent
+from seva_crm.core.common.enums import Region
 from tests.test_customers import create
 
 NOTICE = """mutation($input: ConsentNoticeInput!) {
@@ -66,7 +66,7 @@ async def test_ledger_appends_and_latest_entry_wins(tenant):
     assert none_yet["errors"][0]["field"] == "noticeVersion"  # consent follows the notice
     await publish(tenant.api)
     cid = customer["id"]
-    from core.ids import from_global_id
+    from seva_crm.core.common.ids import from_global_id
 
     uuid = from_global_id(cid, "Customer")
     assert not await has_consent(tenant.id, uuid, "marketing", "sms")  # nothing recorded: not granted
@@ -117,12 +117,12 @@ async def test_children_get_no_marketing_and_need_a_guardian(tenant):
 
 
 async def test_the_outbox_asks_the_ledger_and_never_markets_to_a_child(tenant):
-    from core.models import Customer
-    from core.privacy.consent import may_send
-    from core.security import utcnow
+    from seva_crm.core.models import Customer
+    from seva_crm.core.privacy.consent import may_send
+    from seva_crm.core.common.security import utcnow
 
     def from_gid(gid):
-        from core.ids import from_global_id
+        from seva_crm.core.common.ids import from_global_id
 
         return from_global_id(gid, "Customer")
 

@@ -1,5 +1,5 @@
-from core.csv_import import import_csv
-from core.models import Customer, CustomerTag
+from seva_crm.core.customers.csv_import import import_csv
+from seva_crm.core.models import Customer, CustomerTag
 from tests.test_customers import create
 
 IMPORT = """mutation($csv: String) { customersImport(csv: $csv) { imported errors { row field code message } } }"""
@@ -39,7 +39,7 @@ async def test_unknown_column_rejects_the_file_before_writing(tenant):
 
 
 async def test_a_failure_while_writing_leaves_nothing_behind(tenant, monkeypatch):
-    from core import csv_import
+    from seva_crm.core.customers import csv_import
 
     calls = 0
     original = CustomerTag.bulk_create

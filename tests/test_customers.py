@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 
 
-from core.enums import Region, Role
+from seva_crm.core.common.enums import Region, Role
 
 CREATE = """mutation($input: CustomerCreateInput!) {
   customerCreate(input: $input) {

@@ -11,16 +11,18 @@ import uuid
 import httpx
 import pytest
 
-import plugins.email as email_plugin
-from core import auth, jobs, outbox
-from core.channels import OutgoingMessage, Purpose, Recipient, SendError
-from core.customers import create_customer
-from core.enums import MessageStatus as S
-from core.enums import VerificationPurpose
-from core.models import AuditEvent, Consent, EmailSuppression, User
-from core.plugin_settings import update_plugin_settings
-from core.plugins import Plugins, set_plugins
-from plugins.email.unsubscribe import make_token, read_token
+import seva_crm.plugins.email as email_plugin
+from seva_crm.core.identity import auth
+from seva_crm.core import jobs
+from seva_crm.core.messaging import outbox
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
+from seva_crm.core.customers.customers import create_customer
+from seva_crm.core.common.enums import MessageStatus as S
+from seva_crm.core.common.enums import VerificationPurpose
+from seva_crm.core.models import AuditEvent, Consent, EmailSuppression, User
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.plugins.email.unsubscribe import make_token, read_token
 from tests.channel_plugin import ChannelPlugin, NullChannel
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
 from tests.smtp_support import free_port, smtp, smtp_certs, smtp_tls  # noqa: F401 - fixtures
@@ -161,8 +163,8 @@ async def test_a_hard_bounce_suppresses_the_address_and_falls_back(tenant, email
     assert smtp.handler.rcpt_seen["bounce-1@example.com"] == 1 and smtp.handler.received == []
 
     # the adapter's refusal is permanent, with fallback (the outbox tries the next channel)
-    from plugins.email.channel import EmailChannel
-    from plugins.email.settings import EmailSettings
+    from seva_crm.plugins.email.channel import EmailChannel
+    from seva_crm.plugins.email.settings import EmailSettings
 
     outgoing = OutgoingMessage(id=uuid.uuid4(), tenant_id=tenant.id, channel="email", purpose=Purpose.SERVICE,
                                template="t", body="x", variables={}, idempotency_key="k",
@@ -237,8 +239,8 @@ async def test_staff_email_verification_goes_through_the_instance_server(tenant,
 
 
 async def test_staff_email_without_a_server_uses_the_development_channel_only_in_development(monkeypatch, caplog):
-    from core import notify
-    from core.settings import Environment, get_settings
+    from seva_crm.core.messaging import notify
+    from seva_crm.core.common.settings import Environment, get_settings
 
     monkeypatch.setattr(get_settings(), "smtp_host", "")
     with caplog.at_level(logging.WARNING, "seva.notify"):

@@ -1,11 +1,11 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
-from core.models import (
+from seva_crm.core.models import (
     ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
     Subscription,
 )
-from schema.build import build_schema
+from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
 from tests.test_customers import create
 from tests.test_privacy_requests import file

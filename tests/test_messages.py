@@ -1,11 +1,11 @@
 """Messages through the API: messageSend renders a template into the outbox, messages lists it."""
 
-from core import jobs
-from core.enums import Role
-from core.models import Message
-from core.plugins import Plugins, set_plugins
-from core.settings import get_settings
-from schema.app import jobs_lifespan
+from seva_crm.core import jobs
+from seva_crm.core.common.enums import Role
+from seva_crm.core.models import Message
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.common.settings import get_settings
+from seva_crm.schema.app import jobs_lifespan
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.jobs_support import fast_outbox, outbox_jobs, provider, settle  # noqa: F401 - fixtures
 from tests.test_customers import create

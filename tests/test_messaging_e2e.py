@@ -17,23 +17,23 @@ from datetime import timedelta
 
 import pytest
 
-import plugins.sms as sms_plugin
-import plugins.whatsapp as whatsapp_plugin
-from core import jobs
-from core.billing import payments, periodic
-from core.billing.clock import tenant_today
-from core.enums import MessageStatus as S
-from core.ids import to_global_id
-from core.models import Consent, Customer, Invoice, Message
-from core.plugin_settings import update_plugin_settings
-from core.plugins import Plugins, set_plugins
-from core.privacy.consent import has_consent
-from core.templates import BUILTIN, variables_of
-from plugins import dpdp
-from plugins.sms.fake import FakeMsg91
-from plugins.whatsapp import webhooks
-from plugins.whatsapp.channel import _paused
-from plugins.whatsapp.fake import FakeWhatsApp
+import seva_crm.plugins.sms as sms_plugin
+import seva_crm.plugins.whatsapp as whatsapp_plugin
+from seva_crm.core import jobs
+from seva_crm.core.billing import payments, periodic
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.common.enums import MessageStatus as S
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import Consent, Customer, Invoice, Message
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.privacy.consent import has_consent
+from seva_crm.core.messaging.templates import BUILTIN, variables_of
+from seva_crm.plugins import dpdp
+from seva_crm.plugins.sms.fake import FakeMsg91
+from seva_crm.plugins.whatsapp import webhooks
+from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
 from tests.test_consent import grant, publish
@@ -124,7 +124,7 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
     # a monthly plan bought a month ago, paid; it renews in 3 days
     sub = await subscription(india.scope, customer=asha, plan=await plan(india.scope))
     # a month on (the subscription cannot start in the past): its period ends, and it renews, in 3 days
-    from core.models import Subscription
+    from seva_crm.core.models import Subscription
     renews = today + timedelta(days=3)
     await Subscription.filter(id=sub.id).update(started_on=renews - timedelta(days=30), current_period_start=renews - timedelta(days=30),
                                                 current_period_end=renews, next_renewal_on=renews)

@@ -4,8 +4,8 @@ database with them) and nothing in the models is missing from them."""
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from core.db import tortoise_config
-from core.settings import get_settings
+from seva_crm.core.storage.db import tortoise_config
+from seva_crm.core.common.settings import get_settings
 
 
 async def test_models_have_no_changes_missing_from_migrations():

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
-from core import outbox
-from core.channels import Purpose
-from core.customers import create_customer, update_customer
-from core.enums import MessageStatus as S
-from core.jobs import enqueue
-from core.models import Consent, Customer, Message, Tenant
-from core.security import utcnow
-from core.transactions import TransactionMisuse, transaction
+from seva_crm.core.messaging import outbox
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.customers.customers import create_customer, update_customer
+from seva_crm.core.common.enums import MessageStatus as S
+from seva_crm.core.jobs import enqueue
+from seva_crm.core.models import Consent, Customer, Message, Tenant
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.storage.transactions import TransactionMisuse, transaction
 from tests.jobs_support import fast_outbox, outbox_jobs, provider, settle  # noqa: F401 - fixtures
 
 PHONE = "98765 43210"
@@ -193,8 +193,8 @@ async def test_the_message_commits_with_its_cause_and_is_enqueued_after(tenant, 
 async def test_staff_alerts_and_pinned_channels(tenant, outbox_jobs, provider):
     """A message to a member of staff (privacy alerts) goes to their address; a message pinned to
     a channel (a code asked for by SMS) goes on that channel only, or fails."""
-    from core.enums import Role
-    from core.models import User
+    from seva_crm.core.common.enums import Role
+    from seva_crm.core.models import User
 
     owner = await User.filter(tenant_id=tenant.id, role=Role.OWNER).first()
     alert = await outbox.queue_message(tenant.id, None, user_id=owner.id, purpose=Purpose.SERVICE, template="privacy_overdue",

@@ -14,11 +14,11 @@ from uuid import uuid4
 
 import pytest
 
-import core.plugins
-from core.channels import OutgoingMessage, Purpose, Recipient
-from core.plugins import Plugins
-from core.tenant_plugins import notification_channels, plugin_config
-from schema.app import create_app
+import seva_crm.core.platform.plugins
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient
+from seva_crm.core.platform.plugins import Plugins
+from seva_crm.core.platform.tenant_plugins import notification_channels, plugin_config
+from seva_crm.schema.app import create_app
 from tests.test_plugins import api_on
 
 EXAMPLE = Path(__file__).parent / "plugin_example"
@@ -51,7 +51,7 @@ def hello(tmp_path_factory):
 def plugins(hello, monkeypatch):
     """Every installed plugin, discovered through the entry points, as the process's plugins."""
     found = Plugins()
-    monkeypatch.setattr(core.plugins, "_plugins", found)
+    monkeypatch.setattr(seva_crm.core.platform.plugins, "_plugins", found)
     return found
 
 

@@ -8,12 +8,12 @@ import logging
 
 import pytest
 
-from core import crypto
-from core.enums import Role
-from core.errors import DomainError
-from core.models import PluginSettings
-from core.plugin_settings import _context, rotate_secrets, update_plugin_settings
-from core.tenant_plugins import enabled_plugins, plugin_config
+from seva_crm.core.common import crypto
+from seva_crm.core.common.enums import Role
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.models import PluginSettings
+from seva_crm.core.platform.plugin_settings import _context, rotate_secrets, update_plugin_settings
+from seva_crm.core.platform.tenant_plugins import enabled_plugins, plugin_config
 
 UPDATE = """mutation($plugin: String!, $enabled: Boolean, $settings: JSON) {
   pluginSettingsUpdate(plugin: $plugin, enabled: $enabled, settings: $settings) {

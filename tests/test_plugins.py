@@ -23,19 +23,19 @@ from starlette.routing import Route
 from strawberry import Info
 from tortoise.transactions import in_transaction
 
-import core.plugins
-from core import events, hookspecs
-from core.transactions import transaction
-from core.channels import OutgoingMessage, Purpose, Recipient, SendResult
-from core.enums import Role
-from core.hookspecs import hookimpl
-from core.plugin_settings import update_plugin_settings
-from core.plugin_types import DomainEvent, GraphQLContribution, PluginManifest, ScheduledJob
-from core.plugins import PluginError, Plugins, parse_selection
-from core.tenant_plugins import notification_channels, payment_gateways, privacy_fanouts, tenant_hook
-from schema.app import create_app
-from schema.build import build_schema
-from schema.permissions import needs
+import seva_crm.core.platform.plugins
+from seva_crm.core.platform import events, hookspecs
+from seva_crm.core.storage.transactions import transaction
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendResult
+from seva_crm.core.common.enums import Role
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.plugin_types import DomainEvent, GraphQLContribution, PluginManifest, ScheduledJob
+from seva_crm.core.platform.plugins import PluginError, Plugins, parse_selection
+from seva_crm.core.platform.tenant_plugins import notification_channels, payment_gateways, privacy_fanouts, tenant_hook
+from seva_crm.schema.app import create_app
+from seva_crm.schema.build import build_schema
+from seva_crm.schema.permissions import needs
 from tests.conftest import Api
 from tests.test_customers import create
 
@@ -59,7 +59,7 @@ class EverythingQuery:
 
 
 async def _config(tenant_id: UUID):
-    from core.tenant_plugins import plugin_config
+    from seva_crm.core.platform.tenant_plugins import plugin_config
 
     return await plugin_config(tenant_id, "everything")
 
@@ -166,7 +166,7 @@ def everything(monkeypatch):
     """The Everything plugin loaded as the process's plugins, and an app built with them."""
     plugin = Everything()
     plugins = Plugins(discover=False, extra=(plugin,))
-    monkeypatch.setattr(core.plugins, "_plugins", plugins)  # services (events) use the process's plugins
+    monkeypatch.setattr(seva_crm.core.platform.plugins, "_plugins", plugins)  # services (events) use the process's plugins
     plugin.plugins, plugin.app = plugins, create_app(manage_db=False, plugins=plugins)
     return plugin
 
@@ -243,7 +243,7 @@ async def test_hook_seva_notification_channels(everything, make_tenant):
                               template="ready", body="Your certificate is ready", variables={},
                               recipient=Recipient(None, "Asha", "+919876543210", None, "hi"), idempotency_key="k1")
     assert offer.adapter.can_reach(message.recipient)
-    from core.tenant_plugins import plugin_config
+    from seva_crm.core.platform.tenant_plugins import plugin_config
 
     settings = await plugin_config(on.id, "everything")
     assert (await offer.adapter.send(message, settings)).provider_id == "ev-1"
@@ -258,7 +258,7 @@ async def test_hook_seva_payment_gateways(everything, make_tenant):
 
 
 def test_hook_seva_region_policies(everything):
-    from core.privacy.policy import region_policies
+    from seva_crm.core.privacy.policy import region_policies
 
     found = region_policies(everything.plugins)
     assert {region: (pid, policy.region) for region, (pid, policy) in found.items()} == {
@@ -318,7 +318,7 @@ def test_built_in_plugins_come_from_the_entry_point_group():
     plugins = Plugins("whatsapp,razorpay,sms,email")
     for pid in ("whatsapp", "razorpay", "sms", "email"):
         loaded = plugins.loaded[pid]
-        assert loaded.source.startswith("seva-crm ") and f"(plugins.{pid})" in loaded.source
+        assert loaded.source.startswith("seva-crm ") and f"(seva_crm.plugins.{pid})" in loaded.source
         assert loaded.manifest.settings_model is not None and "seva_manifest" in loaded.hooks
 
 

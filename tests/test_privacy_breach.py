@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from core.enums import Region
-from core.ids import from_global_id
-from core.privacy import notify
-from core.privacy.breach import breach_reminders
-from core.security import utcnow
+from seva_crm.core.common.enums import Region
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.privacy import notify
+from seva_crm.core.privacy.breach import breach_reminders
+from seva_crm.core.common.security import utcnow
 
 REPORT = """mutation($input: BreachReportInput!) {
   breachReport(input: $input) { breach { id closedAt notifications { key recipient dueAt withinHours citation doneAt } }

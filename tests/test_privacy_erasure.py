@@ -15,19 +15,19 @@ from datetime import date
 
 from tortoise import Tortoise
 
-from core import audit
-from core.ids import from_global_id
-from core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
-from core.settings import get_settings
+from seva_crm.core.common import audit
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.common.settings import get_settings
 from tests.conftest import Api
 from tests.test_consent import grant, publish
 from tests.test_customers import create
 from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_privacy_requests import VERIFY, approve, file, file_with_code, privacy_jobs  # noqa: F401
-from core.billing import invoices as billing_invoices, payments as billing_payments
-from core.billing.payments import GatewayPayment
-from core.models import GatewayEvent, Invoice, Payment
-from core.security import utcnow
+from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
+from seva_crm.core.billing.payments import GatewayPayment
+from seva_crm.core.models import GatewayEvent, Invoice, Payment
+from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
 from tests.test_service_records import add
 

@@ -6,13 +6,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from core.enums import Region, RequestType
-from core.models import PluginSettings, PrivacyProfile
-from core.plugin_types import Disposition, RecordCategory, RecordRef
-from core.plugins import get_plugins
-from core.privacy.policy import combine, region_policies, tenant_policy
-from plugins.bangladesh import BangladeshPolicy
-from plugins.dpdp import DpdpPolicy, gst_retention_until
+from seva_crm.core.common.enums import Region, RequestType
+from seva_crm.core.models import PluginSettings, PrivacyProfile
+from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
+from seva_crm.core.platform.plugins import get_plugins
+from seva_crm.core.privacy.policy import combine, region_policies, tenant_policy
+from seva_crm.plugins.bangladesh import BangladeshPolicy
+from seva_crm.plugins.dpdp import DpdpPolicy, gst_retention_until
 
 IN, BD = DpdpPolicy(), BangladeshPolicy()
 TODAY = date(2026, 6, 1)
@@ -141,7 +141,7 @@ def test_stricter_of_two_wins():
 def test_higher_minimum_age_wins():
     class Older(BangladeshPolicy):
         def minimum_age(self):
-            from core.plugin_types import Cited
+            from seva_crm.core.platform.plugin_types import Cited
 
             return Cited(21, "hypothetical")
 

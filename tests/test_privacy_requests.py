@@ -8,17 +8,18 @@ from datetime import timedelta
 
 import pytest
 
-from core import audit, jobs
-from core.enums import Region, RequestType, Role
-from core.ids import from_global_id, to_global_id
-from core.models import AuditEvent, Message, PrivacyRequest
-from core.plugins import Plugins, set_plugins
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
-from core.privacy import notify, runner
-from core.privacy.export import expire_exports
-from core.privacy.requests import create_request, escalate_overdue
-from core.security import utcnow
+from seva_crm.core.common import audit
+from seva_crm.core import jobs
+from seva_crm.core.common.enums import Region, RequestType, Role
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import AuditEvent, Message, PrivacyRequest
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.core.privacy import notify, runner
+from seva_crm.core.privacy.export import expire_exports
+from seva_crm.core.privacy.requests import create_request, escalate_overdue
+from seva_crm.core.common.security import utcnow
 from tests.conftest import Api
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_customers import create
@@ -47,7 +48,7 @@ def privacy_jobs(inprocess_jobs, monkeypatch):
     messages queued on the way (codes, links, alerts) stay queued for the tests to read: sending
     them is the outbox's business (tests/test_outbox.py), and on SQLite a second writer only adds
     lock contention."""
-    from core import outbox
+    from seva_crm.core.messaging import outbox
 
     monkeypatch.setattr(outbox, "enqueue_send", lambda *args, **kwargs: None)
     return inprocess_jobs

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from core import audit
-from core.models import AuditEvent, Customer, ServiceRecord, Tenant, User
-from core.privacy.retention import purge_terminated_tenants, tenant_tables
+from seva_crm.core.common import audit
+from seva_crm.core.models import AuditEvent, Customer, ServiceRecord, Tenant, User
+from seva_crm.core.privacy.retention import purge_terminated_tenants, tenant_tables
 from tests.conftest import LOGIN, PASSWORD, Api
 from tests.test_consent import grant, publish
 from tests.test_customers import create
@@ -63,7 +63,7 @@ def test_retention_command_dry_run_then_purge(tmp_path):
     env |= {"SEVA_DATA_DIR": str(tmp_path), "SEVA_TERMINATED_TENANT_GRACE_DAYS": "0"}
 
     def seva(*args):
-        result = subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120)
+        result = subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -14,20 +14,20 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from core.billing import periodic
-from core.billing.clock import tenant_today
-from core.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
-from core.ids import to_global_id
-from core.models import GatewayEvent, Payment, PaymentLink, Refund, Subscription
-from plugins.razorpay.client import RazorpayClient
-from core.plugin_settings import update_plugin_settings
-from plugins.razorpay.config import RazorpayConfig
-from plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
-from plugins.razorpay.fake import FakeRazorpay
-from plugins.razorpay.signatures import sign, verify_checkout, verify_payment_link, verify_subscription, verify_webhook
+from seva_crm.core.billing import periodic
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.common.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import GatewayEvent, Payment, PaymentLink, Refund, Subscription
+from seva_crm.plugins.razorpay.client import RazorpayClient
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.plugins.razorpay.config import RazorpayConfig
+from seva_crm.plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
+from seva_crm.plugins.razorpay.fake import FakeRazorpay
+from seva_crm.plugins.razorpay.signatures import sign, verify_checkout, verify_payment_link, verify_subscription, verify_webhook
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
-from plugins.razorpay import webhooks
-from plugins.razorpay.webhooks import routes
+from seva_crm.plugins.razorpay import webhooks
+from seva_crm.plugins.razorpay.webhooks import routes
 from tests.billing_helpers import at, customer, subscription
 
 
@@ -298,7 +298,7 @@ async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fa
     monkeypatch.setattr(webhooks, "RETRY_BASE_SECONDS", 0.3)
     await rzp(tenant.id)
     c = await customer(tenant.scope)
-    from core.billing import invoices
+    from seva_crm.core.billing import invoices
 
     invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [{"description": "x", "unit_amount": 30000}]})
     async with client(rzp.config) as rc:
@@ -330,7 +330,7 @@ async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fa
 async def test_failed_payment_is_recorded_and_counts_for_nothing(tenant, fake, rzp, hooks_client):
     await rzp(tenant.id)
     c = await customer(tenant.scope)
-    from core.billing import invoices
+    from seva_crm.core.billing import invoices
 
     invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [{"description": "x", "unit_amount": 30000}]})
     async with client(rzp.config) as rc:
@@ -386,7 +386,7 @@ async def test_payment_link_refusals_are_payload_errors(tenant, rzp):
 async def test_gateway_payments_are_refunded_at_razorpay(tenant, fake, rzp, hooks_client):
     await rzp(tenant.id)
     c = await customer(tenant.scope)
-    from core.billing import invoices
+    from seva_crm.core.billing import invoices
 
     invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [{"description": "x", "unit_amount": 30000}]})
     async with client(rzp.config) as rc:
@@ -415,7 +415,7 @@ async def test_checkout_verification_records_the_payment_once(make_tenant, fake,
     await rzp(b.id, key_secret="b-has-other-keys", webhook_secret="w")
     api_a, api_b = a.api, b.api  # the real app: the plugin's mutations are merged into its schema
     c = await customer(a.scope)
-    from core.billing import invoices
+    from seva_crm.core.billing import invoices
 
     invoice = await invoices.create_invoice(a.scope, {"customer_id": c.id, "lines": [{"description": "x", "unit_amount": 20000}]})
     order = (await api_a.ok("mutation($i: ID!) { razorpayOrderCreate(invoiceId: $i) { orderId amount keyId errors { code } } }",

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.hookspecs import hookimpl
-from core.jobs import JOBS
-from core.plugin_types import PluginManifest, ScheduledJob
-from core.plugins import Plugins, set_plugins
-from core.schedule import SCHEDULE, Scheduler, scheduled_jobs, window_end
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.jobs import JOBS
+from seva_crm.core.platform.plugin_types import PluginManifest, ScheduledJob
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.jobs.schedule import SCHEDULE, Scheduler, scheduled_jobs, window_end
 
 
 class PeriodicPlugin:
@@ -70,8 +70,8 @@ async def test_every_scheduled_job_has_an_actor_that_runs_its_function(monkeypat
     the broker and, run by the in-process runner, calls its function with the current time."""
     import importlib
 
-    from core import jobs
-    from core.schedule import PERIODIC
+    from seva_crm.core import jobs
+    from seva_crm.core.jobs.schedule import PERIODIC
 
     names = {j.name for j in SCHEDULE}
     assert {"billing.renewals", "billing.overdue", "billing.suspensions", "billing.reminders",

@@ -14,25 +14,25 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-import plugins.sms as sms_plugin
-from core import outbox
-from core.auth import confirm_verification, start_verification
-from core.channels import OutgoingMessage, Purpose, Recipient, SendError
-from core.customers import create_customer
-from core.enums import MessageStatus as S
-from core.enums import Region, Role, VerificationPurpose
-from core.errors import DomainError
-from core.ids import to_global_id
-from core.models import Consent, Message
-from core.plugin_settings import update_plugin_settings
-from core.plugins import Plugins, set_plugins
-from core.privacy.consent import has_consent
-from core.tenant_plugins import plugin_config
-from core.tenants import create_user
-from plugins.sms.fake import FakeMsg91, FakeSslWireless
-from plugins.sms.gateways import channel
-from plugins.sms.segments import count_segments
-from plugins.sms.webhooks import routes
+import seva_crm.plugins.sms as sms_plugin
+from seva_crm.core.messaging import outbox
+from seva_crm.core.identity.auth import confirm_verification, start_verification
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
+from seva_crm.core.customers.customers import create_customer
+from seva_crm.core.common.enums import MessageStatus as S
+from seva_crm.core.common.enums import Region, Role, VerificationPurpose
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import Consent, Message
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.privacy.consent import has_consent
+from seva_crm.core.platform.tenant_plugins import plugin_config
+from seva_crm.core.identity.tenants import create_user
+from seva_crm.plugins.sms.fake import FakeMsg91, FakeSslWireless
+from seva_crm.plugins.sms.gateways import channel
+from seva_crm.plugins.sms.segments import count_segments
+from seva_crm.plugins.sms.webhooks import routes
 from tests.conftest import PASSWORD
 from tests.jobs_support import fast_outbox, settle, start_jobs, stop_jobs  # noqa: F401 - fixtures
 

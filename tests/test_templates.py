@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import templates
-from core.customers import create_customer
-from core.errors import DomainError
-from core.models import Message
+from seva_crm.core.messaging import templates
+from seva_crm.core.customers.customers import create_customer
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.models import Message
 
 UPSERT = """mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) {
   template { key purpose builtIn variables texts { language text } bindings { channel language binding } }
@@ -73,7 +73,7 @@ async def test_a_tenant_overrides_a_template_and_the_outbox_uses_it(tenant):
     assert (await templates.binding_for(tenant.id, "otp", "whatsapp", "bn"))["name"] == "seva_otp"
 
     who = await create_customer(tenant.scope, {"name": "Ravi", "phone": "98765 40000", "language": "hi"})
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     sent = (await tenant.api.ok(SEND, id=to_global_id("Customer", who.id), t="renewal_due",
                                 v={"service": "PAN", "due_date": "1 May"}))["messageSend"]
     assert sent["errors"] == [] and sent["message"]["body"] == "प्रिय Ravi, 1 May तक PAN का नवीनीकरण करें।"
@@ -96,7 +96,7 @@ async def test_upsert_validation_names_every_problem(tenant):
 
 
 async def test_viewers_read_templates_and_only_admins_change_them(tenant):
-    from core.enums import Role
+    from seva_crm.core.common.enums import Role
     viewer = await tenant.api_as(Role.VIEWER)
     assert len((await viewer.ok(LIST))["messageTemplates"]) >= 7
     agent = await tenant.api_as(Role.AGENT)

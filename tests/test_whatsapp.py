@@ -11,21 +11,21 @@ from datetime import timedelta
 
 import pytest
 
-import plugins.whatsapp as whatsapp_plugin
-from plugins import bangladesh, dpdp
-from core import jobs
-from core.channels import Purpose
-from core.customers import create_customer
-from core.enums import MessageStatus as S
-from core.models import Consent, Customer, InboundMessage, Message, Tenant
-from core.plugin_settings import update_plugin_settings
-from core.plugins import Plugins, set_plugins
-from core.privacy.consent import has_consent
-from core.security import utcnow
-from plugins.whatsapp import errors as E
-from plugins.whatsapp import webhooks
-from plugins.whatsapp.channel import _paused
-from plugins.whatsapp.fake import FakeWhatsApp
+import seva_crm.plugins.whatsapp as whatsapp_plugin
+from seva_crm.plugins import bangladesh, dpdp
+from seva_crm.core import jobs
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.customers.customers import create_customer
+from seva_crm.core.common.enums import MessageStatus as S
+from seva_crm.core.models import Consent, Customer, InboundMessage, Message, Tenant
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.privacy.consent import has_consent
+from seva_crm.core.common.security import utcnow
+from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp import webhooks
+from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.jobs_support import fast_outbox, provider, settle  # noqa: F401 - fixtures
 from tests.test_consent import grant, publish
@@ -71,7 +71,7 @@ async def customer(tenant, **fields) -> Customer:
 
 
 async def send(tenant, who, key="document_ready", purpose=Purpose.SERVICE, variables=VARS):
-    from core import messages
+    from seva_crm.core.messaging import messages
     return await messages.send_template(tenant.scope, who.id, key, dict(variables), purpose)
 
 
@@ -183,7 +183,7 @@ async def test_a_bad_token_is_190(wa, fake):
 async def test_131050_withdraws_marketing_consent_on_whatsapp(wa, fake):
     who = await customer(wa)
     await publish(wa.api)
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     granted = await grant(wa.api, to_global_id("Customer", who.id))
     assert granted["errors"] == [], granted
     assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
@@ -258,7 +258,7 @@ async def test_bad_or_missing_signature_changes_nothing(wa, fake):
 async def test_inbound_stop_withdraws_and_start_resumes(wa, fake, word):
     who = await customer(wa)
     await publish(wa.api)
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
     assert await has_consent(wa.id, who.id, "marketing", "whatsapp")
     await inbound(wa, fake, f" {word}! ")
@@ -288,7 +288,7 @@ async def test_inbound_stop_withdraws_and_start_resumes(wa, fake, word):
 async def test_user_preferences_stop_and_resume(wa, fake):
     who = await customer(wa)
     await publish(wa.api)
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
     assert await fake.deliver(wa.api.http, HOOK, [fake.preference(WA_ID, "stop")], repeat=2) == [200, 200]
     assert not await has_consent(wa.id, who.id, "marketing", "whatsapp")
@@ -305,7 +305,7 @@ async def test_a_later_every_channel_stop_beats_an_earlier_channel_grant(wa, fak
     decides for both, and for email, which never had a grant."""
     who = await customer(wa)
     await publish(wa.api)
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     for channel in ("SMS", "WHATSAPP"):
         assert (await grant(wa.api, to_global_id("Customer", who.id), channel=channel))["errors"] == []
     assert await has_consent(wa.id, who.id, "marketing", "sms") and not await has_consent(wa.id, who.id, "marketing", "email")
@@ -319,12 +319,12 @@ async def test_a_later_every_channel_stop_beats_an_earlier_channel_grant(wa, fak
 
 
 async def test_start_on_whatsapp_does_not_undo_an_sms_stop(wa, fake):
-    from core.privacy.consent import withdraw
+    from seva_crm.core.privacy.consent import withdraw
     who = await customer(wa)
     await publish(wa.api)
-    from core.ids import to_global_id
+    from seva_crm.core.common.ids import to_global_id
     assert (await grant(wa.api, to_global_id("Customer", who.id)))["errors"] == []
-    from core.enums import ConsentSource
+    from seva_crm.core.common.enums import ConsentSource
     await withdraw(wa.scope, who.id, "marketing", "sms", source=ConsentSource.STOP_REPLY)  # STOP by SMS
     await inbound(wa, fake, "STOP")
     await inbound(wa, fake, "START")
@@ -351,8 +351,8 @@ async def test_webhooks_reach_only_their_tenant(wa, fake, make_tenant):
 
 
 async def test_inbound_messages_are_exported_and_erased_with_the_customer(wa, fake):
-    from core.plugin_types import Disposition, RetentionDecision
-    from core.privacy.sources import InboundMessages
+    from seva_crm.core.platform.plugin_types import Disposition, RetentionDecision
+    from seva_crm.core.privacy.sources import InboundMessages
     who = await customer(wa)
     await inbound(wa, fake, "my new address is 12 MG Road")
     source = InboundMessages()

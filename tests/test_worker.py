@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from core import jobs, outbox
-from core.channels import Purpose
-from core.enums import MessageStatus
-from core.models import Customer, Message
-from core.transactions import transaction
+from seva_crm.core import jobs
+from seva_crm.core.messaging import outbox
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.common.enums import MessageStatus
+from seva_crm.core.models import Customer, Message
+from seva_crm.core.storage.transactions import transaction
 from tests.jobs_support import REDIS_URL, forget_namespace, needs_redis, provider  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ CUSTOMERS = 50
 def test_worker_and_scheduler_need_a_broker(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
     for command in ("worker", "scheduler"):
-        result = subprocess.run([sys.executable, "-m", "core", command], capture_output=True, text=True, env=env,
+        result = subprocess.run([sys.executable, "-m", "seva_crm", command], capture_output=True, text=True, env=env,
                                 cwd=ROOT, timeout=60)
         assert result.returncode == 1
         assert result.stderr.strip() == ("error: SEVA_BROKER_URL is not set: with in-process jobs, "
@@ -40,7 +41,7 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "core", "worker", "--threads", "8", "--plugin", "tests.channel_plugin"],
+                [sys.executable, "-m", "seva_crm", "worker", "--threads", "8", "--plugin", "tests.channel_plugin"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:

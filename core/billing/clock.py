@@ -7,8 +7,8 @@ from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from core.models import Tenant
-from core.security import utcnow
+from seva_crm.core.models import Tenant
+from seva_crm.core.common.security import utcnow
 
 
 def local_date(timezone: str, now: datetime) -> date:

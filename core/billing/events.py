@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from core import events as core_events
+from seva_crm.core.platform import events as core_events
 
 SUBSCRIPTION_SUSPENDED = "subscription.suspended"  # an ISP plugin cuts the connection here
 SUBSCRIPTION_REACTIVATED = "subscription.reactivated"

@@ -11,13 +11,13 @@ from uuid import UUID, uuid4
 
 from tortoise.exceptions import IntegrityError
 
-from core.billing.invoices import amount_due, get_invoice
-from core.billing.payments import get_payment, refund_payment, refundable
-from core.billing.plans import check_amount
-from core.enums import Currency, RefundStatus
-from core.errors import DomainError, ErrorCode
-from core.models import Customer, PaymentLink, Refund
-from core.principal import TenantScope
+from seva_crm.core.billing.invoices import amount_due, get_invoice
+from seva_crm.core.billing.payments import get_payment, refund_payment, refundable
+from seva_crm.core.billing.plans import check_amount
+from seva_crm.core.common.enums import Currency, RefundStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import Customer, PaymentLink, Refund
+from seva_crm.core.common.principal import TenantScope
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class BillingGateway(Protocol):
 
 
 def all_gateways() -> list[BillingGateway]:
-    from core.plugins import get_plugins
+    from seva_crm.core.platform.plugins import get_plugins
 
     return [g for found in get_plugins().pm.hook.seva_payment_gateways() for g in found]
 

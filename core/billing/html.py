@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from core.billing.invoices import amount_due, tax_lines
-from core.models import Customer, Invoice, InvoiceLine, Tenant
+from seva_crm.core.billing.invoices import amount_due, tax_lines
+from seva_crm.core.models import Customer, Invoice, InvoiceLine, Tenant
 
 SYMBOLS = {"INR": "₹", "BDT": "৳"}
 

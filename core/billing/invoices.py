@@ -15,19 +15,19 @@ from uuid import UUID
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from core.billing import numbering
-from core.billing.clock import tenant_today
-from core.billing.money import days, tax_on
-from core.billing.plans import check_amount, check_tax_rate
-from core.billing.settings import billing_settings
-from core.customers import get_customer
-from core.enums import REGION_CURRENCY, Currency, InvoiceStatus
-from core.errors import DomainError, ErrorCode, FieldError, NotFound
-from core.models import Invoice, InvoiceLine
-from core.paging import SortKey, date_key, datetime_key
-from core.principal import TenantScope
-from core.security import utcnow
-from core.validation import collect, require_text
+from seva_crm.core.billing import numbering
+from seva_crm.core.billing.clock import tenant_today
+from seva_crm.core.billing.money import days, tax_on
+from seva_crm.core.billing.plans import check_amount, check_tax_rate
+from seva_crm.core.billing.settings import billing_settings
+from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.common.enums import REGION_CURRENCY, Currency, InvoiceStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
+from seva_crm.core.models import Invoice, InvoiceLine
+from seva_crm.core.common.paging import SortKey, date_key, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.validation import collect, require_text
 
 I = InvoiceStatus
 TRANSITIONS: dict[InvoiceStatus, set[InvoiceStatus]] = {

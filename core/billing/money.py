@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from core.enums import BillingInterval
+from seva_crm.core.common.enums import BillingInterval
 
 BASIS_POINTS = 10_000  # 1800 basis points = 18 percent
 MAX_TAX_RATE_BP = 10_000

@@ -8,12 +8,12 @@ the send is enqueued only after the commit. Nothing personal is logged."""
 
 from __future__ import annotations
 
-from core.billing.html import format_money
-from core.channels import Purpose
-from core.enums import ReminderKind
-from core.models import Invoice
-from core.outbox import queue_message
-from core.templates import get_template, render
+from seva_crm.core.billing.html import format_money
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.common.enums import ReminderKind
+from seva_crm.core.models import Invoice
+from seva_crm.core.messaging.outbox import queue_message
+from seva_crm.core.messaging.templates import get_template, render
 
 PURPOSE = Purpose.SERVICE
 TEMPLATES = {ReminderKind.DUE_SOON: "invoice_due", ReminderKind.OVERDUE: "invoice_overdue"}
@@ -33,7 +33,7 @@ def variables(invoice: Invoice) -> dict[str, str]:
 
 async def send_reminder(invoice: Invoice, kind: ReminderKind) -> None:
     """Queue the reminder message for the invoice's customer (in the caller's transaction)."""
-    from core.models import Customer
+    from seva_crm.core.models import Customer
 
     customer = await Customer.get(id=invoice.customer_id).only("id", "name", "language")
     template = await get_template(invoice.tenant_id, TEMPLATES[kind])

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.models import InvoiceCounter
+from seva_crm.core.models import InvoiceCounter
 
 
 async def ensure_counter(tenant_id: UUID, year: int) -> None:

@@ -16,16 +16,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from core.billing import events
-from core.billing.invoices import PAYABLE, amount_due, lock_invoice, settle
-from core.billing.plans import check_amount
-from core.billing.subscriptions import reactivate_after_payment
-from core.enums import PaymentMethod, PaymentStatus, RefundStatus
-from core.errors import DomainError, ErrorCode, NotFound
-from core.models import Invoice, Payment, Refund
-from core.paging import SortKey, datetime_key
-from core.principal import TenantScope
-from core.security import utcnow
+from seva_crm.core.billing import events
+from seva_crm.core.billing.invoices import PAYABLE, amount_due, lock_invoice, settle
+from seva_crm.core.billing.plans import check_amount
+from seva_crm.core.billing.subscriptions import reactivate_after_payment
+from seva_crm.core.common.enums import PaymentMethod, PaymentStatus, RefundStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
+from seva_crm.core.models import Invoice, Payment, Refund
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
 
 SORTS: dict[str, SortKey] = {
     "RECEIVED_AT_DESC": datetime_key("received_at", True),

@@ -18,16 +18,16 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from core.billing import events
-from core.billing.clock import todays
-from core.billing.invoices import PAYABLE
-from core.billing.money import days, period_end
-from core.billing.reminders import due_reminders
-from core.billing.settings import LIMITS, billing_settings
-from core.billing.subscriptions import RENEWING, _invoice_period, can_move, transition
-from core.enums import BillingInterval, SubscriptionStatus
-from core.models import Invoice, Plan, Subscription
-from core.security import utcnow
+from seva_crm.core.billing import events
+from seva_crm.core.billing.clock import todays
+from seva_crm.core.billing.invoices import PAYABLE
+from seva_crm.core.billing.money import days, period_end
+from seva_crm.core.billing.reminders import due_reminders
+from seva_crm.core.billing.settings import LIMITS, billing_settings
+from seva_crm.core.billing.subscriptions import RENEWING, _invoice_period, can_move, transition
+from seva_crm.core.common.enums import BillingInterval, SubscriptionStatus
+from seva_crm.core.models import Invoice, Plan, Subscription
+from seva_crm.core.common.security import utcnow
 
 log = logging.getLogger("seva.billing")
 S = SubscriptionStatus

@@ -8,13 +8,13 @@ from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
-from core.billing.money import MAX_TAX_RATE_BP
-from core.enums import REGION_CURRENCY, BillingInterval, Currency
-from core.errors import DomainError, ErrorCode, FieldError, NotFound
-from core.models import Plan
-from core.paging import SortKey, datetime_key
-from core.principal import TenantScope
-from core.validation import require_text
+from seva_crm.core.billing.money import MAX_TAX_RATE_BP
+from seva_crm.core.common.enums import REGION_CURRENCY, BillingInterval, Currency
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
+from seva_crm.core.models import Plan
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.validation import require_text
 
 MAX_AMOUNT = 10**13  # minor units: far beyond any plan, well inside a 64-bit column
 

@@ -16,8 +16,8 @@ import json
 from datetime import datetime, time, timezone
 from typing import Any
 
-from core import audit
-from core.models import (
+from seva_crm.core.common import audit
+from seva_crm.core.models import (
     BillingReminder,
     Customer,
     GatewayEvent,
@@ -28,8 +28,8 @@ from core.models import (
     Refund,
     Subscription,
 )
-from core.plugin_types import Disposition, RecordCategory, RecordRef
-from core.privacy.sources import _ids, register, row_dict
+from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
+from seva_crm.core.privacy.sources import _ids, register, row_dict
 
 T = RecordCategory.TRANSACTION
 KEEP = (Disposition.RETAIN, Disposition.ANONYMISE)

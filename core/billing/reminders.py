@@ -16,14 +16,14 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
-from core.billing import notify
-from core.billing.clock import todays
-from core.billing.invoices import PAYABLE
-from core.billing.money import days
-from core.billing.settings import LIMITS, billing_settings
-from core.enums import ReminderKind
-from core.models import BillingReminder, Invoice
-from core.transactions import transaction
+from seva_crm.core.billing import notify
+from seva_crm.core.billing.clock import todays
+from seva_crm.core.billing.invoices import PAYABLE
+from seva_crm.core.billing.money import days
+from seva_crm.core.billing.settings import LIMITS, billing_settings
+from seva_crm.core.common.enums import ReminderKind
+from seva_crm.core.models import BillingReminder, Invoice
+from seva_crm.core.storage.transactions import transaction
 
 MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
 

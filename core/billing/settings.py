@@ -8,8 +8,8 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from core.errors import DomainError, ErrorCode, FieldError
-from core.models import BillingSettings
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
+from seva_crm.core.models import BillingSettings
 
 PREFIX = re.compile(r"^[A-Z0-9]{1,12}$")
 LIMITS = {"reminder_days_before": (0, 60), "invoice_due_days": (0, 365), "grace_days": (0, 365)}

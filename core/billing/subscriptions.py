@@ -22,19 +22,19 @@ from uuid import UUID
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from core.billing import events
-from core.billing.clock import local_date, tenant_today
-from core.billing.invoices import LineDraft, issue_invoice
-from core.billing.money import days, period_end
-from core.billing.plans import get_plan
-from core.billing.settings import billing_settings
-from core.customers import get_customer
-from core.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
-from core.errors import DomainError, ErrorCode, FieldError, NotFound
-from core.models import Invoice, Plan, Subscription, Tenant
-from core.paging import SortKey, datetime_key
-from core.principal import TenantScope
-from core.security import utcnow
+from seva_crm.core.billing import events
+from seva_crm.core.billing.clock import local_date, tenant_today
+from seva_crm.core.billing.invoices import LineDraft, issue_invoice
+from seva_crm.core.billing.money import days, period_end
+from seva_crm.core.billing.plans import get_plan
+from seva_crm.core.billing.settings import billing_settings
+from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
+from seva_crm.core.models import Invoice, Plan, Subscription, Tenant
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
 
 S = SubscriptionStatus
 TRANSITIONS: dict[SubscriptionStatus, set[SubscriptionStatus]] = {

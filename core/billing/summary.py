@@ -11,17 +11,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from tortoise.functions import Count, Sum
 
-from core.billing.invoices import PAYABLE
-from core.billing.money import monthly_equivalent
-from core.enums import REGION_CURRENCY, Currency, PaymentStatus, RefundStatus, SubscriptionStatus
-from core.models import Invoice, Payment, Plan, Refund, Subscription, Tenant
-from core.principal import TenantScope
-from core.security import utcnow
+from seva_crm.core.billing.invoices import PAYABLE
+from seva_crm.core.billing.money import monthly_equivalent
+from seva_crm.core.common.enums import REGION_CURRENCY, Currency, PaymentStatus, RefundStatus, SubscriptionStatus
+from seva_crm.core.models import Invoice, Payment, Plan, Refund, Subscription, Tenant
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ async def billing_summary(tenant: TenantScope, currency: Currency | None = None,
     zone = ZoneInfo((await Tenant.get(id=tenant.id).only("id", "timezone")).timezone)
     local = now.astimezone(zone)
     today = local.date()
-    month_start = datetime.combine(today.replace(day=1), time(), tzinfo=zone)
+    # compared in UTC: SQLite compares stored timestamps as text, so a +05:30 bound would misorder
+    month_start = datetime.combine(today.replace(day=1), time(), tzinfo=zone).astimezone(UTC)
 
     open_invoices = Invoice.filter(tenant_id=tenant.id, currency=currency, status__in=PAYABLE)
     dues = await _sum(open_invoices, "total") - await _sum(open_invoices, "amount_paid")

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from core.enums import Channel, Currency, Language, Region, Role, ServiceStatus, TenantStatus, VerificationPurpose
+from seva_crm.core.common.enums import Channel, Currency, Language, Region, Role, ServiceStatus, TenantStatus, VerificationPurpose
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from uuid import uuid4

@@ -1,7 +1,7 @@
 """Tortoise models. Every row of tenant data carries ``tenant_id``; services scope every query by it."""
 
-from core.models.audit import AuditEvent, AuditHead
-from core.models.billing import (
+from seva_crm.core.models.audit import AuditEvent, AuditHead
+from seva_crm.core.models.billing import (
     BillingReminder,
     BillingSettings,
     GatewayEvent,
@@ -14,12 +14,12 @@ from core.models.billing import (
     Refund,
     Subscription,
 )
-from core.models.email import EmailSuppression
-from core.models.customers import Customer, CustomerTag, ServiceRecord
-from core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
-from core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
-from core.models.platform import PluginSettings, SchedulerLease
-from core.models.tenancy import ApiKey, RefreshToken, Tenant, User, VerificationCode
+from seva_crm.core.models.email import EmailSuppression
+from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
+from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
+from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
+from seva_crm.core.models.platform import PluginSettings, SchedulerLease
+from seva_crm.core.models.tenancy import ApiKey, RefreshToken, Tenant, User, VerificationCode
 
 __all__ = [
     "AuditEvent",

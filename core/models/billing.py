@@ -5,7 +5,7 @@ Money is always integer minor units (paise, poisha) in BigIntField, with its cur
 from tortoise import fields
 from tortoise.models import Model
 
-from core.enums import (
+from seva_crm.core.common.enums import (
     BillingInterval,
     Currency,
     InvoiceStatus,
@@ -15,7 +15,7 @@ from core.enums import (
     ReminderKind,
     SubscriptionStatus,
 )
-from core.models.base import TenantModel
+from seva_crm.core.models.base import TenantModel
 
 
 class BillingSettings(TenantModel):

@@ -3,8 +3,8 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from core.enums import Channel, Currency, Language, ServiceStatus
-from core.models.base import TenantModel
+from seva_crm.core.common.enums import Channel, Currency, Language, ServiceStatus
+from seva_crm.core.models.base import TenantModel
 
 
 class Customer(TenantModel):

@@ -2,7 +2,7 @@
 
 from tortoise import fields
 
-from core.models.base import TenantModel
+from seva_crm.core.models.base import TenantModel
 
 
 class EmailSuppression(TenantModel):

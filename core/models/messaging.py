@@ -3,8 +3,8 @@ templates and inbound messages."""
 
 from tortoise import fields
 
-from core.enums import MessageStatus
-from core.models.base import TenantModel
+from seva_crm.core.common.enums import MessageStatus
+from seva_crm.core.models.base import TenantModel
 
 
 class Message(TenantModel):

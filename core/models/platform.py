@@ -3,7 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from core.models.base import TenantModel
+from seva_crm.core.models.base import TenantModel
 
 
 class PluginSettings(TenantModel):

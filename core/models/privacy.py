@@ -4,7 +4,7 @@ breach incidents, and the hits that rate-limit the public endpoints."""
 from tortoise import fields
 from tortoise.models import Model
 
-from core.models.base import TenantModel
+from seva_crm.core.models.base import TenantModel
 
 
 class PrivacyProfile(TenantModel):

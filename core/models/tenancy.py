@@ -3,8 +3,8 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from core.enums import Region, Role, TenantStatus, VerificationPurpose
-from core.models.base import TimestampedModel
+from seva_crm.core.common.enums import Region, Role, TenantStatus, VerificationPurpose
+from seva_crm.core.models.base import TimestampedModel
 
 
 class Tenant(TimestampedModel):

@@ -11,14 +11,14 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from core import audit
-from core.errors import DomainError, ErrorCode, NotFound
-from core.models import BreachIncident
-from core.principal import TenantScope
-from core.privacy import notify
-from core.privacy.policy import tenant_policy
-from core.security import utcnow
-from core.validation import require_text
+from seva_crm.core.common import audit
+from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
+from seva_crm.core.models import BreachIncident
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy import notify
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.validation import require_text
 
 REMIND_BEFORE = timedelta(hours=24)
 

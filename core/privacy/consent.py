@@ -13,16 +13,16 @@ from uuid import UUID
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from core import audit
-from core.customers import get_customer
-from core.enums import Channel, ConsentSource
-from core.errors import DomainError, ErrorCode
-from core.models import Consent, Customer
-from core.principal import TenantScope
-from core.privacy.notices import find_notice, latest_notice
-from core.privacy.policy import tenant_policy
-from core.privacy.profile import purposes_of
-from core.security import utcnow
+from seva_crm.core.common import audit
+from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.common.enums import Channel, ConsentSource
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import Consent, Customer
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy.notices import find_notice, latest_notice
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.core.privacy.profile import purposes_of
+from seva_crm.core.common.security import utcnow
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from core.models import PrivacyRequest
-from core.plugin_types import Disposition, RegionPolicy
-from core.privacy.fanout import fanout_adapters, plugin_name
-from core.privacy.sources import all_sources
+from seva_crm.core.models import PrivacyRequest
+from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
+from seva_crm.core.privacy.fanout import fanout_adapters, plugin_name
+from seva_crm.core.privacy.sources import all_sources
 
 
 async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from core.models import Message, PrivacyProfile, PrivacyRequest, Tenant
-from core.privacy.fanout import fanout_adapters, plugin_name
-from core.privacy.sources import all_sources
-from core.security import derive_key, utcnow
-from core.settings import get_settings
+from seva_crm.core.models import Message, PrivacyProfile, PrivacyRequest, Tenant
+from seva_crm.core.privacy.fanout import fanout_adapters, plugin_name
+from seva_crm.core.privacy.sources import all_sources
+from seva_crm.core.common.security import derive_key, utcnow
+from seva_crm.core.common.settings import get_settings
 
 LINK_PREFIX = "/privacy/exports/"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.plugin_types import PrivacyFanout
-from core.plugins import get_plugins
+from seva_crm.core.platform.plugin_types import PrivacyFanout
+from seva_crm.core.platform.plugins import get_plugins
 
 
 def fanout_adapters() -> list[tuple[str, PrivacyFanout]]:

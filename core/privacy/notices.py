@@ -10,12 +10,12 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core import audit
-from core.enums import Language
-from core.errors import DomainError, ErrorCode, FieldError
-from core.models import ConsentNotice
-from core.principal import TenantScope
-from core.privacy.policy import tenant_policy
+from seva_crm.core.common import audit
+from seva_crm.core.common.enums import Language
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
+from seva_crm.core.models import ConsentNotice
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy.policy import tenant_policy
 
 ELEMENTS = {
     "personal_data": ("personalData", "the personal data collected, item by item"),

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from core import audit
-from core.channels import Purpose
-from core.enums import Role
-from core.models import Customer, User
-from core.outbox import queue_message
-from core.templates import get_template, render
+from seva_crm.core.common import audit
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.common.enums import Role
+from seva_crm.core.models import Customer, User
+from seva_crm.core.messaging.outbox import queue_message
+from seva_crm.core.messaging.templates import get_template, render
 
 CODE_MINUTES = 10
 ALERT_TEMPLATES = {"privacy_request.overdue": "privacy_overdue", "breach.reported": "breach_reported",
@@ -66,7 +66,7 @@ async def _queue(tenant_id: UUID, template_key: str, values: dict[str, Any], *, 
     template = await get_template(tenant_id, template_key)
     language = None
     if customer_id is not None:
-        from core.models import Customer
+        from seva_crm.core.models import Customer
 
         language = (await Customer.get(id=customer_id).only("id", "language")).language.value
     return await queue_message(tenant_id, customer_id, user_id=user_id, purpose=Purpose.SERVICE, template=template.key,

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from core.enums import Region, RequestType
-from core.errors import DomainError, ErrorCode
-from core.models import PrivacyProfile, Tenant
-from core.plugin_types import (
+from seva_crm.core.common.enums import Region, RequestType
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import PrivacyProfile, Tenant
+from seva_crm.core.platform.plugin_types import (
     BreachObligation,
     Cited,
     Disposition,
@@ -26,8 +26,8 @@ from core.plugin_types import (
     RegionPolicy,
     RetentionDecision,
 )
-from core.plugins import Plugins, get_plugins
-from core.tenant_plugins import plugin_config
+from seva_crm.core.platform.plugins import Plugins, get_plugins
+from seva_crm.core.platform.tenant_plugins import plugin_config
 
 _RANK = {Disposition.ERASE: 0, Disposition.ANONYMISE: 1, Disposition.RETAIN: 2}
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from core import audit
-from core.errors import DomainError, ErrorCode
-from core.models import PrivacyProfile
-from core.principal import TenantScope
-from core.privacy.policy import known_region
-from core.validation import normalize_email, normalize_phone
+from seva_crm.core.common import audit
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import PrivacyProfile
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy.policy import known_region
+from seva_crm.core.common.validation import normalize_email, normalize_phone
 
 BUILT_IN_PURPOSES = ("service", "marketing")
 PURPOSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")

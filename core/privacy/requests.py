@@ -14,21 +14,23 @@ from uuid import UUID
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
-from core import audit, customers, events
-from core.customers import get_customer
-from core.enums import Channel, RequestStatus, RequestType
-from core.errors import DomainError, ErrorCode, NotFound
-from core.ids import from_global_id
-from core.models import Customer, PrivacyRequest, Tenant
-from core.paging import SortKey, datetime_key
-from core.principal import TenantScope
-from core.privacy import notify
-from core.privacy.policy import tenant_policy
-from core.ratelimit import hit
-from core.security import constant_time_equal, digest, new_code, new_token, utcnow
-from core.settings import get_settings
-from core.transactions import after_commit, transaction
-from core.validation import normalize_email, normalize_phone
+from seva_crm.core.common import audit
+from seva_crm.core.customers import customers
+from seva_crm.core.platform import events
+from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.common.enums import Channel, RequestStatus, RequestType
+from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.models import Customer, PrivacyRequest, Tenant
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy import notify
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.core.common.ratelimit import hit
+from seva_crm.core.common.security import constant_time_equal, digest, new_code, new_token, utcnow
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.storage.transactions import after_commit, transaction
+from seva_crm.core.common.validation import normalize_email, normalize_phone
 
 S = RequestStatus
 CODE_TTL = timedelta(seconds=600)
@@ -213,7 +215,7 @@ async def approve(tenant: TenantScope, request_id: UUID | None) -> PrivacyReques
     """Start work on a verified request (or resume a failed one from the step that failed).
     Automatic kinds are enqueued for the ``privacy.run_request`` job once the approval commits
     (the request is returned in progress); manual kinds wait for ``complete``."""
-    from core.privacy.runner import enqueue_run
+    from seva_crm.core.privacy.runner import enqueue_run
 
     request = await get_request(tenant.id, request_id)
     resumed = S(request.status) is S.FAILED
@@ -292,7 +294,7 @@ async def _correct(tenant: TenantScope, request: PrivacyRequest, c: Completion) 
 
 
 async def _contact(tenant_id: UUID) -> dict[str, str]:
-    from core.models import PrivacyProfile
+    from seva_crm.core.models import PrivacyProfile
 
     profile = await PrivacyProfile.get_or_none(tenant_id=tenant_id)
     return {"name": profile.contact_name, "email": profile.contact_email, "phone": profile.contact_phone} if profile else {}

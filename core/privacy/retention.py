@@ -14,13 +14,13 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from core import audit
-from core.enums import TenantStatus
-from core.errors import DomainError, ErrorCode
-from core.models import AuditEvent, AuditHead, Tenant
-from core.privacy.policy import tenant_policy
-from core.security import utcnow
-from core.settings import get_settings
+from seva_crm.core.common import audit
+from seva_crm.core.common.enums import TenantStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import AuditEvent, AuditHead, Tenant
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
 
 KEPT = {"AuditEvent", "AuditHead", "Tenant"}
 

@@ -12,16 +12,16 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
-from core import audit
-from core.enums import ConsentSource, RequestStatus, RequestType
-from core.jobs import enqueue, job
-from core.models import Customer, PrivacyRequest, Tenant
-from core.principal import TenantScope
-from core.privacy import consent, erasure, export, notify
-from core.privacy.policy import tenant_policy
-from core.privacy.requests import transition
-from core.security import utcnow
-from core.settings import get_settings
+from seva_crm.core.common import audit
+from seva_crm.core.common.enums import ConsentSource, RequestStatus, RequestType
+from seva_crm.core.jobs import enqueue, job
+from seva_crm.core.models import Customer, PrivacyRequest, Tenant
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy import consent, erasure, export, notify
+from seva_crm.core.privacy.policy import tenant_policy
+from seva_crm.core.privacy.requests import transition
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
 
 log = logging.getLogger("seva.privacy")
 RUN_JOB = "privacy.run_request"
@@ -140,6 +140,6 @@ async def run_request_job(request_id: str) -> None:
 
 
 async def _contact(tenant_id: UUID) -> dict[str, str]:
-    from core.privacy.requests import _contact as contact
+    from seva_crm.core.privacy.requests import _contact as contact
 
     return await contact(tenant_id)

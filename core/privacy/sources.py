@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from core import audit
-from core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
-from core.plugin_types import Disposition, RecordCategory, RecordRef, RetentionDecision
-from core.security import utcnow
+from seva_crm.core.common import audit
+from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef, RetentionDecision
+from seva_crm.core.common.security import utcnow
 
 ERASED_NAME = "Erased customer"
 
@@ -203,5 +203,5 @@ def register(source: Source) -> None:
 
 def all_sources() -> list[Source]:
     """Every source, the customer row last: it is anonymised once the rest is decided."""
-    import core.billing.privacy  # noqa: F401 - registers billing's tables
+    import seva_crm.core.billing.privacy  # noqa: F401 - registers billing's tables
     return [*CORE_SOURCES, *_registered, PROFILE]

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.enums import RequestType
-from core.hookspecs import hookimpl
-from core.plugin_types import (
+from seva_crm.core.common.enums import RequestType
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import (
     BreachObligation,
     Cited,
     Disposition,

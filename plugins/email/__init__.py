@@ -1,10 +1,10 @@
 """Email over SMTP: the email channel (the tenant's SMTP server, or the instance's), one-click
 unsubscribe for marketing mail, and suppression of addresses that bounced. See docs/messaging.md."""
 
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
-from plugins.email.channel import EmailChannel
-from plugins.email.settings import EmailSettings
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugins.email.channel import EmailChannel
+from seva_crm.plugins.email.settings import EmailSettings
 
 _channel = EmailChannel()
 
@@ -25,6 +25,6 @@ def seva_notification_channels() -> list:
 
 @hookimpl
 def seva_webhook_routes() -> list:
-    from plugins.email.unsubscribe import routes
+    from seva_crm.plugins.email.unsubscribe import routes
 
     return routes

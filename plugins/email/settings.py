@@ -3,7 +3,7 @@ instance's server (SEVA_SMTP_*), under the tenant's from name if it set one."""
 
 from pydantic import BaseModel, EmailStr, Field, SecretStr, model_validator
 
-from core.settings import SmtpSecurity
+from seva_crm.core.common.settings import SmtpSecurity
 
 
 class EmailSettings(BaseModel):

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from core import audit
-from core.models import EmailSuppression
-from core.security import digest
+from seva_crm.core.common import audit
+from seva_crm.core.models import EmailSuppression
+from seva_crm.core.common.security import digest
 
 
 def address_hash(address: str) -> str:

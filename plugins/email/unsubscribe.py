@@ -19,14 +19,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from core import audit
-from core.privacy.consent import has_consent
-from core.enums import ConsentSource
-from core.models import Customer, Tenant
-from core.principal import TenantScope
-from core.privacy import consent
-from core.security import derive_key
-from core.settings import get_settings
+from seva_crm.core.common import audit
+from seva_crm.core.privacy.consent import has_consent
+from seva_crm.core.common.enums import ConsentSource
+from seva_crm.core.models import Customer, Tenant
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy import consent
+from seva_crm.core.common.security import derive_key
+from seva_crm.core.common.settings import get_settings
 
 log = logging.getLogger("seva.email")
 ONE_CLICK = "List-Unsubscribe=One-Click"

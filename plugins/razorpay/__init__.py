@@ -4,7 +4,7 @@ Modules: client (async API client), errors, signatures, config (tenant credentia
 (billing's payment gateway adapter), webhooks (and their processing job), checkout, graphql, fake
 (a local fake Razorpay for tests) and hooks (registered here)."""
 
-from plugins.razorpay.hooks import (
+from seva_crm.plugins.razorpay.hooks import (
     seva_actors,
     seva_graphql,
     seva_manifest,

@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from core.billing.gateways import GatewayFailure
-from core.billing.invoices import amount_due, get_invoice
-from core.billing.payments import GatewayPayment, record_gateway_payment
-from core.errors import DomainError, ErrorCode
-from core.models import Invoice, Payment
-from core.principal import TenantScope
-from plugins.razorpay.client import RazorpayClient
-from plugins.razorpay.config import razorpay_config
-from plugins.razorpay.gateway import _guard
-from plugins.razorpay.signatures import verify_checkout
-from plugins.razorpay.webhooks import PROVIDER, _when
+from seva_crm.core.billing.gateways import GatewayFailure
+from seva_crm.core.billing.invoices import amount_due, get_invoice
+from seva_crm.core.billing.payments import GatewayPayment, record_gateway_payment
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.models import Invoice, Payment
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.plugins.razorpay.client import RazorpayClient
+from seva_crm.plugins.razorpay.config import razorpay_config
+from seva_crm.plugins.razorpay.gateway import _guard
+from seva_crm.plugins.razorpay.signatures import verify_checkout
+from seva_crm.plugins.razorpay.webhooks import PROVIDER, _when
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from plugins.razorpay.config import RazorpayConfig
-from plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
+from seva_crm.plugins.razorpay.config import RazorpayConfig
+from seva_crm.plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
 
 log = logging.getLogger("seva.razorpay")
 Lookup = Callable[[], Awaitable[dict[str, Any] | None]]

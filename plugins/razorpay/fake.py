@@ -32,8 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.loopback import LoopbackServer
-from plugins.razorpay.signatures import sign
+from seva_crm.testing.loopback import LoopbackServer
+from seva_crm.plugins.razorpay.signatures import sign
 
 MIN_AMOUNT = 100
 MAX_ID_LENGTH = 40

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from core.billing.gateways import GatewayFailure, LinkRequest, LinkResult, RefundResult
-from core.enums import RefundStatus
-from plugins.razorpay.client import RazorpayClient
-from plugins.razorpay.config import RazorpayConfig, razorpay_config
-from plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
+from seva_crm.core.billing.gateways import GatewayFailure, LinkRequest, LinkResult, RefundResult
+from seva_crm.core.common.enums import RefundStatus
+from seva_crm.plugins.razorpay.client import RazorpayClient
+from seva_crm.plugins.razorpay.config import RazorpayConfig, razorpay_config
+from seva_crm.plugins.razorpay.errors import RazorpayError, RazorpayUnavailable
 
 log = logging.getLogger("seva.razorpay")
 REFUND_STATUS = {"pending": RefundStatus.PENDING, "processed": RefundStatus.PROCESSED, "failed": RefundStatus.FAILED}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from core.enums import Role
-from plugins.razorpay import checkout
-from schema.billing import Payment, gid
-from schema.errors import UserError, user_errors
-from core.errors import DomainError
-from schema.permissions import needs
+from seva_crm.core.common.enums import Role
+from seva_crm.plugins.razorpay import checkout
+from seva_crm.schema.billing import Payment, gid
+from seva_crm.schema.errors import UserError, user_errors
+from seva_crm.core.common.errors import DomainError
+from seva_crm.schema.permissions import needs
 
 
 @strawberry.type

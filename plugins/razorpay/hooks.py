@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_types import GraphQLContribution, PluginManifest
-from plugins.razorpay.settings import RazorpaySettings
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import GraphQLContribution, PluginManifest
+from seva_crm.plugins.razorpay.settings import RazorpaySettings
 
 
 @hookimpl
@@ -16,14 +16,14 @@ def seva_manifest() -> PluginManifest:
 
 @hookimpl
 def seva_payment_gateways():
-    from plugins.razorpay.gateway import RazorpayGateway
+    from seva_crm.plugins.razorpay.gateway import RazorpayGateway
 
     return [RazorpayGateway()]
 
 
 @hookimpl
 def seva_webhook_routes():
-    from plugins.razorpay.webhooks import routes
+    from seva_crm.plugins.razorpay.webhooks import routes
 
     return routes()
 
@@ -32,8 +32,8 @@ def seva_webhook_routes():
 def seva_actors(broker) -> None:
     import dramatiq
 
-    from core.jobs import QUEUE
-    from plugins.razorpay.webhooks import PROCESS_JOB, SWEEP_JOB, process_job, sweep_job
+    from seva_crm.core.jobs import QUEUE
+    from seva_crm.plugins.razorpay.webhooks import PROCESS_JOB, SWEEP_JOB, process_job, sweep_job
 
     # retries are the job's own (bounded, with delays it chooses), so dramatiq's are off
     dramatiq.actor(process_job, broker=broker, actor_name=PROCESS_JOB, queue_name=QUEUE, max_retries=0)
@@ -42,14 +42,14 @@ def seva_actors(broker) -> None:
 
 @hookimpl
 def seva_scheduled_jobs():
-    from core.plugin_types import ScheduledJob
-    from plugins.razorpay.webhooks import SWEEP_JOB
+    from seva_crm.core.platform.plugin_types import ScheduledJob
+    from seva_crm.plugins.razorpay.webhooks import SWEEP_JOB
 
     return [ScheduledJob(SWEEP_JOB, every_seconds=300, actor_name=SWEEP_JOB)]
 
 
 @hookimpl
 def seva_graphql() -> GraphQLContribution:
-    from plugins.razorpay.graphql import RazorpayMutation
+    from seva_crm.plugins.razorpay.graphql import RazorpayMutation
 
     return GraphQLContribution(mutation=RazorpayMutation)

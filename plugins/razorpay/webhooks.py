@@ -27,15 +27,15 @@ from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from core.billing.payments import GatewayPayment, record_gateway_payment, update_gateway_refund
-from core.billing.subscriptions import apply_gateway_status
-from core.enums import InvoiceStatus, RefundStatus, SubscriptionStatus
-from core.ids import from_global_id
-from core.jobs import enqueue
-from core.models import GatewayEvent, Invoice, Payment, PaymentLink
-from core.security import utcnow
-from plugins.razorpay.config import razorpay_config
-from plugins.razorpay.signatures import verify_webhook
+from seva_crm.core.billing.payments import GatewayPayment, record_gateway_payment, update_gateway_refund
+from seva_crm.core.billing.subscriptions import apply_gateway_status
+from seva_crm.core.common.enums import InvoiceStatus, RefundStatus, SubscriptionStatus
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.jobs import enqueue
+from seva_crm.core.models import GatewayEvent, Invoice, Payment, PaymentLink
+from seva_crm.core.common.security import utcnow
+from seva_crm.plugins.razorpay.config import razorpay_config
+from seva_crm.plugins.razorpay.signatures import verify_webhook
 
 log = logging.getLogger("seva.razorpay")
 PROVIDER = "razorpay"
@@ -249,7 +249,7 @@ async def on_subscription(tenant_id: UUID, name: str, event: dict) -> str:
     outcomes = []
     payment = _entity(event, "payment")
     if name == "subscription.charged" and payment:
-        from core.models import Subscription
+        from seva_crm.core.models import Subscription
 
         ours = await Subscription.get_or_none(tenant_id=tenant_id, gateway=PROVIDER, gateway_subscription_id=sub["id"])
         invoice = None

@@ -2,9 +2,9 @@
 (Bangladesh). Modules: segments (parts and cost), gateways (the gateways and the ``sms``
 channel adapter), webhooks (delivery reports, STOP replies), fake (local fake gateways)."""
 
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
-from plugins.sms.settings import SmsSettings
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugins.sms.settings import SmsSettings
 
 
 @hookimpl
@@ -18,13 +18,13 @@ def seva_manifest() -> PluginManifest:
 
 @hookimpl
 def seva_notification_channels() -> list:
-    from plugins.sms.gateways import channel
+    from seva_crm.plugins.sms.gateways import channel
 
     return [channel]
 
 
 @hookimpl
 def seva_webhook_routes() -> list:
-    from plugins.sms.webhooks import routes
+    from seva_crm.plugins.sms.webhooks import routes
 
     return routes()

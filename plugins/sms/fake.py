@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.loopback import LoopbackServer
+from seva_crm.testing.loopback import LoopbackServer
 
 PLACEHOLDER = "{#var#}"
 

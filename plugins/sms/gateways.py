@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from core.channels import OutgoingMessage, Recipient, SendError, SendResult
-from plugins.sms.segments import count_segments
-from plugins.sms.settings import SmsSettings
+from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
+from seva_crm.plugins.sms.segments import count_segments
+from seva_crm.plugins.sms.settings import SmsSettings
 
 PLACEHOLDER = "{#var#}"
 STAFF_CODE_TEMPLATE = "staff_verification_code"  # core.notify sends staff codes with this template

@@ -22,15 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.enums import ConsentSource, MessageStatus
-from core.errors import DomainError
-from core.ids import from_global_id
-from core.models import Customer, Message, Tenant
-from core.outbox import advance
-from core.principal import TenantScope
-from core.privacy.consent import has_consent, withdraw
-from core.security import utcnow
-from core.tenant_plugins import enabled_plugins, plugin_config
+from seva_crm.core.common.enums import ConsentSource, MessageStatus
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.models import Customer, Message, Tenant
+from seva_crm.core.messaging.outbox import advance
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy.consent import has_consent, withdraw
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform.tenant_plugins import enabled_plugins, plugin_config
 
 log = logging.getLogger("seva.sms")
 S = MessageStatus

@@ -5,9 +5,9 @@ marketing opt-out) and a local fake Cloud API for tests (``plugins.whatsapp.fake
 Modules: settings, client (async httpx), errors (what each code means), channel (the outbox
 adapter), webhooks, optout (the consent ledger), fake."""
 
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginManifest
-from plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
 
 @hookimpl
@@ -21,13 +21,13 @@ def seva_manifest() -> PluginManifest:
 
 @hookimpl
 def seva_notification_channels() -> list:
-    from plugins.whatsapp.channel import WhatsAppChannel
+    from seva_crm.plugins.whatsapp.channel import WhatsAppChannel
 
     return [WhatsAppChannel()]
 
 
 @hookimpl
 def seva_webhook_routes() -> list:
-    from plugins.whatsapp.webhooks import routes
+    from seva_crm.plugins.whatsapp.webhooks import routes
 
     return routes()

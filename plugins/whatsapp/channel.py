@@ -22,14 +22,14 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from core.channels import OutgoingMessage, Recipient, SendError, SendResult
-from core.enums import ConsentSource
-from core.models import Customer, InboundMessage
-from core.security import utcnow
-from plugins.whatsapp import errors as E
-from plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
-from plugins.whatsapp.optout import stop_marketing
-from plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
+from seva_crm.core.common.enums import ConsentSource
+from seva_crm.core.models import Customer, InboundMessage
+from seva_crm.core.common.security import utcnow
+from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
+from seva_crm.plugins.whatsapp.optout import stop_marketing
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
 log = logging.getLogger("seva.whatsapp")
 WINDOW = timedelta(hours=24)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> AsyncClient

@@ -13,11 +13,11 @@ import re
 from typing import Any
 from uuid import UUID
 
-from core.enums import Channel, ConsentSource
-from core.errors import DomainError
-from core.models import Consent, Tenant
-from core.principal import TenantScope
-from core.privacy import consent
+from seva_crm.core.common.enums import Channel, ConsentSource
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.models import Consent, Tenant
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.privacy import consent
 
 log = logging.getLogger("seva.whatsapp")
 PURPOSE = "marketing"

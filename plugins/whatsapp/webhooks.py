@@ -33,14 +33,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 
-from core import outbox
-from core.enums import ConsentSource, MessageStatus
-from core.models import Customer, InboundMessage, Message, PluginSettings
-from core.plugin_settings import loaded_plugin, load_settings, is_enabled
-from core.security import utcnow
-from plugins.whatsapp import errors as E
-from plugins.whatsapp.optout import keyword, resume_marketing, stop_marketing
-from plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.core.messaging import outbox
+from seva_crm.core.common.enums import ConsentSource, MessageStatus
+from seva_crm.core.models import Customer, InboundMessage, Message, PluginSettings
+from seva_crm.core.platform.plugin_settings import loaded_plugin, load_settings, is_enabled
+from seva_crm.core.common.security import utcnow
+from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp.optout import keyword, resume_marketing, stop_marketing
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
 log = logging.getLogger("seva.whatsapp")
 PLUGIN = "whatsapp"

@@ -9,12 +9,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry import Info
 
-from core.channels import OutgoingMessage, Recipient, SendError, SendResult
-from core.enums import Role
-from core.hookspecs import hookimpl
-from core.plugin_types import GraphQLContribution, PluginManifest
-from core.tenant_plugins import enabled_plugins
-from schema.permissions import needs
+from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
+from seva_crm.core.common.enums import Role
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import GraphQLContribution, PluginManifest
+from seva_crm.core.platform.tenant_plugins import enabled_plugins
+from seva_crm.schema.permissions import needs
 
 PLUGIN_ID = "hello"
 

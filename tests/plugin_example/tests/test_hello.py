@@ -6,9 +6,9 @@ import httpx
 from pydantic import SecretStr
 
 import seva_plugin_hello
-from core.channels import OutgoingMessage, Purpose, Recipient
-from core.plugins import Plugins
-from schema.app import create_app
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient
+from seva_crm.core.platform.plugins import Plugins
+from seva_crm.schema.app import create_app
 
 
 def test_loads_with_its_hooks():

@@ -1,0 +1,1 @@
+"""Customers and the services done for them: records, service records, CSV import."""

@@ -1,0 +1,216 @@
+"""Customers: validation, duplicate detection, soft delete, filtering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from seva_crm.core.common import audit
+from seva_crm.core.platform import events
+from seva_crm.core.common.enums import Channel, Language
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import Customer, CustomerTag
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.validation import normalize_email, normalize_phone, normalize_tags, require_text
+
+EDITABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes")
+
+NOT_PERSONAL = ("preferred_channel", "language")  # values an audit entry may show in clear
+
+SORTS: dict[str, SortKey] = {
+    "CREATED_AT_DESC": datetime_key("created_at", True),
+    "CREATED_AT_ASC": datetime_key("created_at", False),
+    "UPDATED_AT_DESC": datetime_key("updated_at", True),
+    "NAME_ASC": SortKey("name", False),
+    "NAME_DESC": SortKey("name", True),
+}
+
+
+def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -> dict[str, Any]:
+    """Validate and normalise customer fields; raises one DomainError naming every bad field.
+    With ``partial`` only the keys present are checked (an update)."""
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+
+    def check(key: str, fn) -> None:
+        if key not in data:
+            return
+        try:
+            out[key] = fn(data[key])
+        except DomainError as exc:
+            errors.extend(exc.errors)
+        except ValueError:  # not one of an enum's values
+            errors.append(FieldError(_api_name(key), ErrorCode.INVALID, f"{data[key]!r} is not allowed here"))
+
+    if not partial and "name" not in data:
+        data = {**data, "name": ""}
+    check("name", lambda v: require_text(v, "name", 200))
+    check("phone", lambda v: normalize_phone(v, tenant.region) if v and v.strip() else None)
+    check("email", lambda v: normalize_email(v) if v and v.strip() else None)
+    check("address", lambda v: (v or "").strip()[:2000])
+    check("date_of_birth", _check_birth_date)
+    check("preferred_channel", lambda v: Channel(v) if v else Channel.WHATSAPP)
+    check("language", lambda v: Language(v) if v else Language.EN)
+    check("tags", lambda v: normalize_tags(v or []))
+    check("notes", lambda v: (v or "")[:10_000])
+    if errors:
+        raise DomainError(*errors)
+    return out
+
+
+def _api_name(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _check_birth_date(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        raise DomainError.of("dateOfBirth", ErrorCode.INVALID, "must be between 1900-01-01 and today")
+    return value
+
+
+async def _ensure_phone_free(tenant_id: UUID, phone: str | None, exclude: UUID | None = None) -> None:
+    if not phone:
+        return
+    qs = Customer.filter(tenant_id=tenant_id, phone=phone)
+    if exclude:
+        qs = qs.exclude(id=exclude)
+    existing = await qs.only("id", "name").first()
+    if existing:
+        raise duplicate_phone(existing.name, existing.id)
+
+
+def duplicate_phone(name: str, id: UUID) -> DomainError:
+    return DomainError.of(
+        "phone", ErrorCode.DUPLICATE, f'this phone already belongs to customer "{name}" ({to_global_id("Customer", id)})'
+    )
+
+
+async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer:
+    values = clean(data, tenant)
+    await _ensure_phone_free(tenant.id, values.get("phone"))
+    try:
+        async with in_transaction():
+            customer = await Customer.create(tenant_id=tenant.id, **values)
+            await _write_tags(customer, values.get("tags", []))
+            await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
+                               changed=values)
+    except IntegrityError:  # lost a race with another create of the same phone
+        await _ensure_phone_free(tenant.id, values.get("phone"))
+        raise
+    await events.emit(events.new_event(events.CUSTOMER_CREATED, tenant.id, customer.id))
+    return customer
+
+
+async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[str, Any]) -> Customer:
+    customer = await get_customer(tenant.id, customer_id)
+    values = clean(changes, tenant, partial=True)
+    if "phone" in values:
+        await _ensure_phone_free(tenant.id, values["phone"], exclude=customer.id)
+    if not values:
+        return customer
+    changed = [k for k, v in values.items() if getattr(customer, k) != v]
+    details = field_changes(customer, values, changed)
+    async with in_transaction():
+        customer.update_from_dict(values)
+        await customer.save(update_fields=[*values, "updated_at"])
+        if "tags" in values:
+            await CustomerTag.filter(customer_id=customer.id).delete()
+            await _write_tags(customer, values["tags"])
+        if changed:
+            await audit.record(tenant.id, "customer.updated", subject_type="customer", subject_id=customer.id,
+                               changed=changed, details=details)
+    # which fields changed (names only, no values: events carry no personal data)
+    await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=sorted(values)))
+    return customer
+
+
+def field_changes(customer: Customer, values: dict[str, Any], changed: list[str]) -> dict[str, Any]:
+    """Before and after of each changed field for the audit log: personal values as keyed digests."""
+    def show(key: str, value: Any) -> Any:
+        return str(value) if key in NOT_PERSONAL else audit.personal(value)
+
+    return {"before": {k: show(k, getattr(customer, k)) for k in changed}, "after": {k: show(k, values[k]) for k in changed}}
+
+
+async def _write_tags(customer: Customer, tags: list[str]) -> None:
+    if tags:
+        await CustomerTag.bulk_create(
+            [CustomerTag(tenant_id=customer.tenant_id, customer_id=customer.id, tag=t) for t in tags]
+        )
+
+
+async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
+    """Soft delete: hidden from lists by default, restorable. Erasure is a privacy request."""
+    customer = await get_customer(tenant.id, customer_id)
+    if customer.deleted_at is None:
+        customer.deleted_at = utcnow()
+        async with in_transaction():
+            await customer.save(update_fields=["deleted_at", "updated_at"])
+            await audit.record(tenant.id, "customer.deleted", subject_type="customer", subject_id=customer.id,
+                               changed=["deleted_at"])
+        await events.emit(events.new_event(events.CUSTOMER_DELETED, tenant.id, customer.id))
+    return customer
+
+
+async def restore_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
+    customer = await get_customer(tenant.id, customer_id)
+    if customer.deleted_at is not None:
+        if customer.erased_at is not None:
+            raise DomainError.of("id", ErrorCode.INVALID, "this customer's data was erased; it cannot be restored")
+        customer.deleted_at = None
+        async with in_transaction():
+            await customer.save(update_fields=["deleted_at", "updated_at"])
+            await audit.record(tenant.id, "customer.restored", subject_type="customer", subject_id=customer.id,
+                               changed=["deleted_at"])
+        await events.emit(events.new_event(events.CUSTOMER_RESTORED, tenant.id, customer.id))
+    return customer
+
+
+async def get_customer(tenant_id: UUID, customer_id: UUID | None, field: str = "id") -> Customer:
+    customer = await Customer.get_or_none(id=customer_id, tenant_id=tenant_id) if customer_id else None
+    if customer is None:
+        raise NotFound("customer", field)
+    return customer
+
+
+@dataclass
+class CustomerFilter:
+    search: str | None = None  # name, phone or email contains
+    phone: str | None = None
+    email: str | None = None
+    tags: list[str] = field(default_factory=list)  # customers having all of these tags
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = False  # False: live customers; True: only soft-deleted ones
+
+
+def customer_queryset(tenant: TenantScope, f: CustomerFilter) -> QuerySet[Customer]:
+    qs = Customer.filter(tenant_id=tenant.id, deleted_at__isnull=not f.deleted)
+    if f.search and (term := f.search.strip()):
+        digits = "".join(c for c in term if c.isdigit())
+        cond = Q(name__icontains=term) | Q(email__icontains=term)
+        if len(digits) >= 4:
+            cond |= Q(phone__contains=digits)
+        qs = qs.filter(cond)
+    if f.phone:
+        qs = qs.filter(phone=normalize_phone(f.phone, tenant.region, "filter.phone"))
+    if f.email:
+        qs = qs.filter(email__iexact=f.email.strip())
+    for tag in normalize_tags(f.tags, "filter.tags"):
+        qs = qs.filter(id__in=Subquery(CustomerTag.filter(tenant_id=tenant.id, tag=tag).values("customer_id")))
+    if f.created_after:
+        qs = qs.filter(created_at__gte=f.created_after)
+    if f.created_before:
+        qs = qs.filter(created_at__lt=f.created_before)
+    return qs

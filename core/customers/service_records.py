@@ -1,0 +1,119 @@
+"""Service records: what a centre did for a customer, its fee and where it stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from tortoise.transactions import in_transaction
+
+from seva_crm.core.common import audit
+from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.common.enums import REGION_CURRENCY, Currency, ServiceStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
+from seva_crm.core.models import ServiceRecord
+from seva_crm.core.common.paging import SortKey, datetime_key
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.validation import require_text
+
+S = ServiceStatus
+TRANSITIONS: dict[ServiceStatus, set[ServiceStatus]] = {
+    S.REQUESTED: {S.IN_PROGRESS, S.READY, S.CANCELLED},
+    S.IN_PROGRESS: {S.READY, S.CANCELLED},
+    S.READY: {S.DELIVERED, S.CANCELLED},
+    S.DELIVERED: set(),
+    S.CANCELLED: set(),
+}
+
+SORTS: dict[str, SortKey] = {
+    "CREATED_AT_DESC": datetime_key("created_at", True),
+    "CREATED_AT_ASC": datetime_key("created_at", False),
+}
+
+
+def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    if not partial or "service_name" in data:
+        try:
+            out["service_name"] = require_text(data.get("service_name"), "serviceName", 200)
+        except DomainError as exc:
+            errors.extend(exc.errors)
+    if "fee_amount" in data:
+        if data["fee_amount"] is None or data["fee_amount"] < 0:
+            errors.append(FieldError("feeAmount", ErrorCode.INVALID, "must be zero or more minor units"))
+        out["fee_amount"] = data["fee_amount"]
+    if "currency" in data or not partial:
+        out["currency"] = Currency(data.get("currency") or REGION_CURRENCY[tenant.region])
+    for key, limit in (("reference_number", 100), ("notes", 10_000)):
+        if key in data:
+            out[key] = (data[key] or "").strip()[:limit]
+    if "follow_up_on" in data:
+        out["follow_up_on"] = data["follow_up_on"]
+    if errors:
+        raise DomainError(*errors)
+    return out
+
+
+async def create_service_record(tenant: TenantScope, customer_id: UUID | None, data: dict[str, Any]) -> ServiceRecord:
+    values = clean(data, tenant)
+    customer = await get_customer(tenant.id, customer_id, "customerId")
+    if customer.deleted_at is not None:
+        raise DomainError.of("customerId", ErrorCode.INVALID, "customer is deleted; restore it first")
+    status = data.get("status") or S.REQUESTED
+    async with in_transaction():
+        record = await ServiceRecord.create(tenant_id=tenant.id, customer_id=customer.id, status=status, **values)
+        await audit.record(tenant.id, "service_record.created", subject_type="customer", subject_id=customer.id,
+                           changed=values, details={"service_record": str(record.id), "status": str(status)})
+    return record
+
+
+async def update_service_record(tenant: TenantScope, record_id: UUID | None, changes: dict[str, Any]) -> ServiceRecord:
+    record = await get_service_record(tenant.id, record_id)
+    values = clean(changes, tenant, partial=True)
+    if (status := changes.get("status")) and status != record.status:
+        if status not in TRANSITIONS[record.status]:
+            raise DomainError.of(
+                "status", ErrorCode.INVALID_TRANSITION, f"cannot move from {record.status.value} to {status.value}"
+            )
+        values["status"] = status
+    if values:
+        changed = [k for k, v in values.items() if getattr(record, k) != v]
+        record.update_from_dict(values)
+        async with in_transaction():
+            await record.save(update_fields=[*values, "updated_at"])
+            if changed:
+                await audit.record(tenant.id, "service_record.updated", subject_type="customer", subject_id=record.customer_id,
+                                   changed=changed, details={"service_record": str(record.id), "status": str(record.status)})
+    return record
+
+
+async def get_service_record(tenant_id: UUID, record_id: UUID | None) -> ServiceRecord:
+    record = await ServiceRecord.get_or_none(id=record_id, tenant_id=tenant_id) if record_id else None
+    if record is None:
+        raise NotFound("service record")
+    return record
+
+
+@dataclass
+class ServiceRecordFilter:
+    customer_id: UUID | None = None
+    statuses: list[ServiceStatus] = field(default_factory=list)
+    follow_up_due_by: date | None = None  # follow-up on or before this date, work not finished
+
+
+def service_record_queryset(tenant_id: UUID, f: ServiceRecordFilter) -> QuerySet[ServiceRecord]:
+    qs = ServiceRecord.filter(tenant_id=tenant_id)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.statuses:
+        qs = qs.filter(status__in=f.statuses)
+    if f.follow_up_due_by:
+        qs = qs.filter(
+            follow_up_on__lte=f.follow_up_due_by, status__in=[S.REQUESTED, S.IN_PROGRESS, S.READY]
+        )
+    return qs

@@ -1,0 +1,1 @@
+"""Identity and access: tenants, staff accounts, sign-in and tokens."""

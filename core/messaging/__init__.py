@@ -1,0 +1,1 @@
+"""Messaging: templates, the outbox and its channels, staff codes, mail transport."""

@@ -1,0 +1,318 @@
+"""The outbox: every outbound notification is a Message row first, then a job.
+
+- ``queue_message`` writes the row (status queued) in the caller's transaction and enqueues
+  the send only after that transaction commits (``core.transactions``): a rollback leaves
+  neither a row nor a job, and a crash after the commit leaves a queued row for the sweeper.
+- The ``outbox.send`` actor claims the row with a guarded UPDATE (queued and due, or sending
+  with an expired lease -> sending, with a lease and ``attempts + 1``), so one sender at a time
+  holds it; ``attempts`` at the claim is the fencing token every later write checks. It picks a
+  channel (the customer's preferred one, then the tenant's ``channel_fallback``; skipping
+  channels no plugin provides, that cannot reach the recipient, or, for marketing, that lack
+  consent), calls the adapter with the message's idempotency key, and records the outcome:
+  sent with the provider's id; a retryable error -> queued again after exponential backoff
+  with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
+  error -> queued for the next channel at once; anything else -> failed with its reason.
+- Status only moves forward (``TRANSITIONS``); sending -> queued only to wait for a retry.
+- The ``outbox.sweep`` actor re-enqueues what is stuck: queued and overdue (a lost job), or
+  sending with an expired lease (a crashed sender).
+
+Logs carry message ids, channels and error codes: never addresses, names or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from tortoise.expressions import F, Q
+
+from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
+from seva_crm.core.messaging.templates import binding_for
+from seva_crm.core.common.enums import MessageStatus
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.jobs import enqueue, job
+from seva_crm.core.models import Customer, Message, Tenant, User
+from seva_crm.core.privacy.consent import may_send
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.storage.transactions import after_commit
+
+log = logging.getLogger("seva.outbox")
+
+S = MessageStatus
+TRANSITIONS: dict[MessageStatus, set[MessageStatus]] = {
+    S.QUEUED: {S.SENDING, S.FAILED},
+    S.SENDING: {S.QUEUED, S.SENT, S.FAILED},  # back to queued only to wait for a retry
+    S.SENT: {S.DELIVERED, S.READ, S.FAILED},  # a provider may report failure after accepting
+    S.DELIVERED: {S.READ},
+    S.READ: set(),
+    S.FAILED: set(),
+}
+SEND_JOB = "outbox.send"
+SWEEP_JOB = "outbox.sweep"
+SWEEP_BATCH = 5000
+NO_CONSENT = "no consent"
+
+
+def sources(to: MessageStatus) -> list[MessageStatus]:
+    return [s for s, following in TRANSITIONS.items() if to in following]
+
+
+async def advance(message_id: UUID, to: MessageStatus, *, fence: int | None = None, **changes: Any) -> bool:
+    """Move a message to ``to`` only if its status allows it (and, given ``fence``, only while
+    the caller's claim is the latest): one guarded UPDATE. Returns whether the row moved."""
+    qs = Message.filter(id=message_id, status__in=sources(to))
+    if fence is not None:
+        qs = qs.filter(attempts=fence)
+    return await qs.update(status=to, updated_at=utcnow(), **changes) == 1
+
+
+async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus) -> bool:
+    """A provider's report (delivered, read, failed) for a sent message; repeats and reports
+    that arrive out of order change nothing."""
+    stamp = {S.DELIVERED: "delivered_at", S.READ: "read_at", S.FAILED: "failed_at"}.get(status)
+    if stamp is None:
+        raise ValueError(f"providers report delivered, read or failed, not {status}")
+    if await Message.filter(id=message_id, tenant_id=tenant_id).count() == 0:
+        return False
+    return await advance(message_id, status, **{stamp: utcnow()})
+
+
+async def queue_message(
+    tenant_id: UUID, customer_id: UUID | None, *, purpose: Purpose, template: str, body: str,
+    variables: dict[str, Any] | None = None, idempotency_key: str | None = None,
+    user_id: UUID | None = None, only_channel: str | None = None,
+) -> Message:
+    """Write a message to the outbox and send it once the current transaction commits.
+
+    Call it inside ``core.transactions.transaction()`` with the change that causes the message
+    (or outside any transaction). A repeated ``idempotency_key`` returns the first message.
+    The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
+    ``only_channel`` sends on that channel or not at all (a code sent "by SMS" goes by SMS)."""
+    if (customer_id is None) == (user_id is None):
+        raise ValueError("a message goes to a customer or to a member of staff")
+    if idempotency_key:
+        existing = await Message.get_or_none(tenant_id=tenant_id, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
+    detail = await check_body(tenant_id, body)
+    message_id = uuid4()
+    message = await Message.create(
+        detail=detail,
+        id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
+        purpose=Purpose(purpose).value,
+        template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
+        idempotency_key=idempotency_key or f"seva-{message_id.hex}",
+    )
+    after_commit(lambda: enqueue_send(message_id))
+    return message
+
+
+async def check_body(tenant_id: UUID, body: str) -> dict[str, Any]:
+    """Ask the tenant's channels that can check a text (``check``) what they make of it: their
+    facts by channel name. If every channel that checks refuses it (and no other channel could
+    take it), the message is refused now, as a ``DomainError`` on ``body``, rather than failing later."""
+    facts: dict[str, Any] = {}
+    refusals: list[SendError] = []
+    bindings = await channels_for_tenant(tenant_id)
+    for name, binding in bindings.items():
+        check = getattr(binding.adapter, "check", None)
+        if check is None:
+            continue
+        try:
+            facts[name] = check(body, binding.settings)
+        except SendError as exc:
+            refusals.append(exc)
+    if refusals and not facts and all(hasattr(b.adapter, "check") for b in bindings.values()):
+        raise DomainError.of("body", ErrorCode.INVALID, "; ".join(f"{e.code}: {e.reason}" for e in refusals))
+    return facts
+
+
+def enqueue_send(message_id: UUID, delay_seconds: float | None = None) -> None:
+    """Enqueue a send; if the broker is unreachable the row waits for the sweeper."""
+    try:
+        enqueue(SEND_JOB, str(message_id), delay_seconds=delay_seconds)
+    except Exception as exc:  # noqa: BLE001 - the row is safe; the sweeper retries the enqueue
+        log.warning("could not enqueue message %s (%s); the sweeper will", message_id, type(exc).__name__)
+
+
+def backoff(attempt: int, retry_after: float | None = None, *, rng=random.random) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential from outbox_retry_base_seconds,
+    capped at outbox_retry_max_seconds, with jitter over its upper half, and never sooner than
+    the provider's retry_after."""
+    settings = get_settings()
+    ceiling = min(settings.outbox_retry_max_seconds, settings.outbox_retry_base_seconds * 2 ** (attempt - 1))
+    delay = ceiling / 2 + rng() * ceiling / 2
+    return max(delay, retry_after or 0.0)
+
+
+class Unsendable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def claim(message_id: UUID, now: datetime) -> Message | None:
+    """Take the message for sending, or None if it is not due or someone else holds it."""
+    lease = now + timedelta(seconds=get_settings().outbox_lease_seconds)
+    due = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)
+    taken = await Message.filter(due | abandoned, id=message_id).update(
+        status=S.SENDING, locked_until=lease, attempts=F("attempts") + 1, updated_at=now
+    )
+    return await Message.get(id=message_id) if taken == 1 else None
+
+
+def channel_order(preferred: str | None, fallback: list[str], tried: list[str]) -> list[str]:
+    order: list[str] = []
+    for name in ([preferred] if preferred else []) + list(fallback or []):
+        if name not in order and name not in tried:
+            order.append(name)
+    return order
+
+
+async def choose_channel(message: Message, customer: Customer | None, fallback: list[str], recipient: Recipient,
+                         bindings: dict[str, ChannelBinding]) -> str:
+    lacked_consent = False
+    if message.only_channel:
+        order = [message.only_channel] if message.only_channel not in message.channels_tried else []
+    else:
+        order = channel_order(customer.preferred_channel.value if customer else None, fallback, message.channels_tried)
+    for name in order:
+        binding = bindings.get(name)
+        if binding is None or not binding.adapter.can_reach(recipient):
+            continue
+        if customer is None:  # a staff alert: a service message, no consent involved
+            if Purpose(message.purpose) is not Purpose.SERVICE:
+                raise Unsendable("only service messages go to staff")
+        elif not await may_send(message.tenant_id, customer, message.purpose, name):
+            lacked_consent = True
+            continue
+        return name
+    if lacked_consent:
+        raise Unsendable(NO_CONSENT)
+    if message.channels_tried:
+        raise Unsendable(f"no channel left to try after {', '.join(message.channels_tried)}")
+    raise Unsendable("no channel can reach the recipient")
+
+
+@job(SEND_JOB)
+async def send(message_id: str) -> None:
+    await deliver(UUID(message_id))
+
+
+async def deliver(message_id: UUID) -> MessageStatus | None:
+    """One attempt at sending ``message_id``; returns the status it left, or None if it was
+    not ours to send (not due, already done, or held by another sender)."""
+    settings = get_settings()
+    now = utcnow()
+    message = await claim(message_id, now)
+    if message is None:
+        await _recheck_early(message_id, now)
+        return None
+    fence = message.attempts
+    if fence > settings.outbox_max_attempts:
+        return await _fail(message, fence, message.last_error or f"gave up after {fence - 1} attempts")
+
+    customer = await Customer.get_or_none(id=message.customer_id, tenant_id=message.tenant_id) if message.customer_id else None
+    if message.user_id:
+        user = await User.get_or_none(id=message.user_id, tenant_id=message.tenant_id, is_active=True)
+        if user is None:
+            return await _fail(message, fence, "the staff member no longer exists")
+        recipient = Recipient(None, user.name, user.phone, user.email, "en")
+    elif customer is None or customer.deleted_at is not None:
+        return await _fail(message, fence, "the customer no longer exists")
+    else:
+        recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
+    tenant = await Tenant.get(id=message.tenant_id).only("id", "channel_fallback")
+    bindings = await channels_for_tenant(message.tenant_id)
+    try:
+        channel = await choose_channel(message, customer, tenant.channel_fallback, recipient, bindings)
+    except Unsendable as exc:
+        return await _fail(message, fence, exc.reason)
+
+    binding = bindings[channel]
+    outgoing = OutgoingMessage(
+        id=message.id, tenant_id=message.tenant_id, channel=channel, purpose=Purpose(message.purpose),
+        template=message.template, body=message.body, variables=message.variables, recipient=recipient,
+        idempotency_key=message.idempotency_key, attempt=fence,
+        binding=await binding_for(message.tenant_id, message.template, channel, recipient.language),
+    )
+    try:
+        result = await asyncio.wait_for(binding.adapter.send(outgoing, binding.settings),
+                                        settings.outbox_send_timeout_seconds)
+    except SendError as exc:
+        error = exc
+    except TimeoutError:
+        error = SendError("timeout", "the provider did not answer in time", retryable=True)
+    except Exception as exc:  # noqa: BLE001 - an adapter bug or a network error: retry, then fail
+        error = SendError(type(exc).__name__, "the channel adapter raised an unexpected error", retryable=True)
+    else:
+        detail = {**message.detail, channel: result.detail} if result.detail else message.detail
+        if await advance(message.id, S.SENT, fence=fence, channel=channel, provider_id=result.provider_id[:128], detail=detail,
+                         sent_at=utcnow(), locked_until=None, last_error=""):
+            log.info("message %s sent via %s (attempt %d)", message.id, channel, fence)
+            return S.SENT
+        log.warning("message %s sent via %s but its claim had passed to another sender", message.id, channel)
+        return None
+
+    reason = f"{channel} {error.code}: {error.reason}"[:2000]
+    log.info("message %s: %s error %s on attempt %d (retryable=%s, fallback=%s)",
+             message.id, channel, error.code, fence, error.retryable, error.fallback)
+    if error.fallback:
+        moved = await advance(message.id, S.QUEUED, fence=fence, channel=None, locked_until=None, last_error=reason,
+                              channels_tried=[*message.channels_tried, channel], next_attempt_at=utcnow())
+        if moved:
+            enqueue_send(message.id)
+        return S.QUEUED if moved else None
+    if error.retryable and fence < settings.outbox_max_attempts:
+        delay = backoff(fence, error.retry_after)
+        moved = await advance(message.id, S.QUEUED, fence=fence, channel=channel, locked_until=None, last_error=reason,
+                              next_attempt_at=utcnow() + timedelta(seconds=delay))
+        if moved:
+            enqueue_send(message.id, delay_seconds=delay)
+        return S.QUEUED if moved else None
+    if error.retryable:
+        reason = f"{reason} (gave up after {fence} attempts)"
+    return await _fail(message, fence, reason, channel=channel)
+
+
+async def _fail(message: Message, fence: int, reason: str, channel: str | None = None) -> MessageStatus | None:
+    moved = await advance(message.id, S.FAILED, fence=fence, failed_at=utcnow(), locked_until=None,
+                          last_error=reason[:2000], **({"channel": channel} if channel else {}))
+    if moved:
+        log.info("message %s failed after %d attempts", message.id, fence)
+    return S.FAILED if moved else None
+
+
+async def _recheck_early(message_id: UUID, now: datetime) -> None:
+    """A retry's job that arrived before the message's next_attempt_at (clocks differ a little)
+    is sent again for then, instead of waiting for the sweeper."""
+    row = await Message.get_or_none(id=message_id).only("id", "status", "next_attempt_at")
+    if row is not None and row.status is S.QUEUED and row.next_attempt_at and row.next_attempt_at > now:
+        enqueue_send(message_id, delay_seconds=(row.next_attempt_at - now).total_seconds())
+
+
+@job(SWEEP_JOB)
+async def sweep() -> None:
+    await sweep_once()
+
+
+async def sweep_once() -> int:
+    """Re-enqueue stuck messages: queued past their next attempt by more than
+    outbox_sweep_grace_seconds, or sending with an expired lease. Returns how many."""
+    now = utcnow()
+    overdue = now - timedelta(seconds=get_settings().outbox_sweep_grace_seconds)
+    late = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=overdue))
+    abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)
+    ids = await Message.filter(late | abandoned).order_by("next_attempt_at").limit(SWEEP_BATCH).values_list("id", flat=True)
+    for message_id in ids:
+        enqueue_send(message_id)
+    if ids:
+        log.info("outbox sweep re-enqueued %d messages", len(ids))
+    return len(ids)

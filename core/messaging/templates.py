@@ -1,0 +1,295 @@
+"""Message templates: built-in defaults for the common keys, which a tenant may override.
+
+A template has a key (``renewal_due``), a purpose (service or marketing), its text per language
+(``en`` at least; ``hi``, ``bn``) with named variables in braces (``{name}``), and per channel and
+language a *binding*: how the provider knows the template.
+
+- ``whatsapp``: ``{"name": "seva_renewal_due", "language": "hi", "parameters": ["name", "service"]}``:
+  a template approved in WhatsApp Manager; ``parameters`` are our variable names in the order of
+  its ``{{1}}``, ``{{2}}``, ...
+- ``sms``: ``{"dlt_template_id": "1107...", "text": "Dear {#var#}, ...", "variables": ["name"]}``: an
+  Indian DLT registration, its registered text and our variables in the order of its ``{#var#}``.
+- any other channel: an object the channel's plugin understands.
+
+The outbox renders the body in the customer's language when a message is queued (every
+variable must be given: a missing one is a typed error, ``missing_variable``) and, at send time,
+hands the adapter ``binding_for(tenant, key, channel, language)``. ``name`` defaults to the
+customer's name (core.messages). A tenant's version replaces the built-in one as a whole."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.common.enums import Language
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
+
+FALLBACK_LANGUAGE = "en"
+LANGUAGES = tuple(lang.value for lang in Language)
+KEY = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+VARIABLE = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
+WHATSAPP_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+WHATSAPP_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+DLT_ID = re.compile(r"^\d{6,30}$")
+DLT_VAR = "{#var#}"
+MAX_TEXT = 1024  # WhatsApp's limit for a template body
+MAX_VALUE_LENGTH = 500
+
+
+def variables_of(text: str) -> list[str]:
+    """The variable names in ``text`` in order of first use; ValueError for malformed braces or
+    anything but a plain name (no attribute access, index, conversion or format spec)."""
+    names: list[str] = []
+    for _, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if spec or conversion or not VARIABLE.match(name):
+            raise ValueError(f"{{{name}}} is not a plain variable name (lowercase letters, digits, _)")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    purpose: Purpose
+    texts: dict[str, str]  # language -> text
+    bindings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # channel -> language -> binding
+    builtin: bool = True
+
+    @property
+    def variables(self) -> list[str]:
+        return variables_of(self.texts[FALLBACK_LANGUAGE])
+
+    def text(self, language: str | None) -> str:
+        return self.texts.get(language or FALLBACK_LANGUAGE) or self.texts[FALLBACK_LANGUAGE]
+
+    def binding(self, channel: str, language: str | None) -> dict[str, Any]:
+        by_language = self.bindings.get(channel) or {}
+        return dict(by_language.get(language or FALLBACK_LANGUAGE) or by_language.get(FALLBACK_LANGUAGE) or {})
+
+
+def _builtin(key: str, purpose: Purpose, **texts: str) -> Template:
+    """A built-in template; its WhatsApp binding names ``seva_<key>`` in each language, with the
+    parameters in the order that language's text uses them (register these in WhatsApp Manager,
+    or override the binding). SMS needs the tenant's own DLT registration: no default."""
+    whatsapp = {lang: {"name": f"seva_{key}", "language": lang, "parameters": variables_of(text)}
+                for lang, text in texts.items()}
+    return Template(key, purpose, texts, {"whatsapp": whatsapp})
+
+
+BUILTIN: dict[str, Template] = {t.key: t for t in (
+    _builtin("document_ready", Purpose.SERVICE,
+             en="Hello {name}, your {service} is ready. Please collect it from {centre}.",
+             hi="नमस्ते {name}, आपका {service} तैयार है। कृपया इसे {centre} से प्राप्त करें।",
+             bn="নমস্কার {name}, আপনার {service} প্রস্তুত। অনুগ্রহ করে {centre} থেকে সংগ্রহ করুন।"),
+    _builtin("renewal_due", Purpose.SERVICE,
+             en="Hello {name}, your {service} is due for renewal on {due_date}.",
+             hi="नमस्ते {name}, आपकी {service} का नवीनीकरण {due_date} को होना है।",
+             bn="নমস্কার {name}, আপনার {service} নবায়নের তারিখ {due_date}।"),
+    _builtin("otp", Purpose.SERVICE,
+             en="{code} is your verification code. It expires in {minutes} minutes. Do not share it with anyone.",
+             hi="{code} आपका सत्यापन कोड है। यह {minutes} मिनट में समाप्त हो जाएगा। इसे किसी के साथ साझा न करें।",
+             bn="{code} আপনার যাচাইকরণ কোড। এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে। কারও সাথে শেয়ার করবেন না।"),
+    _builtin("payment_received", Purpose.SERVICE,
+             en="Hello {name}, we have received your payment of {amount}. Thank you.",
+             hi="नमस्ते {name}, हमें आपका {amount} का भुगतान प्राप्त हो गया है। धन्यवाद।",
+             bn="নমস্কার {name}, আমরা আপনার {amount} পেমেন্ট পেয়েছি। ধন্যবাদ।"),
+    _builtin("invoice_due", Purpose.SERVICE,
+             en="Hello {name}, invoice {invoice_number} for {amount} is due on {due_date}.",
+             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} का भुगतान {due_date} तक करना है।",
+             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} পরিশোধের শেষ তারিখ {due_date}।"),
+    _builtin("invoice_overdue", Purpose.SERVICE,
+             en="Hello {name}, invoice {invoice_number} for {amount} was due on {due_date} and is now overdue. "
+                "Please pay at the earliest.",
+             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} {due_date} को देय थी और अब बकाया है। "
+                "कृपया जल्द से जल्द भुगतान करें।",
+             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} {due_date} তারিখে দেয় ছিল, এখন বকেয়া। "
+                "অনুগ্রহ করে দ্রুত পরিশোধ করুন।"),
+    _builtin("offer", Purpose.MARKETING,
+             en="Hello {name}, {offer}. Reply STOP to stop these messages.",
+             hi="नमस्ते {name}, {offer}। ये संदेश बंद करने के लिए STOP या बंद लिखकर भेजें।",
+             bn="নমস্কার {name}, {offer}। এই বার্তা বন্ধ করতে STOP বা বন্ধ লিখে পাঠান।"),
+    _builtin("privacy_code", Purpose.SERVICE,
+             en="Your Seva verification code is {code}. It expires in {minutes} minutes. Do not share it."),
+    _builtin("privacy_export_ready", Purpose.SERVICE,
+             en="Hello {name}, the copy of your data you asked for is ready until {expires}: {link}"),
+    _builtin("privacy_admin_alert", Purpose.SERVICE,
+             en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
+    _builtin("privacy_overdue", Purpose.SERVICE,
+             en="Privacy alert: a {type} request is past its deadline ({due_at} UTC, {citation}). Open Seva to answer it."),
+    _builtin("breach_reported", Purpose.SERVICE,
+             en="Breach reported. Notifications owed: {owed}. Open Seva to record each one."),
+    _builtin("breach_reminder", Purpose.SERVICE,
+             en="Reminder: breach notification {key} is due by {due_at} UTC ({citation}). Open Seva to record it."),
+)}
+TEMPLATES = BUILTIN  # the name earlier code used
+
+
+def _from_row(row: Any) -> Template:
+    return Template(row.key, Purpose(row.purpose), dict(row.texts), dict(row.bindings), builtin=False)
+
+
+async def find_template(tenant_id: UUID, key: str) -> Template | None:
+    """The tenant's version of ``key``, else the built-in one, else None."""
+    from seva_crm.core.models import MessageTemplate
+
+    row = await MessageTemplate.get_or_none(tenant_id=tenant_id, key=key)
+    return _from_row(row) if row is not None else BUILTIN.get(key)
+
+
+async def get_template(tenant_id: UUID, key: str) -> Template:
+    template = await find_template(tenant_id, key)
+    if template is None:
+        raise DomainError.of("template", ErrorCode.NOT_FOUND, f"no template {key!r}")
+    return template
+
+
+async def list_templates(tenant_id: UUID) -> list[Template]:
+    """Every template the tenant can send: its own, and the built-ins it has not overridden; by key."""
+    from seva_crm.core.models import MessageTemplate
+
+    own = {row.key: _from_row(row) for row in await MessageTemplate.filter(tenant_id=tenant_id)}
+    return sorted({**BUILTIN, **own}.values(), key=lambda t: t.key)
+
+
+async def binding_for(tenant_id: UUID, key: str, channel: str, language: str | None) -> dict[str, Any]:
+    """The template's binding for ``channel`` in ``language`` (else English); {} when there is none."""
+    template = await find_template(tenant_id, key)
+    return template.binding(channel, language) if template is not None else {}
+
+
+def render(template: Template, variables: dict[str, Any], language: str | None = None) -> str:
+    """The template's text in ``language`` (English if it has none) with ``variables`` filled in;
+    raises DomainError for a missing or unusable value (every problem at once)."""
+    text = template.text(language)
+    errors: list[FieldError] = []
+    values: dict[str, str] = {}
+    for name in variables_of(text):
+        value = variables.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors.append(FieldError(f"variables.{name}", ErrorCode.MISSING_VARIABLE, f"the template needs {{{name}}}"))
+        elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            errors.append(FieldError(f"variables.{name}", ErrorCode.INVALID, "must be text or a number"))
+        elif len(str(value)) > MAX_VALUE_LENGTH:
+            errors.append(FieldError(f"variables.{name}", ErrorCode.INVALID, f"at most {MAX_VALUE_LENGTH} characters"))
+        else:
+            values[name] = str(value).strip()
+    if errors:
+        raise DomainError(*errors)
+    return text.format_map(values)
+
+
+# -- a tenant's own templates ---------------------------------------------------------------
+
+def _check_binding(channel: str, language: str, binding: Any, variables: list[str]) -> list[FieldError]:
+    where = f"bindings.{channel}.{language}"
+    if not isinstance(binding, dict):
+        return [FieldError(where, ErrorCode.INVALID, "must be an object")]
+    errors: list[FieldError] = []
+
+    def names(value: Any, field_name: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.append(FieldError(f"{where}.{field_name}", ErrorCode.INVALID, "must be a list of variable names"))
+            return []
+        unknown = [v for v in value if v not in variables]
+        if unknown:
+            errors.append(FieldError(f"{where}.{field_name}", ErrorCode.INVALID,
+                                     f"not variables of this template: {', '.join(unknown)}"))
+        return value
+
+    if channel == "whatsapp":
+        extra = set(binding) - {"name", "language", "parameters"}
+        if extra:
+            errors.append(FieldError(where, ErrorCode.INVALID, f"unknown keys: {', '.join(sorted(extra))}"))
+        if not isinstance(binding.get("name"), str) or not WHATSAPP_NAME.match(binding["name"]):
+            errors.append(FieldError(f"{where}.name", ErrorCode.INVALID, "the template's name in WhatsApp Manager (a-z, 0-9, _)"))
+        if not isinstance(binding.get("language"), str) or not WHATSAPP_LANGUAGE.match(binding["language"]):
+            errors.append(FieldError(f"{where}.language", ErrorCode.INVALID, "a WhatsApp language code such as en, hi, bn, en_US"))
+        names(binding.get("parameters", []), "parameters")
+    elif channel == "sms":
+        extra = set(binding) - {"dlt_template_id", "text", "variables"}
+        if extra:
+            errors.append(FieldError(where, ErrorCode.INVALID, f"unknown keys: {', '.join(sorted(extra))}"))
+        if not isinstance(binding.get("dlt_template_id"), str) or not DLT_ID.match(binding["dlt_template_id"]):
+            errors.append(FieldError(f"{where}.dlt_template_id", ErrorCode.INVALID, "the DLT template id (digits)"))
+        text = binding.get("text")
+        if not isinstance(text, str) or not text.strip():
+            errors.append(FieldError(f"{where}.text", ErrorCode.REQUIRED, "the text as registered on DLT, with {#var#}"))
+            text = ""
+        given = names(binding.get("variables", []), "variables")
+        if text and len(given) != text.count(DLT_VAR):
+            errors.append(FieldError(f"{where}.variables", ErrorCode.INVALID,
+                                     f"the text has {text.count(DLT_VAR)} {DLT_VAR}; {len(given)} variables given"))
+    return errors
+
+
+def check_template(key: str, purpose: str, texts: dict[str, str], bindings: dict[str, dict[str, Any]]) -> Template:
+    """Validate a tenant's template: DomainError naming every problem."""
+    errors: list[FieldError] = []
+    key = (key or "").strip()
+    if not KEY.match(key):
+        errors.append(FieldError("key", ErrorCode.INVALID, "lowercase letters, digits and _, starting with a letter"))
+    try:
+        purpose_value = Purpose((purpose or "").strip().lower())
+    except ValueError:
+        errors.append(FieldError("purpose", ErrorCode.INVALID, "service or marketing"))
+        purpose_value = Purpose.SERVICE
+    variables: list[str] = []
+    if FALLBACK_LANGUAGE not in texts:
+        errors.append(FieldError(f"texts.{FALLBACK_LANGUAGE}", ErrorCode.REQUIRED, "an English text is required (the fallback)"))
+    per_language: dict[str, list[str]] = {}
+    for language, text in texts.items():
+        where = f"texts.{language}"
+        if language not in LANGUAGES:
+            errors.append(FieldError(where, ErrorCode.INVALID, f"languages are {', '.join(LANGUAGES)}"))
+        elif not isinstance(text, str) or not text.strip():
+            errors.append(FieldError(where, ErrorCode.REQUIRED, "must not be empty"))
+        elif len(text) > MAX_TEXT:
+            errors.append(FieldError(where, ErrorCode.INVALID, f"at most {MAX_TEXT} characters"))
+        else:
+            try:
+                per_language[language] = variables_of(text)
+            except ValueError as exc:
+                errors.append(FieldError(where, ErrorCode.INVALID, str(exc)))
+    variables = per_language.get(FALLBACK_LANGUAGE, [])
+    for language, used in per_language.items():
+        if set(used) != set(variables):
+            errors.append(FieldError(f"texts.{language}", ErrorCode.INVALID,
+                                     f"must use the same variables as the English text ({', '.join(variables) or 'none'})"))
+    for channel, by_language in bindings.items():
+        if not isinstance(by_language, dict):
+            errors.append(FieldError(f"bindings.{channel}", ErrorCode.INVALID, "must map languages to bindings"))
+            continue
+        for language, binding in by_language.items():
+            if language not in LANGUAGES:
+                errors.append(FieldError(f"bindings.{channel}.{language}", ErrorCode.INVALID, f"languages are {', '.join(LANGUAGES)}"))
+            else:
+                errors.extend(_check_binding(channel, language, binding, variables))
+    if errors:
+        raise DomainError(*errors)
+    return Template(key, purpose_value, {k: v.strip() for k, v in texts.items()}, bindings, builtin=False)
+
+
+async def upsert_template(tenant_id: UUID, key: str, purpose: str, texts: dict[str, str],
+                          bindings: dict[str, dict[str, Any]]) -> Template:
+    """Create or replace the tenant's version of ``key`` (audited)."""
+    from seva_crm.core.common import audit
+    from seva_crm.core.models import MessageTemplate
+
+    template = check_template(key, purpose, texts, bindings)
+    row, created = await MessageTemplate.get_or_create(
+        tenant_id=tenant_id, key=template.key,
+        defaults={"purpose": template.purpose.value, "texts": template.texts, "bindings": template.bindings})
+    if not created:
+        row.purpose, row.texts, row.bindings = template.purpose.value, template.texts, template.bindings
+        await row.save(update_fields=["purpose", "texts", "bindings", "updated_at"])
+    await audit.record(tenant_id, "template.created" if created else "template.updated", subject_type="template",
+                       subject_id=row.id, details={"key": template.key, "languages": sorted(template.texts),
+                                                   "channels": sorted(template.bindings)})
+    return template

@@ -1,0 +1,54 @@
+"""Domain events for plugins (``seva_domain_event``), delivered only after the change committed.
+
+Inside ``core.transactions.transaction()`` an emitted event waits for the commit (and is dropped
+if the transaction rolls back); outside any transaction it is delivered at once. ``emit`` inside
+a bare ``in_transaction()`` is a programming error and raises. Events carry ids and states only,
+never personal data."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+
+from seva_crm.core.storage import transactions
+from seva_crm.core.platform.plugin_types import DomainEvent
+from seva_crm.core.platform.plugins import Plugins, get_plugins
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform.tenant_plugins import tenant_hook
+
+log = logging.getLogger("seva.events")
+
+CUSTOMER_CREATED = "customer.created"
+CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_DELETED = "customer.deleted"
+CUSTOMER_RESTORED = "customer.restored"
+
+def new_event(name: str, tenant_id: UUID, subject_id: UUID, **data: Any) -> DomainEvent:
+    return DomainEvent(name=name, tenant_id=tenant_id, subject_id=subject_id, data=data, occurred_at=utcnow())
+
+
+async def emit(event: DomainEvent, plugins: Plugins | None = None) -> None:
+    """Call ``seva_domain_event`` of each plugin enabled for the event's tenant (held until commit
+    inside ``transaction()``). A plugin that raises is logged and skipped: the change has committed and
+    the other plugins still hear of it."""
+    if transactions.holding():
+        transactions.after_commit(lambda: _deliver(event, plugins))
+        return
+    if transactions.in_plain_transaction():
+        raise RuntimeError(f"emit({event.name}) inside in_transaction(): emit after the block, "
+                           "or open it with core.transactions.transaction()")
+    await _deliver(event, plugins)
+
+
+async def _deliver(event: DomainEvent, plugins: Plugins | None) -> None:
+    plugins = plugins or get_plugins()
+    if not plugins.pm.hook.seva_domain_event.get_hookimpls():
+        return  # nobody listens: skip looking up the tenant's choices
+    caller = await tenant_hook(event.tenant_id, "seva_domain_event", plugins)
+    for plugin_id, function in plugins.implementers(caller):
+        try:
+            function(event=event)
+        except Exception:  # noqa: BLE001 - one plugin's failure must not reach the caller
+            log.exception("plugin %s failed on event %s (tenant %s)", plugin_id, event.name, event.tenant_id)

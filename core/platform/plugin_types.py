@@ -1,0 +1,170 @@
+"""Value types exchanged through the hooks in ``core.hookspecs``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from seva_crm.core.common.enums import RequestType
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PluginManifest:
+    id: str  # equals the entry-point name; used in URLs (/webhooks/<id>/) and settings
+    name: str
+    version: str
+    description: str = ""
+    settings_model: type[BaseModel] | None = None  # SecretStr fields are encrypted at rest
+    enabled_by_default: bool = False  # for tenants that have not chosen
+
+
+@dataclass(frozen=True)
+class GraphQLContribution:
+    query: type | None = None  # a @strawberry.type whose fields join Query
+    mutation: type | None = None  # a @strawberry.type whose fields join Mutation
+    types: tuple[type, ...] = ()  # extra types reachable only through interfaces or unions
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str  # unique; the lease that keeps several schedulers from running it twice
+    every_seconds: int
+    actor_name: str  # the dramatiq actor to enqueue (no arguments)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: str  # "customer.created", "payment.recorded", "privacy_request.completed", ...
+    tenant_id: UUID
+    subject_id: UUID
+    data: dict[str, Any] = field(default_factory=dict)  # ids and states only, no personal data
+    occurred_at: datetime | None = None
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+
+# --- region policies ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cited(Generic[T]):
+    """A rule's answer with the law it comes from. ``setting`` names the policy setting that
+    holds the figure when the law leaves it open or it is uncertain (see docs/privacy.md)."""
+
+    value: T
+    citation: str
+    setting: str | None = None
+
+
+class RecordCategory(StrEnum):
+    """What a stored record is, for the retention decision (sources map their rows to one)."""
+
+    PROFILE = "profile"  # the customer row itself
+    TAG = "tag"
+    SERVICE_HISTORY = "service_history"  # work done, no money changed hands
+    TRANSACTION = "transaction"  # a paid service record, an invoice, a payment: tax law keeps it
+    CONSENT_PROOF = "consent_proof"  # the consent ledger: the fiduciary's burden of proof
+    TRAFFIC_LOG = "traffic_log"  # messages sent: processing and traffic logs
+    REQUEST_RECORD = "request_record"  # the privacy request being answered, and earlier ones
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    category: RecordCategory
+    table: str
+    record_id: str
+    created_at: datetime
+    tax_date: date | None = None  # the date a tax record relates to (invoice date)
+
+
+class Disposition(StrEnum):
+    ERASE = "erase"  # delete the row
+    ANONYMISE = "anonymise"  # keep the row, personal fields masked, no retention duty
+    RETAIN = "retain"  # a law requires keeping it until ``retain_until``: masked where possible
+
+
+@dataclass(frozen=True)
+class RetentionDecision:
+    disposition: Disposition
+    basis: str  # plain words: "GST records", "proof of consent"
+    citation: str
+    retain_until: date | None = None
+
+
+@dataclass(frozen=True)
+class NoticeRequirements:
+    """What a consent notice must contain, and the languages it may be written in."""
+
+    elements: frozenset[str]  # keys of core.privacy.notices.ELEMENTS
+    languages: frozenset[str]  # Language values: en, hi, bn
+    citation: str
+
+
+@dataclass(frozen=True)
+class BreachObligation:
+    key: str  # stable per regulator and step: "in.board.detailed"
+    recipient: str  # "affected_persons", "board", "authority"
+    what: str
+    within: timedelta | None  # None: without delay (due as soon as the tenant is aware)
+    citation: str
+
+
+class RegionPolicy(Protocol):
+    """The privacy law of one region, as a plugin provides it (``seva_region_policies``).
+    ``configured(values)`` returns the policy with one tenant's settings applied; every answer
+    carries its citation. ``core.privacy.policy.combine`` merges several (stricter wins)."""
+
+    region: str  # "IN", "BD"
+    name: str
+
+    def configured(self, values: Mapping[str, Any]) -> RegionPolicy: ...
+
+    def request_types(self) -> dict[RequestType, Cited[bool]]:
+        """The request types the tenant must (value True: a statutory right) or may answer."""
+
+    def response_deadline(self, kind: RequestType) -> Cited[timedelta]: ...
+
+    def identity_methods(self, kind: RequestType) -> Cited[frozenset[str]]:
+        """How a requester may prove who they are: "otp" (to the phone or email on record), "in_person"."""
+
+    def minimum_age(self) -> Cited[int]: ...
+
+    def guardian_consent_required(self) -> Cited[bool]: ...
+
+    def child_restricted_purposes(self) -> Cited[frozenset[str]]:
+        """Purposes a child may not be processed for (marketing, profiling, tracking)."""
+
+    def notice_requirements(self) -> NoticeRequirements: ...
+
+    def retention(self, record: RecordRef, today: date) -> RetentionDecision: ...
+
+    def minimum_log_retention(self) -> Cited[timedelta]: ...
+
+    def breach_obligations(self) -> list[BreachObligation]: ...
+
+    def cross_border_allowed(self, country: str) -> Cited[bool]: ...
+
+    def dispute_mark(self) -> Cited[bool]:
+        """Whether a refused correction may be marked "disputed" at the subject's request."""
+
+
+class PrivacyFanout(Protocol):
+    """A plugin's own store of customers' personal data, for access and erasure requests."""
+
+    async def export(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
+        """Everything the plugin holds about the customer (JSON-serialisable); empty if nothing.
+        A non-empty answer lists the plugin under "shared with" in the access summary."""
+
+    async def erase(self, tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
+        """Erase it; idempotent. Answer ``{"erased": n, "kept": [{"count", "basis", "citation",
+        "retain_until"}]}`` naming anything a law makes the plugin keep."""

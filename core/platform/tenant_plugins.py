@@ -1,0 +1,78 @@
+"""What a tenant's enabled plugins provide: their ids and settings, their adapters, and hook
+callers that skip the plugins a tenant has not enabled.
+
+The plugin manager is built once per process; for a tenant we only look up its choices (one
+small query) and take the cached subset hook caller for the plugins it has not enabled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pluggy import HookCaller
+from pydantic import BaseModel
+
+from seva_crm.core.platform.channels import NotificationChannel
+from seva_crm.core.models import PluginSettings
+from seva_crm.core.platform.plugin_settings import is_enabled, load_settings, loaded_plugin
+from seva_crm.core.platform.plugins import Plugins, get_plugins
+
+
+async def enabled_plugins(tenant_id: UUID, plugins: Plugins | None = None) -> list[str]:
+    """Ids of the plugins enabled for the tenant (its choice, else the plugin's default), in load order."""
+    plugins = plugins or get_plugins()
+    rows = {r.plugin_id: r for r in await PluginSettings.filter(tenant_id=tenant_id).only("plugin_id", "enabled")}
+    return [pid for pid, loaded in plugins.loaded.items() if is_enabled(loaded, rows.get(pid))]
+
+
+async def plugin_config(tenant_id: UUID, plugin_id: str, plugins: Plugins | None = None) -> BaseModel | None:
+    """The plugin's settings for the tenant as its pydantic model, secrets decrypted (``SecretStr``:
+    call ``get_secret_value()`` only where the secret is used). None if the plugin has no settings
+    model or the tenant has not configured it. Does not check enablement."""
+    loaded = loaded_plugin(plugin_id, plugins)
+    return load_settings(loaded, await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id))
+
+
+async def tenant_hook(tenant_id: UUID, name: str, plugins: Plugins | None = None) -> HookCaller:
+    """The hook ``name`` restricted to the plugins enabled for the tenant (a cached subset caller)."""
+    plugins = plugins or get_plugins()
+    enabled = await enabled_plugins(tenant_id, plugins)
+    return plugins.hook(name, frozenset(plugins.loaded) - set(enabled))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An adapter one plugin provides, and which plugin (its settings go with every call)."""
+
+    plugin_id: str
+    adapter: Any
+
+
+async def _offers(tenant_id: UUID, hook_name: str, plugins: Plugins | None) -> list[Offer]:
+    plugins = plugins or get_plugins()
+    provided = plugins.provided(hook_name)
+    if not provided:
+        return []
+    enabled = set(await enabled_plugins(tenant_id, plugins))
+    return [Offer(pid, adapter) for pid, adapter in provided if pid in enabled]
+
+
+async def notification_channels(tenant_id: UUID, plugins: Plugins | None = None) -> dict[str, Offer]:
+    """The tenant's channels by name ("whatsapp", "sms", ...): adapters of its enabled plugins.
+    Where two plugins offer one name, the first loaded wins."""
+    channels: dict[str, Offer] = {}
+    for offer in await _offers(tenant_id, "seva_notification_channels", plugins):
+        adapter: NotificationChannel = offer.adapter
+        channels.setdefault(adapter.name, offer)
+    return channels
+
+
+async def payment_gateways(tenant_id: UUID, plugins: Plugins | None = None) -> list[Offer]:
+    """Payment gateway adapters (``PaymentGateway``) of the tenant's enabled plugins."""
+    return await _offers(tenant_id, "seva_payment_gateways", plugins)
+
+
+async def privacy_fanouts(tenant_id: UUID, plugins: Plugins | None = None) -> list[Offer]:
+    """Privacy fan-out adapters (``PrivacyFanout``) of the tenant's enabled plugins."""
+    return await _offers(tenant_id, "seva_privacy_fanout", plugins)

@@ -1,0 +1,3 @@
+from seva_crm.cli import main
+
+main()

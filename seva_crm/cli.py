@@ -1,0 +1,339 @@
+"""The ``seva`` command line. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+from uuid import UUID
+
+import typer
+
+from seva_crm.core.common.enums import Region, Role
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.common.settings import ConfigError, get_settings
+
+app = typer.Typer(help="Seva CRM: an open CRM backend for small service businesses.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
+tenant_app = typer.Typer(help="Tenants (operator).", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
+for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
+                  (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
+                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
+    app.add_typer(sub, name=name)
+
+
+def run(coro):
+    """Run a coroutine with the database open."""
+    from seva_crm.core.storage.db import database
+
+    async def main():
+        async with database():
+            return await coro
+
+    return asyncio.run(main())
+
+
+def parse_id(value: str, type_name: str) -> UUID:
+    """Accept a global ID as the API shows it, or a bare UUID."""
+    found = from_global_id(value, type_name)
+    if found is None:
+        try:
+            found = UUID(value)
+        except ValueError:
+            raise typer.BadParameter(f"not a {type_name} id: {value}") from None
+    return found
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from seva_crm.core.storage.db import migrate as apply
+
+    asyncio.run(apply())
+    get_settings().secret  # in development, create the instance secret now, beside the database
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the API (GraphQL at /graphql)."""
+    import uvicorn
+
+    get_settings()  # fail now, naming the bad variable, not inside a worker
+    uvicorn.run("seva_crm.schema.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this plugin module (an import path); repeatable")]
+
+
+def _prepare_jobs(plugin_modules: list[str]):
+    """Logging, extra plugin modules, and the broker, for ``seva worker`` and ``seva scheduler``."""
+    import importlib
+    import logging
+
+    from seva_crm.core.jobs import setup_jobs
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+
+    settings = get_settings()
+    if not settings.broker_url:
+        raise ConfigError("SEVA_BROKER_URL is not set: with in-process jobs, `seva serve` runs the jobs and the schedule itself")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if plugin_modules:
+        try:
+            extra = tuple(importlib.import_module(m) for m in plugin_modules)
+        except ImportError as exc:
+            raise typer.BadParameter(f"cannot import plugin module: {exc}") from None
+        set_plugins(Plugins(settings.plugins, extra=extra))
+    return setup_jobs()
+
+
+def _wait_for_signal() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Jobs run at once in this process")] = 8,
+    plugin: Plugin = [],  # noqa: B006 - typer reads the default
+) -> None:
+    """Run a job worker for SEVA_BROKER_URL (run several, on any machines, to scale out)."""
+    from seva_crm.core.jobs import Runner
+
+    runner = Runner(_prepare_jobs(plugin), threads=threads).start()
+    typer.echo(f"worker running ({threads} threads); stop with Ctrl-C or SIGTERM", err=True)
+    try:
+        _wait_for_signal()
+    finally:
+        runner.stop()
+
+
+@app.command()
+def scheduler(
+    tick: Annotated[float, typer.Option(min=0.1, max=60, help="Seconds between looks at the schedule")] = 1.0,
+    plugin: Plugin = [],  # noqa: B006 - typer reads the default
+) -> None:
+    """Enqueue periodic jobs (safe to run on several machines at once)."""
+    import signal
+
+    from seva_crm.core.jobs.schedule import Scheduler
+
+    _prepare_jobs(plugin)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Scheduler().run(stop, tick)
+
+    run(main())
+
+
+@app.command()
+def demo() -> None:
+    """Create a demo tenant with sample data and print its login."""
+    from seva_crm.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+
+    tenant, created = run(load_demo())
+    typer.echo(f"{'created' if created else 'found'} demo tenant {tenant.name} ({to_global_id('Tenant', tenant.id)})")
+    typer.echo(f"login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option()],
+    region: Annotated[Region, typer.Option(case_sensitive=False)],
+    owner_email: Annotated[str, typer.Option()],
+    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    owner_name: str = "",
+) -> None:
+    """Create a tenant and its owner; prints the tenant id."""
+    from seva_crm.core.identity.tenants import create_tenant
+
+    tenant, _ = run(create_tenant(name, region, owner_email, owner_password, owner_name))
+    typer.echo(to_global_id("Tenant", tenant.id))
+
+
+@tenant_app.command("close")
+def tenant_close(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    confirm_name: Annotated[str, typer.Option(help="The tenant's name, exactly")],
+) -> None:
+    """Close a tenant: sign-ins stop now; `seva retention run` purges it after the grace period."""
+    from seva_crm.core.privacy.retention import close_tenant
+
+    row = run(close_tenant(parse_id(tenant, "Tenant"), confirm_name))
+    typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    tenant: Annotated[Optional[str], typer.Option(help="Tenant id (omit with --superuser)")] = None,
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
+    name: str = "",
+    superuser: Annotated[bool, typer.Option(help="An operator who manages tenants")] = False,
+) -> None:
+    """Create a staff user, or an operator superuser; prints the user id."""
+    from seva_crm.core.identity.tenants import create_user
+
+    if not superuser and tenant is None:
+        raise typer.BadParameter("--tenant is required (or --superuser)")
+    tenant_id = parse_id(tenant, "Tenant") if tenant else None
+    user = run(create_user(tenant_id, email, password, role, name, superuser=superuser))
+    typer.echo(to_global_id("User", user.id))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
+    expires_in_days: Annotated[int, typer.Option(min=1, max=3650)] = 365,
+) -> None:
+    """Create an API key; prints the key once (only its digest is stored)."""
+    from seva_crm.core.identity.tenants import create_api_key
+
+    _, key = run(create_api_key(parse_id(tenant, "Tenant"), name, role, expires_in_days))
+    typer.echo(key)
+
+
+@schema_app.command("print")
+def schema_print() -> None:
+    """Print the GraphQL SDL."""
+    from seva_crm.schema.build import print_sdl
+
+    typer.echo(print_sdl(), nl=False)
+
+
+@customers_app.command("import")
+def customers_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+) -> None:
+    """Import customers from a CSV file (header: name,phone,email,...); bad rows are listed."""
+    from seva_crm.core.customers.csv_import import import_file
+
+    tenant_id = parse_id(tenant, "Tenant")
+    result = run(import_file(tenant_id, file))
+    for error in result.errors:
+        typer.echo(error.describe(), err=True)
+    typer.echo(f"imported {result.imported} customers, {len(result.failed_rows)} rows rejected")
+    if result.failed_rows:
+        raise typer.Exit(1)
+
+
+@plugins_app.command("list")
+def plugins_list() -> None:
+    """List the plugins this process loads (after SEVA_PLUGINS): id, version, hooks, source."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from seva_crm.core.platform.plugins import get_plugins
+
+    table = Table("id", "version", "hooks", "source")
+    for pid, loaded in get_plugins().loaded.items():
+        table.add_row(pid, loaded.manifest.version, ", ".join(loaded.hooks), loaded.source)
+    Console(width=max(120, Console().width)).print(table)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    old_secret_key: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SEVA_OLD_SECRET_KEY",
+                                                help="The SEVA_SECRET_KEY the secrets were stored under")],
+) -> None:
+    """Re-encrypt every stored secret under the current SEVA_SECRET_KEY. Run it right after
+    changing SEVA_SECRET_KEY, before serving; all or nothing."""
+    from seva_crm.core.platform.plugin_settings import rotate_secrets
+
+    report = run(rotate_secrets((old_secret_key,)))
+    typer.echo(f"re-encrypted {report.rotated} secrets under the current key ({report.current} already were)")
+
+
+@audit_app.command("verify")
+def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
+    """Check every audit chain; print the first broken link of each and exit 1 if any."""
+    from seva_crm.core.common import audit
+
+    name = str(parse_id(chain, "Tenant")) if chain else None
+    result = run(audit.verify(name))
+    for problem in result.breaks:
+        typer.echo(f"BROKEN {problem.describe()}")
+    if result.breaks:
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {result.events} events in {result.chains} chains")
+
+
+@retention_app.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be purged")] = False) -> None:
+    """Purge terminated tenants past their grace period (counts per table per tenant)."""
+    from seva_crm.core.privacy.retention import purge_terminated_tenants
+    from seva_crm.core.common.security import utcnow
+
+    report = run(purge_terminated_tenants(utcnow(), dry_run=dry_run))
+    verb = "would purge" if dry_run else "purged"
+    for item in report:
+        typer.echo(f"tenant {to_global_id('Tenant', item.tenant_id)} ({item.stage}): {verb}")
+        for table, count in sorted(item.counts.items()):
+            typer.echo(f"  {table}: {count}")
+    if not report:
+        typer.echo("nothing to purge")
+
+
+@privacy_app.command("sweep")
+def privacy_sweep() -> None:
+    """Escalate overdue privacy requests, record breach reminders, delete expired exports and old rate-limit hits."""
+    from seva_crm.core.privacy.breach import breach_reminders
+    from seva_crm.core.privacy.export import expire_exports
+    from seva_crm.core.privacy.requests import escalate_overdue
+    from seva_crm.core.common.security import utcnow
+
+    from seva_crm.core.common.ratelimit import prune
+
+    async def sweep():
+        now = utcnow()
+        result = await escalate_overdue(now), await breach_reminders(now), await expire_exports(now)
+        await prune(now)  # rate-limit hits older than a day
+        return result
+
+    escalated, reminders, expired = run(sweep())
+    typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
+
+
+def main() -> None:
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False, prog_name="seva")
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code or 2)
+    except (DomainError, ConfigError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
