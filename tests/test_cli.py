@@ -88,11 +88,11 @@ def test_schema_print_matches_the_committed_sdl(seva):
 
 
 def test_plugins_list_shows_the_built_in_plugins(seva):
-    out = seva("plugins", "list").stdout
+    out = seva("plugins", "list", extra_env={"COLUMNS": "250"}).stdout  # one line per plugin
     for pid in ("whatsapp", "razorpay", "sms", "email"):
-        assert f"seva-crm 0.1.0 (seva_crm.plugins.{pid})" in out
+        assert f"seva-crm 0.1.0 (seva_crm.plugins.{pid}.hooks)" in out
     assert "seva_manifest" in out
-    only = seva("plugins", "list", extra_env={"SEVA_PLUGINS": "sms"}).stdout
+    only = seva("plugins", "list", extra_env={"SEVA_PLUGINS": "sms", "COLUMNS": "250"}).stdout
     assert "seva_crm.plugins.sms" in only and "seva_crm.plugins.whatsapp" not in only
 
 

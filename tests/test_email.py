@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-import seva_crm.plugins.email as email_plugin
+from seva_crm.plugins.email import hooks as email_plugin
 from seva_crm.core.identity import auth
 from seva_crm.core import jobs
 from seva_crm.core.messaging import outbox
@@ -22,7 +22,7 @@ from seva_crm.core.common.enums import VerificationPurpose
 from seva_crm.core.models import AuditEvent, Consent, EmailSuppression, User
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
-from seva_crm.plugins.email.unsubscribe import make_token, read_token
+from seva_crm.plugins.email.webhooks import make_token, read_token
 from tests.channel_plugin import ChannelPlugin, NullChannel
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
 from tests.smtp_support import free_port, smtp, smtp_certs, smtp_tls  # noqa: F401 - fixtures
@@ -163,7 +163,7 @@ async def test_a_hard_bounce_suppresses_the_address_and_falls_back(tenant, email
     assert smtp.handler.rcpt_seen["bounce-1@example.com"] == 1 and smtp.handler.received == []
 
     # the adapter's refusal is permanent, with fallback (the outbox tries the next channel)
-    from seva_crm.plugins.email.channel import EmailChannel
+    from seva_crm.plugins.email.adapter import EmailChannel
     from seva_crm.plugins.email.settings import EmailSettings
 
     outgoing = OutgoingMessage(id=uuid.uuid4(), tenant_id=tenant.id, channel="email", purpose=Purpose.SERVICE,

@@ -17,8 +17,6 @@ from datetime import timedelta
 
 import pytest
 
-import seva_crm.plugins.sms as sms_plugin
-import seva_crm.plugins.whatsapp as whatsapp_plugin
 from seva_crm.core import jobs
 from seva_crm.core.billing import payments, periodic
 from seva_crm.core.billing.clock import tenant_today
@@ -29,10 +27,12 @@ from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.messaging.templates import BUILTIN, variables_of
-from seva_crm.plugins import dpdp
+from seva_crm.plugins.dpdp import hooks as dpdp
+from seva_crm.plugins.sms import hooks as sms_plugin
 from seva_crm.plugins.sms.fake import FakeMsg91
+from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp import webhooks
-from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.adapter import _paused
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures

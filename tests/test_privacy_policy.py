@@ -11,8 +11,8 @@ from seva_crm.core.models import PluginSettings, PrivacyProfile
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.platform.plugins import get_plugins
 from seva_crm.core.privacy.policy import combine, region_policies, tenant_policy
-from seva_crm.plugins.bangladesh import BangladeshPolicy
-from seva_crm.plugins.dpdp import DpdpPolicy, gst_retention_until
+from seva_crm.plugins.bangladesh.adapter import BangladeshPolicy
+from seva_crm.plugins.dpdp.adapter import DpdpPolicy, gst_retention_until
 
 IN, BD = DpdpPolicy(), BangladeshPolicy()
 TODAY = date(2026, 6, 1)

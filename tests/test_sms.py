@@ -14,7 +14,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-import seva_crm.plugins.sms as sms_plugin
 from seva_crm.core.messaging import outbox
 from seva_crm.core.identity.auth import confirm_verification, start_verification
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
@@ -30,7 +29,8 @@ from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.platform.tenant_plugins import plugin_config
 from seva_crm.core.identity.tenants import create_user
 from seva_crm.plugins.sms.fake import FakeMsg91, FakeSslWireless
-from seva_crm.plugins.sms.gateways import channel
+from seva_crm.plugins.sms import hooks as sms_plugin
+from seva_crm.plugins.sms.adapter import channel
 from seva_crm.plugins.sms.segments import count_segments
 from seva_crm.plugins.sms.webhooks import routes
 from tests.conftest import PASSWORD

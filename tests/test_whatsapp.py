@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-import seva_crm.plugins.whatsapp as whatsapp_plugin
-from seva_crm.plugins import bangladesh, dpdp
+from seva_crm.plugins.bangladesh import hooks as bangladesh
+from seva_crm.plugins.dpdp import hooks as dpdp
 from seva_crm.core import jobs
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.customers.customers import create_customer
@@ -23,8 +23,9 @@ from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.common.security import utcnow
 from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp import webhooks
-from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.adapter import _paused
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.jobs_support import fast_outbox, provider, settle  # noqa: F401 - fixtures

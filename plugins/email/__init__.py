@@ -1,30 +1,5 @@
 """Email over SMTP: the email channel (the tenant's SMTP server, or the instance's), one-click
-unsubscribe for marketing mail, and suppression of addresses that bounced. See docs/messaging.md."""
+unsubscribe for marketing mail, and suppression of addresses that bounced. See docs/messaging.md.
 
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.email.channel import EmailChannel
-from seva_crm.plugins.email.settings import EmailSettings
-
-_channel = EmailChannel()
-
-
-@hookimpl
-def seva_manifest() -> PluginManifest:
-    return PluginManifest(
-        id="email", name="Email (SMTP)", version="0.2.0",
-        description="Email to customers through the tenant's SMTP server (or the instance's).",
-        settings_model=EmailSettings,
-    )
-
-
-@hookimpl
-def seva_notification_channels() -> list:
-    return [_channel]
-
-
-@hookimpl
-def seva_webhook_routes() -> list:
-    from seva_crm.plugins.email.unsubscribe import routes
-
-    return routes
+Modules: hooks, settings, adapter (the ``email`` channel), webhooks (unsubscribe links and their
+route), suppression."""

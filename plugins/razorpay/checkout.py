@@ -18,7 +18,7 @@ from seva_crm.core.models import Invoice, Payment
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.plugins.razorpay.client import RazorpayClient
 from seva_crm.plugins.razorpay.config import razorpay_config
-from seva_crm.plugins.razorpay.gateway import _guard
+from seva_crm.plugins.razorpay.adapter import _guard
 from seva_crm.plugins.razorpay.signatures import verify_checkout
 from seva_crm.plugins.razorpay.webhooks import PROVIDER, _when
 

@@ -1,4 +1,4 @@
-"""The razorpay plugin's hook implementations (re-exported by the package, which pluggy registers)."""
+"""The razorpay plugin's hook implementations (the ``seva`` entry point names this module)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def seva_manifest() -> PluginManifest:
 
 @hookimpl
 def seva_payment_gateways():
-    from seva_crm.plugins.razorpay.gateway import RazorpayGateway
+    from seva_crm.plugins.razorpay.adapter import RazorpayGateway
 
     return [RazorpayGateway()]
 

@@ -1,30 +1,5 @@
 """SMS through a gateway chosen per tenant: MSG91 (India, DLT templates) or SSL Wireless
-(Bangladesh). Modules: segments (parts and cost), gateways (the gateways and the ``sms``
-channel adapter), webhooks (delivery reports, STOP replies), fake (local fake gateways)."""
+(Bangladesh).
 
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.sms.settings import SmsSettings
-
-
-@hookimpl
-def seva_manifest() -> PluginManifest:
-    return PluginManifest(
-        id="sms", name="SMS", version="0.2.0",
-        description="Text messages through MSG91 (India) or SSL Wireless (Bangladesh).",
-        settings_model=SmsSettings,
-    )
-
-
-@hookimpl
-def seva_notification_channels() -> list:
-    from seva_crm.plugins.sms.gateways import channel
-
-    return [channel]
-
-
-@hookimpl
-def seva_webhook_routes() -> list:
-    from seva_crm.plugins.sms.webhooks import routes
-
-    return routes()
+Modules: hooks, settings, adapter (the ``sms`` channel), client (the gateways' HTTP APIs),
+segments (parts and cost), webhooks (delivery reports, STOP replies), fake (local fake gateways)."""

@@ -1,33 +1,6 @@
 """WhatsApp Business Cloud API: the ``whatsapp`` notification channel (templates, free text in
 the 24-hour window, documented errors), webhooks (verification, statuses, inbound messages,
-marketing opt-out) and a local fake Cloud API for tests (``plugins.whatsapp.fake``).
+marketing opt-out) and a local fake Cloud API for tests.
 
-Modules: settings, client (async httpx), errors (what each code means), channel (the outbox
-adapter), webhooks, optout (the consent ledger), fake."""
-
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
-
-
-@hookimpl
-def seva_manifest() -> PluginManifest:
-    return PluginManifest(
-        id="whatsapp", name="WhatsApp Business", version="0.2.0",
-        description="Messages to customers through the WhatsApp Business Cloud API.",
-        settings_model=WhatsAppSettings,
-    )
-
-
-@hookimpl
-def seva_notification_channels() -> list:
-    from seva_crm.plugins.whatsapp.channel import WhatsAppChannel
-
-    return [WhatsAppChannel()]
-
-
-@hookimpl
-def seva_webhook_routes() -> list:
-    from seva_crm.plugins.whatsapp.webhooks import routes
-
-    return routes()
+Modules: hooks (the hook implementations), settings, adapter (the channel), client (async
+httpx), errors (what each Cloud API code means), optout (STOP/START keywords), webhooks, fake."""

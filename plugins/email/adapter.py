@@ -11,7 +11,7 @@ from seva_crm.core.messaging import mail
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError, SendResult
 from seva_crm.plugins.email.settings import EmailSettings
 from seva_crm.plugins.email.suppression import is_suppressed, suppress
-from seva_crm.plugins.email.unsubscribe import make_token, unsubscribe_url
+from seva_crm.plugins.email.webhooks import make_token, unsubscribe_url
 
 log = logging.getLogger("seva.email")
 

@@ -1,4 +1,4 @@
-"""SMS gateways and the ``sms`` channel adapter.
+"""The SMS gateways' HTTP APIs (MSG91, SSL Wireless), one small class each.
 
 A gateway is one small class: ``send(client, settings, sms) -> SendResult`` raising typed
 ``SendError``s, and ``idempotent`` (whether the gateway dedupes on our key, which decides what
@@ -12,19 +12,15 @@ retried (a retry could send the SMS twice; MSG91 has no lookup by our reference)
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
 
-from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
-from seva_crm.plugins.sms.segments import count_segments
+from seva_crm.core.platform.channels import SendError, SendResult
 from seva_crm.plugins.sms.settings import SmsSettings
 
 PLACEHOLDER = "{#var#}"
-STAFF_CODE_TEMPLATE = "staff_verification_code"  # core.notify sends staff codes with this template
 DLT_VARIABLE_MAX = 30  # characters per {#var#} (TRAI DLT)
 TIMEOUT = 8.0  # below the outbox's send timeout, so MSG91's unknown outcome is ours to classify
 
@@ -171,53 +167,3 @@ def classify(message: str, code: str, table: dict[str, tuple[str, ...]]) -> str:
 
 
 GATEWAYS: dict[str, Gateway] = {g.name: g for g in (Msg91(), SslWireless())}
-
-
-class SmsChannel:
-    """The ``sms`` notification channel: segments and limits, then the tenant's gateway."""
-
-    name = "sms"
-
-    def __init__(self) -> None:
-        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
-
-    def can_reach(self, recipient: Recipient) -> bool:
-        return bool(recipient.phone)
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = httpx.AsyncClient(timeout=TIMEOUT)
-        return client
-
-    def check(self, body: str, settings: SmsSettings | None) -> dict[str, Any]:
-        """Queue-time: the text's segments and estimated cost; raises ``SendError('too_long')``
-        over the tenant's limit (core.outbox turns it into a typed error at queue time)."""
-        segments = count_segments(body)
-        limit = settings.max_segments if settings else 6
-        if segments.count > limit:
-            raise permanent("too_long", f"{segments.count} SMS parts ({segments.encoding}); the limit is {limit}")
-        return segments.as_detail(settings.price_per_segment if settings else None)
-
-    def to_sms(self, message: OutgoingMessage, settings: SmsSettings) -> Sms:
-        text, binding, variables = message.body, dict(message.binding), message.variables
-        if message.template == STAFF_CODE_TEMPLATE:
-            binding = binding or settings.otp_binding()
-            text = settings.otp_text.replace(PLACEHOLDER, str(variables.get("code", "")), 1)
-        return Sms(to=message.recipient.phone or "", text=text, key=message.idempotency_key, binding=binding,
-                   variables=variables)
-
-    async def send(self, message: OutgoingMessage, settings: SmsSettings) -> SendResult:
-        if settings is None:
-            raise permanent("not_configured", "the SMS plugin has no settings for this tenant")
-        gateway = GATEWAYS[settings.gateway]
-        sms = self.to_sms(message, settings)
-        gateway.number(sms.to)
-        text = gateway.prepare(sms)
-        detail = self.check(text, settings)
-        result = await gateway.send(self._client(), settings, sms)
-        return SendResult(result.provider_id, {**detail, **result.detail})
-
-
-channel = SmsChannel()

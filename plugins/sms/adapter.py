@@ -1,0 +1,66 @@
+"""The ``sms`` notification channel: segments and limits, then the tenant's gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+import httpx
+
+from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendResult
+from seva_crm.plugins.sms.client import GATEWAYS, PLACEHOLDER, TIMEOUT, Sms, permanent
+from seva_crm.plugins.sms.segments import count_segments
+from seva_crm.plugins.sms.settings import SmsSettings
+
+STAFF_CODE_TEMPLATE = "staff_verification_code"  # core.notify sends staff codes with this template
+
+
+class SmsChannel:
+    """The ``sms`` notification channel: segments and limits, then the tenant's gateway."""
+
+    name = "sms"
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        return bool(recipient.phone)
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(timeout=TIMEOUT)
+        return client
+
+    def check(self, body: str, settings: SmsSettings | None) -> dict[str, Any]:
+        """Queue-time: the text's segments and estimated cost; raises ``SendError('too_long')``
+        over the tenant's limit (core.outbox turns it into a typed error at queue time)."""
+        segments = count_segments(body)
+        limit = settings.max_segments if settings else 6
+        if segments.count > limit:
+            raise permanent("too_long", f"{segments.count} SMS parts ({segments.encoding}); the limit is {limit}")
+        return segments.as_detail(settings.price_per_segment if settings else None)
+
+    def to_sms(self, message: OutgoingMessage, settings: SmsSettings) -> Sms:
+        text, binding, variables = message.body, dict(message.binding), message.variables
+        if message.template == STAFF_CODE_TEMPLATE:
+            binding = binding or settings.otp_binding()
+            text = settings.otp_text.replace(PLACEHOLDER, str(variables.get("code", "")), 1)
+        return Sms(to=message.recipient.phone or "", text=text, key=message.idempotency_key, binding=binding,
+                   variables=variables)
+
+    async def send(self, message: OutgoingMessage, settings: SmsSettings) -> SendResult:
+        if settings is None:
+            raise permanent("not_configured", "the SMS plugin has no settings for this tenant")
+        gateway = GATEWAYS[settings.gateway]
+        sms = self.to_sms(message, settings)
+        gateway.number(sms.to)
+        text = gateway.prepare(sms)
+        detail = self.check(text, settings)
+        result = await gateway.send(self._client(), settings, sms)
+        return SendResult(result.provider_id, {**detail, **result.detail})
+
+
+channel = SmsChannel()

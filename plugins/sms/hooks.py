@@ -1,0 +1,28 @@
+"""The sms plugin's hook implementations (the ``seva`` entry point names this module)."""
+
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugins.sms.settings import SmsSettings
+
+
+@hookimpl
+def seva_manifest() -> PluginManifest:
+    return PluginManifest(
+        id="sms", name="SMS", version="0.2.0",
+        description="Text messages through MSG91 (India) or SSL Wireless (Bangladesh).",
+        settings_model=SmsSettings,
+    )
+
+
+@hookimpl
+def seva_notification_channels() -> list:
+    from seva_crm.plugins.sms.adapter import channel
+
+    return [channel]
+
+
+@hookimpl
+def seva_webhook_routes() -> list:
+    from seva_crm.plugins.sms.webhooks import routes
+
+    return routes()

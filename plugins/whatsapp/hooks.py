@@ -1,0 +1,28 @@
+"""The whatsapp plugin's hook implementations (the ``seva`` entry point names this module)."""
+
+from seva_crm.core.platform.hookspecs import hookimpl
+from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
+
+
+@hookimpl
+def seva_manifest() -> PluginManifest:
+    return PluginManifest(
+        id="whatsapp", name="WhatsApp Business", version="0.2.0",
+        description="Messages to customers through the WhatsApp Business Cloud API.",
+        settings_model=WhatsAppSettings,
+    )
+
+
+@hookimpl
+def seva_notification_channels() -> list:
+    from seva_crm.plugins.whatsapp.adapter import WhatsAppChannel
+
+    return [WhatsAppChannel()]
+
+
+@hookimpl
+def seva_webhook_routes() -> list:
+    from seva_crm.plugins.whatsapp.webhooks import routes
+
+    return routes()
