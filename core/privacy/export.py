@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import Message, PrivacyProfile, PrivacyRequest, Tenant
 from seva_crm.core.privacy.fanout import fanout_adapters, plugin_name
 from seva_crm.core.privacy.sources import all_sources
@@ -144,6 +145,7 @@ async def open_export(token: str) -> tuple[PrivacyRequest, Path] | None:
     return (request, path) if path.exists() else None
 
 
+@periodic("privacy.expire_exports", every_seconds=HOUR)
 async def expire_exports(now: datetime) -> int:
     """Delete export files whose links have expired (the sweep runs it)."""
     removed = 0
