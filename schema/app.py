@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
 
+from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
 from seva_crm.core.common import audit
 from seva_crm.core.identity.auth import authenticate
 from seva_crm.core.storage.db import close_db, init_db

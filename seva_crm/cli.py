@@ -87,6 +87,7 @@ def _prepare_jobs(plugin_modules: list[str]):
     import importlib
     import logging
 
+    from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
     from seva_crm.core.jobs import setup_jobs
     from seva_crm.core.platform.plugins import Plugins, set_plugins
 

@@ -20,6 +20,7 @@ os.environ["SEVA_DATABASE_URL"] = os.environ.get("SEVA_TEST_DATABASE_URL") or f"
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 
+from seva_crm.core import runtime  # noqa: E402, F401 - every core job and periodic job
 from seva_crm.core.storage.db import close_db, init_db, migrate  # noqa: E402
 from seva_crm.core.common.enums import Region, Role  # noqa: E402
 from seva_crm.core.common.principal import TenantScope  # noqa: E402

@@ -325,7 +325,7 @@ class FakeCrm:
     @staticmethod
     @hookimpl
     def seva_manifest():
-        return PluginManifest(id="fakecrm", name="Fake CRM sync", version="1")
+        return PluginManifest(id="fakecrm", name="Fake CRM sync", version="1", enabled_by_default=True)
 
     @staticmethod
     @hookimpl

@@ -1,8 +1,9 @@
-"""The scheduler: one place lists the periodic jobs, and any number of schedulers enqueue each
-job once per interval."""
+"""The scheduler: core's periodic jobs (declared where their work lives) and plugins', each
+enqueued once per interval by any number of schedulers."""
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +12,7 @@ from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.jobs import JOBS
 from seva_crm.core.platform.plugin_types import PluginManifest, ScheduledJob
 from seva_crm.core.platform.plugins import Plugins, set_plugins
-from seva_crm.core.jobs.schedule import SCHEDULE, Scheduler, scheduled_jobs, window_end
+from seva_crm.core.jobs.schedule import PERIODIC, Scheduler, periodic, scheduled_jobs, window_end
 
 
 class PeriodicPlugin:
@@ -55,40 +56,39 @@ def test_windows_are_aligned_to_the_interval():
 
 
 def test_the_schedule_is_cores_plus_plugins_and_names_are_unique(plugins):
-    core = [j.name for j in SCHEDULE]
-    assert core[0] == "outbox.sweep" and len(core) == len(set(core))
-    assert all(j.actor_name in JOBS for j in SCHEDULE)
+    core = [p.job for p in PERIODIC.values()]
+    assert len({j.name for j in core}) == len(core) and all(j.actor_name in JOBS for j in core)
     plugins(PeriodicPlugin(ScheduledJob("isp.sync", 3600, "isp.sync")))
-    assert [j.name for j in scheduled_jobs()] == [*core, "isp.sync"]
+    assert scheduled_jobs() == [*core, ScheduledJob("isp.sync", 3600, "isp.sync")]
     plugins(PeriodicPlugin(ScheduledJob("outbox.sweep", 5, "x")))
     with pytest.raises(ValueError, match="used twice: outbox.sweep"):
         scheduled_jobs()
 
 
-async def test_every_scheduled_job_has_an_actor_that_runs_its_function(monkeypatch):
-    """The schedule names billing's, privacy's and retention's periodic work: each actor exists on
-    the broker and, run by the in-process runner, calls its function with the current time."""
-    import importlib
+def test_a_periodic_name_is_declared_once():
+    with pytest.raises(ValueError, match="'billing.renewals' is declared twice"):
+        periodic("billing.renewals", every_seconds=60)(lambda now: None)
 
+
+async def test_every_periodic_job_runs_its_function_on_the_worker(monkeypatch):
+    """Core's periodic work (outbox, billing, privacy, retention, rate limits) is declared where it
+    lives; enqueued by name, each actor runs its function with the current time on the worker."""
     from seva_crm.core import jobs
-    from seva_crm.core.jobs.schedule import PERIODIC
 
-    names = {j.name for j in SCHEDULE}
-    assert {"billing.renewals", "billing.overdue", "billing.suspensions", "billing.reminders",
-            "privacy.escalate_overdue", "privacy.breach_reminders", "privacy.expire_exports", "retention.purge"} <= names
+    assert {"outbox.sweep", "billing.renewals", "billing.overdue", "billing.suspensions", "billing.reminders",
+            "privacy.escalate_overdue", "privacy.breach_reminders", "privacy.expire_exports", "retention.purge",
+            "ratelimit.prune"} <= set(PERIODIC)
     called: dict[str, tuple] = {}
-    for name, (module, function, _) in PERIODIC.items():
+    for name, spec in PERIODIC.items():
         async def record(now, _name=name, **kwargs):
             called[_name] = (now, kwargs)
             return []
 
-        monkeypatch.setattr(importlib.import_module(module), function, record)
+        monkeypatch.setitem(PERIODIC, name, replace(spec, fn=record))  # the actor looks its function up here
     set_plugins(Plugins(discover=False))
     broker = await asyncio.to_thread(jobs.setup_jobs, "")
     runner = jobs.Runner(broker, threads=2).start()
     try:
-        for job in SCHEDULE:
-            assert broker.get_actor(job.actor_name)  # raises ActorNotFound if the schedule names no actor
         for name in PERIODIC:
             jobs.enqueue(name)
         for _ in range(200):
@@ -99,6 +99,6 @@ async def test_every_scheduled_job_has_an_actor_that_runs_its_function(monkeypat
         await asyncio.to_thread(runner.stop)
         jobs.reset_jobs()
         set_plugins(None)
-    assert set(called) == set(PERIODIC) == names - {"outbox.sweep"}
+    assert set(called) == set(PERIODIC)
     assert all(abs((now - datetime.now(timezone.utc)).total_seconds()) < 60 for now, _ in called.values())
     assert called["retention.purge"][1] == {"dry_run": False}  # the daily purge really purges

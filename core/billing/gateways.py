@@ -1,7 +1,7 @@
 """Payment gateways (plugins such as razorpay) as billing sees them: payment links and refunds.
 
-A plugin returns adapters from the ``seva_payment_gateways`` hook; billing uses the first one
-configured for the tenant. Adapters raise ``GatewayFailure`` with a message safe to show staff."""
+A plugin returns adapters from the ``seva_payment_gateways`` hook; billing uses the first one of
+a plugin the tenant has enabled that is configured for it (``core.platform.tenant_plugins``). Adapters raise ``GatewayFailure`` with a message safe to show staff."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from seva_crm.core.billing.plans import check_amount
 from seva_crm.core.common.enums import Currency, RefundStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import Customer, PaymentLink, Refund
+from seva_crm.core.platform.tenant_plugins import payment_gateways
 from seva_crm.core.common.principal import TenantScope
 
 
@@ -60,14 +61,9 @@ class BillingGateway(Protocol):
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult: ...
 
 
-def all_gateways() -> list[BillingGateway]:
-    from seva_crm.core.platform.plugins import get_plugins
-
-    return [g for found in get_plugins().pm.hook.seva_payment_gateways() for g in found]
-
-
 async def gateway_for(tenant_id: UUID, name: str | None = None) -> BillingGateway:
-    for gateway in all_gateways():
+    for offer in await payment_gateways(tenant_id):
+        gateway: BillingGateway = offer.adapter
         if (name is None or gateway.name == name) and await gateway.is_configured(tenant_id):
             return gateway
     message = f"the {name} payment gateway is not set up for this tenant" if name else "no payment gateway is set up for this tenant"

@@ -1,5 +1,5 @@
-"""Periodic billing work, as plain functions of ``now`` for the scheduler to call (a job each,
-in core.schedule). Every one is idempotent: running it twice, or on two machines, does the work once.
+"""Periodic billing work, as functions of ``now`` the scheduler runs (``@periodic``: a job each).
+Every one is idempotent: running it twice, or on two machines, does the work once.
 
 - ``run_renewals``: issues each renewing subscription's next invoice ``reminder_days_before``
   days ahead of the renewal date (due on that date), and rolls periods over when they end; a
@@ -26,6 +26,7 @@ from seva_crm.core.billing.reminders import due_reminders
 from seva_crm.core.billing.settings import LIMITS, billing_settings
 from seva_crm.core.billing.subscriptions import RENEWING, _invoice_period, can_move, transition
 from seva_crm.core.common.enums import BillingInterval, SubscriptionStatus
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import Invoice, Plan, Subscription
 from seva_crm.core.common.security import utcnow
 
@@ -36,6 +37,7 @@ MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
 __all__ = ["run_renewals", "mark_overdue", "suspend_after_grace", "due_reminders"]
 
 
+@periodic("billing.renewals", every_seconds=HOUR)
 async def run_renewals(now: datetime) -> list[tuple[UUID, str]]:
     """Returns (subscription id, what happened: "invoiced", "renewed" or "expired") for each change."""
     return await _issue_renewal_invoices(now) + await _roll_periods(now)
@@ -95,6 +97,7 @@ async def _roll_periods(now: datetime) -> list[tuple[UUID, str]]:
     return done
 
 
+@periodic("billing.overdue", every_seconds=HOUR)
 async def mark_overdue(now: datetime) -> list[UUID]:
     """Returns the subscriptions that became past due."""
     overdue = Invoice.filter(status__in=PAYABLE, subscription_id__isnull=False, due_on__lt=now.date() + days(1))
@@ -111,6 +114,7 @@ async def mark_overdue(now: datetime) -> list[UUID]:
     return done
 
 
+@periodic("billing.suspensions", every_seconds=HOUR)
 async def suspend_after_grace(now: datetime) -> list[UUID]:
     """Returns the subscriptions suspended."""
     subs = await Subscription.filter(status=S.PAST_DUE)

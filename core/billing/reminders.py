@@ -22,12 +22,14 @@ from seva_crm.core.billing.invoices import PAYABLE
 from seva_crm.core.billing.money import days
 from seva_crm.core.billing.settings import LIMITS, billing_settings
 from seva_crm.core.common.enums import ReminderKind
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import BillingReminder, Invoice
 from seva_crm.core.storage.transactions import transaction
 
 MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
 
 
+@periodic("billing.reminders", every_seconds=HOUR)
 async def due_reminders(now: datetime) -> list[tuple[UUID, ReminderKind]]:
     """Produce every reminder due at ``now``; returns (invoice id, kind) of each one produced."""
     produced: list[tuple[UUID, ReminderKind]] = []

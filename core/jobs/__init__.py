@@ -8,8 +8,10 @@ inside ``seva serve``). Either way the same actors run the same way:
   on the web server's. The worker therefore opens its own Tortoise context on that loop
   (``AsyncIOWithDatabase``) and makes it current in every worker thread, so each actor's task uses
   connections bound to dramatiq's loop.
-- Core declares its actors with ``@job(name)``; plugins declare theirs on the broker passed to
-  the ``seva_actors(broker)`` hook. ``setup_jobs`` builds a broker and declares both.
+- Core declares its actors with ``@job(name)`` in the module that does the work; plugins declare
+  theirs on the broker passed to the ``seva_actors(broker)`` hook. ``setup_jobs`` builds a broker
+  and declares both; a ``@job`` imported later is declared on that broker at once. This package
+  imports nothing above it: ``core.runtime`` imports every module that declares jobs.
 - Retries of sends live in the database (see core.outbox), so core actors are declared with
   dramatiq's own retries off: a lost or failed job is recovered by the outbox sweeper.
 """
@@ -28,8 +30,9 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 from tortoise.context import TortoiseContext, _current_context
 
-from seva_crm.core.storage.db import tortoise_config
 from seva_crm.core.common.settings import Settings, get_settings
+from seva_crm.core.platform.plugins import get_plugins
+from seva_crm.core.storage.db import tortoise_config
 
 log = logging.getLogger("seva.jobs")
 
@@ -44,17 +47,27 @@ class JobSpec:
 
 
 JOBS: dict[str, JobSpec] = {}
+_broker: dramatiq.Broker | None = None
+_lock = threading.Lock()
 
 
 def job(name: str, **options: Any) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-    """Register a core actor. It is declared on the broker by ``setup_jobs``; call it through
-    ``enqueue(name, ...)``. Arguments must be JSON (ids as strings)."""
+    """Register a core actor and declare it on the process's broker, if one is set up (else
+    ``setup_jobs`` declares it). Call it through ``enqueue(name, ...)``; arguments must be JSON
+    (ids as strings)."""
 
     def register(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        JOBS[name] = JobSpec(name, fn, {"max_retries": 0, **options})
+        spec = JOBS[name] = JobSpec(name, fn, {"max_retries": 0, **options})
+        with _lock:
+            if _broker is not None:
+                _declare(spec, _broker)
         return fn
 
     return register
+
+
+def _declare(spec: JobSpec, broker: dramatiq.Broker) -> None:
+    dramatiq.actor(spec.fn, broker=broker, actor_name=spec.name, queue_name=QUEUE, **spec.options)
 
 
 class AsyncIOWithDatabase(AsyncIO):
@@ -106,26 +119,18 @@ def make_broker(url: str, settings: Settings, *, namespace: str = "seva") -> dra
     return broker
 
 
-_broker: dramatiq.Broker | None = None
-_lock = threading.Lock()
-
-
 def setup_jobs(url: str | None = None, settings: Settings | None = None, *, namespace: str = "seva") -> dramatiq.Broker:
     """Build the process's broker (``SEVA_BROKER_URL`` unless ``url`` is given), declare core's
-    actors and every plugin's on it, and make it the broker ``enqueue`` uses."""
+    actors registered so far and every plugin's on it, and make it the broker ``enqueue`` uses.
+    Import ``core.runtime`` first to have every core actor registered."""
     global _broker
-    from seva_crm.core.messaging import outbox
-    from seva_crm.core.jobs import schedule  # noqa: F401 - modules that declare core actors
-    from seva_crm.core.privacy import runner  # noqa: F401
-    from seva_crm.core.platform.plugins import get_plugins
-
     settings = settings or get_settings()
     broker = make_broker(settings.broker_url if url is None else url, settings, namespace=namespace)
-    for spec in JOBS.values():
-        dramatiq.actor(spec.fn, broker=broker, actor_name=spec.name, queue_name=QUEUE, **spec.options)
-    get_plugins().pm.hook.seva_actors(broker=broker)
+    get_plugins().declare_actors(broker)
     dramatiq.set_broker(broker)
-    with _lock:
+    with _lock:  # held while declaring, so a @job registered meanwhile is declared once, here or there
+        for spec in JOBS.values():
+            _declare(spec, broker)
         _broker = broker
     return broker
 

@@ -1,10 +1,9 @@
 """Periodic jobs, and the scheduler that enqueues them (``seva scheduler``, or inside
 ``seva serve`` when jobs are in-process).
 
-The schedule is ``SCHEDULE`` below (core's periodic jobs: the outbox sweep, billing's renewals,
-overdue marking, suspensions and reminders, privacy's escalations, breach reminders and export
-expiry, and the retention purge; each an actor declared here) plus what plugins return from
-``seva_scheduled_jobs()``.
+Core declares a periodic job where its function lives, with ``@periodic(name, every_seconds)``
+(the outbox sweep, billing's renewals and reminders, privacy's deadlines, the retention purge,
+...; ``core.runtime`` imports them all); plugins return theirs from ``seva_scheduled_jobs()``.
 Any number of schedulers may run at once: time is cut into windows of each job's interval
 (aligned to the epoch), and a scheduler enqueues a job only if it moves that job's
 ``SchedulerLease`` to the end of the current window, a guarded UPDATE (or the first INSERT)
@@ -16,74 +15,60 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.jobs import job
-from seva_crm.core.platform.plugin_types import ScheduledJob
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.jobs import enqueue, job
+from seva_crm.core.platform.plugin_types import ScheduledJob
+from seva_crm.core.platform.plugins import get_plugins
 
 log = logging.getLogger("seva.schedule")
 
 HOUR, DAY = 3600, 86400
-
-SCHEDULE: list[ScheduledJob] = [
-    ScheduledJob("outbox.sweep", every_seconds=60, actor_name="outbox.sweep"),  # re-enqueue stuck messages
-    # billing (core.billing.periodic): each idempotent, in the tenant's own calendar
-    ScheduledJob("billing.renewals", every_seconds=HOUR, actor_name="billing.renewals"),  # renewal invoices, period roll-over
-    ScheduledJob("billing.overdue", every_seconds=HOUR, actor_name="billing.overdue"),  # unpaid after due date: past due
-    ScheduledJob("billing.suspensions", every_seconds=HOUR, actor_name="billing.suspensions"),  # past due beyond grace
-    ScheduledJob("billing.reminders", every_seconds=HOUR, actor_name="billing.reminders"),  # due-soon and overdue messages
-    # privacy
-    ScheduledJob("privacy.escalate_overdue", every_seconds=HOUR, actor_name="privacy.escalate_overdue"),  # requests past deadline
-    ScheduledJob("privacy.breach_reminders", every_seconds=HOUR, actor_name="privacy.breach_reminders"),  # notifications owed
-    ScheduledJob("privacy.expire_exports", every_seconds=HOUR, actor_name="privacy.expire_exports"),  # delete expired exports
-    ScheduledJob("retention.purge", every_seconds=DAY, actor_name="retention.purge"),  # closed tenants after their grace
-    ScheduledJob("ratelimit.prune", every_seconds=DAY, actor_name="ratelimit.prune"),  # sign-in and endpoint counters
-]
-
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-# --- the actors the schedule names (core's; plugins declare theirs through seva_actors) --------
-# Each runs one function of ``now``; every one is idempotent and safe on several machines.
+@dataclass(frozen=True)
+class Periodic:
+    job: ScheduledJob
+    fn: Callable[..., Awaitable[Any]]
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def _periodic(name: str, module: str, function: str, **kwargs) -> None:
-    async def run() -> None:
-        import importlib
-
-        fn = getattr(importlib.import_module(module), function)
-        result = await fn(utcnow(), **kwargs)
-        count = result if isinstance(result, int) else len(result or [])
-        log.info("%s: %d done", name, count)
-
-    run.__name__ = run.__qualname__ = name.replace(".", "_")
-    PERIODIC[name] = (module, function, kwargs)
-    job(name)(run)
+PERIODIC: dict[str, Periodic] = {}  # core's periodic jobs by name, in the order they were declared
 
 
-PERIODIC: dict[str, tuple[str, str, dict]] = {}
-_periodic("billing.renewals", "seva_crm.core.billing.periodic", "run_renewals")
-_periodic("billing.overdue", "seva_crm.core.billing.periodic", "mark_overdue")
-_periodic("billing.suspensions", "seva_crm.core.billing.periodic", "suspend_after_grace")
-_periodic("billing.reminders", "seva_crm.core.billing.periodic", "due_reminders")
-_periodic("privacy.escalate_overdue", "seva_crm.core.privacy.requests", "escalate_overdue")
-_periodic("privacy.breach_reminders", "seva_crm.core.privacy.breach", "breach_reminders")
-_periodic("privacy.expire_exports", "seva_crm.core.privacy.export", "expire_exports")
-_periodic("retention.purge", "seva_crm.core.privacy.retention", "purge_terminated_tenants", dry_run=False)
-_periodic("ratelimit.prune", "seva_crm.core.common.ratelimit", "prune")
+def periodic(name: str, every_seconds: int, **kwargs: Any):
+    """Run ``fn(now, **kwargs)`` every ``every_seconds``: an actor named ``name`` and a scheduled
+    job that enqueues it. ``fn`` must be idempotent and safe on several machines at once; it
+    returns how much it did (a count, or a list of what it did) for the log."""
+
+    def declare(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        if name in PERIODIC:
+            raise ValueError(f"periodic job {name!r} is declared twice")
+        PERIODIC[name] = Periodic(ScheduledJob(name, every_seconds, actor_name=name), fn, kwargs)
+
+        async def run() -> None:
+            spec = PERIODIC[name]
+            result = await spec.fn(utcnow(), **spec.kwargs)
+            count = result if isinstance(result, int) else len(result or [])
+            log.info("%s: %d done", name, count)
+
+        run.__name__ = run.__qualname__ = name.replace(".", "_")
+        job(name)(run)
+        return fn
+
+    return declare
 
 
 def scheduled_jobs() -> list[ScheduledJob]:
-    """Core's schedule and every plugin's; a name used twice is an error."""
-    from seva_crm.core.platform.plugins import get_plugins
-
-    found = list(SCHEDULE)
-    for jobs in get_plugins().pm.hook.seva_scheduled_jobs():
-        found.extend(jobs or [])
+    """Core's periodic jobs and every plugin's (``Plugins.scheduled_jobs``); a name used twice is an error."""
+    found = [p.job for p in PERIODIC.values()] + get_plugins().scheduled_jobs()
     names = [j.name for j in found]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
@@ -120,8 +105,6 @@ async def acquire(name: str, every_seconds: int, holder: str, now: datetime) -> 
 class Scheduler:
     def __init__(self, jobs: list[ScheduledJob] | None = None, *, holder: str | None = None,
                  send: Callable[[str], None] | None = None) -> None:
-        from seva_crm.core.jobs import enqueue
-
         self.jobs = scheduled_jobs() if jobs is None else jobs
         self.holder = (holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}")[:100]
         self.send = send or enqueue

@@ -13,8 +13,8 @@
   with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
   error -> queued for the next channel at once; anything else -> failed with its reason.
 - Status only moves forward (``TRANSITIONS``); sending -> queued only to wait for a retry.
-- The ``outbox.sweep`` actor re-enqueues what is stuck: queued and overdue (a lost job), or
-  sending with an expired lease (a crashed sender).
+- The ``outbox.sweep`` periodic job (every minute) re-enqueues what is stuck: queued and
+  overdue (a lost job), or sending with an expired lease (a crashed sender).
 
 Logs carry message ids, channels and error codes: never addresses, names or bodies.
 """
@@ -36,6 +36,7 @@ from seva_crm.core.messaging.templates import binding_for
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.jobs import enqueue, job
+from seva_crm.core.jobs.schedule import periodic
 from seva_crm.core.models import Customer, Message, Tenant, User
 from seva_crm.core.privacy.consent import may_send
 from seva_crm.core.common.security import utcnow
@@ -298,15 +299,10 @@ async def _recheck_early(message_id: UUID, now: datetime) -> None:
         enqueue_send(message_id, delay_seconds=(row.next_attempt_at - now).total_seconds())
 
 
-@job(SWEEP_JOB)
-async def sweep() -> None:
-    await sweep_once()
-
-
-async def sweep_once() -> int:
+@periodic(SWEEP_JOB, every_seconds=60)
+async def sweep_once(now: datetime) -> int:
     """Re-enqueue stuck messages: queued past their next attempt by more than
     outbox_sweep_grace_seconds, or sending with an expired lease. Returns how many."""
-    now = utcnow()
     overdue = now - timedelta(seconds=get_settings().outbox_sweep_grace_seconds)
     late = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=overdue))
     abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)

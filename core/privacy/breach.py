@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from seva_crm.core.common import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import BreachIncident
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.privacy import notify
@@ -93,6 +94,7 @@ class Reminder:
     citation: str
 
 
+@periodic("privacy.breach_reminders", every_seconds=HOUR)  # notifications owed
 async def breach_reminders(now: datetime) -> list[Reminder]:
     """Remind the tenant's admins of each notification still owed: once when its deadline is
     near and once when it has passed. Returns the reminders given this run."""

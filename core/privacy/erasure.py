@@ -12,7 +12,8 @@ from uuid import UUID
 
 from seva_crm.core.models import PrivacyRequest
 from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
-from seva_crm.core.privacy.fanout import fanout_adapters, plugin_name
+from seva_crm.core.platform.tenant_plugins import privacy_fanouts
+from seva_crm.core.privacy.fanout import plugin_name
 from seva_crm.core.privacy.sources import all_sources
 
 
@@ -33,10 +34,11 @@ async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, t
 
 
 async def erase_plugins(tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:
-    """Ask every plugin to erase what it holds (processors erase too: DPDP s.8(7))."""
+    """Ask every plugin enabled for the tenant to erase what it holds (processors erase too: DPDP s.8(7))."""
     entries = []
-    for plugin_id, adapter in fanout_adapters():
-        outcome = await adapter.erase(tenant_id, customer_id) or {}
+    for offer in await privacy_fanouts(tenant_id):
+        plugin_id = offer.plugin_id
+        outcome = await offer.adapter.erase(tenant_id, customer_id) or {}
         kept = outcome.get("kept") or []
         entries.append({"table": f"plugin:{plugin_id}", "disposition": "erase", "count": int(outcome.get("erased", 0)),
                         "basis": f"erased by {plugin_name(plugin_id)}", "citation": "", "retain_until": None})

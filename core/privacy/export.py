@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import Message, PrivacyProfile, PrivacyRequest, Tenant
-from seva_crm.core.privacy.fanout import fanout_adapters, plugin_name
+from seva_crm.core.platform.tenant_plugins import privacy_fanouts
+from seva_crm.core.privacy.fanout import plugin_name
 from seva_crm.core.privacy.sources import all_sources
 from seva_crm.core.common.security import derive_key, utcnow
 from seva_crm.core.common.settings import get_settings
@@ -47,11 +49,12 @@ async def collect(tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
             described.append({"data": source.label, "records": len(rows)})
     plugins: dict[str, Any] = {}
     shared_with = []
-    for plugin_id, adapter in fanout_adapters():
-        data = await adapter.export(tenant_id, customer_id)
+    for offer in await privacy_fanouts(tenant_id):
+        data = await offer.adapter.export(tenant_id, customer_id)
         if data:
-            plugins[plugin_id] = data
-            shared_with.append({"recipient": plugin_name(plugin_id), "plugin": plugin_id, "what": "data the plugin stores itself"})
+            plugins[offer.plugin_id] = data
+            shared_with.append({"recipient": plugin_name(offer.plugin_id), "plugin": offer.plugin_id,
+                                "what": "data the plugin stores itself"})
     channels: dict[str, int] = {}
     for channel in await Message.filter(tenant_id=tenant_id, customer_id=customer_id).values_list("channels_tried", flat=True):
         for name in channel or []:
@@ -144,6 +147,7 @@ async def open_export(token: str) -> tuple[PrivacyRequest, Path] | None:
     return (request, path) if path.exists() else None
 
 
+@periodic("privacy.expire_exports", every_seconds=HOUR)
 async def expire_exports(now: datetime) -> int:
     """Delete export files whose links have expired (the sweep runs it)."""
     removed = 0

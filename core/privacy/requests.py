@@ -18,6 +18,7 @@ from seva_crm.core.common import audit
 from seva_crm.core.customers import customers
 from seva_crm.core.platform import events
 from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.common.enums import Channel, RequestStatus, RequestType
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.common.ids import from_global_id
@@ -365,6 +366,7 @@ async def verify_public(reference: str, code: str, ip: str) -> None:
 OPEN = [s.value for s in S if not s.is_closed]
 
 
+@periodic("privacy.escalate_overdue", every_seconds=HOUR)  # requests past their deadline
 async def escalate_overdue(now: datetime) -> list[PrivacyRequest]:
     """Mark open requests past their deadline as escalated and alert the tenant's admins (once each)."""
     escalated = []

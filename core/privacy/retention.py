@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from seva_crm.core.common import audit
 from seva_crm.core.common.enums import TenantStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.models import AuditEvent, AuditHead, Tenant
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.common.security import utcnow
@@ -89,6 +90,7 @@ class PurgeItem:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+@periodic("retention.purge", every_seconds=DAY, dry_run=False)  # closed tenants after their grace
 async def purge_terminated_tenants(now: datetime, dry_run: bool = False) -> list[PurgeItem]:
     """Purge tenants terminated more than the grace period ago (counts per table; nothing is
     deleted with ``dry_run``). Their audit logs go only once the minimum log retention the
