@@ -1,5 +1,5 @@
-"""Billing's tables as privacy sources (``core.privacy.sources``): what access and portability
-export, and what erasure does with each row.
+"""Billing's tables as privacy sources (``core.common.personal_data``; ``core.privacy``
+collects them): what access and portability export, and what erasure does with each row.
 
 Invoices, their lines, payments, refunds, payment links and subscriptions are tax records
 (category TRANSACTION, tax date = the invoice date): the region's policy keeps them for the tax
@@ -17,6 +17,7 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from seva_crm.core.common import audit
+from seva_crm.core.common.personal_data import record_ids as _ids, row_dict
 from seva_crm.core.models import (
     BillingReminder,
     Customer,
@@ -29,7 +30,6 @@ from seva_crm.core.models import (
     Subscription,
 )
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
-from seva_crm.core.privacy.sources import _ids, register, row_dict
 
 T = RecordCategory.TRANSACTION
 KEEP = (Disposition.RETAIN, Disposition.ANONYMISE)
@@ -241,5 +241,3 @@ class GatewayEvents:
 
 
 SOURCES = [Invoices(), InvoiceLines(), Payments(), Refunds(), PaymentLinks(), Reminders(), Subscriptions(), GatewayEvents()]
-for _source in SOURCES:
-    register(_source)

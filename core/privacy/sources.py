@@ -2,50 +2,22 @@
 customer's rows, maps each row to a ``RecordCategory`` for the policy's retention decision, and
 applies the decisions (erase, anonymise, retain masked).
 
-Other areas register their own tables with ``register``: billing registers invoices, their
-lines, payments, refunds, payment links, subscriptions, reminders and gateway events
-(``core.billing.privacy``; tax records as ``RecordCategory.TRANSACTION`` with ``tax_date``, kept
-for GST/VAT with the customer anonymised). Plugins' own data goes through
-``seva_privacy_fanout`` instead."""
+Other areas define their own tables as sources (``core.common.personal_data``) and privacy
+collects them here: billing's invoices, their lines, payments, refunds, payment links,
+subscriptions, reminders and gateway events (``core.billing.privacy``; tax records as
+``RecordCategory.TRANSACTION`` with ``tax_date``, kept for GST/VAT with the customer
+anonymised). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any, Protocol
-from uuid import UUID
-
+from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
 from seva_crm.core.common import audit
+from seva_crm.core.common.personal_data import Source, record_ids as _ids, row_dict
 from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
-from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef, RetentionDecision
+from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.common.security import utcnow
 
 ERASED_NAME = "Erased customer"
-
-
-class Source(Protocol):
-    table: str
-    label: str  # plain words for the access summary
-
-    async def export(self, tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]: ...
-
-    async def plan(self, tenant_id: UUID, customer_id: UUID) -> list[RecordRef]: ...
-
-    async def apply(self, tenant_id: UUID, customer_id: UUID, decisions: Sequence[tuple[RecordRef, RetentionDecision]]) -> None: ...
-
-
-def row_dict(row: Any, exclude: tuple[str, ...] = ("tenant_id",)) -> dict[str, Any]:
-    out = {}
-    for name in row._meta.db_fields:
-        if name in exclude:
-            continue
-        value = getattr(row, name, None)
-        out[name] = value.isoformat() if isinstance(value, (date, datetime)) else str(value) if isinstance(value, UUID) else value
-    return out
-
-
-def _ids(decisions, *dispositions: Disposition) -> list[str]:
-    return [ref.record_id for ref, d in decisions if d.disposition in dispositions]
 
 
 class ServiceRecords:
@@ -191,17 +163,9 @@ class CustomerProfile:
 
 
 CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests()]
-_registered: list[Source] = []
 PROFILE = CustomerProfile()
-
-
-def register(source: Source) -> None:
-    """Add a table that holds customers' personal data (billing's, from core.billing.privacy)."""
-    if all(s.table != source.table for s in _registered):
-        _registered.append(source)
 
 
 def all_sources() -> list[Source]:
     """Every source, the customer row last: it is anonymised once the rest is decided."""
-    import seva_crm.core.billing.privacy  # noqa: F401 - registers billing's tables
-    return [*CORE_SOURCES, *_registered, PROFILE]
+    return [*CORE_SOURCES, *BILLING_SOURCES, PROFILE]
