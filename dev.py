@@ -35,6 +35,9 @@ def ensure_environment() -> None:
         pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
         stamp.write_text(wanted)
+    # A strict editable install (see README, Contributing) leaves seva_crm.egg-info here; with the
+    # repository on sys.path its stale entry points would hide the installed ones.
+    shutil.rmtree(ROOT / "seva_crm.egg-info", ignore_errors=True)
 
 
 def package_view() -> Path:
