@@ -24,7 +24,7 @@ from seva_crm.core.billing import payments, periodic
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.common.enums import MessageStatus as S
 from seva_crm.core.common.ids import to_global_id
-from seva_crm.core.models import Consent, Customer, Invoice, Message
+from seva_crm.core.models import Consent, Invoice, Message
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.core.privacy.consent import has_consent
@@ -33,6 +33,7 @@ from seva_crm.plugins import dpdp
 from seva_crm.plugins.sms.fake import FakeMsg91
 from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
@@ -148,7 +149,7 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
     assert code == 131026 and payload["template"]["name"] == "seva_invoice_due"
     assert payload["template"]["language"] == {"code": "hi"}
     assert payload["template"]["components"][0]["parameters"][0] == {"type": "text", "text": "Asha Devi"}
-    assert (await Customer.get(id=asha.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(asha.tenant_id, asha.id)
     # then exactly one SMS, the Hindi text through the DLT template
     assert msg91.sent == [{"request_id": reminder.provider_id, "mobiles": WA_ID, "text": hindi,
                            "template_id": DLT_IDS["invoice_due"]}]

@@ -25,6 +25,7 @@ from seva_crm.core.common.security import utcnow
 from seva_crm.plugins.whatsapp import errors as E
 from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.channel import _paused
+from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.jobs_support import fast_outbox, provider, settle  # noqa: F401 - fixtures
@@ -139,7 +140,7 @@ async def test_not_on_whatsapp_falls_back_to_sms_and_is_remembered(wa, fake, pro
     first = await send(wa, who)
     [sent] = await settle(first.id)
     assert (sent.status, sent.channel, sent.channels_tried) == (S.SENT, "sms", ["whatsapp"])
-    assert (await Customer.get(id=who.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(wa.id, who.id)
     second = await send(wa, who)
     [sent] = await settle(second.id)
     assert sent.channel == "sms" and len(fake.tries(E164)) == 1  # WhatsApp skipped without a request
@@ -232,7 +233,9 @@ async def test_a_failed_status_after_acceptance(wa, fake):
     await fake.deliver(wa.api.http, HOOK, fake.statuses(sent, "failed", error_code=131026) * 2)
     row = await Message.get(id=message.id)
     assert row.status is S.FAILED and row.last_error.startswith("whatsapp 131026")
-    assert (await Customer.get(id=who.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(wa.id, who.id)
+    await inbound(wa, fake, "I am on WhatsApp now")  # they wrote to us: reachable after all
+    assert not await is_unreachable(wa.id, who.id)
 
 
 async def test_bad_or_missing_signature_changes_nothing(wa, fake):

@@ -24,6 +24,10 @@ class PluginManifest:
     description: str = ""
     settings_model: type[BaseModel] | None = None  # SecretStr fields are encrypted at rest
     enabled_by_default: bool = False  # for tenants that have not chosen
+    # The plugin's own tables: a module of Tortoise models (one Tortoise app, labelled with the
+    # plugin's id; foreign keys to core as "models.Tenant") and the package of its migrations.
+    models: str | None = None  # "seva_crm.plugins.email.models"
+    migrations: str | None = None  # "seva_crm.plugins.email.migrations"
 
 
 @dataclass(frozen=True)

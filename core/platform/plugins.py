@@ -71,6 +71,8 @@ class Plugins:
         if source is not None and manifest.id != name:
             raise PluginError(f"plugin entry point {name!r} declares id {manifest.id!r}: they must match")
         source = source or "registered in code"
+        if manifest.models and (manifest.id == "models" or not manifest.migrations):
+            raise PluginError(f"plugin {manifest.id!r} declares models: it needs migrations too, and an id other than 'models'")
         if manifest.id in self.loaded:
             raise PluginError(f"two plugins claim the id {manifest.id!r}: {self.loaded[manifest.id].source} and {source}")
         hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])

@@ -16,6 +16,7 @@ def seva_manifest() -> PluginManifest:
         id="whatsapp", name="WhatsApp Business", version="0.2.0",
         description="Messages to customers through the WhatsApp Business Cloud API.",
         settings_model=WhatsAppSettings,
+        models="seva_crm.plugins.whatsapp.models", migrations="seva_crm.plugins.whatsapp.migrations",
     )
 
 
@@ -31,3 +32,10 @@ def seva_webhook_routes() -> list:
     from seva_crm.plugins.whatsapp.webhooks import routes
 
     return routes()
+
+
+@hookimpl
+def seva_privacy_fanout():
+    from seva_crm.plugins.whatsapp.contacts import ContactsPrivacy
+
+    return ContactsPrivacy()
