@@ -159,3 +159,17 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert result.ok, [b.describe() for b in result.breaks]
     erased = [e.action for e in await audit.events_for(tenant.id, "privacy_request", from_global_id(request["id"], "PrivacyRequest"))]
     assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 4
+
+
+def test_a_gateway_payload_is_masked_as_its_gateway_says_or_whole():
+    from seva_crm.core.billing.gateways import payload_privacy
+    from seva_crm.core.billing.privacy import mask
+
+    payload = {"entity": {"id": "pay_1", "contact": "+919800000001", "notes": {"seva_invoice": "inv-1", "payer": "Asha"},
+                          "method": "upi", "amount": 100}}
+    razorpay = mask(payload, payload_privacy("razorpay"), ())["entity"]
+    assert (razorpay["id"], razorpay["method"], razorpay["notes"]["seva_invoice"]) == ("pay_1", "upi", "inv-1")
+    assert razorpay["contact"].startswith("h:") and razorpay["notes"]["payer"].startswith("h:")
+    gone = mask(payload, payload_privacy("a-gateway-no-plugin-provides"), ())["entity"]  # no one to ask: all text goes
+    assert all(v.startswith("h:") for v in (gone["id"], gone["contact"], gone["method"], gone["notes"]["payer"]))
+    assert gone["amount"] == 100
