@@ -75,7 +75,9 @@ def serve(
     """Serve the API (GraphQL at /graphql)."""
     import uvicorn
 
-    get_settings()  # fail now, naming the bad variable, not inside a worker
+    from seva_crm.core.platform.plugins import get_plugins
+
+    get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
     uvicorn.run("seva_crm.schema.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
 

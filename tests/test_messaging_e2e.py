@@ -74,16 +74,17 @@ def msg91():
 
 
 @pytest.fixture
-async def india(tenant, wa_fake, msg91, fast_outbox):
+async def india(tenant, wa_fake, msg91, fast_outbox, plugin_env):
+    plugin_env(SEVA_WHATSAPP_BASE_URL=wa_fake.url, SEVA_SMS_MSG91_BASE_URL=msg91.url)
     plugins = Plugins(discover=False, extra=(whatsapp_plugin, sms_plugin, dpdp))
     set_plugins(plugins)
     await update_plugin_settings(tenant.id, "whatsapp", enabled=True, plugins=plugins, settings={
         "phoneNumberId": wa_fake.phone_number_id, "accessToken": wa_fake.token, "appSecret": wa_fake.app_secret,
-        "verifyToken": f"verify-{wa_fake.phone_number_id}", "baseUrl": wa_fake.url, "apiVersion": wa_fake.version})
+        "verifyToken": f"verify-{wa_fake.phone_number_id}", "apiVersion": wa_fake.version})
     token = secrets.token_urlsafe(24)
     await update_plugin_settings(tenant.id, "sms", enabled=True, plugins=plugins, settings={
         "gateway": "msg91", "apiToken": msg91.authkey, "sender": "SEVAIN", "entityId": "1201159100000000000",
-        "baseUrl": msg91.url, "webhookToken": token})
+        "webhookToken": token})
     # the tenant's own versions of the built-ins: the same texts and WhatsApp bindings, plus its DLT registrations
     for key, dlt_id in DLT_IDS.items():
         builtin = BUILTIN[key]

@@ -49,16 +49,17 @@ def fake():
 
 
 @pytest.fixture
-async def wa(tenant, fake, provider, fast_outbox, monkeypatch):
+async def wa(tenant, fake, provider, fast_outbox, monkeypatch, plugin_env):
     """The tenant with WhatsApp configured against the fake, SMS and email through the generic
     fake provider, and the outbox running in-process."""
     monkeypatch.setattr(E, "BACKOFF_SECONDS", {E.RATE_PER_NUMBER: 0.2, E.RATE_PER_RECIPIENT: 0.3})
+    plugin_env(SEVA_WHATSAPP_BASE_URL=fake.url)
     others = ChannelPlugin(http_channels(provider.url, provider.token, names=("sms", "email")))
     plugins = Plugins(discover=False, extra=(whatsapp_plugin, dpdp, bangladesh, others))
     set_plugins(plugins)
     await update_plugin_settings(tenant.id, "whatsapp", enabled=True, plugins=plugins, settings={
         "phoneNumberId": fake.phone_number_id, "accessToken": fake.token, "appSecret": fake.app_secret,
-        "verifyToken": f"verify-{fake.phone_number_id}", "baseUrl": fake.url, "apiVersion": fake.version})
+        "verifyToken": f"verify-{fake.phone_number_id}", "apiVersion": fake.version})
     broker = jobs.setup_jobs("", namespace=f"seva-test-{uuid.uuid4().hex[:8]}")
     runner = await asyncio.to_thread(lambda: jobs.Runner(broker, threads=2).start())
     yield tenant

@@ -7,7 +7,7 @@ adapter), webhooks, optout (the consent ledger), fake."""
 
 from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.plugins.whatsapp.settings import WhatsAppInstanceSettings, WhatsAppSettings
 
 
 @hookimpl
@@ -15,7 +15,7 @@ def seva_manifest() -> PluginManifest:
     return PluginManifest(
         id="whatsapp", name="WhatsApp Business", version="0.2.0",
         description="Messages to customers through the WhatsApp Business Cloud API.",
-        settings_model=WhatsAppSettings,
+        settings_model=WhatsAppSettings, instance_settings=WhatsAppInstanceSettings,
         models="seva_crm.plugins.whatsapp.models", migrations="seva_crm.plugins.whatsapp.migrations",
     )
 
