@@ -57,7 +57,8 @@ def parse_id(value: str, type_name: str) -> UUID:
 
 @app.command()
 def migrate() -> None:
-    """Apply pending database migrations."""
+    """Apply pending database migrations: core's and those of every loaded plugin with tables
+    of its own (see `seva plugins list`), in dependency order."""
     from seva_crm.core.storage.db import migrate as apply
 
     asyncio.run(apply())
@@ -74,7 +75,9 @@ def serve(
     """Serve the API (GraphQL at /graphql)."""
     import uvicorn
 
-    get_settings()  # fail now, naming the bad variable, not inside a worker
+    from seva_crm.core.platform.plugins import get_plugins
+
+    get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
     uvicorn.run("seva_crm.schema.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
 
@@ -260,6 +263,25 @@ def plugins_list() -> None:
     for pid, loaded in get_plugins().loaded.items():
         table.add_row(pid, loaded.manifest.version, ", ".join(loaded.hooks), loaded.source)
     Console(width=max(120, Console().width)).print(table)
+
+
+@plugins_app.command("drop-data")
+def plugins_drop_data(
+    plugin_id: Annotated[str, typer.Argument(metavar="PLUGIN", help="The plugin's id, as `seva plugins list` shows it")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a plugin's own tables and every row in them, for every tenant, by reversing the
+    plugin's migrations (core's tables are not touched). Irreversible: take a backup first.
+    Run it while the plugin is still installed and allowed; then deny it (SEVA_PLUGINS=-<id>)
+    or uninstall it, or the next `seva migrate` creates its tables again, empty."""
+    from seva_crm.core.storage.db import drop_plugin_data
+
+    if not yes:
+        typer.confirm(f"Delete every table of plugin {plugin_id!r}, with all tenants' data in them?", abort=True)
+    reversed_ = asyncio.run(drop_plugin_data(plugin_id))
+    for name in reversed_:
+        typer.echo(f"reversed {plugin_id}.{name}")
+    typer.echo(f"plugin {plugin_id} has no tables left" if reversed_ else f"plugin {plugin_id} had no tables")
 
 
 @secrets_app.command("rotate")

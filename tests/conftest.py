@@ -148,3 +148,18 @@ def domain_events(monkeypatch):
 
     monkeypatch.setattr(core_events, "_deliver", capture)
     return seen
+
+
+@pytest.fixture
+def plugin_env(monkeypatch):
+    """Set plugins' instance settings (``SEVA_<PLUGIN>_*`` variables: the providers' addresses,
+    pointed at the local fakes); the process's plugins load again, reading them."""
+    from seva_crm.core.platform.plugins import set_plugins
+
+    def setenv(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        set_plugins(None)
+
+    yield setenv
+    set_plugins(None)  # before monkeypatch restores the environment: the next load reads it as it was

@@ -79,6 +79,10 @@ def test_bad_configuration_names_the_variable(seva):
     assert result.stderr.strip() == "error: SEVA_DATABASE_URL: must start with sqlite://, postgres:// or postgresql://"
     result = seva("migrate", check=False, extra_env={"SEVA_ENV": "production"})
     assert "SEVA_SECRET_KEY is required when SEVA_ENV=production" in result.stderr
+    result = seva("plugins", "list", check=False, extra_env={
+        "SEVA_ENV": "production", "SEVA_SECRET_KEY": "k" * 32, "SEVA_WHATSAPP_BASE_URL": "http://graph.example.com"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: SEVA_WHATSAPP_BASE_URL: must start with https:// when SEVA_ENV=production"
 
 
 def test_schema_print_matches_the_committed_sdl(seva):

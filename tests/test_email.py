@@ -19,7 +19,8 @@ from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient,
 from seva_crm.core.customers.customers import create_customer
 from seva_crm.core.common.enums import MessageStatus as S
 from seva_crm.core.common.enums import VerificationPurpose
-from seva_crm.core.models import AuditEvent, Consent, EmailSuppression, User
+from seva_crm.core.models import AuditEvent, Consent, User
+from seva_crm.plugins.email.models import EmailSuppression
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.plugins.email.webhooks import make_token, read_token

@@ -22,7 +22,7 @@ from seva_crm.core.billing import payments, periodic
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.common.enums import MessageStatus as S
 from seva_crm.core.common.ids import to_global_id
-from seva_crm.core.models import Consent, Customer, Invoice, Message
+from seva_crm.core.models import Consent, Invoice, Message
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.core.privacy.consent import has_consent
@@ -33,6 +33,7 @@ from seva_crm.plugins.sms.fake import FakeMsg91
 from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.adapter import _paused
+from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.billing_helpers import at, customer, plan, subscription
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
@@ -73,16 +74,17 @@ def msg91():
 
 
 @pytest.fixture
-async def india(tenant, wa_fake, msg91, fast_outbox):
+async def india(tenant, wa_fake, msg91, fast_outbox, plugin_env):
+    plugin_env(SEVA_WHATSAPP_BASE_URL=wa_fake.url, SEVA_SMS_MSG91_BASE_URL=msg91.url)
     plugins = Plugins(discover=False, extra=(whatsapp_plugin, sms_plugin, dpdp))
     set_plugins(plugins)
     await update_plugin_settings(tenant.id, "whatsapp", enabled=True, plugins=plugins, settings={
         "phoneNumberId": wa_fake.phone_number_id, "accessToken": wa_fake.token, "appSecret": wa_fake.app_secret,
-        "verifyToken": f"verify-{wa_fake.phone_number_id}", "baseUrl": wa_fake.url, "apiVersion": wa_fake.version})
+        "verifyToken": f"verify-{wa_fake.phone_number_id}", "apiVersion": wa_fake.version})
     token = secrets.token_urlsafe(24)
     await update_plugin_settings(tenant.id, "sms", enabled=True, plugins=plugins, settings={
         "gateway": "msg91", "apiToken": msg91.authkey, "sender": "SEVAIN", "entityId": "1201159100000000000",
-        "baseUrl": msg91.url, "webhookToken": token})
+        "webhookToken": token})
     # the tenant's own versions of the built-ins: the same texts and WhatsApp bindings, plus its DLT registrations
     for key, dlt_id in DLT_IDS.items():
         builtin = BUILTIN[key]
@@ -148,7 +150,7 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
     assert code == 131026 and payload["template"]["name"] == "seva_invoice_due"
     assert payload["template"]["language"] == {"code": "hi"}
     assert payload["template"]["components"][0]["parameters"][0] == {"type": "text", "text": "Asha Devi"}
-    assert (await Customer.get(id=asha.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(asha.tenant_id, asha.id)
     # then exactly one SMS, the Hindi text through the DLT template
     assert msg91.sent == [{"request_id": reminder.provider_id, "mobiles": WA_ID, "text": hindi,
                            "template_id": DLT_IDS["invoice_due"]}]

@@ -103,6 +103,37 @@ async def test_valid_settings_of_each_built_in_plugin_are_accepted(tenant):
     assert (await plugin_config(tenant.id, "sms")).url.startswith("https://smsplus.sslwireless.com")
 
 
+@pytest.mark.parametrize("plugin", ["whatsapp", "razorpay", "sms"])
+async def test_a_tenant_cannot_choose_where_the_server_sends_its_credentials(tenant, plugin):
+    """A provider's address is the operator's (SEVA_<PLUGIN>_BASE_URL): a tenant admin who
+    names one, such as the cloud metadata service, is refused and nothing is stored."""
+    complete = {"whatsapp": WHATSAPP, "razorpay": {"keyId": "rzp_test_abc123", "keySecret": "s", "webhookSecret": "w"},
+                "sms": {"gateway": "msg91", "apiToken": "t", "sender": "SEVAIN", "entityId": "1201159100000000000"}}[plugin]
+    result = await update(tenant.api, plugin, settings={**complete, "baseUrl": "http://169.254.169.254/latest"})
+    assert result["errors"] == [{"field": "settings.baseUrl", "code": "INVALID", "message": "is not a setting of this plugin"}]
+    assert not await PluginSettings.exists(tenant_id=tenant.id, plugin_id=plugin)
+    assert "baseUrl" not in settings_of(await update(tenant.api, plugin, settings=complete))
+
+
+def test_instance_settings_are_read_at_load_and_a_bad_value_names_its_variable(monkeypatch):
+    import seva_crm.plugins.sms as sms_plugin
+    import seva_crm.plugins.whatsapp as whatsapp_plugin
+    from seva_crm.core.common.settings import ConfigError, get_settings
+    from seva_crm.core.platform.plugins import Plugins
+
+    monkeypatch.setenv("SEVA_WHATSAPP_BASE_URL", "http://127.0.0.1:9/")
+    plugins = Plugins(discover=False, extra=(whatsapp_plugin, sms_plugin))
+    assert plugins.instance_settings("whatsapp").base_url == "http://127.0.0.1:9"  # development: a local fake may be http
+    assert plugins.instance_settings("sms").msg91_base_url == "https://control.msg91.com"  # the default
+    monkeypatch.setenv("SEVA_SMS_MSG91_BASE_URL", "control.msg91.com")
+    with pytest.raises(ConfigError, match="^SEVA_SMS_MSG91_BASE_URL: must start with https://"):
+        Plugins(discover=False, extra=(sms_plugin,))
+    monkeypatch.delenv("SEVA_SMS_MSG91_BASE_URL")
+    monkeypatch.setattr(get_settings(), "env", "production")
+    with pytest.raises(ConfigError, match="^SEVA_WHATSAPP_BASE_URL: must start with https:// when SEVA_ENV=production$"):
+        Plugins(discover=False, extra=(whatsapp_plugin,))
+
+
 async def test_enabling_needs_complete_settings_and_disabling_does_not(tenant):
     result = await update(tenant.api, "razorpay", enabled=True)
     assert {e["field"] for e in result["errors"]} == {"settings.keyId", "settings.keySecret", "settings.webhookSecret"}

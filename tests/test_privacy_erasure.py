@@ -30,6 +30,7 @@ from seva_crm.core.models import GatewayEvent, Invoice, Payment
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
 from tests.test_service_records import add
+from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
 # A phone no other test uses: the scan below reads every row of the shared test database.
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
@@ -37,9 +38,10 @@ NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.su
 
 
 async def scan_all_tables() -> list[str]:
-    """Every text value of every row of every model, searched for the subject's details."""
+    """Every text value of every row of every model (core's and the plugins'), searched for the
+    subject's details."""
     found = []
-    for model in Tortoise.apps["models"].values():
+    for model in (m for app in Tortoise.apps.values() for m in app.values()):
         for row in await model.all().values():
             text = " ".join(str(v) for v in row.values()).lower()
             for needle in NEEDLES:
@@ -78,6 +80,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
                                   "id": pay_id, "amount": second.total, "currency": "INR", "status": "captured", "method": "upi",
                                   "email": EMAIL, "contact": "+91" + PHONE, "vpa": "parvati.sundaram@okbank",
                                   "notes": {"seva_invoice": str(second.id), "payer": NAME}}}}})
+    await mark_unreachable(tenant.id, cid)  # the whatsapp plugin's own table
     grievance = (await file(api, customer["id"], "GRIEVANCE", details=f"I am {NAME}, stop calling {PHONE}"))["privacyRequest"]
     access = (await file(api, customer["id"], "ACCESS"))["privacyRequest"]
     await api.ok(VERIFY, id=access["id"], reason="known customer")
@@ -87,7 +90,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert download.status_code == 200  # an earlier export exists, with the billing records
     with zipfile.ZipFile(io.BytesIO(download.content)) as z:
         exported = b" ".join(z.read(n) for n in z.namelist())
-    for needle in (first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank"):
+    for needle in (first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank", "not_on_whatsapp_since"):
         assert needle.encode() in exported, needle
 
     before = await scan_all_tables()  # the scan does find them while they are there
@@ -133,6 +136,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert event["email"].startswith("h:") and event["contact"].startswith("h:") and event["vpa"].startswith("h:")
     assert await Consent.filter(customer_id=cid, granted=False, source="privacy_request").count() == 2  # withdrawn first
     assert (await PrivacyRequest.get(id=from_global_id(grievance["id"], "PrivacyRequest"))).details == ""
+    assert not await is_unreachable(tenant.id, cid)  # the plugin erased its row too
 
     # the earlier export is gone, and nothing on disk or in any table or log still names them
     assert (await client.get(access["exportUrl"])).status_code == 404
@@ -155,3 +159,17 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert result.ok, [b.describe() for b in result.breaks]
     erased = [e.action for e in await audit.events_for(tenant.id, "privacy_request", from_global_id(request["id"], "PrivacyRequest"))]
     assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 4
+
+
+def test_a_gateway_payload_is_masked_as_its_gateway_says_or_whole():
+    from seva_crm.core.billing.gateways import payload_privacy
+    from seva_crm.core.billing.privacy import mask
+
+    payload = {"entity": {"id": "pay_1", "contact": "+919800000001", "notes": {"seva_invoice": "inv-1", "payer": "Asha"},
+                          "method": "upi", "amount": 100}}
+    razorpay = mask(payload, payload_privacy("razorpay"), ())["entity"]
+    assert (razorpay["id"], razorpay["method"], razorpay["notes"]["seva_invoice"]) == ("pay_1", "upi", "inv-1")
+    assert razorpay["contact"].startswith("h:") and razorpay["notes"]["payer"].startswith("h:")
+    gone = mask(payload, payload_privacy("a-gateway-no-plugin-provides"), ())["entity"]  # no one to ask: all text goes
+    assert all(v.startswith("h:") for v in (gone["id"], gone["contact"], gone["method"], gone["notes"]["payer"]))
+    assert gone["amount"] == 100

@@ -44,20 +44,21 @@ def fake():
 
 
 @pytest.fixture
-def rzp(fake):
-    """A config pointing at the fake, and a helper enabling Razorpay with it for a tenant
-    (through the real per-tenant plugin settings, secrets encrypted)."""
+def rzp(fake, plugin_env):
+    """A config pointing at the fake (the instance's SEVA_RAZORPAY_BASE_URL), and a helper
+    enabling Razorpay for a tenant (through the real per-tenant plugin settings, secrets encrypted)."""
+    plugin_env(SEVA_RAZORPAY_BASE_URL=fake.base_url)
 
     async def setup(tenant_id, key_secret=fake.key_secret, webhook_secret=fake.webhook_secret):
-        await configure_razorpay(tenant_id, fake.key_id, key_secret, webhook_secret, fake.base_url)
+        await configure_razorpay(tenant_id, fake.key_id, key_secret, webhook_secret)
 
     setup.config = RazorpayConfig.of(fake.key_id, fake.key_secret, fake.webhook_secret, fake.base_url)
     return setup
 
 
-async def configure_razorpay(tenant_id, key_id, key_secret, webhook_secret, base_url):
+async def configure_razorpay(tenant_id, key_id, key_secret, webhook_secret):
     await update_plugin_settings(tenant_id, "razorpay", enabled=True, settings={
-        "keyId": key_id, "keySecret": key_secret, "webhookSecret": webhook_secret, "baseUrl": base_url})
+        "keyId": key_id, "keySecret": key_secret, "webhookSecret": webhook_secret})
 
 
 class JoiningTransport(httpx.ASGITransport):

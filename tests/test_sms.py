@@ -91,6 +91,12 @@ def ssl():
     fake.stop()
 
 
+@pytest.fixture(autouse=True)
+def gateways_at_the_fakes(msg91, ssl, plugin_env):
+    """The instance's gateway addresses (SEVA_SMS_*_BASE_URL) are the fakes'."""
+    plugin_env(SEVA_SMS_MSG91_BASE_URL=msg91.url, SEVA_SMS_SSLWIRELESS_BASE_URL=ssl.url)
+
+
 @pytest.fixture
 async def jobs(fast_outbox):
     broker, runner = await asyncio.to_thread(start_jobs, "in-process", sms_plugin)
@@ -112,7 +118,7 @@ async def configure(tenant_id, fake, **extra) -> str:
     else:
         base = {"gateway": "sslwireless", "apiToken": fake.api_token, "sender": fake.sid}
     await update_plugin_settings(tenant_id, "sms", enabled=True,
-                                 settings={**base, "baseUrl": fake.url, "webhookToken": token, **extra})
+                                 settings={**base, "webhookToken": token, **extra})
     return token
 
 
@@ -177,7 +183,7 @@ async def test_msg91_error_classes_are_permanent(tenant, msg91, case, code):
     binding = BILL
     if case == "auth":
         await update_plugin_settings(tenant.id, "sms", enabled=True, settings={
-            "gateway": "msg91", "apiToken": "wrong", "sender": "SEVAIN", "entityId": "1201159100000000000", "baseUrl": msg91.url})
+            "gateway": "msg91", "apiToken": "wrong", "sender": "SEVAIN", "entityId": "1201159100000000000"})
     else:
         await configure(tenant.id, msg91)
     if case == "dnd":
@@ -203,10 +209,10 @@ async def test_msg91_is_not_retried_blindly_after_a_lost_answer(tenant, msg91):
     assert len(msg91.sent) == sent_before + 1
 
 
-async def test_a_connection_refused_never_reached_the_gateway_and_is_retried(tenant, msg91):
+async def test_a_connection_refused_never_reached_the_gateway_and_is_retried(tenant, msg91, plugin_env):
     await configure(tenant.id, msg91)
     with socketless_port() as port:
-        await update_plugin_settings(tenant.id, "sms", settings={"baseUrl": f"http://127.0.0.1:{port}"})
+        plugin_env(SEVA_SMS_MSG91_BASE_URL=f"http://127.0.0.1:{port}")
         error = await failure(tenant.id, outgoing(tenant.id, IN_PHONE))
     assert (error.code, error.retryable) == ("network", True)
 

@@ -26,6 +26,7 @@ from seva_crm.plugins.whatsapp import errors as E
 from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.adapter import _paused
+from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.jobs_support import fast_outbox, provider, settle  # noqa: F401 - fixtures
@@ -49,16 +50,17 @@ def fake():
 
 
 @pytest.fixture
-async def wa(tenant, fake, provider, fast_outbox, monkeypatch):
+async def wa(tenant, fake, provider, fast_outbox, monkeypatch, plugin_env):
     """The tenant with WhatsApp configured against the fake, SMS and email through the generic
     fake provider, and the outbox running in-process."""
     monkeypatch.setattr(E, "BACKOFF_SECONDS", {E.RATE_PER_NUMBER: 0.2, E.RATE_PER_RECIPIENT: 0.3})
+    plugin_env(SEVA_WHATSAPP_BASE_URL=fake.url)
     others = ChannelPlugin(http_channels(provider.url, provider.token, names=("sms", "email")))
     plugins = Plugins(discover=False, extra=(whatsapp_plugin, dpdp, bangladesh, others))
     set_plugins(plugins)
     await update_plugin_settings(tenant.id, "whatsapp", enabled=True, plugins=plugins, settings={
         "phoneNumberId": fake.phone_number_id, "accessToken": fake.token, "appSecret": fake.app_secret,
-        "verifyToken": f"verify-{fake.phone_number_id}", "baseUrl": fake.url, "apiVersion": fake.version})
+        "verifyToken": f"verify-{fake.phone_number_id}", "apiVersion": fake.version})
     broker = jobs.setup_jobs("", namespace=f"seva-test-{uuid.uuid4().hex[:8]}")
     runner = await asyncio.to_thread(lambda: jobs.Runner(broker, threads=2).start())
     yield tenant
@@ -140,7 +142,7 @@ async def test_not_on_whatsapp_falls_back_to_sms_and_is_remembered(wa, fake, pro
     first = await send(wa, who)
     [sent] = await settle(first.id)
     assert (sent.status, sent.channel, sent.channels_tried) == (S.SENT, "sms", ["whatsapp"])
-    assert (await Customer.get(id=who.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(wa.id, who.id)
     second = await send(wa, who)
     [sent] = await settle(second.id)
     assert sent.channel == "sms" and len(fake.tries(E164)) == 1  # WhatsApp skipped without a request
@@ -233,7 +235,9 @@ async def test_a_failed_status_after_acceptance(wa, fake):
     await fake.deliver(wa.api.http, HOOK, fake.statuses(sent, "failed", error_code=131026) * 2)
     row = await Message.get(id=message.id)
     assert row.status is S.FAILED and row.last_error.startswith("whatsapp 131026")
-    assert (await Customer.get(id=who.id)).whatsapp_unreachable_at is not None
+    assert await is_unreachable(wa.id, who.id)
+    await inbound(wa, fake, "I am on WhatsApp now")  # they wrote to us: reachable after all
+    assert not await is_unreachable(wa.id, who.id)
 
 
 async def test_bad_or_missing_signature_changes_nothing(wa, fake):

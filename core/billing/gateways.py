@@ -47,18 +47,40 @@ class RefundResult:
     status: RefundStatus
 
 
+@dataclass(frozen=True)
+class PayloadPrivacy:
+    """Which parts of the webhook payloads a gateway's events store (``GatewayEvent.payload``)
+    are about the payer. On erasure billing replaces them with keyed digests; it knows no
+    gateway's payload format itself."""
+
+    personal_keys: frozenset[str]  # keys whose values are about the payer, at any depth
+    note_keys: frozenset[str] = frozenset()  # keys holding free-form notes (an object): each value masked
+    kept_notes: frozenset[str] = frozenset()  # except these notes: our own ids, to reconcile with
+
+
 class GatewayFailure(Exception):
     """The gateway refused or could not be reached; ``message`` names no secret or personal data."""
 
 
 class BillingGateway(Protocol):
     name: str
+    payload_privacy: PayloadPrivacy
 
     async def is_configured(self, tenant_id: UUID) -> bool: ...
 
     async def create_payment_link(self, request: LinkRequest) -> LinkResult: ...
 
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult: ...
+
+
+def payload_privacy(provider: str) -> PayloadPrivacy | None:
+    """What the gateway ``provider`` says is personal in its payloads; None if no loaded plugin
+    provides it any more, or its adapter does not say. Masking stored payloads is not a use of
+    the gateway, so it does not depend on the tenant still having the plugin enabled."""
+    from seva_crm.core.platform.plugins import get_plugins
+
+    gateways = [gateway for _, gateway in get_plugins().provided("seva_payment_gateways")]
+    return next((getattr(g, "payload_privacy", None) for g in gateways if g.name == provider), None)
 
 
 async def gateway_for(tenant_id: UUID, name: str | None = None) -> BillingGateway:

@@ -8,7 +8,8 @@ itself is anonymised by the profile source), and free text that may name the per
 notes, refund reasons, payment references) masked. Past the period they are deleted.
 Reminders are traffic logs. Gateway events (webhook payloads as received) carry the payer's
 contact, email, VPA and name: they are exported, and on erasure kept as transaction records with
-every personal value in the payload replaced by a keyed digest."""
+every personal value in the payload (as the gateway's adapter describes its payloads:
+``PayloadPrivacy``) replaced by a keyed digest."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 from datetime import datetime, time, timezone
 from typing import Any
 
+from seva_crm.core.billing.gateways import PayloadPrivacy, payload_privacy
 from seva_crm.core.common import audit
 from seva_crm.core.common.personal_data import record_ids as _ids, row_dict
 from seva_crm.core.models import (
@@ -172,28 +174,24 @@ class Subscriptions:
         pass  # plan, dates and states only; its invoices point at it
 
 
-# Razorpay's payment, order, link and customer entities: keys whose values are about the payer
-PERSONAL_KEYS = {"email", "contact", "phone", "name", "vpa", "customer_details", "customer", "billing_address",
-                 "shipping_address", "address", "card", "bank_account", "upi", "acquirer_data", "description"}
-KEPT_NOTE_KEYS = {"seva_invoice"}
-
-
-def mask(value: Any, needles: tuple[str, ...]) -> Any:
-    """The payload with every personal value replaced by a keyed digest: the values of
-    ``PERSONAL_KEYS``, notes other than ours, and any text containing the person's details."""
+def mask(value: Any, privacy: PayloadPrivacy | None, needles: tuple[str, ...]) -> Any:
+    """The payload with every personal value replaced by a keyed digest: what the gateway says
+    is personal (``PayloadPrivacy``), and any text containing the person's details. For a
+    gateway no loaded plugin provides any more (``privacy`` None), every text is masked."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if key in PERSONAL_KEYS and item not in (None, "", {}, []):
+            if privacy and key in privacy.personal_keys and item not in (None, "", {}, []):
                 out[key] = item if isinstance(item, str) and item.startswith("h:") else audit.personal(json.dumps(item, sort_keys=True))
-            elif key == "notes" and isinstance(item, dict):
-                out[key] = {k: (v if k in KEPT_NOTE_KEYS else audit.personal(v)) for k, v in item.items()}
+            elif privacy and key in privacy.note_keys and isinstance(item, dict):
+                out[key] = {k: (v if k in privacy.kept_notes else audit.personal(v)) for k, v in item.items()}
             else:
-                out[key] = mask(item, needles)
+                out[key] = mask(item, privacy, needles)
         return out
     if isinstance(value, list):
-        return [mask(v, needles) for v in value]
-    if isinstance(value, str) and any(n and n.lower() in value.lower() for n in needles):
+        return [mask(v, privacy, needles) for v in value]
+    if isinstance(value, str) and not value.startswith("h:") and (
+            privacy is None or any(n and n.lower() in value.lower() for n in needles)):
         return audit.personal(value)
     return value
 
@@ -235,7 +233,7 @@ class GatewayEvents:
                                         customer.name if customer.erased_at is None else "") if v)
         await GatewayEvent.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE)).delete()
         for row in await GatewayEvent.filter(tenant_id=tenant_id, id__in=_ids(decisions, *KEEP)):
-            masked = mask(row.payload, needles)
+            masked = mask(row.payload, payload_privacy(row.provider), needles)
             if masked != row.payload:
                 await GatewayEvent.filter(id=row.id).update(payload=masked)
 

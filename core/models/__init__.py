@@ -14,7 +14,6 @@ from seva_crm.core.models.billing import (
     Refund,
     Subscription,
 )
-from seva_crm.core.models.email import EmailSuppression
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
@@ -32,7 +31,6 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
-    "EmailSuppression",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",

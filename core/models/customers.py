@@ -20,7 +20,6 @@ class Customer(TenantModel):
     deleted_at = fields.DatetimeField(null=True)
     erased_at = fields.DatetimeField(null=True)  # personal data erased: a stub kept for retained records
     disputed_fields = fields.JSONField(default=list)  # refused corrections the customer disputes
-    whatsapp_unreachable_at = fields.DatetimeField(null=True)  # WhatsApp said the number is not on it (131026)
 
     class Meta:
         table = "customer"

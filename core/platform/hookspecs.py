@@ -37,7 +37,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def seva_manifest() -> PluginManifest:
-    """Declare the plugin: id, name, version, description, and its per-tenant settings model.
+    """Declare the plugin: id, name, version, description, its per-tenant settings model, and
+    its own tables (a models module and a migrations package: a Tortoise app named by its id).
 
     Arguments: none. Returns: a ``PluginManifest``; its ``id`` must equal the entry-point name.
     When: once per plugin at start-up, when the plugin manager loads. Required of every plugin.

@@ -6,14 +6,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seva_crm.core.common.enums import RequestType
 
 T = TypeVar("T")
+
+
+class InstanceSettings(BaseSettings):
+    """Settings of a plugin that are the operator's for the whole instance, never a tenant's
+    (a provider's address): read from ``SEVA_<PLUGIN ID>_<FIELD>`` environment variables
+    when the plugins load, so a bad value stops start-up naming the variable."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+
+def _provider_url(value: str) -> str:
+    from seva_crm.core.common.settings import get_settings
+
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must start with https:// (or http:// in development)")
+    if value.startswith("http://") and not get_settings().is_development:
+        raise ValueError("must start with https:// when SEVA_ENV=production")
+    return value.rstrip("/")
+
+
+# A provider's base URL in InstanceSettings: https:// in production (http:// for local fakes)
+ProviderUrl = Annotated[str, AfterValidator(_provider_url)]
 
 
 @dataclass(frozen=True)
@@ -22,8 +45,13 @@ class PluginManifest:
     name: str
     version: str
     description: str = ""
-    settings_model: type[BaseModel] | None = None  # SecretStr fields are encrypted at rest
+    settings_model: type[BaseModel] | None = None  # per tenant; SecretStr fields are encrypted at rest
+    instance_settings: type[InstanceSettings] | None = None  # the operator's: SEVA_<ID>_* variables
     enabled_by_default: bool = False  # for tenants that have not chosen
+    # The plugin's own tables: a module of Tortoise models (one Tortoise app, labelled with the
+    # plugin's id; foreign keys to core as "models.Tenant") and the package of its migrations.
+    models: str | None = None  # "seva_crm.plugins.email.models"
+    migrations: str | None = None  # "seva_crm.plugins.email.migrations"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Plugins are found through the ``seva`` entry-point group: the built-in integrations in
 ``plugins/`` are listed in this project's pyproject.toml exactly as a partner lists theirs.
-The manager is built once per process; ``SEVA_PLUGINS`` allows or denies plugins by id.
+The manager is built once per process; ``SEVA_PLUGINS`` allows or denies plugins by id, and
+each plugin's instance settings are read then (``SEVA_<ID>_*``: a bad value stops start-up).
 Per-tenant calls use cached subset hook callers (``Plugins.hook``), never a manager per request;
 ``core.tenant_plugins`` picks the subset for a tenant."""
 
@@ -14,9 +15,11 @@ from typing import Any
 
 import pluggy
 from pluggy import HookCaller
+from pydantic import ValidationError
 
+from seva_crm.core.common.settings import ConfigError
 from seva_crm.core.platform import hookspecs
-from seva_crm.core.platform.plugin_types import PluginManifest, ScheduledJob
+from seva_crm.core.platform.plugin_types import InstanceSettings, PluginManifest, ScheduledJob
 
 ENTRY_POINT_GROUP = "seva"
 MAX_CACHED_SUBSETS = 1024  # distinct sets of disabled plugins seen; real instances have a handful
@@ -32,6 +35,25 @@ class LoadedPlugin:
     module: object
     source: str  # the distribution it came from, or "registered in code"
     hooks: list[str] = field(default_factory=list)
+    instance: InstanceSettings | None = None  # the manifest's instance settings, read at load
+
+
+def env_prefix(plugin_id: str) -> str:
+    """Where a plugin's instance settings come from: ``SEVA_WHATSAPP_`` for ``whatsapp``."""
+    return f"SEVA_{plugin_id.upper().replace('-', '_')}_"
+
+
+def load_instance_settings(manifest: PluginManifest) -> InstanceSettings | None:
+    """The plugin's instance settings from the environment; ConfigError naming each bad variable."""
+    if manifest.instance_settings is None:
+        return None
+    prefix = env_prefix(manifest.id)
+    try:
+        return manifest.instance_settings(_env_prefix=prefix)
+    except ValidationError as exc:
+        problems = [f"{prefix}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg'].removeprefix('Value error, ')}"
+                    for err in exc.errors()]
+        raise ConfigError("; ".join(problems)) from None
 
 
 def parse_selection(value: str) -> tuple[set[str], set[str]]:
@@ -71,10 +93,16 @@ class Plugins:
         if source is not None and manifest.id != name:
             raise PluginError(f"plugin entry point {name!r} declares id {manifest.id!r}: they must match")
         source = source or "registered in code"
+        if manifest.models and (manifest.id == "models" or not manifest.migrations):
+            raise PluginError(f"plugin {manifest.id!r} declares models: it needs migrations too, and an id other than 'models'")
         if manifest.id in self.loaded:
             raise PluginError(f"two plugins claim the id {manifest.id!r}: {self.loaded[manifest.id].source} and {source}")
         hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
-        self.loaded[manifest.id] = LoadedPlugin(manifest, plugin, source, hooks)
+        self.loaded[manifest.id] = LoadedPlugin(manifest, plugin, source, hooks, load_instance_settings(manifest))
+
+    def instance_settings(self, plugin_id: str) -> Any:
+        """The plugin's instance settings (its manifest's ``instance_settings`` model)."""
+        return self.loaded[plugin_id].instance
 
     def plugin_id(self, plugin: object) -> str:
         for pid, loaded in self.loaded.items():

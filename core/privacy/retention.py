@@ -46,7 +46,7 @@ def tenant_tables() -> list[tuple[type[Model], str]]:
     """(model, filter path to the tenant id) for every table holding a tenant's data, children
     before parents so deleting in this order never trips a foreign key. Found from the models,
     so tables added by other areas (billing, outbox, plugins) are purged too."""
-    models = [m for m in Tortoise.apps["models"].values() if m.__name__ not in KEPT]
+    models = [m for app in Tortoise.apps.values() for m in app.values() if m.__name__ not in KEPT]
     scoped: dict[type[Model], str] = {}
     for m in models:
         if "tenant" in m._meta.fk_fields:

@@ -14,6 +14,7 @@ def seva_manifest() -> PluginManifest:
         id="email", name="Email (SMTP)", version="0.2.0",
         description="Email to customers through the tenant's SMTP server (or the instance's).",
         settings_model=EmailSettings,
+        models="seva_crm.plugins.email.models", migrations="seva_crm.plugins.email.migrations",
     )
 
 

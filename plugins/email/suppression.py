@@ -1,4 +1,4 @@
-"""The suppression list: addresses that bounced for good, per tenant (core.models.EmailSuppression)."""
+"""The suppression list: addresses that bounced for good, per tenant (``plugins.email.models``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 
 from seva_crm.core.common import audit
-from seva_crm.core.models import EmailSuppression
 from seva_crm.core.common.security import digest
+from seva_crm.plugins.email.models import EmailSuppression
 
 
 def address_hash(address: str) -> str:

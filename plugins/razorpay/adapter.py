@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from seva_crm.core.billing.gateways import GatewayFailure, LinkRequest, LinkResult, RefundResult
+from seva_crm.core.billing.gateways import GatewayFailure, LinkRequest, LinkResult, PayloadPrivacy, RefundResult
 from seva_crm.core.common.enums import RefundStatus
 from seva_crm.plugins.razorpay.client import RazorpayClient
 from seva_crm.plugins.razorpay.config import RazorpayConfig, razorpay_config
@@ -17,6 +17,13 @@ REFUND_STATUS = {"pending": RefundStatus.PENDING, "processed": RefundStatus.PROC
 
 class RazorpayGateway:
     name = "razorpay"
+    # Razorpay's payment, order, link and customer entities: keys whose values are about the
+    # payer; notes are the merchant's free text, but for our invoice id
+    payload_privacy = PayloadPrivacy(
+        personal_keys=frozenset({"email", "contact", "phone", "name", "vpa", "customer_details", "customer",
+                                 "billing_address", "shipping_address", "address", "card", "bank_account", "upi",
+                                 "acquirer_data", "description"}),
+        note_keys=frozenset({"notes"}), kept_notes=frozenset({"seva_invoice"}))
 
     async def is_configured(self, tenant_id: UUID) -> bool:
         return await razorpay_config(tenant_id) is not None

@@ -1,4 +1,5 @@
-"""A tenant's Razorpay credentials, from its encrypted per-tenant plugin settings."""
+"""A tenant's Razorpay credentials, from its encrypted per-tenant plugin settings, with the
+API's address from the instance's settings (SEVA_RAZORPAY_BASE_URL)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class RazorpayConfig:
 async def razorpay_config(tenant_id: UUID | None) -> RazorpayConfig | None:
     """The tenant's Razorpay credentials (secrets decrypted), or None unless the tenant has
     enabled the plugin and configured it."""
+    from seva_crm.core.platform.plugins import get_plugins
     from seva_crm.core.platform.tenant_plugins import enabled_plugins, plugin_config
 
     if tenant_id is None or "razorpay" not in await enabled_plugins(tenant_id):
@@ -34,4 +36,5 @@ async def razorpay_config(tenant_id: UUID | None) -> RazorpayConfig | None:
     settings = await plugin_config(tenant_id, "razorpay")
     if settings is None:
         return None
-    return RazorpayConfig(settings.key_id, settings.key_secret, settings.webhook_secret, settings.base_url.rstrip("/"))
+    base_url = get_plugins().instance_settings("razorpay").base_url
+    return RazorpayConfig(settings.key_id, settings.key_secret, settings.webhook_secret, base_url)

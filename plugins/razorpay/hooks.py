@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.platform.plugin_types import GraphQLContribution, PluginManifest
-from seva_crm.plugins.razorpay.settings import RazorpaySettings
+from seva_crm.plugins.razorpay.settings import RazorpayInstanceSettings, RazorpaySettings
 
 
 @hookimpl
 def seva_manifest() -> PluginManifest:
     return PluginManifest(id="razorpay", name="Razorpay", version="0.1.0",
                           description="Payment links, Checkout, refunds and auto-debit through Razorpay (India)",
-                          settings_model=RazorpaySettings)
+                          settings_model=RazorpaySettings, instance_settings=RazorpayInstanceSettings)
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.sms.settings import SmsSettings
+from seva_crm.plugins.sms.settings import SmsInstanceSettings, SmsSettings
 
 
 @hookimpl
@@ -10,7 +10,7 @@ def seva_manifest() -> PluginManifest:
     return PluginManifest(
         id="sms", name="SMS", version="0.2.0",
         description="Text messages through MSG91 (India) or SSL Wireless (Bangladesh).",
-        settings_model=SmsSettings,
+        settings_model=SmsSettings, instance_settings=SmsInstanceSettings,
     )
 
 

@@ -1,14 +1,18 @@
-"""A tenant's SMS gateway account."""
+"""A tenant's SMS gateway account, and the instance's addresses of the gateways."""
 
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 
-GATEWAY_URLS = {
-    "msg91": "https://control.msg91.com",
-    "sslwireless": "https://smsplus.sslwireless.com",
-}
+from seva_crm.core.platform.plugin_types import InstanceSettings, ProviderUrl
+
+
+class SmsInstanceSettings(InstanceSettings):
+    """The operator's, never a tenant's: tenants' tokens go only where the operator says."""
+
+    msg91_base_url: ProviderUrl = Field("https://control.msg91.com", description="SEVA_SMS_MSG91_BASE_URL")
+    sslwireless_base_url: ProviderUrl = Field("https://smsplus.sslwireless.com", description="SEVA_SMS_SSLWIRELESS_BASE_URL")
 
 
 class DltTemplate(BaseModel):
@@ -25,7 +29,6 @@ class SmsSettings(BaseModel):
     api_token: SecretStr = Field(description="MSG91 authkey, or SSL Wireless api_token")
     sender: str = Field(min_length=1, max_length=20, description="Sender header (India: 6 letters) or SSL Wireless sid")
     entity_id: str | None = Field(None, validate_default=True, description="TRAI DLT entity id (required for msg91)")
-    base_url: str | None = Field(None, pattern=r"^https?://", description="Default: the gateway's own URL")
     webhook_token: SecretStr | None = Field(
         None, min_length=24, description="Secret in the delivery-report URL /webhooks/sms/<gateway>/<token> "
                                          "(these gateways do not sign their callbacks)")
@@ -57,4 +60,7 @@ class SmsSettings(BaseModel):
 
     @property
     def url(self) -> str:
-        return (self.base_url or GATEWAY_URLS[self.gateway]).rstrip("/")
+        """The gateway's address, as the operator set it (SEVA_SMS_<GATEWAY>_BASE_URL)."""
+        from seva_crm.core.platform.plugins import get_plugins
+
+        return getattr(get_plugins().instance_settings("sms"), f"{self.gateway}_base_url")

@@ -24,9 +24,9 @@ from typing import Any
 
 from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
 from seva_crm.core.common.enums import ConsentSource
-from seva_crm.core.models import Customer, InboundMessage
+from seva_crm.core.models import InboundMessage
 from seva_crm.core.common.security import utcnow
-from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp import contacts, errors as E
 from seva_crm.plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
 from seva_crm.plugins.whatsapp.optout import stop_marketing
 from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
@@ -75,8 +75,7 @@ class WhatsAppChannel:
     async def send(self, message: OutgoingMessage, settings: WhatsAppSettings) -> SendResult:
         recipient = message.recipient
         to = wa_number(recipient.phone or "")
-        if recipient.customer_id is not None and await Customer.filter(
-                id=recipient.customer_id, tenant_id=message.tenant_id, whatsapp_unreachable_at__isnull=False).exists():
+        if recipient.customer_id is not None and await contacts.is_unreachable(message.tenant_id, recipient.customer_id):
             raise SendError(str(E.NOT_ON_WHATSAPP), "the number is not on WhatsApp (remembered)", retryable=False, fallback=True)
         wait = _paused_for((settings.phone_number_id,), (settings.phone_number_id, to))
         if wait > 0:
@@ -125,8 +124,7 @@ class WhatsAppChannel:
         if code in E.RETRYABLE:
             return SendError(str(code), reason, retryable=True, retry_after=E.BACKOFF_SECONDS.get(code))
         if code == E.NOT_ON_WHATSAPP and message.recipient.customer_id is not None:
-            await Customer.filter(id=message.recipient.customer_id, tenant_id=message.tenant_id).update(
-                whatsapp_unreachable_at=utcnow())
+            await contacts.mark_unreachable(message.tenant_id, message.recipient.customer_id)
         if code == E.MARKETING_STOPPED and message.recipient.customer_id is not None:
             await stop_marketing(message.tenant_id, message.recipient.customer_id, ConsentSource.PROVIDER,
                                  {"error": code, "message": str(message.id)})

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.plugins.whatsapp.settings import WhatsAppSettings, instance
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> AsyncClient
@@ -42,7 +42,7 @@ def _client() -> httpx.AsyncClient:
 
 
 def messages_url(settings: WhatsAppSettings) -> str:
-    return f"{settings.base_url.rstrip('/')}/{settings.api_version}/{settings.phone_number_id}/messages"
+    return f"{instance().base_url}/{settings.api_version}/{settings.phone_number_id}/messages"
 
 
 async def post_message(settings: WhatsAppSettings, payload: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.platform.plugin_types import PluginManifest
-from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
+from seva_crm.plugins.whatsapp.settings import WhatsAppInstanceSettings, WhatsAppSettings
 
 
 @hookimpl
@@ -10,7 +10,8 @@ def seva_manifest() -> PluginManifest:
     return PluginManifest(
         id="whatsapp", name="WhatsApp Business", version="0.2.0",
         description="Messages to customers through the WhatsApp Business Cloud API.",
-        settings_model=WhatsAppSettings,
+        settings_model=WhatsAppSettings, instance_settings=WhatsAppInstanceSettings,
+        models="seva_crm.plugins.whatsapp.models", migrations="seva_crm.plugins.whatsapp.migrations",
     )
 
 
@@ -26,3 +27,10 @@ def seva_webhook_routes() -> list:
     from seva_crm.plugins.whatsapp.webhooks import routes
 
     return routes()
+
+
+@hookimpl
+def seva_privacy_fanout():
+    from seva_crm.plugins.whatsapp.contacts import ContactsPrivacy
+
+    return ContactsPrivacy()

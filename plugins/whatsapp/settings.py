@@ -1,6 +1,8 @@
-"""A tenant's WhatsApp Business Cloud API account."""
+"""A tenant's WhatsApp Business Cloud API account, and the instance's address of the API."""
 
 from pydantic import BaseModel, Field, SecretStr
+
+from seva_crm.core.platform.plugin_types import InstanceSettings, ProviderUrl
 
 
 class WhatsAppSettings(BaseModel):
@@ -9,4 +11,15 @@ class WhatsAppSettings(BaseModel):
     app_secret: SecretStr = Field(description="The Meta app's secret: verifies X-Hub-Signature-256 on webhooks")
     verify_token: str = Field(min_length=1, description="Echoed by Meta when the webhook is subscribed")
     api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$", description="Graph API version")
-    base_url: str = Field("https://graph.facebook.com", pattern=r"^https?://", description="Graph API base URL")
+
+
+class WhatsAppInstanceSettings(InstanceSettings):
+    """The operator's, never a tenant's: tenants' tokens go only where the operator says."""
+
+    base_url: ProviderUrl = Field("https://graph.facebook.com", description="SEVA_WHATSAPP_BASE_URL: the Graph API")
+
+
+def instance() -> WhatsAppInstanceSettings:
+    from seva_crm.core.platform.plugins import get_plugins
+
+    return get_plugins().instance_settings("whatsapp")

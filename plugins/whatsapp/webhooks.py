@@ -38,7 +38,7 @@ from seva_crm.core.common.enums import ConsentSource, MessageStatus
 from seva_crm.core.models import Customer, InboundMessage, Message, PluginSettings
 from seva_crm.core.platform.plugin_settings import loaded_plugin, load_settings, is_enabled
 from seva_crm.core.common.security import utcnow
-from seva_crm.plugins.whatsapp import errors as E
+from seva_crm.plugins.whatsapp import contacts, errors as E
 from seva_crm.plugins.whatsapp.optout import keyword, resume_marketing, stop_marketing
 from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
@@ -221,7 +221,7 @@ async def on_status(tenant_id: UUID, status: dict) -> str:
         title = str((errors[0] or {}).get("title") or "")[:200]
         await Message.filter(id=message.id).update(last_error=f"whatsapp {code}: {title}")
         if message.customer_id and code == E.NOT_ON_WHATSAPP:
-            await Customer.filter(id=message.customer_id, tenant_id=tenant_id).update(whatsapp_unreachable_at=utcnow())
+            await contacts.mark_unreachable(tenant_id, message.customer_id)
         if message.customer_id and code == E.MARKETING_STOPPED:
             await stop_marketing(tenant_id, message.customer_id, ConsentSource.PROVIDER, {"error": code, "message": str(message.id)})
     return f"{to.value}: {'moved' if moved else 'unchanged'}"
@@ -258,8 +258,7 @@ async def on_inbound(tenant_id: UUID, inbound: dict) -> str:
         await stop_marketing(tenant_id, customer.id, ConsentSource.STOP_REPLY, evidence)
     elif word == "start":
         await resume_marketing(tenant_id, customer.id, ConsentSource.STOP_REPLY, evidence)
-    if customer.whatsapp_unreachable_at is not None:  # they wrote to us on WhatsApp: reachable after all
-        await Customer.filter(id=customer.id).update(whatsapp_unreachable_at=None)
+    await contacts.mark_reachable(tenant_id, customer.id)  # they wrote to us on WhatsApp
     return f"inbound stored{f' ({word})' if word else ''}"
 
 

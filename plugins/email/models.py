@@ -1,4 +1,6 @@
-"""Email addresses that must not be mailed again (a hard bounce), per tenant."""
+"""The email plugin's tables (Tortoise app ``email``): addresses that must not be mailed again
+(a hard bounce), per tenant. The table was core's until migration 0010; the plugin's first
+migration adopted it with its rows."""
 
 from tortoise import fields
 
@@ -7,8 +9,9 @@ from seva_crm.core.models.base import TenantModel
 
 class EmailSuppression(TenantModel):
     """An address that bounced for good: no email goes to it again. The address is kept as a
-    keyed digest (core.security.digest, purpose email-address), so the list holds no personal
-    data and needs no erasure, yet a re-imported customer with the same address stays suppressed."""
+    keyed digest (core.common.security.digest, purpose email-address), so the list holds no
+    personal data and needs no erasure, yet a re-imported customer with the same address stays
+    suppressed."""
 
     address_hash = fields.CharField(max_length=64)
     reason = fields.CharField(max_length=32)  # bounce (later: complaint)

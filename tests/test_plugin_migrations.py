@@ -1,0 +1,103 @@
+"""Plugins own their tables: ``seva migrate`` creates them with core's, ``seva plugins
+drop-data`` reverses only the plugin's migrations, and upgrading a database from before the
+move keeps the data (the suppression list's rows, WhatsApp's reachability). Each scenario runs
+in a process of its own against its own SQLite database, as an operator runs the commands."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+UPGRADE = """
+import asyncio, json
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as migrate_to
+from seva_crm.core.common.enums import Region
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.identity.tenants import create_tenant
+from seva_crm.core.models import Customer
+from seva_crm.core.storage.db import close_db, init_db, migrate, tortoise_config
+from seva_crm.plugins.email.models import EmailSuppression
+from seva_crm.plugins.email.suppression import address_hash, is_suppressed
+from seva_crm.plugins.whatsapp.contacts import is_unreachable
+from seva_crm.plugins.whatsapp.models import WhatsAppContact
+
+async def main():
+    settings = get_settings()
+    # a database as it was before plugins owned their data
+    await migrate_to(config=tortoise_config(settings.db_url), target="models.0009_login_attempts_use_ratelimit")
+    await Tortoise.close_connections()
+    await init_db(settings)
+    tenant, _ = await create_tenant("Before", Region.IN, "owner@before.example.com", "long-enough-pw")
+    gone, reached = [await Customer.create(tenant_id=tenant.id, name=n, phone=p)
+                     for n, p in (("Gone", "+919800000001"), ("Reached", "+919800000002"))]
+    await connections.get("default").execute_query(
+        f"UPDATE customer SET whatsapp_unreachable_at = created_at WHERE id = '{gone.id}'")
+    await EmailSuppression.create(tenant_id=tenant.id, address_hash=address_hash("bounced@example.com"), reason="bounce")
+    await close_db()
+
+    await migrate(settings)
+    await init_db(settings)
+    contact = await WhatsAppContact.get(customer_id=gone.id)
+    print(json.dumps({
+        "unreachable": [await is_unreachable(tenant.id, c.id) for c in (gone, reached)],
+        "since_kept": contact.unreachable_at == (await Customer.get(id=gone.id)).created_at,
+        "suppressed": await is_suppressed(tenant.id, "Bounced@example.com"),
+    }))
+    await close_db()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
+
+
+def run(env, *args: str) -> str:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def tables(env) -> set[str]:
+    with sqlite3.connect(f"{env['SEVA_DATA_DIR']}/seva.sqlite3") as db:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def customer_columns(env) -> set[str]:
+    with sqlite3.connect(f"{env['SEVA_DATA_DIR']}/seva.sqlite3") as db:
+        return {row[1] for row in db.execute("PRAGMA table_info(customer)")}
+
+
+def test_upgrading_keeps_suppressions_and_reachability(env):
+    assert json.loads(run(env, "-c", UPGRADE).splitlines()[-1]) == {
+        "unreachable": [True, False], "since_kept": True, "suppressed": True}
+    assert "whatsapp_unreachable_at" not in customer_columns(env)  # core's column is gone
+
+
+def test_migrate_creates_plugin_tables_and_drop_data_removes_only_them(env):
+    run(env, "-m", "seva_crm", "migrate")
+    assert {"email_suppression", "whatsapp_contact"} <= tables(env)
+
+    out = run(env, "-m", "seva_crm", "plugins", "drop-data", "whatsapp", "--yes")
+    assert "reversed whatsapp.0001_contacts" in out
+    assert "whatsapp_contact" not in tables(env) and "email_suppression" in tables(env)
+    assert "whatsapp_unreachable_at" not in customer_columns(env)  # core's migrations stay as they were
+    assert "had no tables" in run(env, "-m", "seva_crm", "plugins", "drop-data", "whatsapp", "--yes")
+
+    run(env, "-m", "seva_crm", "plugins", "drop-data", "email", "--yes")
+    assert not {"email_suppression", "whatsapp_contact"} & tables(env)
+    run(env, "-m", "seva_crm", "migrate")  # the plugins are still loaded: their tables come back, empty
+    assert {"email_suppression", "whatsapp_contact"} <= tables(env)
+
+
+def test_drop_data_names_a_plugin_without_tables(env):
+    run(env, "-m", "seva_crm", "migrate")
+    result = subprocess.run([sys.executable, "-m", "seva_crm", "plugins", "drop-data", "razorpay", "--yes"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and "no loaded plugin 'razorpay' has tables" in result.stderr
