@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from seva_crm.core.common.settings import get_settings
-from seva_crm.testing.client import LOGIN, PASSWORD, Api, TenantFixture, login  # noqa: F401 - tests import them from here
+from seva_crm.testing.client import LOGIN, PASSWORD, Api, login  # noqa: F401 - tests import them from here
 
 pytest_plugins = ["seva_crm.testing.fixtures", "pytester"]
 
