@@ -19,7 +19,6 @@ from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient
 from seva_crm.core.platform.plugins import Plugins
 from seva_crm.core.platform.tenant_plugins import notification_channels, plugin_config
 from seva_crm.schema.app import create_app
-from tests.test_plugins import api_on
 
 EXAMPLE = Path(__file__).parent / "plugin_example"
 
@@ -67,15 +66,15 @@ async def test_channel_graphql_field_and_webhook_work_end_to_end(plugins, make_t
     import seva_plugin_hello
 
     app = create_app(manage_db=False, plugins=plugins)
-    tenant, other = await make_tenant(), await make_tenant()
-    api = api_on(app, tenant)
+    tenant, other = await make_tenant(app=app), await make_tenant(app=app)
+    api = tenant.api
     assert (await api.ok("{ helloStatus }"))["helloStatus"] == "hello is off"
     update = await api.ok('mutation { pluginSettingsUpdate(plugin: "hello", enabled: true, settings: {greeting: "Namaste", apiKey: "k-123"}) '
                           "{ plugin { enabledForTenant settings { name isSet value } } errors { field message } } }")
     assert update["pluginSettingsUpdate"]["errors"] == []
     assert {"name": "apiKey", "isSet": True, "value": None} in update["pluginSettingsUpdate"]["plugin"]["settings"]
     assert (await api.ok("{ helloStatus }"))["helloStatus"] == "hello is on"
-    assert (await api_on(app, other).ok("{ helloStatus }"))["helloStatus"] == "hello is off"
+    assert (await other.api.ok("{ helloStatus }"))["helloStatus"] == "hello is off"
 
     response = await api.http.post("/webhooks/hello/delivery", json={"id": "report-1"})
     assert response.status_code == 200 and response.json() == {"received": "report-1"}

@@ -1,20 +1,22 @@
-"""The plugin contract. Every hookspec is documented (in core/hookspecs.py and docs/plugins.md)
-and has a ``test_hook_<name>`` here that calls it through the real code path, using one test
-plugin that implements every hook. Then: loading rules (SEVA_PLUGINS, manifests, misspelt hooks,
-GraphQL clashes) and domain events after commit."""
+"""The plugin contract. Every hookspec is documented (in core/hookspecs.py and docs/plugins.md,
+with its arguments) and has a ``test_hook_<name>`` here that drives the production code that calls
+it, using one test plugin that implements every hook. Then: loading rules (SEVA_PLUGINS,
+manifests, misspelt hooks, GraphQL clashes) and domain events after commit."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import re
 import sys
+import time
 from pathlib import Path
 from uuid import UUID
 
 import dramatiq
 import pytest
 import strawberry
-from dramatiq.brokers.stub import StubBroker
 from pluggy import PluginValidationError
 from pydantic import BaseModel, SecretStr
 from starlette.requests import Request
@@ -23,24 +25,32 @@ from starlette.routing import Route
 from strawberry import Info
 from tortoise.transactions import in_transaction
 
-import seva_crm.core.platform.plugins
+from seva_crm.core import jobs
+from seva_crm.core.billing.gateways import LinkRequest, LinkResult
+from seva_crm.core.common.enums import Region, Role
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.jobs.schedule import Scheduler
+from seva_crm.core.models import SchedulerLease, Tenant
 from seva_crm.core.platform import events, hookspecs
-from seva_crm.core.storage.transactions import transaction
-from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendResult
-from seva_crm.core.common.enums import Role
+from seva_crm.core.platform.channels import SendResult
 from seva_crm.core.platform.hookspecs import hookimpl
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugin_types import DomainEvent, GraphQLContribution, PluginManifest, ScheduledJob
 from seva_crm.core.platform.plugins import PluginError, Plugins, parse_selection
-from seva_crm.core.platform.tenant_plugins import notification_channels, payment_gateways, privacy_fanouts, tenant_hook
-from seva_crm.schema.app import create_app
+from seva_crm.core.platform.tenant_plugins import plugin_config, tenant_hook
+from seva_crm.core.storage.transactions import transaction
+from seva_crm.plugins.bangladesh import BangladeshPolicy
+from seva_crm.plugins.dpdp import DpdpPolicy
 from seva_crm.schema.build import build_schema
 from seva_crm.schema.permissions import needs
-from tests.conftest import Api
+from seva_crm.testing.client import Api
+from tests.jobs_support import settle
 from tests.test_customers import create
+from tests.test_privacy_requests import VERIFY, approve, file
 
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("seva_"))
 DOCS = Path(__file__).parents[1] / "docs" / "plugins.md"
+SETTINGS = {"apiToken": "t0ken"}  # what enabling the Everything plugin takes
 
 
 # --- a plugin that implements every hook -----------------------------------------------------
@@ -54,14 +64,8 @@ class EverythingSettings(BaseModel):
 class EverythingQuery:
     @strawberry.field(permission_classes=needs(Role.VIEWER))
     async def everything_greeting(self, info: Info) -> str:
-        config = await _config(info.context.tenant.id)
+        config = await plugin_config(info.context.tenant.id, "everything")
         return f"{config.greeting} from everything" if config else "not configured"
-
-
-async def _config(tenant_id: UUID):
-    from seva_crm.core.platform.tenant_plugins import plugin_config
-
-    return await plugin_config(tenant_id, "everything")
 
 
 @strawberry.type
@@ -79,23 +83,45 @@ class Channel:
     name = "everything"
 
     def __init__(self) -> None:
-        self.sent: list[tuple[OutgoingMessage, object]] = []
+        self.sent: list[tuple[object, object]] = []
 
-    def can_reach(self, recipient: Recipient) -> bool:
+    def can_reach(self, recipient) -> bool:
         return recipient.phone is not None
 
-    async def send(self, message: OutgoingMessage, settings) -> SendResult:
+    async def send(self, message, settings) -> SendResult:
         self.sent.append((message, settings))
         return SendResult(provider_id=f"ev-{len(self.sent)}")
 
 
 class Gateway:
+    """Payment links at a pretend gateway, for tenants that gave it an API token."""
+
     name = "everything-pay"
+
+    def __init__(self) -> None:
+        self.links: list[LinkRequest] = []
+
+    async def is_configured(self, tenant_id: UUID) -> bool:
+        return await plugin_config(tenant_id, "everything") is not None
+
+    async def create_payment_link(self, request: LinkRequest) -> LinkResult:
+        self.links.append(request)
+        return LinkResult(provider_id=f"ev-link-{len(self.links)}", short_url=f"https://pay.example/{len(self.links)}",
+                          status="created")
 
 
 class Policy:
-    def __init__(self, region: str) -> None:
-        self.region = region
+    """A region's law as the built-in plugin has it, under this plugin's name, configured with
+    the tenant's settings for this plugin (its greeting shows in the name)."""
+
+    def __init__(self, law, greeting: str = "hello") -> None:
+        self.law, self.region, self.name = law, law.region, f"Everything's {law.region} law, {greeting}"
+
+    def configured(self, values) -> Policy:
+        return Policy(self.law, values.get("greeting", "hello"))
+
+    def __getattr__(self, name: str):
+        return getattr(self.law, name)
 
 
 class Fanout:
@@ -104,19 +130,19 @@ class Fanout:
 
     async def export(self, tenant_id: UUID, customer_id: UUID) -> dict:
         self.calls.append(("export", tenant_id, customer_id))
-        return {"everything": {"notes": []}}
+        return {"notes": ["prefers mornings"]}
 
     async def erase(self, tenant_id: UUID, customer_id: UUID) -> dict:
         self.calls.append(("erase", tenant_id, customer_id))
-        return {"erased": ["notes"], "kept": []}
+        return {"erased": 1, "kept": [{"count": 1, "basis": "an open dispute", "citation": "Everything terms s.3"}]}
 
 
 class Everything:
     def __init__(self, plugin_id: str = "everything") -> None:
         self.id = plugin_id
         self.events: list[DomainEvent] = []
-        self.channel, self.fanout = Channel(), Fanout()
-        self.broker = None
+        self.channel, self.gateway, self.fanout = Channel(), Gateway(), Fanout()
+        self.broker, self.ticks = None, []
 
     @hookimpl
     def seva_manifest(self) -> PluginManifest:
@@ -129,11 +155,11 @@ class Everything:
 
     @hookimpl
     def seva_payment_gateways(self):
-        return [Gateway()]
+        return [self.gateway]
 
     @hookimpl
     def seva_region_policies(self):
-        return [Policy("IN"), Policy("BD")]
+        return [Policy(DpdpPolicy()), Policy(BangladeshPolicy())]
 
     @hookimpl
     def seva_graphql(self):
@@ -146,7 +172,7 @@ class Everything:
     @hookimpl
     def seva_actors(self, broker) -> None:
         self.broker = broker
-        dramatiq.actor(lambda: None, actor_name="everything_tick", broker=broker)
+        dramatiq.actor(self.ticks.append, actor_name="everything_tick", queue_name=jobs.QUEUE, broker=broker)
 
     @hookimpl
     def seva_scheduled_jobs(self):
@@ -162,26 +188,42 @@ class Everything:
 
 
 @pytest.fixture
-def everything(monkeypatch):
-    """The Everything plugin loaded as the process's plugins, and an app built with them."""
+def everything(make_app):
+    """The Everything plugin as the process's plugins (the only ones), and an app built with them."""
     plugin = Everything()
-    plugins = Plugins(discover=False, extra=(plugin,))
-    monkeypatch.setattr(seva_crm.core.platform.plugins, "_plugins", plugins)  # services (events) use the process's plugins
-    plugin.plugins, plugin.app = plugins, create_app(manage_db=False, plugins=plugins)
+    plugin.plugins = Plugins(discover=False, extra=(plugin,))
+    plugin.app = make_app(plugin.plugins)
     return plugin
 
 
-def api_on(app, tenant) -> Api:
-    """The tenant owner's client, on another app."""
-    return Api(app, tenant.api.http.headers["authorization"].removeprefix("Bearer "))
+@pytest.fixture
+async def everything_jobs(everything):
+    """Jobs in-process with the Everything plugin, as ``seva serve`` runs them without a broker."""
+    broker = await asyncio.to_thread(jobs.setup_jobs, "")
+    runner = jobs.Runner(broker, threads=2).start()
+    yield broker
+    await asyncio.to_thread(runner.stop)
+    jobs.reset_jobs()
 
 
-async def enable(tenant, plugin: Everything, **settings) -> None:
-    await update_plugin_settings(tenant.id, plugin.id, enabled=True, settings={"apiToken": "t0ken", **settings},
-                                 plugins=plugin.plugins)
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 # --- the contract itself ---------------------------------------------------------------------
+
+def spec_arguments(name: str) -> list[str]:
+    return list(getattr(Plugins(discover=False).pm.hook, name).spec.argnames)
+
+
+def documented_arguments(text: str) -> list[str]:
+    """The arguments an "Arguments:" text names: bare lower_snake_case identifiers in backticks
+    (type names are Capitalised, event names dotted); "none" names none."""
+    return re.findall(r"`+([a-z_][a-z0-9_]*)`+", text)
+
 
 def test_every_hookspec_has_a_docstring_and_is_in_the_docs():
     docs = DOCS.read_text()
@@ -193,6 +235,31 @@ def test_every_hookspec_has_a_docstring_and_is_in_the_docs():
         assert f"### `{name}`" in docs, f"{name} is not documented in docs/plugins.md"
 
 
+def test_every_hooks_arguments_are_documented_under_its_heading():
+    """docs/plugins.md: the first line of the "- Arguments:" item under ``### `name``` lists the
+    hookspec's arguments (or says none); the hookspec's docstring does too, before "Returns:"."""
+    docs = DOCS.read_text()
+    for name in HOOKS:
+        expected = spec_arguments(name)
+        section = docs.split(f"### `{name}`\n", 1)[1].split("\n#", 1)[0]
+        line = re.search(r"^- Arguments:(.*)$", section, re.MULTILINE)
+        assert line, f"docs/plugins.md has no '- Arguments:' line for {name}"
+        assert documented_arguments(line.group(1)) == expected, f"docs/plugins.md: {name} takes {expected}"
+        assert expected or line.group(1).strip().startswith("none"), f"docs/plugins.md: say {name} takes none"
+        docstring = " ".join(getattr(hookspecs, name).__doc__.split())
+        said = docstring.split("Arguments:", 1)[1].split("Returns:", 1)[0]
+        assert documented_arguments(said) == expected, f"{name}'s docstring: it takes {expected}"
+
+
+def test_hookimpls_take_the_hookspecs_arguments():
+    """The test plugin takes every argument each hook offers (so the tests below see them all),
+    by the hookspec's names; pluggy passes arguments by name."""
+    plugins = Plugins(discover=False, extra=(Everything(),))
+    for name in HOOKS:
+        [impl] = getattr(plugins.pm.hook, name).get_hookimpls()
+        assert list(impl.argnames) == spec_arguments(name), name
+
+
 def test_every_hookspec_has_a_test():
     tests = {name for name in dir(sys.modules[__name__]) if name.startswith("test_hook_")}
     assert tests == {f"test_hook_{name}" for name in HOOKS}
@@ -202,12 +269,12 @@ def test_the_everything_plugin_implements_every_hook(everything):
     assert everything.plugins.loaded["everything"].hooks == HOOKS
 
 
-# --- one test per hook, through the code that calls it -------------------------------------
+# --- one test per hook, through the production code that calls it ---------------------------
 
-async def test_hook_seva_manifest(everything, tenant):
-    await enable(tenant, everything)
-    data = await api_on(everything.app, tenant).ok("{ plugins { id name version description hooks source enabledForTenant "
-                                                   "settings { name secret isSet required value } } }")
+async def test_hook_seva_manifest(everything, make_tenant):
+    tenant = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    data = await tenant.api.ok("{ plugins { id name version description hooks source enabledForTenant "
+                               "settings { name secret isSet required value } } }")
     assert data["plugins"] == [{
         "id": "everything", "name": "Everything", "version": "1.2.3", "description": "Implements every hook",
         "hooks": HOOKS, "source": "registered in code", "enabledForTenant": True,
@@ -216,10 +283,11 @@ async def test_hook_seva_manifest(everything, tenant):
     }]
 
 
-async def test_hook_seva_graphql(everything, tenant):
-    api = api_on(everything.app, tenant)
+async def test_hook_seva_graphql(everything, make_tenant):
+    tenant = await make_tenant(app=everything.app)
+    api = tenant.api
     assert (await api.ok("{ everythingGreeting }"))["everythingGreeting"] == "not configured"
-    await enable(tenant, everything, greeting="namaste")
+    await update_plugin_settings(tenant.id, "everything", enabled=True, settings={**SETTINGS, "greeting": "namaste"})
     assert (await api.ok("{ everythingGreeting }"))["everythingGreeting"] == "namaste from everything"
     assert (await api.ok('mutation { everythingEcho(text: "hi") }'))["everythingEcho"] == "hi"
     assert "everythingGreeting" in build_schema(everything.plugins).as_str()
@@ -233,65 +301,116 @@ async def test_hook_seva_webhook_routes(everything):
     assert (await Api(everything.app).http.post("/webhooks/other/ping")).status_code == 404
 
 
-async def test_hook_seva_notification_channels(everything, make_tenant):
-    on, off = await make_tenant(), await make_tenant()
-    await enable(on, everything)
-    assert await notification_channels(off.id) == {}
-    offer = (await notification_channels(on.id))["everything"]
-    assert offer.plugin_id == "everything" and offer.adapter is everything.channel
-    message = OutgoingMessage(id=UUID(int=1), tenant_id=on.id, channel="everything", purpose=Purpose.SERVICE,
-                              template="ready", body="Your certificate is ready", variables={},
-                              recipient=Recipient(None, "Asha", "+919876543210", None, "hi"), idempotency_key="k1")
-    assert offer.adapter.can_reach(message.recipient)
-    from seva_crm.core.platform.tenant_plugins import plugin_config
+SEND = """mutation($customer: ID!) { messageSend(customer: $customer, template: "document_ready",
+  variables: {service: "PAN card", centre: "Ward 4 CSC"}) { message { id } errors { code } } }"""
 
-    settings = await plugin_config(on.id, "everything")
-    assert (await offer.adapter.send(message, settings)).provider_id == "ev-1"
-    assert everything.channel.sent[0][1].api_token.get_secret_value() == "t0ken"
+
+async def test_hook_seva_notification_channels(everything, everything_jobs, make_tenant):
+    """The outbox sends through the channel of a tenant that enabled the plugin, with its settings."""
+    on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    off = await make_tenant(app=everything.app)
+    sent = {}
+    for tenant in (on, off):
+        await Tenant.filter(id=tenant.id).update(channel_fallback=["everything"])
+        customer = (await create(tenant.api, name="Asha Devi", phone="9876543210"))["customer"]
+        message = (await tenant.api.ok(SEND, customer=customer["id"]))["messageSend"]["message"]
+        [sent[tenant.id]] = await settle(from_global_id(message["id"], "Message"))
+    assert (sent[on.id].status, sent[on.id].channel, sent[on.id].provider_id) == ("sent", "everything", "ev-1")
+    assert sent[off.id].status == "failed" and "no channel" in sent[off.id].last_error
+    [(message, settings)] = everything.channel.sent
+    assert message.tenant_id == on.id and message.body.startswith("Hello Asha Devi, your PAN card is ready")
+    assert settings.api_token.get_secret_value() == "t0ken"
+
+
+LINK = "mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { provider providerId shortUrl } errors { message } } }"
+INVOICE = """mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "Visit", unitAmount: 30000}]}) {
+  invoice { id number } } }"""
 
 
 async def test_hook_seva_payment_gateways(everything, make_tenant):
-    on, off = await make_tenant(), await make_tenant()
-    await enable(on, everything)
-    assert [(o.plugin_id, o.adapter.name) for o in await payment_gateways(on.id)] == [("everything", "everything-pay")]
-    assert await payment_gateways(off.id) == []
+    """Billing's payment links go through the gateway of a tenant that enabled the plugin, and not
+    of one that has it configured but disabled."""
+    on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    disabled = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    await update_plugin_settings(disabled.id, "everything", enabled=False)
+    links = {}
+    for tenant in (on, disabled):
+        customer = (await create(tenant.api, name="Asha Devi", phone="9876543210"))["customer"]
+        invoice = (await tenant.api.ok(INVOICE, c=customer["id"]))["invoiceCreate"]["invoice"]
+        links[tenant.id] = (await tenant.api.ok(LINK, i=invoice["id"]))["paymentLinkCreate"]
+        if tenant is on:
+            number = invoice["number"]
+    assert links[on.id] == {"paymentLink": {"provider": "everything-pay", "providerId": "ev-link-1",
+                                            "shortUrl": "https://pay.example/1"}, "errors": []}
+    assert links[disabled.id] == {"paymentLink": None, "errors": [{"message": "no payment gateway is set up for this tenant"}]}
+    [request] = everything.gateway.links
+    assert (request.tenant_id, request.reference_id, request.amount, request.customer_name) == (on.id, number, 30000, "Asha Devi")
 
 
-def test_hook_seva_region_policies(everything):
-    from seva_crm.core.privacy.policy import region_policies
-
-    found = region_policies(everything.plugins)
-    assert {region: (pid, policy.region) for region, (pid, policy) in found.items()} == {
-        "IN": ("everything", "IN"), "BD": ("everything", "BD")}
+POLICY = "{ privacyPolicy { region name } }"
 
 
-def test_hook_seva_actors(everything):
-    broker = StubBroker()
-    everything.plugins.declare_actors(broker)
-    assert everything.broker is broker
-    assert "everything_tick" in broker.get_declared_actors()
+async def test_hook_seva_region_policies(everything, make_tenant):
+    """A tenant's privacy policy is the plugin's for its region, whether or not the tenant enabled
+    the plugin, configured with the tenant's settings for it."""
+    configured = await make_tenant(app=everything.app, plugins={"everything": {**SETTINGS, "greeting": "namaste"}})
+    india = await make_tenant(app=everything.app)
+    bangladesh = await make_tenant(Region.BD, app=everything.app)
+    assert (await configured.api.ok(POLICY))["privacyPolicy"] == {"region": "IN", "name": "Everything's IN law, namaste"}
+    assert (await india.api.ok(POLICY))["privacyPolicy"] == {"region": "IN", "name": "Everything's IN law, hello"}
+    assert (await bangladesh.api.ok(POLICY))["privacyPolicy"] == {"region": "BD", "name": "Everything's BD law, hello"}
 
 
-def test_hook_seva_scheduled_jobs(everything):
-    assert everything.plugins.scheduled_jobs() == [ScheduledJob("everything.tick", 60, "everything_tick")]
+async def test_hook_seva_actors(everything, everything_jobs):
+    """``setup_jobs`` has the plugin declare its actors on the process's broker; enqueued, they run."""
+    assert everything.broker is everything_jobs is jobs.get_broker()
+    jobs.enqueue("everything_tick", "first")
+    await wait_until(lambda: everything.ticks)
+    assert everything.ticks == ["first"]
 
 
-async def test_hook_seva_privacy_fanout(everything, make_tenant):
-    on, off = await make_tenant(), await make_tenant()
-    await enable(on, everything)
-    assert await privacy_fanouts(off.id) == []
-    [offer] = await privacy_fanouts(on.id)
-    customer_id = UUID(int=7)
-    assert await offer.adapter.export(on.id, customer_id) == {"everything": {"notes": []}}
-    assert (await offer.adapter.erase(on.id, customer_id))["erased"] == ["notes"]
+async def test_hook_seva_scheduled_jobs(everything, everything_jobs):
+    """A scheduler tick enqueues the plugin's job (its actor) with core's, once per interval."""
+    await SchedulerLease.filter(name="everything.tick").delete()
+    sent: list[str] = []
+    scheduler = Scheduler(send=sent.append)
+    assert "everything.tick" in await scheduler.tick()
+    assert "everything.tick" not in await scheduler.tick()  # once per interval
+    assert sent.count("everything_tick") == 1 and "outbox.sweep" in [j.name for j in scheduler.jobs]
+    assert everything_jobs.get_actor("everything_tick")  # the actor it names exists
+
+
+async def test_hook_seva_privacy_fanout(everything, everything_jobs, make_tenant, monkeypatch):
+    """Access requests export, and erasure requests erase, what the plugin holds for tenants that
+    enabled it; what it must keep is listed with its reason."""
+    from seva_crm.core.messaging import outbox
+
+    monkeypatch.setattr(outbox, "enqueue_send", lambda *args, **kwargs: None)  # codes and alerts: not this test's
+    on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    off = await make_tenant(app=everything.app)
+    done = {}
+    for tenant in (on, off):
+        customer = (await create(tenant.api, name="Asha Devi", phone="9876543210"))["customer"]
+        for kind in ("ACCESS", "ERASURE"):
+            request = (await file(tenant.api, customer["id"], kind))["privacyRequest"]
+            await tenant.api.ok(VERIFY, id=request["id"], reason="known in person")
+            done[tenant.id, kind] = await approve(tenant.api, request["id"])
+        if tenant is on:
+            customer_id = from_global_id(customer["id"], "Customer")
     assert everything.fanout.calls == [("export", on.id, customer_id), ("erase", on.id, customer_id)]
+    shared = {"recipient": "Everything", "what": "data the plugin stores itself"}
+    assert shared in done[on.id, "ACCESS"]["sharedWith"] and shared not in done[off.id, "ACCESS"]["sharedWith"]
+    assert done[on.id, "ERASURE"]["status"] == "COMPLETED_WITH_RETENTION"
+    assert {"table": "plugin:everything", "count": 1, "basis": "an open dispute", "citation": "Everything terms s.3",
+            "retainUntil": None} in done[on.id, "ERASURE"]["kept"]
+    assert all(k["table"] != "plugin:everything" for k in done[off.id, "ERASURE"]["kept"])
 
 
 async def test_hook_seva_domain_event(everything, make_tenant):
-    on, off = await make_tenant(), await make_tenant()
-    await enable(on, everything)
-    for fixture in (on, off):
-        api = api_on(everything.app, fixture)
+    on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    off = await make_tenant(app=everything.app)
+    for tenant in (on, off):
+        api = tenant.api
         customer = (await create(api, name="Asha Devi", phone="9876543210"))["customer"]
         await api.ok('mutation($id: ID!) { customerUpdate(id: $id, input: {notes: "x"}) { errors { code } } }', id=customer["id"])
         await api.ok("mutation($id: ID!) { customerDelete(id: $id) { errors { code } } }", id=customer["id"])
@@ -371,8 +490,8 @@ def test_a_graphql_field_clash_with_core_names_core():
 # --- per-tenant hook calls and events after commit --------------------------------------------
 
 async def test_tenant_hooks_skip_disabled_plugins_without_a_new_manager(everything, make_tenant):
-    on, off = await make_tenant(), await make_tenant()
-    await enable(on, everything)
+    on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    off = await make_tenant(app=everything.app)
     assert (await tenant_hook(on.id, "seva_domain_event")).get_hookimpls()
     assert (await tenant_hook(off.id, "seva_domain_event")).get_hookimpls() == []
     assert await tenant_hook(off.id, "seva_domain_event") is await tenant_hook(off.id, "seva_domain_event")
@@ -381,8 +500,8 @@ async def test_tenant_hooks_skip_disabled_plugins_without_a_new_manager(everythi
     assert everything.events == []
 
 
-async def test_events_wait_for_commit_and_vanish_on_rollback(everything, tenant):
-    await enable(tenant, everything)
+async def test_events_wait_for_commit_and_vanish_on_rollback(everything, make_tenant):
+    tenant = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
     event = events.new_event("customer.created", tenant.id, UUID(int=2))
     async with transaction():
         await events.emit(event)
@@ -402,14 +521,14 @@ async def test_events_wait_for_commit_and_vanish_on_rollback(everything, tenant)
             await events.emit(event)
 
 
-async def test_a_failing_plugin_does_not_undo_the_change(everything, tenant, caplog):
-    await enable(tenant, everything)
+async def test_a_failing_plugin_does_not_undo_the_change(everything, make_tenant, caplog):
+    tenant = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
 
     def broken(event):
         raise ValueError("boom")
 
     everything.plugins.pm.hook.seva_domain_event.get_hookimpls()[0].function = broken  # what pluggy calls
     with caplog.at_level(logging.ERROR, "seva.events"):
-        data = await create(api_on(everything.app, tenant), name="Still Saved", phone="9876543299")
+        data = await create(tenant.api, name="Still Saved", phone="9876543299")
     assert data["errors"] == [] and data["customer"]["id"]
     assert "plugin everything failed on event customer.created" in caplog.text
