@@ -39,8 +39,8 @@ from seva_crm.core.platform.plugin_types import DomainEvent, GraphQLContribution
 from seva_crm.core.platform.plugins import PluginError, Plugins, parse_selection
 from seva_crm.core.platform.tenant_plugins import plugin_config, tenant_hook
 from seva_crm.core.storage.transactions import transaction
-from seva_crm.plugins.bangladesh import BangladeshPolicy
-from seva_crm.plugins.dpdp import DpdpPolicy
+from seva_crm.plugins.bangladesh.adapter import BangladeshPolicy
+from seva_crm.plugins.dpdp.adapter import DpdpPolicy
 from seva_crm.schema.build import build_schema
 from seva_crm.schema.permissions import needs
 from seva_crm.testing.client import Api
@@ -382,22 +382,23 @@ async def test_hook_seva_scheduled_jobs(everything, everything_jobs):
 
 async def test_hook_seva_privacy_fanout(everything, everything_jobs, make_tenant, monkeypatch):
     """Access requests export, and erasure requests erase, what the plugin holds for tenants that
-    enabled it; what it must keep is listed with its reason."""
+    enabled it, or used it and turned it off since; what it must keep is listed with its reason."""
     from seva_crm.core.messaging import outbox
 
     monkeypatch.setattr(outbox, "enqueue_send", lambda *args, **kwargs: None)  # codes and alerts: not this test's
     on = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    was = await make_tenant(app=everything.app, plugins={"everything": SETTINGS})
+    await was.api.ok('mutation { pluginSettingsUpdate(plugin: "everything", enabled: false) { errors { code } } }')
     off = await make_tenant(app=everything.app)
-    done = {}
-    for tenant in (on, off):
+    done, customers = {}, {}
+    for tenant in (on, was, off):
         customer = (await create(tenant.api, name="Asha Devi", phone="9876543210"))["customer"]
+        customers[tenant.id] = from_global_id(customer["id"], "Customer")
         for kind in ("ACCESS", "ERASURE"):
             request = (await file(tenant.api, customer["id"], kind))["privacyRequest"]
             await tenant.api.ok(VERIFY, id=request["id"], reason="known in person")
             done[tenant.id, kind] = await approve(tenant.api, request["id"])
-        if tenant is on:
-            customer_id = from_global_id(customer["id"], "Customer")
-    assert everything.fanout.calls == [("export", on.id, customer_id), ("erase", on.id, customer_id)]
+    assert everything.fanout.calls == [(step, t.id, customers[t.id]) for t in (on, was) for step in ("export", "erase")]
     shared = {"recipient": "Everything", "what": "data the plugin stores itself"}
     assert shared in done[on.id, "ACCESS"]["sharedWith"] and shared not in done[off.id, "ACCESS"]["sharedWith"]
     assert done[on.id, "ERASURE"]["status"] == "COMPLETED_WITH_RETENTION"

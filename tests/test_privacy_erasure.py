@@ -26,7 +26,7 @@ from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_privacy_requests import VERIFY, approve, file, file_with_code, privacy_jobs  # noqa: F401
 from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
 from seva_crm.core.billing.payments import GatewayPayment
-from seva_crm.core.models import GatewayEvent, Invoice, Payment
+from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
 from tests.test_service_records import add
@@ -81,6 +81,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
                                   "email": EMAIL, "contact": "+91" + PHONE, "vpa": "parvati.sundaram@okbank",
                                   "notes": {"seva_invoice": str(second.id), "payer": NAME}}}}})
     await mark_unreachable(tenant.id, cid)  # the whatsapp plugin's own table
+    # the centre used WhatsApp, then turned it off: what the plugin stored is still theirs to export and erase
+    await PluginSettings.create(tenant_id=tenant.id, plugin_id="whatsapp", enabled=False)
     grievance = (await file(api, customer["id"], "GRIEVANCE", details=f"I am {NAME}, stop calling {PHONE}"))["privacyRequest"]
     access = (await file(api, customer["id"], "ACCESS"))["privacyRequest"]
     await api.ok(VERIFY, id=access["id"], reason="known customer")

@@ -141,6 +141,6 @@ def seva_privacy_fanout() -> PrivacyFanout:
     Arguments: none. Returns: an adapter with ``async export(tenant_id, customer_id) -> dict``
     and ``async erase(tenant_id, customer_id) -> dict`` (what was erased, what kept and why).
     When: once per process, the first time fan-outs are looked up. Adapter: the privacy engine
-    awaits it for tenants that enabled the plugin, when answering an access, portability or
-    erasure request.
+    awaits it for tenants that enabled the plugin, or turned it off after using it (the data may
+    still be there), when answering an access, portability or erasure request.
     """

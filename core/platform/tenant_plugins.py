@@ -74,5 +74,14 @@ async def payment_gateways(tenant_id: UUID, plugins: Plugins | None = None) -> l
 
 
 async def privacy_fanouts(tenant_id: UUID, plugins: Plugins | None = None) -> list[Offer]:
-    """Privacy fan-out adapters (``PrivacyFanout``) of the tenant's enabled plugins."""
-    return await _offers(tenant_id, "seva_privacy_fanout", plugins)
+    """Privacy fan-out adapters (``PrivacyFanout``) of the plugins enabled for the tenant and of
+    those it has turned off since: a plugin the tenant stopped using may still hold its customers'
+    data, and access and erasure requests must reach that data too. (Turning a plugin off leaves
+    its settings row, enabled = false; a plugin the tenant never used holds nothing.)"""
+    plugins = plugins or get_plugins()
+    provided = plugins.provided("seva_privacy_fanout")
+    if not provided:
+        return []
+    rows = {r.plugin_id: r for r in await PluginSettings.filter(tenant_id=tenant_id).only("plugin_id", "enabled")}
+    reach = {pid for pid, loaded in plugins.loaded.items() if pid in rows or is_enabled(loaded, rows.get(pid))}
+    return [Offer(pid, adapter) for pid, adapter in provided if pid in reach]

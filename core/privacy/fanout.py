@@ -1,5 +1,6 @@
 """The plugins that store personal data themselves, through ``seva_privacy_fanout``: export and
-erasure ask the plugins enabled for the tenant (``core.platform.tenant_plugins.privacy_fanouts``)."""
+erasure ask the plugins enabled for the tenant, and those it turned off since
+(``core.platform.tenant_plugins.privacy_fanouts``)."""
 
 from __future__ import annotations
 
