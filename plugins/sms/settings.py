@@ -3,7 +3,9 @@
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from seva_crm.plugin_api import SecretStr, SettingsModel
 
 GATEWAY_URLS = {
     "msg91": "https://control.msg91.com",
@@ -20,7 +22,7 @@ class DltTemplate(BaseModel):
     variables: list[str] = Field(default_factory=list)
 
 
-class SmsSettings(BaseModel):
+class SmsSettings(SettingsModel):
     gateway: Literal["msg91", "sslwireless"] = Field(description="msg91 (India) or sslwireless (Bangladesh)")
     api_token: SecretStr = Field(description="MSG91 authkey, or SSL Wireless api_token")
     sender: str = Field(min_length=1, max_length=20, description="Sender header (India: 6 letters) or SSL Wireless sid")

@@ -8,7 +8,7 @@
 - ``biz_opaque_callback_data`` carries our message id; the wamid becomes the message's provider id.
 - Rate limits: 130429 pauses every send from that number, 131056 only to that recipient (in this
   process), and the message is retried after the pause.
-- 131026 (not on WhatsApp) is remembered on the customer: later messages skip WhatsApp without a
+- 131026 (not on WhatsApp) is remembered for the customer: later messages skip WhatsApp without a
   request. 131050 withdraws marketing consent on WhatsApp. Auth and blocked-account errors are
   logged as alerts for an operator.
 
@@ -22,10 +22,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
-from seva_crm.core.common.enums import ConsentSource
-from seva_crm.core.models import Customer, InboundMessage
-from seva_crm.core.common.security import utcnow
+from seva_crm.plugin_api import (
+    ConsentSource,
+    OutgoingMessage,
+    Recipient,
+    SendError,
+    SendResult,
+    is_reachable,
+    last_inbound_at,
+    mark_reachable,
+    utcnow,
+)
 from seva_crm.plugins.whatsapp import errors as E
 from seva_crm.plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
 from seva_crm.plugins.whatsapp.optout import stop_marketing
@@ -43,10 +50,7 @@ def wa_number(phone: str) -> str:
 
 
 async def window_open(tenant_id, customer_id) -> bool:
-    if customer_id is None:
-        return False
-    last = await (InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id, channel="whatsapp")
-                  .order_by("-received_at").first().values_list("received_at", flat=True))
+    last = await last_inbound_at(tenant_id, customer_id, "whatsapp")
     return last is not None and utcnow() - last < WINDOW
 
 
@@ -75,8 +79,7 @@ class WhatsAppChannel:
     async def send(self, message: OutgoingMessage, settings: WhatsAppSettings) -> SendResult:
         recipient = message.recipient
         to = wa_number(recipient.phone or "")
-        if recipient.customer_id is not None and await Customer.filter(
-                id=recipient.customer_id, tenant_id=message.tenant_id, whatsapp_unreachable_at__isnull=False).exists():
+        if not await is_reachable(message.tenant_id, recipient.customer_id, "whatsapp"):
             raise SendError(str(E.NOT_ON_WHATSAPP), "the number is not on WhatsApp (remembered)", retryable=False, fallback=True)
         wait = _paused_for((settings.phone_number_id,), (settings.phone_number_id, to))
         if wait > 0:
@@ -125,8 +128,7 @@ class WhatsAppChannel:
         if code in E.RETRYABLE:
             return SendError(str(code), reason, retryable=True, retry_after=E.BACKOFF_SECONDS.get(code))
         if code == E.NOT_ON_WHATSAPP and message.recipient.customer_id is not None:
-            await Customer.filter(id=message.recipient.customer_id, tenant_id=message.tenant_id).update(
-                whatsapp_unreachable_at=utcnow())
+            await mark_reachable(message.tenant_id, message.recipient.customer_id, "whatsapp", False)
         if code == E.MARKETING_STOPPED and message.recipient.customer_id is not None:
             await stop_marketing(message.tenant_id, message.recipient.customer_id, ConsentSource.PROVIDER,
                                  {"error": code, "message": str(message.id)})

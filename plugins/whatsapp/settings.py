@@ -1,9 +1,11 @@
 """A tenant's WhatsApp Business Cloud API account."""
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field
+
+from seva_crm.plugin_api import SecretStr, SettingsModel
 
 
-class WhatsAppSettings(BaseModel):
+class WhatsAppSettings(SettingsModel):
     phone_number_id: str = Field(min_length=1, description="The sending number's id in Meta's WhatsApp Manager")
     access_token: SecretStr = Field(description="A system user's permanent access token")
     app_secret: SecretStr = Field(description="The Meta app's secret: verifies X-Hub-Signature-256 on webhooks")

@@ -1,4 +1,5 @@
-"""The suppression list: addresses that bounced for good, per tenant (core.models.EmailSuppression)."""
+"""The suppression list: email addresses that bounced for good, per tenant. The email channel
+checks it before each send and adds an address when its server refuses it for good."""
 
 from __future__ import annotations
 
