@@ -27,6 +27,7 @@ from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.messaging.templates import BUILTIN, variables_of
+from seva_crm.core.platform import webhook_tenants
 from seva_crm.plugins.dpdp import hooks as dpdp
 from seva_crm.plugins.sms import hooks as sms_plugin
 from seva_crm.plugins.sms.fake import FakeMsg91
@@ -57,7 +58,7 @@ def wa_fake():
     for key in ("invoice_due", "invoice_overdue"):
         fake.register(f"seva_{key}", "hi", len(variables_of(BUILTIN[key].texts["hi"])))
     fake.register("seva_offer", "hi", 2, "MARKETING")
-    webhooks.index.forget()
+    webhook_tenants.index.forget()
     _paused.clear()
     yield fake
     fake.stop()

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from seva_crm.core.platform import webhook_tenants
 from seva_crm.plugins.bangladesh import hooks as bangladesh
 from seva_crm.plugins.dpdp import hooks as dpdp
 from seva_crm.core import jobs
@@ -43,7 +44,7 @@ def fake():
     wa.register("seva_document_ready", "en", 3)
     wa.register("seva_document_ready", "hi", 3)
     wa.register("seva_offer", "en", 2, "MARKETING")
-    webhooks.index.forget()
+    webhook_tenants.index.forget()
     _paused.clear()
     yield wa
     wa.stop()

@@ -10,15 +10,17 @@ from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from seva_crm.core.billing.invoices import amount_due, get_invoice
 from seva_crm.core.billing.payments import get_payment, refund_payment, refundable
 from seva_crm.core.billing.plans import check_amount
-from seva_crm.core.common.enums import Currency, RefundStatus
+from seva_crm.core.common.enums import Currency, InvoiceStatus, RefundStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
-from seva_crm.core.models import Customer, PaymentLink, Refund
+from seva_crm.core.models import Customer, Invoice, Payment, PaymentLink, Refund, Subscription
 from seva_crm.core.platform.tenant_plugins import payment_gateways
 from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,64 @@ async def _call(work):
     except GatewayFailure as exc:
         raise DomainError.of(None, ErrorCode.GATEWAY_ERROR, str(exc)) from None
 
+
+
+# --- what a gateway plugin's webhooks and checkout look up ----------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    """An invoice as a gateway plugin needs it: what to charge, and what to record against."""
+
+    id: UUID
+    number: str  # also the gateway's reference id / receipt
+    currency: Currency
+    amount_due: int  # minor units; 0 unless the invoice is payable
+
+
+def _ref(invoice: Invoice) -> InvoiceRef:
+    return InvoiceRef(invoice.id, invoice.number, invoice.currency, amount_due(invoice))
+
+
+async def invoice_ref(tenant_id: UUID, invoice_id: UUID | None, field: str = "invoiceId") -> InvoiceRef:
+    """The tenant's invoice; a not-found DomainError on ``field`` otherwise."""
+    return _ref(await get_invoice(tenant_id, invoice_id, field))
+
+
+async def find_invoice(tenant_id: UUID, *, invoice_id: str | UUID | None = None, number: str | None = None) -> InvoiceRef | None:
+    """The tenant's invoice by our id (as the gateway echoes it back in notes), else by number."""
+    found = None
+    if invoice_id:
+        try:
+            found = await Invoice.get_or_none(id=UUID(str(invoice_id)), tenant_id=tenant_id)
+        except ValueError:
+            found = None
+    if found is None and number:
+        found = await Invoice.get_or_none(tenant_id=tenant_id, number=number)
+    return _ref(found) if found else None
+
+
+async def subscription_invoice(tenant_id: UUID, gateway: str, gateway_subscription_id: str) -> InvoiceRef | None:
+    """The oldest open invoice of the subscription the gateway charges (an auto-debit charge pays it)."""
+    sub = await Subscription.get_or_none(tenant_id=tenant_id, gateway=gateway, gateway_subscription_id=gateway_subscription_id)
+    if sub is None:
+        return None
+    found = await Invoice.filter(tenant_id=tenant_id, subscription_id=sub.id, status=InvoiceStatus.OPEN).order_by("due_on").first()
+    return _ref(found) if found else None
+
+
+async def gateway_payment(tenant_id: UUID, provider_payment_id: str) -> Payment | None:
+    """The tenant's payment recorded for the gateway's payment id, if any."""
+    return await Payment.get_or_none(provider_payment_id=provider_payment_id, tenant_id=tenant_id)
+
+
+async def advance_payment_link(tenant_id: UUID, gateway: str, provider_link_id: str, status: str,
+                               order: dict[str, int]) -> bool:
+    """Move the tenant's payment link to ``status`` only forward in the gateway's ``order`` of
+    statuses (events repeat and arrive out of order): one guarded update. Returns whether it moved."""
+    if status not in order or not provider_link_id:
+        return False
+    earlier = [s for s, rank in order.items() if rank < order[status]]
+    guard = Q(status__in=earlier) | ~Q(status__in=list(order))
+    return await PaymentLink.filter(guard, tenant_id=tenant_id, provider=gateway, provider_id=provider_link_id).update(
+        status=status, updated_at=utcnow()) == 1

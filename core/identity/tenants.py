@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -87,3 +88,17 @@ async def revoke_api_key(tenant_id: UUID, key_id: UUID) -> ApiKey:
         await row.save(update_fields=["revoked_at"])
         await audit.record(tenant_id, "api_key.revoked", subject_type="api_key", subject_id=row.id)
     return row
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What a plugin may show of a tenant (e.g. on an unsubscribe page)."""
+
+    id: UUID
+    name: str
+    region: Region
+
+
+async def tenant_info(tenant_id: UUID | None) -> TenantInfo | None:
+    tenant = await Tenant.get_or_none(id=tenant_id).only("id", "name", "region") if tenant_id else None
+    return TenantInfo(tenant.id, tenant.name, tenant.region) if tenant else None

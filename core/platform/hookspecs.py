@@ -7,7 +7,8 @@ behaviour returns an *adapter* object whose async methods core awaits. Slow I/O 
 
 Each hook's docstring says what it receives, what it returns, when core calls it, and whether
 the call itself does the work (sync) or hands core an adapter to await. docs/plugins.md is the
-reference for partners; a test keeps the two in step.
+reference for partners (who import ``hookimpl`` and the types from ``seva_crm.plugin_api``); a
+test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def seva_manifest() -> PluginManifest:
 def seva_notification_channels() -> list[NotificationChannel]:
     """Provide notification channels (WhatsApp, SMS, email, a partner's own).
 
-    Arguments: none. Returns: a list of channel adapters (``core.channels.NotificationChannel``).
+    Arguments: none. Returns: a list of channel adapters (``seva_crm.plugin_api.NotificationChannel``).
     When: once per process, the first time channels are looked up. Adapter: for a tenant that
     enabled the plugin, core awaits ``adapter.send(message, settings)`` (in a job) with the
     plugin's validated settings, secrets decrypted.
@@ -62,7 +63,7 @@ def seva_notification_channels() -> list[NotificationChannel]:
 def seva_payment_gateways() -> list[PaymentGateway]:
     """Provide payment gateways (online payments, payment links, refunds).
 
-    Arguments: none. Returns: a list of gateway adapters (``core.plugin_types.PaymentGateway``).
+    Arguments: none. Returns: a list of gateway adapters (``seva_crm.plugin_api.PaymentGateway``).
     When: once per process, the first time gateways are looked up. Adapter: billing awaits its
     methods for tenants that enabled the plugin, passing the tenant's settings.
     """

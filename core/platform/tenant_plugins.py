@@ -85,3 +85,17 @@ async def privacy_fanouts(tenant_id: UUID, plugins: Plugins | None = None) -> li
     rows = {r.plugin_id: r for r in await PluginSettings.filter(tenant_id=tenant_id).only("plugin_id", "enabled")}
     reach = {pid for pid, loaded in plugins.loaded.items() if pid in rows or is_enabled(loaded, rows.get(pid))}
     return [Offer(pid, adapter) for pid, adapter in provided if pid in reach]
+
+
+async def enabled_config(tenant_id: UUID, plugin_id: str, plugins: Plugins | None = None) -> BaseModel | None:
+    """The plugin's settings for the tenant (as ``plugin_config``), but only if the tenant enabled
+    the plugin: what a plugin's webhook or job acts with. None if disabled or not configured."""
+    loaded = loaded_plugin(plugin_id, plugins)
+    row = await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id)
+    return load_settings(loaded, row) if is_enabled(loaded, row) else None
+
+
+async def is_plugin_enabled(tenant_id: UUID, plugin_id: str, plugins: Plugins | None = None) -> bool:
+    """Whether the tenant enabled the plugin (its choice, else the plugin's default)."""
+    loaded = loaded_plugin(plugin_id, plugins)
+    return is_enabled(loaded, await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id).only("id", "enabled"))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugin_api import PluginManifest, hookimpl
 from seva_crm.plugins.bangladesh.adapter import BangladeshPolicy
 from seva_crm.plugins.bangladesh.settings import BangladeshSettings
 

@@ -1,9 +1,11 @@
 """The bangladesh policy's per-tenant settings: the figures the law leaves open, with conservative defaults."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from seva_crm.plugin_api import SettingsModel
 
 
-class BangladeshSettings(BaseModel):
+class BangladeshSettings(SettingsModel):
     response_days: int = Field(30, ge=1, le=90, description="Not fixed by the ordinance (left to regulations): default 30 days")
     breach_hours: int = Field(72, ge=1, le=720, description="Breach report to the authority: 72 hours from draft-era sources")
     vat_retention_years: int = Field(5, ge=5, description="VAT and SD Act 2012: invoices kept 5 years")

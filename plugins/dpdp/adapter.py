@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from seva_crm.core.common.enums import RequestType
-from seva_crm.core.platform.plugin_types import (
+from seva_crm.plugin_api import (
     BreachObligation,
     Cited,
     Disposition,
     NoticeRequirements,
     RecordCategory,
     RecordRef,
+    RequestType,
     RetentionDecision,
 )
 from seva_crm.plugins.dpdp.settings import DpdpSettings

@@ -1,9 +1,11 @@
 """The dpdp policy's per-tenant settings: the figures the law leaves open, with conservative defaults."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from seva_crm.plugin_api import SettingsModel
 
 
-class DpdpSettings(BaseModel):
+class DpdpSettings(SettingsModel):
     response_days: int = Field(30, ge=1, le=90, description=(
         "Days to answer a request or grievance, as the fiduciary publishes it (Rule 14(3): at most 90). "
         "Default 30: well inside the cap, and the same as Bangladesh's default."))

@@ -7,8 +7,19 @@ import logging
 from email.headerregistry import Address
 from urllib.parse import quote
 
-from seva_crm.core.messaging import mail
-from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError, SendResult
+from seva_crm.plugin_api import (
+    MailError,
+    OutgoingMessage,
+    Purpose,
+    Recipient,
+    SendError,
+    SendResult,
+    SmtpServer,
+    compose_mail,
+    instance_smtp_server,
+    mail_message_id,
+    send_mail,
+)
 from seva_crm.plugins.email.settings import EmailSettings
 from seva_crm.plugins.email.suppression import is_suppressed, suppress
 from seva_crm.plugins.email.webhooks import make_token, unsubscribe_url
@@ -16,17 +27,17 @@ from seva_crm.plugins.email.webhooks import make_token, unsubscribe_url
 log = logging.getLogger("seva.email")
 
 
-def server_for(settings: EmailSettings | None) -> mail.SmtpServer | None:
+def server_for(settings: EmailSettings | None) -> SmtpServer | None:
     """The tenant's own server, or the instance's (under the tenant's from name, if set)."""
     if settings is not None and settings.host:
         password = settings.password.get_secret_value() if settings.password else ""
-        instance = mail.instance_server()
-        return mail.SmtpServer(settings.host, settings.port, settings.security, settings.username, password,
+        instance = instance_smtp_server()
+        return SmtpServer(settings.host, settings.port, settings.security, settings.username, password,
                                settings.from_name, str(settings.from_address),
                                instance.timeout if instance else 20.0, "", "tenant")
-    server = mail.instance_server()
+    server = instance_smtp_server()
     if server is not None and settings is not None and settings.from_name:
-        server = mail.SmtpServer(**{**server.__dict__, "from_name": settings.from_name})
+        server = SmtpServer(**{**server.__dict__, "from_name": settings.from_name})
     return server
 
 
@@ -43,7 +54,7 @@ class EmailChannel:
 
     def settings_when_unconfigured(self) -> EmailSettings | None:
         """A tenant that enabled email without its own server sends through the instance's."""
-        return EmailSettings() if mail.instance_server() is not None else None
+        return EmailSettings() if instance_smtp_server() is not None else None
 
     async def send(self, message: OutgoingMessage, settings: EmailSettings | None) -> SendResult:
         server = server_for(settings)
@@ -66,13 +77,13 @@ class EmailChannel:
             html_footer = f'<p style="font-size: small; color: #666"><a href="{html.escape(url)}">Unsubscribe</a></p>\n'
 
         local, _, domain = address.partition("@")
-        message_id = mail.message_id_for(server, message.id.hex)
-        email = mail.compose(server, to=Address(display_name=message.recipient.name, username=local, domain=domain),
+        message_id = mail_message_id(server, message.id.hex)
+        email = compose_mail(server, to=Address(display_name=message.recipient.name, username=local, domain=domain),
                              subject=subject_of(message), text=message.body, message_id=message_id, headers=headers,
                              text_footer=text_footer, html_footer=html_footer)
         try:
-            await mail.send_mail(server, email)
-        except mail.MailError as exc:
+            await send_mail(server, email)
+        except MailError as exc:
             if exc.kind == "bounce":
                 await suppress(message.tenant_id, address, reason="bounce", detail=exc.reason, message_id=message.id,
                                customer_id=customer_id)

@@ -4,7 +4,7 @@ migration adopted it with its rows."""
 
 from tortoise import fields
 
-from seva_crm.core.models.base import TenantModel
+from seva_crm.plugin_api import TenantModel
 
 
 class EmailSuppression(TenantModel):

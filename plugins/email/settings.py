@@ -1,12 +1,12 @@
 """A tenant's SMTP server and sender. With no host, the tenant's email goes through the
 instance's server (SEVA_SMTP_*), under the tenant's from name if it set one."""
 
-from pydantic import BaseModel, EmailStr, Field, SecretStr, model_validator
+from pydantic import EmailStr, Field, model_validator
 
-from seva_crm.core.common.settings import SmtpSecurity
+from seva_crm.plugin_api import SecretStr, SettingsModel, SmtpSecurity
 
 
-class EmailSettings(BaseModel):
+class EmailSettings(SettingsModel):
     host: str = Field("", description="SMTP server host name (empty: the instance's server)")
     port: int = Field(587, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS")
     security: SmtpSecurity = Field(SmtpSecurity.STARTTLS, description="starttls (port 587), tls (port 465) or none")

@@ -6,13 +6,12 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.common import audit
-from seva_crm.core.common.security import digest
+from seva_crm.plugin_api import keyed_digest, record_audit
 from seva_crm.plugins.email.models import EmailSuppression
 
 
 def address_hash(address: str) -> str:
-    return digest(address.strip().lower(), "email-address")
+    return keyed_digest(address.strip().lower(), "email-address")
 
 
 async def is_suppressed(tenant_id: UUID, address: str) -> bool:
@@ -27,7 +26,7 @@ async def suppress(tenant_id: UUID, address: str, *, reason: str, detail: str = 
                                       detail=detail[:200], message_id=message_id)
     except IntegrityError:
         return False
-    await audit.record(tenant_id, "email.suppressed", subject_type="customer" if customer_id else "",
+    await record_audit(tenant_id, "email.suppressed", subject_type="customer" if customer_id else "",
                        subject_id=customer_id or "", details={"reason": reason, "detail": detail[:200],
                                                               "message": str(message_id or "")})
     return True

@@ -19,14 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from seva_crm.core.common import audit
-from seva_crm.core.privacy.consent import has_consent
-from seva_crm.core.common.enums import ConsentSource
-from seva_crm.core.models import Customer, Tenant
-from seva_crm.core.common.principal import TenantScope
-from seva_crm.core.privacy import consent
-from seva_crm.core.common.security import derive_key
-from seva_crm.core.common.settings import get_settings
+from seva_crm.plugin_api import ConsentSource, public_url, record_consent_withdrawn, signing_key, tenant_info
 
 log = logging.getLogger("seva.email")
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -35,7 +28,7 @@ _SIG_BYTES = 16
 
 @lru_cache(maxsize=1)
 def _key() -> bytes:
-    return derive_key("email-unsubscribe")
+    return signing_key("email-unsubscribe")
 
 
 def _b64(raw: bytes) -> str:
@@ -70,7 +63,7 @@ def read_token(token: str) -> tuple[UUID, UUID, str] | None:
 
 
 def unsubscribe_url(tenant_id: UUID, customer_id: UUID, purpose: str = "marketing") -> str:
-    return f"{get_settings().public_url}/webhooks/email/u/{make_token(tenant_id, customer_id, purpose)}"
+    return f"{public_url()}/webhooks/email/u/{make_token(tenant_id, customer_id, purpose)}"
 
 
 def _page(title: str, text: str, form: bool = False, status: int = 200) -> HTMLResponse:
@@ -87,7 +80,7 @@ def _page(title: str, text: str, form: bool = False, status: int = 200) -> HTMLR
 
 async def unsubscribe(request: Request) -> HTMLResponse:
     parsed = read_token(request.path_params["token"])
-    tenant = await Tenant.get_or_none(id=parsed[0]).only("id", "name", "region") if parsed else None
+    tenant = await tenant_info(parsed[0]) if parsed else None
     if parsed is None or tenant is None:
         return _page("Link not valid", "This unsubscribe link is not valid.", status=404)
     tenant_id, customer_id, purpose = parsed
@@ -97,16 +90,11 @@ async def unsubscribe(request: Request) -> HTMLResponse:
     form = await request.form()
     if form.get("List-Unsubscribe") != "One-Click":
         return _page("Not understood", f"Send {ONE_CLICK} to unsubscribe.", status=400)
-    client = request.client.host if request.client else ""
-    token = audit.set_actor(audit.Actor("link", "email-unsubscribe", client, request.headers.get("user-agent", "")[:300]))
-    try:
-        customer = await Customer.get_or_none(id=customer_id, tenant_id=tenant_id).only("id", "deleted_at")
-        if customer is not None and customer.deleted_at is None and await has_consent(tenant_id, customer_id, purpose, "email"):
-            await consent.withdraw(TenantScope(tenant.id, tenant.region), customer_id, purpose, "email",
-                                   source=ConsentSource.UNSUBSCRIBE, evidence={"method": "one-click link"})
-            log.info("tenant %s customer %s unsubscribed from %s email", tenant_id, customer_id, purpose)
-    finally:
-        audit.reset_actor(token)
+    if await record_consent_withdrawn(tenant_id, customer_id, via="email", purpose=purpose, source=ConsentSource.UNSUBSCRIBE,
+                                      evidence={"method": "one-click link"},
+                                      ip=request.client.host if request.client else "",
+                                      user_agent=request.headers.get("user-agent", "")):
+        log.info("tenant %s customer %s unsubscribed from %s email", tenant_id, customer_id, purpose)
     return _page("Unsubscribed", f"You will get no more {purpose} emails from {tenant.name}.")
 
 

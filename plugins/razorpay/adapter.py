@@ -1,12 +1,11 @@
-"""Razorpay as a billing payment gateway (``core.billing.gateways.BillingGateway``)."""
+"""Razorpay as a billing payment gateway (``PaymentGateway``)."""
 
 from __future__ import annotations
 
 import logging
 from uuid import UUID
 
-from seva_crm.core.billing.gateways import GatewayFailure, LinkRequest, LinkResult, PayloadPrivacy, RefundResult
-from seva_crm.core.common.enums import RefundStatus
+from seva_crm.plugin_api import GatewayFailure, LinkRequest, LinkResult, PayloadPrivacy, RefundResult, RefundStatus
 from seva_crm.plugins.razorpay.client import RazorpayClient
 from seva_crm.plugins.razorpay.config import RazorpayConfig, razorpay_config
 from seva_crm.plugins.razorpay.errors import RazorpayError, RazorpayUnavailable

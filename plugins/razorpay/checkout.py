@@ -10,12 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from seva_crm.core.billing.gateways import GatewayFailure
-from seva_crm.core.billing.invoices import amount_due, get_invoice
-from seva_crm.core.billing.payments import GatewayPayment, record_gateway_payment
-from seva_crm.core.common.errors import DomainError, ErrorCode
-from seva_crm.core.models import Invoice, Payment
-from seva_crm.core.common.principal import TenantScope
+from typing import Any
+
+from seva_crm.plugin_api import (
+    DomainError,
+    ErrorCode,
+    GatewayFailure,
+    GatewayPayment,
+    TenantScope,
+    find_invoice,
+    gateway_payment,
+    invoice_ref,
+    record_gateway_payment,
+)
 from seva_crm.plugins.razorpay.client import RazorpayClient
 from seva_crm.plugins.razorpay.config import razorpay_config
 from seva_crm.plugins.razorpay.adapter import _guard
@@ -34,7 +41,7 @@ class CheckoutOrder:
 @dataclass(frozen=True)
 class Verification:
     valid: bool
-    payment: Payment | None = None
+    payment: Any = None  # the recorded payment (for PaymentType)
 
 
 async def _config(tenant_id: UUID):
@@ -45,8 +52,8 @@ async def _config(tenant_id: UUID):
 
 
 async def create_checkout_order(tenant: TenantScope, invoice_id: UUID | None) -> CheckoutOrder:
-    invoice = await get_invoice(tenant.id, invoice_id, "invoiceId")
-    due = amount_due(invoice)
+    invoice = await invoice_ref(tenant.id, invoice_id, "invoiceId")
+    due = invoice.amount_due
     if due <= 0 or invoice.currency.value != "INR":
         raise DomainError.of("invoiceId", ErrorCode.INVALID, "nothing due in INR on this invoice")
     config = await _config(tenant.id)
@@ -62,7 +69,7 @@ async def verify_and_record(tenant: TenantScope, order_id: str, payment_id: str,
     config = await razorpay_config(tenant.id)
     if config is None or not verify_checkout(order_id, payment_id, signature, config.key_secret.get_secret_value()):
         return Verification(valid=False)
-    known = await Payment.get_or_none(provider_payment_id=payment_id, tenant_id=tenant.id)
+    known = await gateway_payment(tenant.id, payment_id)
     if known is not None:
         return Verification(valid=True, payment=known)
     try:
@@ -73,7 +80,7 @@ async def verify_and_record(tenant: TenantScope, order_id: str, payment_id: str,
         raise DomainError.of(None, ErrorCode.GATEWAY_ERROR, str(exc)) from None
     if payment.get("order_id") != order_id or payment.get("status") != "captured":
         return Verification(valid=True)  # genuine, but not a captured payment of this order (yet): the webhook will say
-    invoice = await Invoice.get_or_none(tenant_id=tenant.id, number=order.get("receipt")) if order.get("receipt") else None
+    invoice = await find_invoice(tenant.id, number=order.get("receipt")) if order.get("receipt") else None
     if invoice is None:
         return Verification(valid=True)
     gp = GatewayPayment(PROVIDER, payment_id, payment["amount"], True, _when(payment.get("created_at")), str(payment.get("method") or ""))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import SecretStr
 
-from seva_crm.plugins.razorpay.settings import RazorpaySettings  # noqa: F401 - the manifest's settings model
+from seva_crm.plugin_api import instance_settings, tenant_settings
 
 DEFAULT_BASE_URL = "https://api.razorpay.com/v1"
 
@@ -28,13 +28,8 @@ class RazorpayConfig:
 async def razorpay_config(tenant_id: UUID | None) -> RazorpayConfig | None:
     """The tenant's Razorpay credentials (secrets decrypted), or None unless the tenant has
     enabled the plugin and configured it."""
-    from seva_crm.core.platform.plugins import get_plugins
-    from seva_crm.core.platform.tenant_plugins import enabled_plugins, plugin_config
-
-    if tenant_id is None or "razorpay" not in await enabled_plugins(tenant_id):
-        return None
-    settings = await plugin_config(tenant_id, "razorpay")
+    settings = await tenant_settings(tenant_id, "razorpay") if tenant_id is not None else None
     if settings is None:
         return None
-    base_url = get_plugins().instance_settings("razorpay").base_url
+    base_url = instance_settings("razorpay").base_url
     return RazorpayConfig(settings.key_id, settings.key_secret, settings.webhook_secret, base_url)

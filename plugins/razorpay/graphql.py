@@ -5,12 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.common.enums import Role
+from seva_crm.plugin_api import DomainError, PaymentType, Role, UserError, from_global_id, needs, user_errors
 from seva_crm.plugins.razorpay import checkout
-from seva_crm.schema.billing import Payment, gid
-from seva_crm.schema.errors import UserError, user_errors
-from seva_crm.core.common.errors import DomainError
-from seva_crm.schema.permissions import needs
 
 
 @strawberry.type
@@ -25,7 +21,7 @@ class RazorpayOrderPayload:
 @strawberry.type
 class RazorpayCheckoutVerifyPayload:
     valid: bool = strawberry.field(description="The signature is Razorpay's for this order and payment")
-    payment: Payment | None = strawberry.field(default=None, description="The payment, recorded once, when captured")
+    payment: PaymentType | None = strawberry.field(default=None, description="The payment, recorded once, when captured")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -34,7 +30,7 @@ class RazorpayMutation:
     @strawberry.mutation(permission_classes=needs(Role.AGENT), description="A Razorpay order for what is due on an invoice, to open Checkout with.")
     async def razorpay_order_create(self, info: Info, invoice_id: strawberry.ID) -> RazorpayOrderPayload:
         try:
-            order = await checkout.create_checkout_order(info.context.tenant, gid("Invoice", invoice_id))
+            order = await checkout.create_checkout_order(info.context.tenant, from_global_id(invoice_id, "Invoice"))
         except DomainError as exc:
             return RazorpayOrderPayload(errors=user_errors(exc))
         return RazorpayOrderPayload(order_id=order.order_id, amount=order.amount, currency=order.currency, key_id=order.key_id)

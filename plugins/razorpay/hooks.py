@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import GraphQLContribution, PluginManifest
+from seva_crm.plugin_api import JOB_QUEUE, GraphQLContribution, PluginManifest, ScheduledJob, hookimpl
 from seva_crm.plugins.razorpay.settings import RazorpayInstanceSettings, RazorpaySettings
 
 
@@ -32,17 +31,15 @@ def seva_webhook_routes():
 def seva_actors(broker) -> None:
     import dramatiq
 
-    from seva_crm.core.jobs import QUEUE
     from seva_crm.plugins.razorpay.webhooks import PROCESS_JOB, SWEEP_JOB, process_job, sweep_job
 
     # retries are the job's own (bounded, with delays it chooses), so dramatiq's are off
-    dramatiq.actor(process_job, broker=broker, actor_name=PROCESS_JOB, queue_name=QUEUE, max_retries=0)
-    dramatiq.actor(sweep_job, broker=broker, actor_name=SWEEP_JOB, queue_name=QUEUE, max_retries=0)
+    dramatiq.actor(process_job, broker=broker, actor_name=PROCESS_JOB, queue_name=JOB_QUEUE, max_retries=0)
+    dramatiq.actor(sweep_job, broker=broker, actor_name=SWEEP_JOB, queue_name=JOB_QUEUE, max_retries=0)
 
 
 @hookimpl
 def seva_scheduled_jobs():
-    from seva_crm.core.platform.plugin_types import ScheduledJob
     from seva_crm.plugins.razorpay.webhooks import SWEEP_JOB
 
     return [ScheduledJob(SWEEP_JOB, every_seconds=300, actor_name=SWEEP_JOB)]

@@ -1,11 +1,11 @@
 """A tenant's Razorpay account, and the instance's address of the API."""
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field
 
-from seva_crm.core.platform.plugin_types import InstanceSettings, ProviderUrl
+from seva_crm.plugin_api import InstanceSettings, ProviderUrl, SecretStr, SettingsModel
 
 
-class RazorpaySettings(BaseModel):
+class RazorpaySettings(SettingsModel):
     key_id: str = Field(pattern=r"^rzp_(test|live)_\w+$", description="API key id, rzp_test_... or rzp_live_...")
     key_secret: SecretStr = Field(description="API key secret (HTTP Basic password; signs checkout callbacks)")
     webhook_secret: SecretStr = Field(description="The webhook's own secret: verifies X-Razorpay-Signature")

@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 
-from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendResult
+from seva_crm.plugin_api import OutgoingMessage, Recipient, SendResult
 from seva_crm.plugins.sms.client import GATEWAYS, PLACEHOLDER, TIMEOUT, Sms, permanent
 from seva_crm.plugins.sms.segments import count_segments
 from seva_crm.plugins.sms.settings import SmsSettings
 
-STAFF_CODE_TEMPLATE = "staff_verification_code"  # core.notify sends staff codes with this template
+STAFF_CODE_TEMPLATE = "staff_verification_code"  # Seva sends staff verification codes with this template
 
 
 class SmsChannel:
@@ -36,7 +36,7 @@ class SmsChannel:
 
     def check(self, body: str, settings: SmsSettings | None) -> dict[str, Any]:
         """Queue-time: the text's segments and estimated cost; raises ``SendError('too_long')``
-        over the tenant's limit (core.outbox turns it into a typed error at queue time)."""
+        over the tenant's limit (the outbox refuses the message at queue time)."""
         segments = count_segments(body)
         limit = settings.max_segments if settings else 6
         if segments.count > limit:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from seva_crm.core.platform.channels import SendError, SendResult
+from seva_crm.plugin_api import SendError, SendResult
 from seva_crm.plugins.sms.settings import SmsSettings
 
 PLACEHOLDER = "{#var#}"

@@ -3,9 +3,9 @@
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from seva_crm.core.platform.plugin_types import InstanceSettings, ProviderUrl
+from seva_crm.plugin_api import InstanceSettings, ProviderUrl, SecretStr, SettingsModel, instance_settings
 
 
 class SmsInstanceSettings(InstanceSettings):
@@ -24,7 +24,7 @@ class DltTemplate(BaseModel):
     variables: list[str] = Field(default_factory=list)
 
 
-class SmsSettings(BaseModel):
+class SmsSettings(SettingsModel):
     gateway: Literal["msg91", "sslwireless"] = Field(description="msg91 (India) or sslwireless (Bangladesh)")
     api_token: SecretStr = Field(description="MSG91 authkey, or SSL Wireless api_token")
     sender: str = Field(min_length=1, max_length=20, description="Sender header (India: 6 letters) or SSL Wireless sid")
@@ -61,6 +61,4 @@ class SmsSettings(BaseModel):
     @property
     def url(self) -> str:
         """The gateway's address, as the operator set it (SEVA_SMS_<GATEWAY>_BASE_URL)."""
-        from seva_crm.core.platform.plugins import get_plugins
-
-        return getattr(get_plugins().instance_settings("sms"), f"{self.gateway}_base_url")
+        return getattr(instance_settings("sms"), f"{self.gateway}_base_url")

@@ -5,14 +5,13 @@ secret: ``/webhooks/sms/<gateway>/<tenant id>/<webhook_token>`` (delivery report
 ``.../inbound`` (replies). The token is compared in constant time with the tenant's setting;
 any mismatch (unknown tenant, other gateway, no token set) is a 404 that reveals nothing.
 
-Reports repeat and arrive out of order: status only moves forward (core.outbox.advance). A
-failure is classified (dnd, template_mismatch, invalid_number, undelivered) into
-``Message.last_error``; DND failures and STOP replies withdraw the customer's marketing consent
+Reports repeat and arrive out of order: status only moves forward (``record_delivery_status``).
+A failure is classified (dnd, template_mismatch, invalid_number, undelivered) into the
+message's last error; DND failures and STOP replies withdraw the customer's marketing consent
 for SMS in the consent ledger (service messages continue)."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from typing import Any
@@ -22,15 +21,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from seva_crm.core.common.enums import ConsentSource, MessageStatus
-from seva_crm.core.common.errors import DomainError
-from seva_crm.core.common.ids import from_global_id
-from seva_crm.core.models import Customer, Message, Tenant
-from seva_crm.core.messaging.outbox import advance
-from seva_crm.core.common.principal import TenantScope
-from seva_crm.core.privacy.consent import has_consent, withdraw
-from seva_crm.core.common.security import utcnow
-from seva_crm.core.platform.tenant_plugins import enabled_plugins, plugin_config
+from seva_crm.plugin_api import (
+    ConsentSource,
+    MessageStatus,
+    customer_by_phone,
+    record_consent_withdrawn,
+    record_delivery_status,
+    webhook_tenants,
+)
 
 log = logging.getLogger("seva.sms")
 S = MessageStatus
@@ -54,18 +52,12 @@ def classify_failure(*texts: str) -> str:
     return "undelivered"
 
 
-async def tenant_for(request: Request) -> tuple[Tenant, str] | None:
+async def tenant_for(request: Request) -> tuple[UUID, str] | None:
+    """(tenant id, gateway) when the URL names a tenant whose SMS settings hold this gateway and token."""
     gateway = request.path_params["gateway"]
-    tenant_id = from_global_id(request.path_params["tenant"], "Tenant")
-    if tenant_id is None or "sms" not in await enabled_plugins(tenant_id):
-        return None
-    settings = await plugin_config(tenant_id, "sms")
-    token = settings.webhook_token.get_secret_value() if settings and settings.webhook_token else ""
-    given = request.path_params["token"]
-    if not (token and settings.gateway == gateway and hmac.compare_digest(given.encode(), token.encode())):
-        return None
-    tenant = await Tenant.get_or_none(id=tenant_id)
-    return (tenant, gateway) if tenant else None
+    found = await webhook_tenants("sms", tenant=request.path_params["tenant"],
+                                  match={"gateway": gateway, "webhook_token": request.path_params["token"]})
+    return (found[0].tenant_id, gateway) if found else None
 
 
 async def _payload(request: Request) -> dict[str, Any] | list | None:
@@ -86,13 +78,13 @@ async def delivery_report(request: Request) -> Response:
     found = await tenant_for(request)
     if found is None:
         return JSONResponse({"error": "not found"}, status_code=404)
-    tenant, gateway = found
+    tenant_id, gateway = found
     payload = await _payload(request)
     try:
         reports = list(msg91_reports(payload) if gateway == "msg91" else ssl_reports(payload))
     except (ValueError, KeyError, TypeError, AttributeError):
         return JSONResponse({"error": "malformed report"}, status_code=400)
-    outcomes = [await apply_report(tenant, *r) for r in reports]
+    outcomes = [await apply_report(tenant_id, *r) for r in reports]
     return JSONResponse({"status": "ok", "applied": sum(outcomes)})
 
 
@@ -120,33 +112,26 @@ def ssl_reports(payload) -> list[tuple[dict, str, str]]:
     return found
 
 
-async def apply_report(tenant: Tenant, lookup: dict, state: str, reason: str) -> bool:
-    message = await Message.get_or_none(tenant_id=tenant.id, **lookup)
-    if message is None or message.channel != "sms":
-        return False
+async def apply_report(tenant_id: UUID, lookup: dict, state: str, reason: str) -> bool:
     if state == "delivered":
-        return await advance(message.id, S.DELIVERED, delivered_at=utcnow())
+        report = await record_delivery_status(tenant_id, "sms", S.DELIVERED, **lookup)
+        return bool(report and report.moved)
     if state not in ("failed", "dnd"):
         return False  # submitted, pending: nothing to record
     kind = "dnd" if state == "dnd" else classify_failure(reason)
-    moved = await advance(message.id, S.FAILED, failed_at=utcnow(), last_error=f"sms {kind}: {reason}".strip()[:2000])
-    if kind == "dnd" and message.customer_id:
-        await withdraw_marketing(tenant, message.customer_id, f"sms dnd report for message {message.id}")
-    log.info("sms report for message %s: %s (%s)", message.id, state, kind)
-    return moved
+    report = await record_delivery_status(tenant_id, "sms", S.FAILED, error=f"{kind}: {reason}".strip(), **lookup)
+    if report is None:
+        return False
+    if kind == "dnd" and report.customer_id:
+        await withdraw_marketing(tenant_id, report.customer_id, f"sms dnd report for message {report.message_id}")
+    log.info("sms report for message %s: %s (%s)", report.message_id, state, kind)
+    return report.moved
 
 
-async def withdraw_marketing(tenant: Tenant, customer_id: UUID, reference: str) -> bool:
+async def withdraw_marketing(tenant_id: UUID, customer_id: UUID, reference: str) -> bool:
     """Withdraw marketing consent for SMS if it is in force (repeated reports add nothing)."""
-    if not await has_consent(tenant.id, customer_id, "marketing", "sms"):
-        return False
-    try:
-        await withdraw(TenantScope(tenant.id, tenant.region), customer_id, "marketing", "sms",
-                       source=ConsentSource.STOP_REPLY, evidence={"reference": reference})
-    except DomainError as exc:
-        log.warning("could not withdraw marketing consent for customer %s: %s", customer_id, exc)
-        return False
-    return True
+    return await record_consent_withdrawn(tenant_id, customer_id, via="sms", source=ConsentSource.STOP_REPLY,
+                                          evidence={"reference": reference})
 
 
 def _e164(number: str, gateway: str) -> str:
@@ -163,7 +148,7 @@ async def inbound(request: Request) -> Response:
     found = await tenant_for(request)
     if found is None:
         return JSONResponse({"error": "not found"}, status_code=404)
-    tenant, gateway = found
+    tenant_id, gateway = found
     payload = await _payload(request)
     if not isinstance(payload, dict):
         return JSONResponse({"error": "malformed"}, status_code=400)
@@ -171,8 +156,9 @@ async def inbound(request: Request) -> Response:
     text = " ".join(str(payload.get("message") or payload.get("text") or payload.get("sms") or "").split()).lower()
     withdrawn = 0
     if number and text in STOP_WORDS:
-        for customer in await Customer.filter(tenant_id=tenant.id, phone=_e164(number, gateway), deleted_at=None).only("id"):
-            withdrawn += await withdraw_marketing(tenant, customer.id, "sms stop reply")
+        customer_id = await customer_by_phone(tenant_id, _e164(number, gateway))
+        if customer_id is not None:
+            withdrawn += await withdraw_marketing(tenant_id, customer_id, "sms stop reply")
     return JSONResponse({"status": "ok", "withdrawn": withdrawn})
 
 

@@ -8,7 +8,7 @@
 - ``biz_opaque_callback_data`` carries our message id; the wamid becomes the message's provider id.
 - Rate limits: 130429 pauses every send from that number, 131056 only to that recipient (in this
   process), and the message is retried after the pause.
-- 131026 (not on WhatsApp) is remembered on the customer: later messages skip WhatsApp without a
+- 131026 (not on WhatsApp) is remembered for the customer: later messages skip WhatsApp without a
   request. 131050 withdraws marketing consent on WhatsApp. Auth and blocked-account errors are
   logged as alerts for an operator.
 
@@ -22,10 +22,15 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from seva_crm.core.platform.channels import OutgoingMessage, Recipient, SendError, SendResult
-from seva_crm.core.common.enums import ConsentSource
-from seva_crm.core.models import InboundMessage
-from seva_crm.core.common.security import utcnow
+from seva_crm.plugin_api import (
+    ConsentSource,
+    OutgoingMessage,
+    Recipient,
+    SendError,
+    SendResult,
+    last_inbound_at,
+    utcnow,
+)
 from seva_crm.plugins.whatsapp import contacts, errors as E
 from seva_crm.plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
 from seva_crm.plugins.whatsapp.optout import stop_marketing
@@ -43,10 +48,7 @@ def wa_number(phone: str) -> str:
 
 
 async def window_open(tenant_id, customer_id) -> bool:
-    if customer_id is None:
-        return False
-    last = await (InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id, channel="whatsapp")
-                  .order_by("-received_at").first().values_list("received_at", flat=True))
+    last = await last_inbound_at(tenant_id, customer_id, "whatsapp")
     return last is not None and utcnow() - last < WINDOW
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.common.security import utcnow
+from seva_crm.plugin_api import utcnow
 from seva_crm.plugins.whatsapp.models import WhatsAppContact
 
 

@@ -1,7 +1,6 @@
 """The whatsapp plugin's hook implementations (the ``seva`` entry point names this module)."""
 
-from seva_crm.core.platform.hookspecs import hookimpl
-from seva_crm.core.platform.plugin_types import PluginManifest
+from seva_crm.plugin_api import PluginManifest, hookimpl
 from seva_crm.plugins.whatsapp.settings import WhatsAppInstanceSettings, WhatsAppSettings
 
 

@@ -2,7 +2,7 @@
 
 from tortoise import fields
 
-from seva_crm.core.models.base import TenantModel
+from seva_crm.plugin_api import TenantModel
 
 
 class WhatsAppContact(TenantModel):

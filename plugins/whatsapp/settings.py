@@ -1,11 +1,11 @@
 """A tenant's WhatsApp Business Cloud API account, and the instance's address of the API."""
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field
 
-from seva_crm.core.platform.plugin_types import InstanceSettings, ProviderUrl
+from seva_crm.plugin_api import InstanceSettings, ProviderUrl, SecretStr, SettingsModel, instance_settings
 
 
-class WhatsAppSettings(BaseModel):
+class WhatsAppSettings(SettingsModel):
     phone_number_id: str = Field(min_length=1, description="The sending number's id in Meta's WhatsApp Manager")
     access_token: SecretStr = Field(description="A system user's permanent access token")
     app_secret: SecretStr = Field(description="The Meta app's secret: verifies X-Hub-Signature-256 on webhooks")
@@ -20,6 +20,4 @@ class WhatsAppInstanceSettings(InstanceSettings):
 
 
 def instance() -> WhatsAppInstanceSettings:
-    from seva_crm.core.platform.plugins import get_plugins
-
-    return get_plugins().instance_settings("whatsapp")
+    return instance_settings("whatsapp")

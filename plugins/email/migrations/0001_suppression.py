@@ -3,7 +3,7 @@ from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
 
-from seva_crm.core.storage.migration_ops import AdoptModel
+from seva_crm.plugin_api import AdoptModel
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
 
-from seva_crm.core.storage.migration_ops import column_exists
+from seva_crm.plugin_api import column_exists
 
 
 async def copy_from_core(apps, schema_editor) -> None:
