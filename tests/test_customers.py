@@ -28,13 +28,13 @@ async def create(api, **fields):
 
 async def test_indian_phone_is_stored_in_e164(tenant):
     result = await create(tenant.api, name="Asha Devi", phone="98765 43210", email="Asha@Example.com",
-                          tags=["VIP", "walk-in", "vip"], preferredChannel="SMS", language="HI")
+                          tags=["VIP", "walk-in", "vip"], language="HI")
     assert result["errors"] == []
     customer = result["customer"]
     assert customer["phone"] == "+919876543210"
     assert customer["email"] == "Asha@example.com"
     assert customer["tags"] == ["vip", "walk-in"]
-    assert (customer["preferredChannel"], customer["language"]) == ("SMS", "HI")
+    assert (customer["preferredChannel"], customer["language"]) == (None, "HI")  # none: the tenant's channel order
 
 
 async def test_bangladeshi_phone_is_stored_in_e164(make_tenant):

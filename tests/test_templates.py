@@ -32,11 +32,14 @@ RENEWAL = {
 
 def test_builtins_cover_the_common_keys_in_three_languages():
     for key in ("renewal_due", "document_ready", "otp", "payment_received", "invoice_due", "invoice_overdue"):
-        t = templates.BUILTIN[key]
+        t = templates.builtin(key)
         assert set(t.texts) == {"en", "hi", "bn"}, key
         for lang, text in t.texts.items():
             assert set(templates.variables_of(text)) == set(t.variables), (key, lang)
-            assert t.binding("whatsapp", lang)["parameters"] == templates.variables_of(text)
+            # the WhatsApp plugin's default binding (its adapter's default_binding)
+            assert t.binding("whatsapp", lang) == {"name": f"seva_{key}", "language": lang,
+                                                   "parameters": templates.variables_of(text)}
+            assert t.binding("sms", lang) == {}  # SMS gives none: DLT needs the tenant's own registration
     assert "नमस्ते" in templates.BUILTIN["renewal_due"].texts["hi"]
     assert "নমস্কার" in templates.BUILTIN["renewal_due"].texts["bn"]
 

@@ -13,9 +13,10 @@ import re
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.common.enums import Channel, ConsentSource
+from seva_crm.core.common.enums import ConsentSource
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.models import Consent, Tenant
+from seva_crm.core.platform.channel_catalog import loaded_channels
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.privacy import consent
 
@@ -56,8 +57,8 @@ async def stop_marketing(tenant_id: UUID, customer_id: UUID, source: ConsentSour
 
 
 async def opted_out_elsewhere(tenant_id: UUID, customer_id: UUID) -> set[str]:
-    """Channels (other than WhatsApp) whose own latest marketing entry is a withdrawal not since
-    overridden by an every-channel grant: the customer stopped marketing on that channel itself."""
+    """Kinds of channel (other than WhatsApp) whose own latest marketing entry is a withdrawal not
+    since overridden by an every-channel grant: the customer stopped marketing on that kind itself."""
     state: dict[str, bool] = {}
     rows = await Consent.filter(tenant_id=tenant_id, customer_id=customer_id, purpose=PURPOSE).order_by("created_at", "id")
     for row in rows:
@@ -71,13 +72,15 @@ async def opted_out_elsewhere(tenant_id: UUID, customer_id: UUID) -> set[str]:
 
 async def resume_marketing(tenant_id: UUID, customer_id: UUID, source: ConsentSource, evidence: dict[str, Any]) -> bool:
     """Grant again for every channel (one entry with channel null), or, where the customer opted
-    out on another channel itself, for each remaining channel; the latest published notice
-    applies. Refused where the ledger refuses it (a child, no published notice): logged, nothing
+    out on another kind of channel itself, for each other kind the loaded plugins provide; the
+    latest published notice applies. Refused where the ledger refuses it (a child, no published notice): logged, nothing
     recorded."""
     scope = await _scope(tenant_id)
     evidence = {**evidence, "via": CHANNEL}
     excluded = await opted_out_elsewhere(tenant_id, customer_id)
-    channels: list[str | None] = [None] if not excluded else [c.value for c in Channel if c.value not in excluded]
+    channels: list[str | None] = [None]
+    if excluded:
+        channels = sorted({info.kind for info in loaded_channels().values()} - excluded)
     try:
         for channel in channels:
             await consent.grant(scope, customer_id, PURPOSE, channel, source=source, evidence=evidence)
