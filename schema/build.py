@@ -14,6 +14,7 @@ from strawberry.utils.str_converters import to_camel_case
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy
 from seva_crm.schema.messages import MessageMutation, MessageQuery
@@ -22,8 +23,9 @@ from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery)
-MUTATIONS = (StaffMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation)
+QUERIES = (StaffQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
+MUTATIONS = (StaffMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
+             ChannelMutation)
 
 
 def _field_names(cls: type) -> list[str]:

@@ -17,7 +17,7 @@ from seva_crm.core.common.ids import from_global_id, to_global_id
 from seva_crm.core.models import Customer as CustomerRow
 from seva_crm.core.models import ServiceRecord as ServiceRecordRow
 from seva_crm.core.common.paging import encode_cursor
-from seva_crm.schema.enums import Channel, Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
+from seva_crm.schema.enums import Currency, CustomerOrder, Language, ServiceRecordOrder, ServiceStatus
 from seva_crm.schema.errors import ErrorCodeEnum, UserError, payload
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, connection, list_connection
@@ -68,7 +68,11 @@ class Customer:
     email: str | None
     address: str
     date_of_birth: date | None
-    preferred_channel: Channel
+
+    @strawberry.field(description="A channel id (see Query.notificationChannels); null: the tenant's channel order")
+    def preferred_channel(self: CustomerRow) -> str | None:
+        return self.preferred_channel or None
+
     language: Language
     tags: list[str]
     notes: str
@@ -107,7 +111,7 @@ class CustomerCreateInput:
     email: str | None = None
     address: str | None = None
     date_of_birth: date | None = None
-    preferred_channel: Channel | None = None
+    preferred_channel: str | None = strawberry.field(default=None, description="A channel id of the tenant's channels")
     language: Language | None = None
     tags: list[str] | None = None
     notes: str | None = None
@@ -120,7 +124,8 @@ class CustomerUpdateInput:
     email: str | None = UNSET
     address: str | None = UNSET
     date_of_birth: date | None = UNSET
-    preferred_channel: Channel | None = UNSET
+    preferred_channel: str | None = strawberry.field(default=UNSET, description="A channel id of the tenant's "
+                                                     "channels; null: the tenant's channel order")
     language: Language | None = UNSET
     tags: list[str] | None = UNSET
     notes: str | None = UNSET

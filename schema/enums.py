@@ -10,7 +10,6 @@ from seva_crm.core.platform.channels import Purpose
 Region = strawberry.enum(enums.Region)
 Currency = strawberry.enum(enums.Currency)
 Role = strawberry.enum(enums.Role)
-Channel = strawberry.enum(enums.Channel)
 Language = strawberry.enum(enums.Language)
 ServiceStatus = strawberry.enum(enums.ServiceStatus)
 TenantStatus = strawberry.enum(enums.TenantStatus)

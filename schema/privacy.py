@@ -24,7 +24,7 @@ from seva_crm.core.privacy import breach, consent, notices, profile, requests, r
 from seva_crm.core.privacy.export import sign_link
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.schema.customers import Customer, customer_id, given
-from seva_crm.schema.enums import Channel, Language, Region
+from seva_crm.schema.enums import Language, Region
 from seva_crm.schema.errors import UserError, payload, user_errors
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, connection
@@ -173,7 +173,7 @@ class CorrectionInput:
     email: str | None = None
     address: str | None = None
     date_of_birth: date | None = None
-    preferred_channel: Channel | None = None
+    preferred_channel: str | None = strawberry.field(default=None, description="A channel id of the tenant's channels")
     language: Language | None = None
 
 
@@ -183,8 +183,8 @@ class PrivacyRequestCreateInput:
     type: PrivacyRequestType
     details: str = ""
     changes: CorrectionInput | None = None
-    send_code_via: Channel | None = strawberry.field(default=None, description="Send the identity code now, to the "
-                                                     "customer's phone (WHATSAPP, SMS) or email on record")
+    send_code_via: str | None = strawberry.field(default=None, description="Send the identity code now by a channel of "
+                                                 "this kind (sms, whatsapp: the phone on record; email) or channel id")
 
 
 @strawberry.input
@@ -210,7 +210,7 @@ class Consent:
         return strawberry.ID(to_global_id("Consent", self.id))
 
     purpose: str
-    channel: str | None
+    channel: str | None = strawberry.field(description="The kind of channel (sms, whatsapp, email, ...); null: every channel")
     granted: bool
     notice_version: str
     notice_language: str
@@ -246,7 +246,8 @@ class GuardianInput:
 class ConsentGrantInput:
     customer_id: strawberry.ID
     purpose: str = strawberry.field(description="service, marketing, or one of the tenant's own purposes")
-    channel: Channel | None = strawberry.field(default=None, description="null: every channel")
+    channel: str | None = strawberry.field(default=None, description="A kind of channel (sms, whatsapp, email, ...) "
+                                           "or a channel id (recorded as its kind); null: every channel")
     notice_version: int | None = strawberry.field(default=None, description="The notice shown (default: the latest)")
     language: Language | None = None
     guardian: GuardianInput | None = None
@@ -257,7 +258,8 @@ class ConsentGrantInput:
 class ConsentWithdrawInput:
     customer_id: strawberry.ID
     purpose: str
-    channel: Channel | None = None
+    channel: str | None = strawberry.field(default=None, description="A kind of channel or a channel id (recorded as "
+                                           "its kind); null: every channel")
     source: ConsentSource = enums.ConsentSource.STAFF
 
 
@@ -473,11 +475,11 @@ class PrivacyQuery:
         return await connection(qs, NEWEST, first, after, last, before)
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER), description="Whether consent is in force now.")
-    async def consent_given(self, info: Info, customer_id: strawberry.ID, purpose: str, channel: Channel | None = None) -> bool:
+    async def consent_given(self, info: Info, customer_id: strawberry.ID, purpose: str, channel: str | None = None) -> bool:
         cid = from_global_id(customer_id, "Customer")
         if cid is None:
             return False
-        return await consent.has_consent(info.context.tenant.id, cid, purpose, channel.value if channel else None)
+        return await consent.has_consent(info.context.tenant.id, cid, purpose, consent.kind_for(channel))
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER), description="Published notices, newest first.")
     async def consent_notices(
@@ -529,14 +531,14 @@ class PrivacyMutation:
             row = await requests.create_request(info.context.tenant, customer_id(input.customer_id), input.type,
                                                 details=input.details, changes=changes, created_by=_user(info))
             if input.send_code_via:
-                row = await requests.send_code(info.context.tenant, row.id, input.send_code_via.value)
+                row = await requests.send_code(info.context.tenant, row.id, input.send_code_via)
             return row
 
         return await payload(PrivacyRequestPayload, "privacy_request", work())
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Send a new identity code to the subject.")
-    async def privacy_request_send_code(self, info: Info, id: strawberry.ID, channel: Channel) -> PrivacyRequestPayload:
-        return await payload(PrivacyRequestPayload, "privacy_request", requests.send_code(info.context.tenant, _rid(id), channel.value))
+    async def privacy_request_send_code(self, info: Info, id: strawberry.ID, channel: str) -> PrivacyRequestPayload:
+        return await payload(PrivacyRequestPayload, "privacy_request", requests.send_code(info.context.tenant, _rid(id), channel))
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
                          description="Verify the subject: the code they received, or in person with what was checked.")
@@ -571,7 +573,7 @@ class PrivacyMutation:
     async def consent_grant(self, info: Info, input: ConsentGrantInput) -> ConsentPayload:
         guardian = consent.Guardian(input.guardian.name, input.guardian.relation, input.guardian.verified_by) if input.guardian else None
         work = consent.grant(info.context.tenant, customer_id(input.customer_id), input.purpose,
-                             input.channel.value if input.channel else None, source=input.source,
+                             input.channel, source=input.source,
                              notice_version=input.notice_version, language=input.language.value if input.language else None,
                              guardian=guardian)
         return await payload(ConsentPayload, "consent", work)
@@ -579,7 +581,7 @@ class PrivacyMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Withdraw consent: as easy as giving it.")
     async def consent_withdraw(self, info: Info, input: ConsentWithdrawInput) -> ConsentPayload:
         work = consent.withdraw(info.context.tenant, customer_id(input.customer_id), input.purpose,
-                                input.channel.value if input.channel else None, source=input.source)
+                                input.channel, source=input.source)
         return await payload(ConsentPayload, "consent", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN),

@@ -193,6 +193,32 @@ def tenant_close(
     typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
 
 
+@tenant_app.command("channels")
+def tenant_channels(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    order: Annotated[Optional[str], typer.Option(help="Set the channel order: channel ids, comma-separated")] = None,
+) -> None:
+    """Show a tenant's notification channels and channel order; with --order, set the order (audited)."""
+    from seva_crm.core.common import audit
+    from seva_crm.core.messaging.channel_registry import channel_order, set_channel_order
+
+    tenant_id = parse_id(tenant, "Tenant")
+
+    async def work():
+        if order is None:
+            return await channel_order(tenant_id)
+        token = audit.set_actor(audit.Actor("system", "cli"))
+        try:
+            return await set_channel_order(tenant_id, [c.strip() for c in order.split(",") if c.strip()])
+        finally:
+            audit.reset_actor(token)
+
+    current = run(work())
+    for channel in current.available:
+        typer.echo(f"{channel.id}\tkind {channel.kind}\tplugin {channel.plugin_id}")
+    typer.echo(f"order: {', '.join(current.order) or '(none)'}")
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option()],

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers.customers import create_customer
-from seva_crm.core.common.enums import Channel, Language, Region, ServiceStatus
+from seva_crm.core.common.enums import Language, Region, ServiceStatus
 from seva_crm.core.models import ServiceRecord, Tenant, User
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.identity.tenants import create_tenant
@@ -35,7 +35,6 @@ async def load_demo() -> tuple[Tenant, bool]:
                 "name": name,
                 "phone": f"98{rng.randrange(10**7, 10**8)}",
                 "email": f"{name.split()[0].lower()}{i}@example.com" if i % 3 else None,
-                "preferred_channel": [Channel.WHATSAPP, Channel.SMS, Channel.EMAIL][i % 3],
                 "language": [Language.HI, Language.EN, Language.BN][i % 3],
                 "tags": ["walk-in"] + (["regular"] if i % 2 else []),
             })

@@ -20,8 +20,9 @@ from seva_crm.core.platform.plugin_types import PluginManifest
 class HttpChannel:
     """A channel adapter for the fake provider, honouring its errors as the outbox expects."""
 
-    def __init__(self, name: str, base_url: str, token: str, address: str = "phone") -> None:
+    def __init__(self, name: str, base_url: str, token: str, address: str = "phone", kind: str | None = None) -> None:
         self.name, self.base_url, self.token, self.address = name, base_url, token, address
+        self.kind = kind or name
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
 
     def can_reach(self, recipient: Recipient) -> bool:

@@ -137,3 +137,38 @@ def test_secrets_rotate_after_the_secret_key_changes(seva):
         "re-encrypted 2 secrets under the current key (0 already were)"
     assert script("read", tenant_id) == "ks-1"
     assert "(2 already were)" in seva("secrets", "rotate", extra_env={"SEVA_OLD_SECRET_KEY": old}).stdout
+
+
+def test_tenant_channels_shows_and_sets_the_order_audited(seva):
+    tenant_id = seva("tenant", "create", "--name", "Channel Centre", "--region", "IN",
+                     "--owner-email", "owner@channel-centre.example.com", "--owner-password", "long-enough-pw").stdout.strip()
+    assert seva("tenant", "channels", "--tenant", tenant_id).stdout == "order: whatsapp, sms, email\n"  # no plugin enabled yet
+    refused = seva("tenant", "channels", "--tenant", tenant_id, "--order", "sms", check=False)
+    assert refused.returncode == 1 and "unknown channel 'sms'" in refused.stderr
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
+    script = """
+import asyncio, sys
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.models import AuditEvent
+from seva_crm.core.platform.plugin_settings import update_plugin_settings
+from seva_crm.core.storage.db import database
+
+async def main(action, tenant):
+    async with database():
+        tenant_id = from_global_id(tenant, "Tenant")
+        if action == "enable":
+            await update_plugin_settings(tenant_id, "email", enabled=True)  # SMTP settings optional
+        else:
+            for e in await AuditEvent.filter(tenant_id=tenant_id, action="tenant.channel_order_updated"):
+                print(e.actor_type, e.actor_id, e.details["after"])
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+    python = lambda *args: subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                                          timeout=120, check=True).stdout
+    python("enable", tenant_id)
+    shown = seva("tenant", "channels", "--tenant", tenant_id, "--order", "EMAIL").stdout
+    assert shown == "email\tkind email\tplugin email\norder: email\n"
+    assert python("audit", tenant_id) == "system cli ['email']\n"
+    assert "audit log intact" in seva("audit", "verify").stdout

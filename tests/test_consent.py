@@ -86,7 +86,7 @@ async def test_ledger_appends_and_latest_entry_wins(tenant):
     assert [e["node"]["granted"] for e in history["consents"]["edges"]] == [True, False, True, True]
     row = await Consent.filter(customer_id=uuid).order_by("created_at").first()
     assert row.evidence["ip"] == "127.0.0.1" and row.evidence["actor_id"]
-    assert (await tenant.api.ok('query($c: ID!) { consentGiven(customerId: $c, purpose: "marketing", channel: WHATSAPP) }', c=cid))["consentGiven"]
+    assert (await tenant.api.ok('query($c: ID!) { consentGiven(customerId: $c, purpose: "marketing", channel: "whatsapp") }', c=cid))["consentGiven"]
 
 
 async def test_tenant_defined_purposes(tenant):
@@ -139,3 +139,38 @@ async def test_the_outbox_asks_the_ledger_and_never_markets_to_a_child(tenant):
                              source="import")
     assert await may_send(tenant.id, adult, "marketing", "sms")
     assert not await may_send(tenant.id, child, "marketing", "sms")  # DPDP s.9(3): no marketing to children
+
+
+async def test_consent_is_per_kind_of_channel(tenant):
+    """A channel id is recorded as its kind: consent given through a partner's SMS gateway covers
+    every SMS channel, and a withdrawal on one SMS channel withdraws it on all of them."""
+    from seva_crm.core.common.ids import from_global_id
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from tests.channel_plugin import ChannelPlugin, NullChannel
+
+    gateway = NullChannel("acme-sms")
+    gateway.kind = "sms"
+    set_plugins(Plugins(extra=(ChannelPlugin([gateway], plugin_id="acme"),)))  # with the built-in plugins
+    try:
+        await publish(tenant.api)
+        cid = (await create(tenant.api, name="Meena", phone="9876500102"))["customer"]["id"]
+        uuid = from_global_id(cid, "Customer")
+        given = await grant(tenant.api, cid, channel="acme-sms")
+        assert given["errors"] == [] and given["consent"]["channel"] == "sms"
+        assert await has_consent(tenant.id, uuid, "marketing", "sms")  # the built-in SMS plugin's channel too
+        assert not await has_consent(tenant.id, uuid, "marketing", "whatsapp")
+        given_q = 'query($c: ID!, $ch: String) { consentGiven(customerId: $c, purpose: "marketing", channel: $ch) }'
+        assert (await tenant.api.ok(given_q, c=cid, ch="sms"))["consentGiven"]
+        assert (await tenant.api.ok(given_q, c=cid, ch="acme-sms"))["consentGiven"]
+
+        unknown = await grant(tenant.api, cid, channel="pigeon")
+        assert unknown["consent"] is None
+        [error] = unknown["errors"]
+        assert (error["field"], error["code"]) == ("channel", "INVALID")
+        assert "'pigeon'" in error["message"] and "acme-sms" in error["message"] and "kinds: email, sms, whatsapp" in error["message"]
+
+        stopped = await tenant.api.ok(WITHDRAW, input={"customerId": cid, "purpose": "marketing", "channel": "sms", "source": "STOP_REPLY"})
+        assert stopped["consentWithdraw"]["consent"] == {"granted": False, "source": "STOP_REPLY"}
+        assert not (await tenant.api.ok(given_q, c=cid, ch="acme-sms"))["consentGiven"]  # a STOP on one SMS channel: all of them
+    finally:
+        set_plugins(None)

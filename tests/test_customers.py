@@ -28,13 +28,13 @@ async def create(api, **fields):
 
 async def test_indian_phone_is_stored_in_e164(tenant):
     result = await create(tenant.api, name="Asha Devi", phone="98765 43210", email="Asha@Example.com",
-                          tags=["VIP", "walk-in", "vip"], preferredChannel="SMS", language="HI")
+                          tags=["VIP", "walk-in", "vip"], language="HI")
     assert result["errors"] == []
     customer = result["customer"]
     assert customer["phone"] == "+919876543210"
     assert customer["email"] == "Asha@example.com"
     assert customer["tags"] == ["vip", "walk-in"]
-    assert (customer["preferredChannel"], customer["language"]) == ("SMS", "HI")
+    assert (customer["preferredChannel"], customer["language"]) == (None, "HI")  # none: the tenant's channel order
 
 
 async def test_bangladeshi_phone_is_stored_in_e164(make_tenant):
@@ -153,3 +153,33 @@ async def test_anonymous_callers_are_refused(app):
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     body = await Api(app, "not-a-token")(LIST)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_preferred_channel_is_one_of_the_tenants_channels(tenant):
+    """Any channel a plugin the tenant enabled provides, by its id; anything else is a payload
+    error naming the field and the channels there are."""
+    from seva_crm.core.platform.plugin_settings import update_plugin_settings
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from tests.channel_plugin import ChannelPlugin, NullChannel
+
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([NullChannel("whatsapp"), NullChannel("acme-sms")], plugin_id="acme"),)))
+    try:
+        chosen = await create(tenant.api, name="Asha Devi", phone="98765 43210", preferredChannel="ACME-SMS")
+        assert chosen["errors"] == [] and chosen["customer"]["preferredChannel"] == "acme-sms"
+        unknown = await create(tenant.api, name="Ravi", preferredChannel="telegram", email="bad")
+        assert unknown["customer"] is None
+        errors = {e["field"]: e for e in unknown["errors"]}
+        assert set(errors) == {"preferredChannel", "email"}  # reported with the other problems
+        assert errors["preferredChannel"]["code"] == "INVALID"
+        assert errors["preferredChannel"]["message"] == "unknown channel 'telegram'; available channels: whatsapp, acme-sms"
+        cleared = await tenant.api.ok('mutation($id: ID!) { customerUpdate(id: $id, input: {preferredChannel: null}) '
+                                      '{ customer { id } errors { field } } }', id=chosen["customer"]["id"])
+        assert cleared["customerUpdate"]["errors"] == []
+        await update_plugin_settings(tenant.id, "acme", enabled=False)
+        refused = await tenant.api.ok('mutation($id: ID!) { customerUpdate(id: $id, input: {preferredChannel: "whatsapp"}) '
+                                      '{ customer { id } errors { field message } } }', id=chosen["customer"]["id"])
+        assert refused["customerUpdate"]["errors"] == [{
+            "field": "preferredChannel",
+            "message": "unknown channel 'whatsapp'; no channel is available (enable a plugin that provides one)"}]
+    finally:
+        set_plugins(None)

@@ -3,7 +3,7 @@ each must answer as if the object did not exist, and A's data must be unchanged.
 
 from seva_crm.core.models import (
     ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
-    Subscription,
+    Subscription, Tenant,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
@@ -18,6 +18,7 @@ NOT_ADDRESSED = {
     "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm", "userCreate",
     "apiKeyCreate", "tenantCreate", "customerCreate", "customersImport",
     "pluginSettingsUpdate",  # names a plugin, not an object: acts on the caller's tenant's row (checked below)
+    "notificationChannels", "channelOrderUpdate",  # the caller's tenant's channels and order (checked below)
     "razorpayCheckoutVerify",  # takes provider ids, checked against the caller's own keys (test_razorpay)
     "planCreate",  # creates in the caller's own catalogue, from no other object
     # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
@@ -139,7 +140,7 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "breaches": ("{ breaches { totalCount } }", {}, lambda d: d["breaches"]["totalCount"] == 0),
         "privacyRequestCreate": ("mutation($id: ID!) { privacyRequestCreate(input: {customerId: $id, type: ERASURE}) { errors { code } } }",
                                  cid, not_found("privacyRequestCreate")),
-        "privacyRequestSendCode": ("mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: SMS) { errors { code } } }",
+        "privacyRequestSendCode": ("mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: \"sms\") { errors { code } } }",
                                    rid, not_found("privacyRequestSendCode")),
         "privacyRequestVerify": ('mutation($id: ID!) { privacyRequestVerify(id: $id, inPersonReason: "x") { errors { code } } }',
                                  rid, not_found("privacyRequestVerify")),
@@ -165,6 +166,11 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
         assert hidden(data), (name, data)
+    b_channels = (await b.api.ok("{ notificationChannels { available { id } order } }"))["notificationChannels"]
+    assert b_channels["available"] == []  # A enabled WhatsApp; B did not
+    b_order = (await b.api.ok('mutation { channelOrderUpdate(channels: ["whatsapp"]) { errors { field code } } }'))
+    assert b_order["channelOrderUpdate"]["errors"] == [{"field": "channels", "code": "INVALID"}]
+    assert (await Tenant.get(id=a.id)).channel_fallback == ["whatsapp", "sms", "email"]
     changed = await b.api.ok('mutation { pluginSettingsUpdate(plugin: "whatsapp", enabled: false, settings: {phoneNumberId: "999", accessToken: "b-token", appSecret: "b", verifyToken: "b"}) { errors { field } } }')
     assert changed["pluginSettingsUpdate"]["errors"] == []
 

@@ -30,6 +30,7 @@ from seva_crm.core.messaging.templates import BUILTIN, variables_of
 from seva_crm.core.platform import webhook_tenants
 from seva_crm.plugins.dpdp import hooks as dpdp
 from seva_crm.plugins.sms import hooks as sms_plugin
+from seva_crm.core.messaging.templates import builtin as builtin_template
 from seva_crm.plugins.sms.fake import FakeMsg91
 from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp import webhooks
@@ -88,7 +89,7 @@ async def india(tenant, wa_fake, msg91, fast_outbox, plugin_env):
         "webhookToken": token})
     # the tenant's own versions of the built-ins: the same texts and WhatsApp bindings, plus its DLT registrations
     for key, dlt_id in DLT_IDS.items():
-        builtin = BUILTIN[key]
+        builtin = builtin_template(key)  # with the WhatsApp plugin's default bindings
         hi = builtin.texts["hi"]
         bindings = [{"channel": "whatsapp", "language": lang, "binding": b} for lang, b in builtin.bindings["whatsapp"].items()]
         bindings.append({"channel": "sms", "language": "hi", "binding": {

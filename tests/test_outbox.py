@@ -210,3 +210,84 @@ async def test_staff_alerts_and_pinned_channels(tenant, outbox_jobs, provider):
     assert failed.status is S.FAILED and failed.channels_tried == []
     with pytest.raises(ValueError):
         await outbox.queue_message(tenant.id, None, purpose=Purpose.SERVICE, template="x", body="nobody")
+
+
+async def test_a_partner_channel_is_a_preferred_channel_for_messages_and_billing_reminders(tenant, outbox_jobs, provider):
+    """A partner plugin's SMS gateway, chosen through GraphQL as a customer's preferred channel,
+    carries messageSend and a billing reminder; its kind ("sms") is what consent is asked for."""
+    from seva_crm.core.billing import invoices, periodic
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from seva_crm.core.billing.clock import tenant_today
+    from tests.billing_helpers import at
+    from tests.channel_plugin import ChannelPlugin, HttpChannel
+    from tests.test_customers import create
+
+    partner = ChannelPlugin([HttpChannel("acme-sms", provider.url, provider.token, kind="sms")], plugin_id="acme")
+    set_plugins(Plugins(discover=False, extra=(outbox_jobs.plugin, partner)))
+    created = await create(tenant.api, name="Asha Devi", phone=PHONE, preferredChannel="acme-sms")
+    assert created["errors"] == [] and created["customer"]["preferredChannel"] == "acme-sms"
+    listed = (await tenant.api.ok("{ notificationChannels { available { id kind pluginId } } }"))["notificationChannels"]
+    assert {"id": "acme-sms", "kind": "sms", "pluginId": "acme"} in listed["available"]
+
+    sent = (await tenant.api.ok("""mutation($id: ID!) { messageSend(customer: $id, template: "document_ready",
+        variables: {service: "PAN card", centre: "the centre"}) { message { id } errors { code } } }""",
+                                id=created["customer"]["id"]))["messageSend"]
+    assert sent["errors"] == []
+    asha = await Customer.get(tenant_id=tenant.id, phone=E164)
+    today = await tenant_today(tenant.id)
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": asha.id, "due_on": today + timedelta(days=2),
+                                                           "lines": [{"description": "x", "unit_amount": 100}]})
+    await periodic.due_reminders(at(today))
+    message, reminder = await Message.filter(tenant_id=tenant.id).order_by("created_at")
+    assert reminder.idempotency_key == f"billing-reminder:{invoice.id}:due_soon"
+    rows = await settle(message.id, reminder.id)
+    assert [(r.status, r.channel) for r in rows] == [(S.SENT, "acme-sms"), (S.SENT, "acme-sms")]
+    assert [t.channel for r in rows for t in provider.tries(r.idempotency_key)] == ["acme-sms", "acme-sms"]
+
+    # marketing consent given for kind "sms" covers the partner's SMS channel; none for WhatsApp
+    await Consent.create(tenant_id=tenant.id, customer_id=asha.id, purpose="marketing", channel="sms", granted=True, source="staff")
+    offer = await queue(tenant, asha, Purpose.MARKETING)
+    [offered] = await settle(offer.id)
+    assert (offered.status, offered.channel) == (S.SENT, "acme-sms")
+    await Customer.filter(id=asha.id).update(preferred_channel="whatsapp")
+    no_whatsapp_consent = await queue(tenant, asha, Purpose.MARKETING)
+    [routed] = await settle(no_whatsapp_consent.id)
+    assert (routed.status, routed.channel) == (S.SENT, "sms")  # WhatsApp lacks consent; the built-in SMS kind has it
+
+
+async def test_an_admin_sets_the_channel_order_and_it_is_audited(tenant):
+    from seva_crm.core.common.enums import Role
+    from seva_crm.core.models import AuditEvent
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from tests.channel_plugin import ChannelPlugin, NullChannel
+
+    partner = NullChannel("acme-sms")
+    partner.kind = "sms"
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([NullChannel("whatsapp"), partner], plugin_id="acme"),)))
+    update = 'mutation($c: [String!]!) { channelOrderUpdate(channels: $c) { notificationChannels { order } errors { field code message } } }'
+    try:
+        current = (await tenant.api.ok("{ notificationChannels { available { id kind pluginId } order } }"))["notificationChannels"]
+        assert current == {"available": [{"id": "whatsapp", "kind": "whatsapp", "pluginId": "acme"},
+                                         {"id": "acme-sms", "kind": "sms", "pluginId": "acme"}],
+                           "order": ["whatsapp", "sms", "email"]}
+        changed = (await tenant.api.ok(update, c=["acme-sms", "whatsapp"]))["channelOrderUpdate"]
+        assert changed == {"notificationChannels": {"order": ["acme-sms", "whatsapp"]}, "errors": []}
+        assert (await Tenant.get(id=tenant.id)).channel_fallback == ["acme-sms", "whatsapp"]
+        [event] = await AuditEvent.filter(tenant_id=tenant.id, action="tenant.channel_order_updated")
+        assert event.actor_type == "user" and event.actor_id
+        assert event.details == {"before": ["whatsapp", "sms", "email"], "after": ["acme-sms", "whatsapp"]}
+
+        bad = (await tenant.api.ok(update, c=["sms", "whatsapp", "whatsapp"]))["channelOrderUpdate"]
+        assert bad["notificationChannels"] is None
+        assert [(e["field"], e["code"]) for e in bad["errors"]] == [("channels", "INVALID"), ("channels", "DUPLICATE")]
+        assert bad["errors"][0]["message"] == "unknown channel 'sms'; available channels: whatsapp, acme-sms"
+        assert (await tenant.api.ok(update, c=[]))["channelOrderUpdate"]["errors"][0]["code"] == "REQUIRED"
+
+        viewer = await tenant.api_as(Role.VIEWER)
+        assert (await viewer.ok("{ notificationChannels { order } }"))["notificationChannels"]["order"] == ["acme-sms", "whatsapp"]
+        refused = await viewer(update, c=["whatsapp"])
+        assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert (await Tenant.get(id=tenant.id)).channel_fallback == ["acme-sms", "whatsapp"]
+        assert await AuditEvent.filter(tenant_id=tenant.id, action="tenant.channel_order_updated").count() == 1
+    finally:
+        set_plugins(None)

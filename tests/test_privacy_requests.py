@@ -132,7 +132,7 @@ async def test_codes_expire_and_allow_three_attempts(tenant):
     locked = (await tenant.api.ok(VERIFY, id=request["id"], code=intent.secret))["privacyRequestVerify"]
     assert locked["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
     with notify.listen() as sent:
-        await tenant.api.ok('mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: SMS) { errors { code } } }', id=request["id"])
+        await tenant.api.ok('mutation($id: ID!) { privacyRequestSendCode(id: $id, channel: "sms") { errors { code } } }', id=request["id"])
     rid = from_global_id(request["id"], "PrivacyRequest")
     await PrivacyRequest.filter(id=rid).update(code_expires_at=utcnow() - timedelta(seconds=1))
     expired = (await tenant.api.ok(VERIFY, id=request["id"], code=sent[-1].secret))["privacyRequestVerify"]

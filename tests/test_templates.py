@@ -32,11 +32,14 @@ RENEWAL = {
 
 def test_builtins_cover_the_common_keys_in_three_languages():
     for key in ("renewal_due", "document_ready", "otp", "payment_received", "invoice_due", "invoice_overdue"):
-        t = templates.BUILTIN[key]
+        t = templates.builtin(key)
         assert set(t.texts) == {"en", "hi", "bn"}, key
         for lang, text in t.texts.items():
             assert set(templates.variables_of(text)) == set(t.variables), (key, lang)
-            assert t.binding("whatsapp", lang)["parameters"] == templates.variables_of(text)
+            # the WhatsApp plugin's default binding (its adapter's default_binding)
+            assert t.binding("whatsapp", lang) == {"name": f"seva_{key}", "language": lang,
+                                                   "parameters": templates.variables_of(text)}
+            assert t.binding("sms", lang) == {}  # SMS gives none: DLT needs the tenant's own registration
     assert "नमस्ते" in templates.BUILTIN["renewal_due"].texts["hi"]
     assert "নমস্কার" in templates.BUILTIN["renewal_due"].texts["bn"]
 
@@ -102,3 +105,34 @@ async def test_viewers_read_templates_and_only_admins_change_them(tenant):
     agent = await tenant.api_as(Role.AGENT)
     refused = await agent(UPSERT, input=RENEWAL)
     assert refused["errors"] and refused["data"] is None
+
+
+async def test_bindings_name_loaded_channels_and_their_adapters_check_them(tenant):
+    """A partner channel's adapter checks its own bindings (``validate_binding``) and gives the
+    built-ins theirs (``default_binding``); a binding for a channel no plugin provides is refused."""
+    from seva_crm.core.platform.plugins import Plugins, set_plugins
+    from tests.channel_plugin import ChannelPlugin, NullChannel
+
+    class Gateway(NullChannel):
+        kind = "sms"
+
+        def validate_binding(self, binding, variables):
+            return [] if binding.get("sender_id") else [("sender_id", "the gateway's approved sender id")]
+
+        def default_binding(self, template_key, language, text, variables):
+            return {"sender_id": "SEVA", "template": f"{template_key}-{language}"}
+
+    set_plugins(Plugins(extra=(ChannelPlugin([Gateway("acme-sms")], plugin_id="acme"),)))  # with the built-in plugins
+    try:
+        bad = {**RENEWAL, "bindings": [{"channel": "acme-sms", "language": "en", "binding": {}},
+                                       {"channel": "pigeon", "language": "en", "binding": {}}]}
+        result = (await tenant.api.ok(UPSERT, input=bad))["messageTemplateUpsert"]
+        assert {(e["field"], e["message"]) for e in result["errors"]} == {
+            ("bindings.acme-sms.en.sender_id", "the gateway's approved sender id"),
+            ("bindings.pigeon", "unknown channel 'pigeon'; available channels: email, sms, whatsapp, acme-sms")}
+        good = {**RENEWAL, "bindings": [{"channel": "acme-sms", "language": "en", "binding": {"sender_id": "CENTRE"}}]}
+        assert (await tenant.api.ok(UPSERT, input=good))["messageTemplateUpsert"]["errors"] == []
+        assert await templates.binding_for(tenant.id, "renewal_due", "acme-sms", "hi") == {"sender_id": "CENTRE"}
+        assert await templates.binding_for(tenant.id, "otp", "acme-sms", "bn") == {"sender_id": "SEVA", "template": "otp-bn"}
+    finally:
+        set_plugins(None)

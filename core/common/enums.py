@@ -37,12 +37,6 @@ class Role(StrEnum):
 _ROLE_RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
-class Channel(StrEnum):
-    WHATSAPP = "whatsapp"
-    SMS = "sms"
-    EMAIL = "email"
-
-
 class Language(StrEnum):
     EN = "en"
     HI = "hi"

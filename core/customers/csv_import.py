@@ -19,6 +19,7 @@ from seva_crm.core.customers import customers
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant
 from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.platform.channel_catalog import tenant_channels
 
 COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes"}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
@@ -68,9 +69,8 @@ def _row_values(raw: dict[str, str]) -> dict:
             raise DomainError.of("dateOfBirth", ErrorCode.INVALID, "use YYYY-MM-DD") from None
     if "tags" in data:
         data["tags"] = [t for t in data["tags"].replace("|", ";").split(";")]
-    for key in ("preferred_channel", "language"):
-        if key in data:
-            data[key] = data[key].lower()
+    if "language" in data:
+        data["language"] = data["language"].lower()
     return data
 
 
@@ -87,6 +87,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         result.errors.extend(header_errors)
         return result
 
+    channels = await tenant_channels(tenant.id)
     valid: list[tuple[int, dict]] = []
     seen_phones: dict[str, int] = {}
     for index, cells in enumerate(reader, start=2):
@@ -99,7 +100,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
             result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
             continue
         try:
-            values = customers.clean(_row_values(dict(zip(keys, cells))), tenant)
+            values = customers.clean(_row_values(dict(zip(keys, cells))), tenant, channels=channels)
         except DomainError as exc:
             result.errors.extend(RowError(index, e.field, e.code, e.message) for e in exc.errors)
             continue

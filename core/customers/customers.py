@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,10 +15,11 @@ from tortoise.transactions import in_transaction
 
 from seva_crm.core.common import audit
 from seva_crm.core.platform import events
-from seva_crm.core.common.enums import Channel, Language
+from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Customer, CustomerTag
+from seva_crm.core.platform.channel_catalog import check_channel, tenant_channels
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
@@ -36,9 +38,18 @@ SORTS: dict[str, SortKey] = {
 }
 
 
-def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -> dict[str, Any]:
+async def validate(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -> dict[str, Any]:
+    """``clean`` with the channels of the plugins the tenant enabled (for ``preferred_channel``)."""
+    channels = await tenant_channels(tenant.id) if data.get("preferred_channel") else {}
+    return clean(data, tenant, partial=partial, channels=channels)
+
+
+def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False,
+          channels: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate and normalise customer fields; raises one DomainError naming every bad field.
-    With ``partial`` only the keys present are checked (an update)."""
+    With ``partial`` only the keys present are checked (an update). A preferred channel must be
+    one of ``channels`` (the tenant's, by id: ``validate`` looks them up); none means the
+    tenant's channel order."""
     out: dict[str, Any] = {}
     errors: list[FieldError] = []
 
@@ -59,7 +70,7 @@ def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -
     check("email", lambda v: normalize_email(v) if v and v.strip() else None)
     check("address", lambda v: (v or "").strip()[:2000])
     check("date_of_birth", _check_birth_date)
-    check("preferred_channel", lambda v: Channel(v) if v else Channel.WHATSAPP)
+    check("preferred_channel", lambda v: check_channel(v, channels or {}, "preferredChannel") if v else "")
     check("language", lambda v: Language(v) if v else Language.EN)
     check("tags", lambda v: normalize_tags(v or []))
     check("notes", lambda v: (v or "")[:10_000])
@@ -97,7 +108,7 @@ def duplicate_phone(name: str, id: UUID) -> DomainError:
 
 
 async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer:
-    values = clean(data, tenant)
+    values = await validate(data, tenant)
     await _ensure_phone_free(tenant.id, values.get("phone"))
     try:
         async with in_transaction():
@@ -114,7 +125,7 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
 
 async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[str, Any]) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
-    values = clean(changes, tenant, partial=True)
+    values = await validate(changes, tenant, partial=True)
     if "phone" in values:
         await _ensure_phone_free(tenant.id, values["phone"], exclude=customer.id)
     if not values:

@@ -1,9 +1,10 @@
 """Delivery of one-time codes to staff, at once (the staff member is waiting), with no outbox row.
 
 - Email goes through the instance's SMTP server (``SEVA_SMTP_*``) when one is configured.
-- A phone code goes through the tenant's ``sms`` channel (its SMS plugin, enabled and
-  configured), with template ``staff_verification_code`` and variable ``code`` (the SMS plugin
-  words it from its settings: for India the tenant's registered DLT template).
+- A phone code goes through the tenant's channel of kind ``sms`` (a plugin's, enabled and
+  configured; the first in the tenant's channel order), with template ``staff_verification_code``
+  (built in; a tenant may override it, with the binding its SMS provider needs) and variable
+  ``code``.
 
 Without a channel, the development channel writes the code to the log (development only;
 never the address); elsewhere the code cannot be delivered (NoChannel)."""
@@ -13,7 +14,8 @@ from __future__ import annotations
 import logging
 from uuid import UUID, uuid4
 
-from seva_crm.core.messaging.channel_registry import channels_for_tenant
+from seva_crm.core.messaging.channel_registry import channel_of_kind
+from seva_crm.core.messaging.templates import binding_for, get_template, render
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
 from seva_crm.core.common.enums import VerificationPurpose
 from seva_crm.core.models import User
@@ -21,6 +23,7 @@ from seva_crm.core.common.settings import get_settings
 
 log = logging.getLogger("seva.notify")
 STAFF_CODE_TEMPLATE = "staff_verification_code"
+PHONE_KIND = "sms"
 
 
 class NoChannel(Exception):
@@ -30,7 +33,7 @@ class NoChannel(Exception):
 async def send_staff_code(user_id: UUID, purpose: VerificationPurpose, target: str, code: str) -> None:
     if purpose is VerificationPurpose.PHONE:
         user = await User.get(id=user_id).only("id", "tenant_id")
-        if user.tenant_id is not None and await _send_sms(user.tenant_id, user_id, target, code):
+        if user.tenant_id is not None and await _send_to_phone(user.tenant_id, user_id, target, code):
             return
     if purpose is VerificationPurpose.EMAIL:
         from seva_crm.core.messaging import mail
@@ -46,22 +49,25 @@ async def send_staff_code(user_id: UUID, purpose: VerificationPurpose, target: s
     raise NoChannel(f"no {purpose.value} channel is configured to deliver verification codes")
 
 
-async def _send_sms(tenant_id: UUID, user_id: UUID, phone: str, code: str) -> bool:
-    binding = (await channels_for_tenant(tenant_id)).get("sms")
-    if binding is None:
+async def _send_to_phone(tenant_id: UUID, user_id: UUID, phone: str, code: str) -> bool:
+    found = await channel_of_kind(tenant_id, PHONE_KIND)
+    if found is None:
         return False
+    channel, binding = found
+    template = await get_template(tenant_id, STAFF_CODE_TEMPLATE)
     message_id = uuid4()
     message = OutgoingMessage(
-        id=message_id, tenant_id=tenant_id, channel="sms", purpose=Purpose.SERVICE, template=STAFF_CODE_TEMPLATE,
-        body=f"{code} is your Seva verification code.", variables={"code": code},
+        id=message_id, tenant_id=tenant_id, channel=channel, purpose=Purpose.SERVICE, template=STAFF_CODE_TEMPLATE,
+        body=render(template, {"code": code}), variables={"code": code},
         recipient=Recipient(None, "", phone, None, "en"), idempotency_key=f"otp-{message_id.hex[:20]}",
+        binding=await binding_for(tenant_id, STAFF_CODE_TEMPLATE, channel, "en"),
     )
     try:
         result = await binding.adapter.send(message, binding.settings)
     except SendError as exc:
-        log.warning("verification code for user %s not sent by sms: %s", user_id, exc.code)
+        log.warning("verification code for user %s not sent by %s: %s", user_id, channel, exc.code)
         if get_settings().is_development:
             return False
         raise NoChannel(f"the verification code could not be sent by SMS ({exc.code})") from None
-    log.info("verification code for user %s sent by sms (%s)", user_id, result.provider_id)
+    log.info("verification code for user %s sent by %s (%s)", user_id, channel, result.provider_id)
     return True

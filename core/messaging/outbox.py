@@ -7,8 +7,8 @@
   with an expired lease -> sending, with a lease and ``attempts + 1``), so one sender at a time
   holds it; ``attempts`` at the claim is the fencing token every later write checks. It picks a
   channel (the customer's preferred one, then the tenant's ``channel_fallback``; skipping
-  channels no plugin provides, that cannot reach the recipient, or, for marketing, that lack
-  consent), calls the adapter with the message's idempotency key, and records the outcome:
+  channels no plugin provides, that cannot reach the recipient, or, for marketing, whose kind
+  lacks consent; a message pinned to a channel id or kind goes only on channels of it), calls the adapter with the message's idempotency key, and records the outcome:
   sent with the provider's id; a retryable error -> queued again after exponential backoff
   with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
   error -> queued for the next channel at once; anything else -> failed with its reason.
@@ -31,6 +31,7 @@ from uuid import UUID, uuid4
 from tortoise.expressions import F, Q
 
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
+from seva_crm.core.messaging.consent import may_send
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
 from seva_crm.core.messaging.templates import binding_for
 from seva_crm.core.common.enums import MessageStatus
@@ -38,7 +39,6 @@ from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.jobs import enqueue, job
 from seva_crm.core.jobs.schedule import periodic
 from seva_crm.core.models import Customer, Message, Tenant, User
-from seva_crm.core.privacy.consent import may_send
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.storage.transactions import after_commit
@@ -94,7 +94,8 @@ async def queue_message(
     Call it inside ``core.transactions.transaction()`` with the change that causes the message
     (or outside any transaction). A repeated ``idempotency_key`` returns the first message.
     The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
-    ``only_channel`` sends on that channel or not at all (a code sent "by SMS" goes by SMS)."""
+    ``only_channel`` (a channel id or a kind) sends on channels of it or not at all (a code
+    sent "by SMS", kind "sms", goes by one of the tenant's SMS channels)."""
     if (customer_id is None) == (user_id is None):
         raise ValueError("a message goes to a customer or to a member of staff")
     if idempotency_key:
@@ -180,10 +181,13 @@ def channel_order(preferred: str | None, fallback: list[str], tried: list[str]) 
 async def choose_channel(message: Message, customer: Customer | None, fallback: list[str], recipient: Recipient,
                          bindings: dict[str, ChannelBinding]) -> str:
     lacked_consent = False
+    preferred = (customer.preferred_channel or None) if customer else None
     if message.only_channel:
-        order = [message.only_channel] if message.only_channel not in message.channels_tried else []
+        pinned = message.only_channel
+        order = [name for name in channel_order(preferred, [*fallback, *bindings], message.channels_tried)
+                 if name in bindings and pinned in (name, bindings[name].kind)]
     else:
-        order = channel_order(customer.preferred_channel.value if customer else None, fallback, message.channels_tried)
+        order = channel_order(preferred, fallback, message.channels_tried)
     for name in order:
         binding = bindings.get(name)
         if binding is None or not binding.adapter.can_reach(recipient):
@@ -191,7 +195,7 @@ async def choose_channel(message: Message, customer: Customer | None, fallback: 
         if customer is None:  # a staff alert: a service message, no consent involved
             if Purpose(message.purpose) is not Purpose.SERVICE:
                 raise Unsendable("only service messages go to staff")
-        elif not await may_send(message.tenant_id, customer, message.purpose, name):
+        elif not await may_send(message.tenant_id, customer, message.purpose, binding.kind):
             lacked_consent = True
             continue
         return name

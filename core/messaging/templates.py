@@ -2,14 +2,10 @@
 
 A template has a key (``renewal_due``), a purpose (service or marketing), its text per language
 (``en`` at least; ``hi``, ``bn``) with named variables in braces (``{name}``), and per channel and
-language a *binding*: how the provider knows the template.
-
-- ``whatsapp``: ``{"name": "seva_renewal_due", "language": "hi", "parameters": ["name", "service"]}``:
-  a template approved in WhatsApp Manager; ``parameters`` are our variable names in the order of
-  its ``{{1}}``, ``{{2}}``, ...
-- ``sms``: ``{"dlt_template_id": "1107...", "text": "Dear {#var#}, ...", "variables": ["name"]}``: an
-  Indian DLT registration, its registered text and our variables in the order of its ``{#var#}``.
-- any other channel: an object the channel's plugin understands.
+language a *binding*: how the channel's provider knows the template (e.g. an approved template's
+name and the order of its parameters). The channel's adapter checks a tenant's bindings
+(``validate_binding``) and gives the built-in templates theirs (``default_binding``); see
+``core.platform.channels``; a channel that checks nothing takes any object.
 
 The outbox renders the body in the customer's language when a message is queued (every
 variable must be given: a missing one is a typed error, ``missing_variable``) and, at send time,
@@ -20,23 +16,21 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
+from seva_crm.core.platform.channel_catalog import ChannelInfo, check_channel, loaded_channels
+from seva_crm.core.platform.channels import Purpose
 
 FALLBACK_LANGUAGE = "en"
 LANGUAGES = tuple(lang.value for lang in Language)
 KEY = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 VARIABLE = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
-WHATSAPP_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
-WHATSAPP_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
-DLT_ID = re.compile(r"^\d{6,30}$")
-DLT_VAR = "{#var#}"
-MAX_TEXT = 1024  # WhatsApp's limit for a template body
+MAX_TEXT = 1024  # the longest text a template may have (the strictest provider's limit)
 MAX_VALUE_LENGTH = 500
 
 
@@ -75,12 +69,8 @@ class Template:
 
 
 def _builtin(key: str, purpose: Purpose, **texts: str) -> Template:
-    """A built-in template; its WhatsApp binding names ``seva_<key>`` in each language, with the
-    parameters in the order that language's text uses them (register these in WhatsApp Manager,
-    or override the binding). SMS needs the tenant's own DLT registration: no default."""
-    whatsapp = {lang: {"name": f"seva_{key}", "language": lang, "parameters": variables_of(text)}
-                for lang, text in texts.items()}
-    return Template(key, purpose, texts, {"whatsapp": whatsapp})
+    """A built-in template: its bindings come from the channels (``builtin``)."""
+    return Template(key, purpose, texts)
 
 
 BUILTIN: dict[str, Template] = {t.key: t for t in (
@@ -115,6 +105,8 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="Hello {name}, {offer}. Reply STOP to stop these messages.",
              hi="नमस्ते {name}, {offer}। ये संदेश बंद करने के लिए STOP या बंद लिखकर भेजें।",
              bn="নমস্কার {name}, {offer}। এই বার্তা বন্ধ করতে STOP বা বন্ধ লিখে পাঠান।"),
+    _builtin("staff_verification_code", Purpose.SERVICE,
+             en="{code} is your Seva verification code. It expires in 10 minutes."),
     _builtin("privacy_code", Purpose.SERVICE,
              en="Your Seva verification code is {code}. It expires in {minutes} minutes. Do not share it."),
     _builtin("privacy_export_ready", Purpose.SERVICE,
@@ -131,6 +123,24 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
 TEMPLATES = BUILTIN  # the name earlier code used
 
 
+def builtin(key: str, channels: Mapping[str, ChannelInfo] | None = None) -> Template | None:
+    """The built-in template ``key`` with the default binding of each loaded channel that gives
+    one (``default_binding``) in each of its languages."""
+    template = BUILTIN.get(key)
+    if template is None:
+        return None
+    bindings: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, info in (loaded_channels() if channels is None else channels).items():
+        default = getattr(info.adapter, "default_binding", None)
+        if default is None:
+            continue
+        for language, text in template.texts.items():
+            binding = default(key, language, text, variables_of(text))
+            if binding:
+                bindings.setdefault(name, {})[language] = dict(binding)
+    return Template(key, template.purpose, template.texts, bindings)
+
+
 def _from_row(row: Any) -> Template:
     return Template(row.key, Purpose(row.purpose), dict(row.texts), dict(row.bindings), builtin=False)
 
@@ -140,7 +150,7 @@ async def find_template(tenant_id: UUID, key: str) -> Template | None:
     from seva_crm.core.models import MessageTemplate
 
     row = await MessageTemplate.get_or_none(tenant_id=tenant_id, key=key)
-    return _from_row(row) if row is not None else BUILTIN.get(key)
+    return _from_row(row) if row is not None else builtin(key)
 
 
 async def get_template(tenant_id: UUID, key: str) -> Template:
@@ -155,7 +165,9 @@ async def list_templates(tenant_id: UUID) -> list[Template]:
     from seva_crm.core.models import MessageTemplate
 
     own = {row.key: _from_row(row) for row in await MessageTemplate.filter(tenant_id=tenant_id)}
-    return sorted({**BUILTIN, **own}.values(), key=lambda t: t.key)
+    channels = loaded_channels()
+    builtins = {key: builtin(key, channels) for key in BUILTIN if key not in own}
+    return sorted({**builtins, **own}.values(), key=lambda t: t.key)
 
 
 async def binding_for(tenant_id: UUID, key: str, channel: str, language: str | None) -> dict[str, Any]:
@@ -187,50 +199,19 @@ def render(template: Template, variables: dict[str, Any], language: str | None =
 
 # -- a tenant's own templates ---------------------------------------------------------------
 
-def _check_binding(channel: str, language: str, binding: Any, variables: list[str]) -> list[FieldError]:
-    where = f"bindings.{channel}.{language}"
+def _check_binding(where: str, info: ChannelInfo, binding: Any, variables: list[str]) -> list[FieldError]:
     if not isinstance(binding, dict):
         return [FieldError(where, ErrorCode.INVALID, "must be an object")]
-    errors: list[FieldError] = []
-
-    def names(value: Any, field_name: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            errors.append(FieldError(f"{where}.{field_name}", ErrorCode.INVALID, "must be a list of variable names"))
-            return []
-        unknown = [v for v in value if v not in variables]
-        if unknown:
-            errors.append(FieldError(f"{where}.{field_name}", ErrorCode.INVALID,
-                                     f"not variables of this template: {', '.join(unknown)}"))
-        return value
-
-    if channel == "whatsapp":
-        extra = set(binding) - {"name", "language", "parameters"}
-        if extra:
-            errors.append(FieldError(where, ErrorCode.INVALID, f"unknown keys: {', '.join(sorted(extra))}"))
-        if not isinstance(binding.get("name"), str) or not WHATSAPP_NAME.match(binding["name"]):
-            errors.append(FieldError(f"{where}.name", ErrorCode.INVALID, "the template's name in WhatsApp Manager (a-z, 0-9, _)"))
-        if not isinstance(binding.get("language"), str) or not WHATSAPP_LANGUAGE.match(binding["language"]):
-            errors.append(FieldError(f"{where}.language", ErrorCode.INVALID, "a WhatsApp language code such as en, hi, bn, en_US"))
-        names(binding.get("parameters", []), "parameters")
-    elif channel == "sms":
-        extra = set(binding) - {"dlt_template_id", "text", "variables"}
-        if extra:
-            errors.append(FieldError(where, ErrorCode.INVALID, f"unknown keys: {', '.join(sorted(extra))}"))
-        if not isinstance(binding.get("dlt_template_id"), str) or not DLT_ID.match(binding["dlt_template_id"]):
-            errors.append(FieldError(f"{where}.dlt_template_id", ErrorCode.INVALID, "the DLT template id (digits)"))
-        text = binding.get("text")
-        if not isinstance(text, str) or not text.strip():
-            errors.append(FieldError(f"{where}.text", ErrorCode.REQUIRED, "the text as registered on DLT, with {#var#}"))
-            text = ""
-        given = names(binding.get("variables", []), "variables")
-        if text and len(given) != text.count(DLT_VAR):
-            errors.append(FieldError(f"{where}.variables", ErrorCode.INVALID,
-                                     f"the text has {text.count(DLT_VAR)} {DLT_VAR}; {len(given)} variables given"))
-    return errors
+    validate = getattr(info.adapter, "validate_binding", None)
+    problems = validate(binding, variables) if validate is not None else []
+    return [FieldError(f"{where}.{path}" if path else where, ErrorCode.INVALID, message) for path, message in problems]
 
 
-def check_template(key: str, purpose: str, texts: dict[str, str], bindings: dict[str, dict[str, Any]]) -> Template:
-    """Validate a tenant's template: DomainError naming every problem."""
+def check_template(key: str, purpose: str, texts: dict[str, str], bindings: dict[str, dict[str, Any]],
+                   channels: Mapping[str, ChannelInfo] | None = None) -> Template:
+    """Validate a tenant's template: DomainError naming every problem. Bindings name channels
+    of the loaded plugins (``channels``, default: all of them), whose adapters check them."""
+    channels = loaded_channels() if channels is None else channels
     errors: list[FieldError] = []
     key = (key or "").strip()
     if not KEY.match(key):
@@ -262,18 +243,26 @@ def check_template(key: str, purpose: str, texts: dict[str, str], bindings: dict
         if set(used) != set(variables):
             errors.append(FieldError(f"texts.{language}", ErrorCode.INVALID,
                                      f"must use the same variables as the English text ({', '.join(variables) or 'none'})"))
+    checked: dict[str, dict[str, Any]] = {}
     for channel, by_language in bindings.items():
+        try:
+            channel_id = check_channel(channel, channels, f"bindings.{channel}")
+        except DomainError as exc:
+            errors.extend(exc.errors)
+            continue
         if not isinstance(by_language, dict):
             errors.append(FieldError(f"bindings.{channel}", ErrorCode.INVALID, "must map languages to bindings"))
             continue
         for language, binding in by_language.items():
+            where = f"bindings.{channel}.{language}"
             if language not in LANGUAGES:
-                errors.append(FieldError(f"bindings.{channel}.{language}", ErrorCode.INVALID, f"languages are {', '.join(LANGUAGES)}"))
+                errors.append(FieldError(where, ErrorCode.INVALID, f"languages are {', '.join(LANGUAGES)}"))
             else:
-                errors.extend(_check_binding(channel, language, binding, variables))
+                errors.extend(_check_binding(where, channels[channel_id], binding, variables))
+        checked[channel_id] = by_language
     if errors:
         raise DomainError(*errors)
-    return Template(key, purpose_value, {k: v.strip() for k, v in texts.items()}, bindings, builtin=False)
+    return Template(key, purpose_value, {k: v.strip() for k, v in texts.items()}, checked, builtin=False)
 
 
 async def upsert_template(tenant_id: UUID, key: str, purpose: str, texts: dict[str, str],

@@ -1,12 +1,19 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from seva_crm.core.common.enums import Channel, Currency, Language, Region, Role, ServiceStatus, TenantStatus, VerificationPurpose
+from enum import StrEnum
+from seva_crm.core.common.enums import Currency, Language, Region, Role, ServiceStatus, TenantStatus, VerificationPurpose
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
 from tortoise.indexes import Index
+
+class Channel(StrEnum):  # the closed channel vocabulary of the time (channel ids are open since 0010)
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -3,7 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from seva_crm.core.common.enums import Channel, Currency, Language, ServiceStatus
+from seva_crm.core.common.enums import Currency, Language, ServiceStatus
 from seva_crm.core.models.base import TenantModel
 
 
@@ -13,7 +13,7 @@ class Customer(TenantModel):
     email = fields.CharField(max_length=254, null=True)
     address = fields.TextField(default="")
     date_of_birth = fields.DateField(null=True)
-    preferred_channel = fields.CharEnumField(Channel, max_length=16, default=Channel.WHATSAPP)
+    preferred_channel = fields.CharField(max_length=32, default="")  # a channel id (core.platform.channels); "": the tenant's order
     language = fields.CharEnumField(Language, max_length=8, default=Language.EN)
     tags = fields.JSONField(default=list)  # also indexed in CustomerTag for filtering
     notes = fields.TextField(default="")

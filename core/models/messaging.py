@@ -42,11 +42,11 @@ class Message(TenantModel):
 
 class Consent(TenantModel):
     """One entry of a customer's consent history: rows are added, never changed. The latest
-    row for (customer, purpose, channel) is in force; channel null means every channel."""
+    row for (customer, purpose, channel kind) is in force; channel null means every channel."""
 
     customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
     purpose = fields.CharField(max_length=32)
-    channel = fields.CharField(max_length=16, null=True)
+    channel = fields.CharField(max_length=32, null=True)  # a kind of channel (core.platform.channels)
     granted = fields.BooleanField()
     source = fields.CharField(max_length=32)  # staff, customer_link, stop_reply, unsubscribe, import
     notice_version = fields.CharField(max_length=32, default="")

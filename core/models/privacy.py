@@ -63,7 +63,7 @@ class PrivacyRequest(TenantModel):
     verified_at = fields.DatetimeField(null=True)
     verified_by = fields.UUIDField(null=True)
     code_hash = fields.CharField(max_length=64, default="")
-    code_channel = fields.CharField(max_length=16, default="")
+    code_channel = fields.CharField(max_length=32, default="")  # a channel kind or id
     code_expires_at = fields.DatetimeField(null=True)
     code_attempts = fields.IntField(default=0)
     step = fields.CharField(max_length=32, default="")

@@ -2,7 +2,17 @@
 
 A plugin returns channel adapters from ``seva_notification_channels``; the outbox picks one per
 message and awaits ``send``. Adapters are stateless: per-tenant configuration arrives as the
-plugin's validated settings (secrets decrypted) on each call."""
+plugin's validated settings (secrets decrypted) on each call.
+
+A channel is known by its id, the ``name`` its adapter declares (at most 32 characters, unique
+among the loaded plugins: the first loaded wins). Customers' preferred channels, a tenant's
+channel order and template bindings name channels by id. Its ``kind`` says what sort of channel
+it is: ``"sms"``, ``"whatsapp"``, ``"email"``, or, for something new, the channel's own id (the
+default when an adapter declares none). Consent is given and withdrawn per kind: consent for
+kind ``"sms"`` covers every channel of kind ``"sms"`` (the built-in SMS plugin's and a partner's
+SMS gateway alike), and a STOP on one of them withdraws it for all of them. Core asks for a
+channel by kind where any of that sort will do (a code to a phone goes by a channel of kind
+``"sms"``)."""
 
 from __future__ import annotations
 
@@ -63,8 +73,12 @@ class SendError(Exception):
         self.retryable, self.fallback, self.retry_after = retryable, fallback, retry_after
 
 
+MAX_CHANNEL_ID = 32
+
+
 class NotificationChannel(Protocol):
-    name: str  # the channel's key: "whatsapp", "sms", "email", or a plugin's own
+    name: str  # the channel's id: "whatsapp", "sms", "email", or a plugin's own (at most 32 characters)
+    kind: str  # optional: "sms", "whatsapp", "email", ...; consent is per kind (default: ``name``)
 
     def can_reach(self, recipient: Recipient) -> bool:
         """Whether this channel has an address for the recipient (a phone, an email)."""
@@ -78,3 +92,15 @@ class NotificationChannel(Protocol):
     # channel of the tenant that checks refuses it.
     # Optional: ``settings_when_unconfigured() -> settings | None``, what to send with for a
     # tenant that enabled the plugin without configuring it (None: the channel is unavailable).
+    # Optional: ``validate_binding(binding, variables) -> list[tuple[str, str]]``: the problems of
+    # a tenant's template binding for this channel (``MessageTemplate.bindings[id][language]``),
+    # each as (path inside the binding, "" for the whole; message). ``variables`` are the
+    # template's variable names. Without it, any JSON object is accepted as a binding.
+    # Optional: ``default_binding(template_key, language, text, variables) -> dict | None``: the
+    # binding a built-in template (one the tenant has not overridden) uses on this channel, e.g.
+    # a WhatsApp template name derived from the key. None: no binding (the adapter sends ``body``).
+
+
+def channel_kind(adapter: Any) -> str:
+    """The adapter's ``kind``, or its id if it declares none."""
+    return getattr(adapter, "kind", None) or adapter.name

@@ -1,7 +1,9 @@
-"""The consent ledger: per customer, purpose and channel, granted or withdrawn, with the notice
-version shown and the evidence (actor, IP, user agent). Entries are appended, never changed
-(erasure masks their evidence only). The newest entry for the channel, or for every channel
-(channel null), is in force; with none, consent is not given."""
+"""The consent ledger: per customer, purpose and kind of channel, granted or withdrawn, with the
+notice version shown and the evidence (actor, IP, user agent). Entries are appended, never
+changed (erasure masks their evidence only). An entry names a kind ("sms", "whatsapp", "email",
+or a plugin channel's own kind) or none (every channel); given a channel id, its kind is
+recorded, so consent for "sms" covers every SMS channel. The newest entry for the kind, or for
+every channel, is in force; with none, consent is not given (``core.messaging.consent``)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from tortoise.transactions import in_transaction
 
 from seva_crm.core.common import audit
 from seva_crm.core.customers.customers import get_customer
-from seva_crm.core.common.enums import Channel, ConsentSource
+from seva_crm.core.common.enums import ConsentSource
 from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.messaging.consent import has_consent, may_send, set_child_rule  # noqa: F401 - the ledger's decision, also asked here
 from seva_crm.core.models import Consent, Customer
+from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.privacy.notices import find_notice, latest_notice
 from seva_crm.core.privacy.policy import tenant_policy
@@ -55,12 +59,13 @@ async def _check_purpose(tenant_id: UUID, purpose: str, channel: str | None) -> 
     purpose = (purpose or "").strip().lower()
     if purpose not in await purposes_of(tenant_id):
         raise DomainError.of("purpose", ErrorCode.INVALID, f"unknown purpose {purpose!r}: define it in the privacy profile first")
-    if channel is not None:
-        try:
-            channel = Channel(channel).value
-        except ValueError:
-            raise DomainError.of("channel", ErrorCode.INVALID, f"unknown channel {channel!r}") from None
-    return purpose, channel
+    return purpose, kind_for(channel)
+
+
+def kind_for(channel: str | None) -> str | None:
+    """The kind a consent entry records for ``channel`` (a kind or a channel id; None: every
+    channel); DomainError on ``channel`` for one no loaded plugin provides."""
+    return None if channel is None else check_kind(channel, loaded_channels(), "channel")
 
 
 async def grant(
@@ -115,7 +120,7 @@ async def withdraw(
     source: ConsentSource = ConsentSource.STAFF, evidence: dict[str, Any] | None = None,
 ) -> Consent:
     """Record withdrawal: as easy as giving (a mutation, a STOP reply, an unsubscribe link).
-    Channel null withdraws on every channel."""
+    Channel null withdraws on every channel; a kind or channel id, on every channel of its kind."""
     customer = await get_customer(tenant.id, customer_id, "customerId")
     purpose, channel = await _check_purpose(tenant.id, purpose, channel)
     async with in_transaction():
@@ -126,32 +131,16 @@ async def withdraw(
     return row
 
 
-async def has_consent(tenant_id: UUID, customer_id: UUID, purpose: str, channel: str | None) -> bool:
-    """Whether consent for ``purpose`` on ``channel`` is in force: the newest entry for that
-    channel or for every channel decides; none means not granted. (The outbox asks ``may_send``.)"""
-    query = Consent.filter(tenant_id=tenant_id, customer_id=customer_id, purpose=purpose)
-    query = query.filter(Q(channel=channel) | Q(channel__isnull=True)) if channel else query.filter(channel__isnull=True)
-    latest = await query.order_by("-created_at", "-id").first()
-    return bool(latest and latest.granted)
-
-
-async def may_send(tenant_id: UUID, customer: Customer, purpose: str, channel: str) -> bool:
-    """The outbox's check before each channel: service messages need no consent; anything else
-    needs consent in force for the channel, and never goes to a child for a purpose the region
-    restricts for children (marketing, profiling), whatever the ledger says."""
-    purpose = str(getattr(purpose, "value", purpose))
-    if purpose == "service":
-        return True
-    if not await has_consent(tenant_id, customer.id, purpose, channel):
-        return False
-    if customer.date_of_birth is None:
-        return True  # treated as an adult (is_child)
+async def _restricted_for_child(tenant_id: UUID, customer: Customer, purpose: str) -> bool:
     restricted = (await tenant_policy(tenant_id)).child_restricted_purposes().value
-    return purpose not in restricted or not await is_child(tenant_id, customer)
+    return purpose in restricted and await is_child(tenant_id, customer)
+
+
+set_child_rule(_restricted_for_child)
 
 
 async def in_force(tenant_id: UUID, customer_id: UUID) -> list[Consent]:
-    """The entries now deciding each (purpose, channel) with consent granted."""
+    """The entries now deciding each (purpose, kind) with consent granted."""
     rows = await Consent.filter(tenant_id=tenant_id, customer_id=customer_id).order_by("created_at", "id")
     latest: dict[tuple[str, str | None], Consent] = {}
     for row in rows:

@@ -1,7 +1,8 @@
 """Messages the privacy engine owes people, queued in the outbox (``core.outbox.queue_message``,
 service purpose): verification codes and download links to data subjects, on the channel they
-chose (``only_channel``: a code asked for by SMS goes by SMS or not at all), and alerts to a
-tenant's active admins and owners, by email (or SMS for one without an email).
+chose (``only_channel``, a kind of channel: a code asked for by SMS goes by one of the tenant's
+SMS channels or not at all), and alerts to a tenant's active admins and owners, by email (or SMS
+for one without an email).
 
 Each is also recorded in the audit log (kind, channel, ids: never an address or a code) and
 handed to ``listen()`` blocks (a hook for tests and tools, with the queued message ids). Codes
@@ -113,7 +114,7 @@ async def notify_admins(tenant_id: UUID, kind: str, subject_type: str, subject_i
     values = _alert_values(kind, data) if template != "privacy_admin_alert" else {"summary": kind}
     ids = []
     for admin in admins:
-        channel = "email" if admin.email else "sms" if admin.phone else None
+        channel = "email" if admin.email else "sms" if admin.phone else None  # a kind of channel
         if channel is None:
             continue
         key = hashlib.sha256(f"{kind}:{subject_id}:{data.get('key', '')}:{data.get('stage', '')}:{admin.id}".encode()).hexdigest()

@@ -1,7 +1,9 @@
 """Consent given or withdrawn through a channel's provider: a STOP or START reply, an
 unsubscribe link, a provider's opt-out report (WhatsApp ``user_preferences``, a DND failure).
 
-- Withdrawn on one channel (an SMS STOP, an email unsubscribe), or, with ``every_channel``, on
+- Consent is per kind of channel (``sms``, ``whatsapp``, ``email``, or a plugin channel's own):
+  a report through channel ``via`` is recorded for ``via``'s kind.
+- Withdrawn on one kind (an SMS STOP, an email unsubscribe), or, with ``every_channel``, on
   all of them (a WhatsApp STOP: a customer who says STOP expects no more offers by any way).
   Only recorded where consent is in force, so repeated reports add nothing.
 - Given again on one channel or, with ``every_channel``, on all of them except those the
@@ -17,10 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from seva_crm.core.common import audit
-from seva_crm.core.common.enums import Channel, ConsentSource
+from seva_crm.core.common.enums import ConsentSource
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.models import Consent, Customer, Tenant
+from seva_crm.core.platform.channel_catalog import loaded_channels
 from seva_crm.core.privacy import consent
 
 log = logging.getLogger("seva.consent")
@@ -54,7 +57,7 @@ async def withdrawn(tenant_id: UUID, customer_id: UUID, *, via: str, purpose: st
                     ip: str = "", user_agent: str = "") -> bool:
     """Record that the customer withdrew ``purpose`` through ``via``; False if it was not in
     force (nothing recorded) or the ledger refused."""
-    channel = None if every_channel else via
+    channel = None if every_channel else consent.kind_for(via)
     if not await _current(tenant_id, customer_id):
         return False
     if every_channel:
@@ -74,8 +77,8 @@ async def withdrawn(tenant_id: UUID, customer_id: UUID, *, via: str, purpose: st
 
 
 async def opted_out_on_their_own(tenant_id: UUID, customer_id: UUID, purpose: str, via: str) -> set[str]:
-    """Channels (other than ``via``) whose own latest entry for ``purpose`` is a withdrawal not
-    since overridden by an every-channel grant: the customer stopped on that channel itself."""
+    """Kinds of channel (other than ``via``'s) whose own latest entry for ``purpose`` is a
+    withdrawal not since overridden by an every-channel grant: the customer stopped there itself."""
     state: dict[str, bool] = {}
     rows = await Consent.filter(tenant_id=tenant_id, customer_id=customer_id, purpose=purpose).order_by("created_at", "id")
     for row in rows:
@@ -84,7 +87,7 @@ async def opted_out_on_their_own(tenant_id: UUID, customer_id: UUID, purpose: st
                 state.clear()
             continue  # an every-channel withdrawal keeps each channel's own choice underneath it
         state[row.channel] = row.granted
-    return {channel for channel, granted in state.items() if not granted and channel != via}
+    return {kind for kind, granted in state.items() if not granted and kind != consent.kind_for(via)}
 
 
 async def given(tenant_id: UUID, customer_id: UUID, *, via: str, purpose: str = "marketing", every_channel: bool = False,
@@ -93,10 +96,11 @@ async def given(tenant_id: UUID, customer_id: UUID, *, via: str, purpose: str = 
     """Record that the customer gave ``purpose`` again through ``via`` (the latest published
     notice applies); False where the ledger refused (logged, nothing recorded)."""
     evidence = {**(evidence or {}), "via": via}
-    channels: list[str | None] = [via]
+    channels: list[str | None] = [consent.kind_for(via)]
     if every_channel:
         excluded = await opted_out_on_their_own(tenant_id, customer_id, purpose, via)
-        channels = [None] if not excluded else [c.value for c in Channel if c.value not in excluded]
+        kinds = sorted({info.kind for info in loaded_channels().values()} - excluded)
+        channels = [None] if not excluded else kinds
     try:
         scope = await _scope(tenant_id)
         with _acting(via, source, ip, user_agent):

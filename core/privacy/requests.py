@@ -19,12 +19,13 @@ from seva_crm.core.customers import customers
 from seva_crm.core.platform import events
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.jobs.schedule import HOUR, periodic
-from seva_crm.core.common.enums import Channel, RequestStatus, RequestType
+from seva_crm.core.common.enums import RequestStatus, RequestType
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.models import Customer, PrivacyRequest, Tenant
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
 from seva_crm.core.privacy import notify
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.common.ratelimit import hit
@@ -107,14 +108,14 @@ async def _allowed(tenant_id: UUID, kind: RequestType):
     return policy
 
 
-def _clean_changes(changes: dict[str, Any] | None, tenant: TenantScope) -> dict[str, Any]:
+async def _clean_changes(changes: dict[str, Any] | None, tenant: TenantScope) -> dict[str, Any]:
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
         raise DomainError.of("changes", ErrorCode.INVALID, f"cannot correct: {', '.join(unknown)}")
     if not changes:
         raise DomainError.of("changes", ErrorCode.REQUIRED, "say which fields to correct and to what")
-    cleaned = customers.clean(changes, tenant, partial=True)
+    cleaned = await customers.validate(changes, tenant, partial=True)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in cleaned.items()}
 
 
@@ -129,7 +130,7 @@ async def create_request(
     if customer.erased_at is not None and kind is not RequestType.ERASURE:
         raise DomainError.of("customerId", ErrorCode.INVALID, "this customer's data was erased")
     policy = await _allowed(tenant.id, kind)
-    values = _clean_changes(changes, tenant) if kind is RequestType.CORRECTION else {}
+    values = await _clean_changes(changes, tenant) if kind is RequestType.CORRECTION else {}
     received = now or utcnow()
     deadline = policy.response_deadline(kind)
     due = received + deadline.value
@@ -151,27 +152,35 @@ async def create_request(
 # --- identity ------------------------------------------------------------------------------
 
 
-def _address(customer: Customer, channel: Channel) -> str | None:
-    return customer.email if channel is Channel.EMAIL else customer.phone
+EMAIL_KIND, PHONE_KIND = "email", "sms"  # the kinds of channel a code to an email, or a phone, goes by
 
 
-async def send_code(tenant: TenantScope, request_id: UUID | None, channel: Channel | str) -> PrivacyRequest:
-    """Send a fresh code to the subject's phone or email on record (expires in 600 s, 3 attempts)."""
+def _address(customer: Customer, kind: str) -> str | None:
+    return customer.email if kind == EMAIL_KIND else customer.phone
+
+
+async def send_code(tenant: TenantScope, request_id: UUID | None, channel: str) -> PrivacyRequest:
+    """Send a fresh code to the subject's phone or email on record (expires in 600 s, 3
+    attempts), by a channel of the kind ``channel`` names (a kind, or a channel id: its kind)."""
+    kind = check_kind(channel, loaded_channels(), "channel")
+    return await _send_code(tenant, request_id, kind)
+
+
+async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str) -> PrivacyRequest:
     request = await get_request(tenant.id, request_id)
     if S(request.status) is not S.RECEIVED:
         raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
     await _method_allowed(tenant.id, request, "otp")
-    channel = Channel(channel)
     customer = await Customer.get(id=request.customer_id)
-    address = _address(customer, channel)
+    address = _address(customer, kind)
     if not address:
-        raise DomainError.of("channel", ErrorCode.INVALID, f"the customer has no {'email' if channel is Channel.EMAIL else 'phone'} on record")
+        raise DomainError.of("channel", ErrorCode.INVALID, f"the customer has no {'email' if kind == EMAIL_KIND else 'phone'} on record")
     code = new_code()
-    values = {"code_hash": digest(code, "privacy-code"), "code_channel": channel.value,
+    values = {"code_hash": digest(code, "privacy-code"), "code_channel": kind,
               "code_expires_at": utcnow() + CODE_TTL, "code_attempts": 0}
     await PrivacyRequest.filter(id=request.id).update(**values)
     request.update_from_dict(values)
-    await notify.send_subject_code(request, channel.value, address, code)
+    await notify.send_subject_code(request, kind, address, code)
     return request
 
 
@@ -325,10 +334,10 @@ async def file_public(tenant_public_id: str, identifier: str, kind: str, details
     scope = TenantScope(tenant.id, tenant.region)
     identifier = (identifier or "").strip()
     if "@" in identifier:
-        address, channel = normalize_email(identifier, "identifier").lower(), Channel.EMAIL
+        address, kind = normalize_email(identifier, "identifier").lower(), EMAIL_KIND
         match = Customer.filter(tenant_id=tenant.id, email__iexact=address)
     else:
-        address, channel = normalize_phone(identifier, tenant.region, "identifier"), Channel.SMS
+        address, kind = normalize_phone(identifier, tenant.region, "identifier"), PHONE_KIND
         match = Customer.filter(tenant_id=tenant.id, phone=address)
     await hit("privacy-identifier", f"{tenant.id}:{address}", settings.privacy_max_per_identifier, window)
     await _allowed(tenant.id, kind_value)
@@ -339,7 +348,7 @@ async def file_public(tenant_public_id: str, identifier: str, kind: str, details
         try:
             request = await create_request(scope, customer.id, kind_value, details=details, filed_via="public",
                                            reference=reference)
-            await send_code(scope, request.id, channel)
+            await _send_code(scope, request.id, kind)  # whether or not the tenant has such a channel: same answer
         finally:
             audit.reset_actor(token)
     return reference

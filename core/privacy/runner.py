@@ -19,7 +19,7 @@ from seva_crm.core.models import Customer, PrivacyRequest, Tenant
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.privacy import consent, erasure, export, notify
 from seva_crm.core.privacy.policy import tenant_policy
-from seva_crm.core.privacy.requests import transition
+from seva_crm.core.privacy.requests import EMAIL_KIND, PHONE_KIND, transition
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import get_settings
 
@@ -52,8 +52,8 @@ async def deliver(request: PrivacyRequest, tenant: TenantScope) -> None:
     request.export_expires_at = utcnow() + timedelta(hours=get_settings().privacy_export_link_hours)
     if request.filed_via == "public":
         customer = await Customer.get(id=request.customer_id)
-        channel = request.code_channel or "sms"
-        address = customer.email if channel == "email" else customer.phone
+        channel = request.code_channel or PHONE_KIND  # a kind (older requests: a channel id)
+        address = customer.email if channel == EMAIL_KIND else customer.phone
         if address:
             await notify.send_subject_link(request, channel, address, export.sign_link(request.id, request.export_expires_at))
 

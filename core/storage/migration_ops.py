@@ -4,7 +4,7 @@ adapt its own: the state changes as the wrapped operation says, the database as 
 
 from __future__ import annotations
 
-from tortoise.migrations.operations import CreateModel, DeleteModel, RemoveField
+from tortoise.migrations.operations import AlterField, CreateModel, DeleteModel, RemoveField
 
 
 async def table_exists(schema_editor, table: str) -> bool:
@@ -54,6 +54,21 @@ class AdoptModel(CreateModel):
         model = new_state.apps.get_model(f"{app_label}.{self.name}")
         if not await table_exists(state_editor, model._meta.db_table):
             await state_editor.create_model(model)
+
+
+class AlterColumn(AlterField):
+    """AlterField that leaves SQLite's table as it is. Tortoise rebuilds a SQLite table to alter
+    a column, and dropping the old table with foreign keys on cascades to every row that points
+    at it (and loses its indexes). For changes SQLite does not enforce anyway: a VARCHAR's
+    length, an enum column becoming a plain one. Other databases alter the column as usual."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor is not None and state_editor.client.capabilities.dialect != "sqlite":
+            await super().database_forward(app_label, old_state, new_state, state_editor)
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor is not None and state_editor.client.capabilities.dialect != "sqlite":
+            await super().database_backward(app_label, old_state, new_state, state_editor)
 
 
 class DropColumn(RemoveField):

@@ -48,6 +48,7 @@ def subject_of(message: OutgoingMessage) -> str:
 
 class EmailChannel:
     name = "email"
+    kind = "email"
 
     def can_reach(self, recipient: Recipient) -> bool:
         return bool(recipient.email)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from seva_crm.plugin_api import OutgoingMessage, Recipient, SendResult
-from seva_crm.plugins.sms.client import GATEWAYS, PLACEHOLDER, TIMEOUT, Sms, permanent
+from seva_crm.plugins.sms.client import DLT_ID, GATEWAYS, PLACEHOLDER, TIMEOUT, Sms, permanent
 from seva_crm.plugins.sms.segments import count_segments
 from seva_crm.plugins.sms.settings import SmsSettings
 
@@ -20,6 +20,7 @@ class SmsChannel:
     """The ``sms`` notification channel: segments and limits, then the tenant's gateway."""
 
     name = "sms"
+    kind = "sms"
 
     def __init__(self) -> None:
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
@@ -33,6 +34,29 @@ class SmsChannel:
         if client is None:
             client = self._clients[loop] = httpx.AsyncClient(timeout=TIMEOUT)
         return client
+
+    def validate_binding(self, binding: dict[str, Any], variables: list[str]) -> list[tuple[str, str]]:
+        """An Indian DLT registration: ``{"dlt_template_id", "text", "variables"}``, the registered
+        text with ``{#var#}`` for each variable, and our variable names in their order."""
+        problems: list[tuple[str, str]] = []
+        extra = set(binding) - {"dlt_template_id", "text", "variables"}
+        if extra:
+            problems.append(("", f"unknown keys: {', '.join(sorted(extra))}"))
+        if not isinstance(binding.get("dlt_template_id"), str) or not DLT_ID.match(binding["dlt_template_id"]):
+            problems.append(("dlt_template_id", "the DLT template id (digits)"))
+        text = binding.get("text")
+        if not isinstance(text, str) or not text.strip():
+            problems.append(("text", f"the text as registered on DLT, with {PLACEHOLDER}"))
+            text = ""
+        given = binding.get("variables", [])
+        if not isinstance(given, list) or not all(isinstance(v, str) for v in given):
+            problems.append(("variables", "must be a list of variable names"))
+            return problems
+        if unknown := [v for v in given if v not in variables]:
+            problems.append(("variables", f"not variables of this template: {', '.join(unknown)}"))
+        if text and len(given) != text.count(PLACEHOLDER):
+            problems.append(("variables", f"the text has {text.count(PLACEHOLDER)} {PLACEHOLDER}; {len(given)} variables given"))
+        return problems
 
     def check(self, body: str, settings: SmsSettings | None) -> dict[str, Any]:
         """Queue-time: the text's segments and estimated cost; raises ``SendError('too_long')``

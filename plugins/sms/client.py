@@ -12,6 +12,7 @@ retried (a retry could send the SMS twice; MSG91 has no lookup by our reference)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from seva_crm.plugins.sms.settings import SmsSettings
 
 PLACEHOLDER = "{#var#}"
 DLT_VARIABLE_MAX = 30  # characters per {#var#} (TRAI DLT)
+DLT_ID = re.compile(r"^\d{6,30}$")
 TIMEOUT = 8.0  # below the outbox's send timeout, so MSG91's unknown outcome is ours to classify
 
 

@@ -18,6 +18,7 @@ delivered twice when retried (rare; documented in docs/messaging.md)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,8 @@ from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
 log = logging.getLogger("seva.whatsapp")
 WINDOW = timedelta(hours=24)
+TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+TEMPLATE_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 # (phone_number_id,) or (phone_number_id, recipient) -> monotonic time before which we do not send
 _paused: dict[tuple[str, ...], float] = {}
 
@@ -70,9 +73,34 @@ def _paused_for(*keys: tuple[str, ...]) -> float:
 
 class WhatsAppChannel:
     name = "whatsapp"
+    kind = "whatsapp"
 
     def can_reach(self, recipient: Recipient) -> bool:
         return bool(recipient.phone)
+
+    def validate_binding(self, binding: dict[str, Any], variables: list[str]) -> list[tuple[str, str]]:
+        """A template approved in WhatsApp Manager: ``{"name", "language", "parameters"}``, the
+        parameters being our variable names in the order of its {{1}}, {{2}}, ..."""
+        problems: list[tuple[str, str]] = []
+        extra = set(binding) - {"name", "language", "parameters"}
+        if extra:
+            problems.append(("", f"unknown keys: {', '.join(sorted(extra))}"))
+        if not isinstance(binding.get("name"), str) or not TEMPLATE_NAME.match(binding["name"]):
+            problems.append(("name", "the template's name in WhatsApp Manager (a-z, 0-9, _)"))
+        if not isinstance(binding.get("language"), str) or not TEMPLATE_LANGUAGE.match(binding["language"]):
+            problems.append(("language", "a WhatsApp language code such as en, hi, bn, en_US"))
+        parameters = binding.get("parameters", [])
+        if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+            problems.append(("parameters", "must be a list of variable names"))
+        elif unknown := [p for p in parameters if p not in variables]:
+            problems.append(("parameters", f"not variables of this template: {', '.join(unknown)}"))
+        return problems
+
+    def default_binding(self, template_key: str, language: str, text: str, variables: list[str]) -> dict[str, Any]:
+        """A built-in template goes as ``seva_<key>`` in its language, with the parameters in the
+        order that language's text uses them (register these in WhatsApp Manager, or override
+        the binding)."""
+        return {"name": f"seva_{template_key}", "language": language, "parameters": list(variables)}
 
     async def send(self, message: OutgoingMessage, settings: WhatsAppSettings) -> SendResult:
         recipient = message.recipient
