@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from seva_crm.core.common.errors import DomainError, ErrorCode, Forbidden
+from seva_crm.core.common.logs import log_event
 
 log = logging.getLogger("seva.api")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -55,8 +56,8 @@ class ErrorPolicy(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         rid = request_id.get()
-        log.error("unexpected error in %s (request %s)", ".".join(map(str, error.path or [])), rid,
-                  exc_info=error.original_error)
+        log_event(log, logging.ERROR, "unexpected_error", exc_info=error.original_error, request_id=rid,
+                  field=".".join(map(str, error.path or [])) or "-")
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL", "requestId": rid}
         return masked
