@@ -16,7 +16,7 @@ from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
-from seva_crm.schema.errors import ErrorPolicy
+from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
@@ -70,9 +70,11 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     contributions = plugins.provided("seva_graphql")
     queries = [(pid, c.query) for pid, c in contributions if c.query is not None]
     mutations = [(pid, c.mutation) for pid, c in contributions if c.mutation is not None]
+    mutation = _merge("Mutation", MUTATIONS, mutations)
+    expect_unavailable(mutation)
     return Schema(
         query=_merge("Query", QUERIES, queries),
-        mutation=_merge("Mutation", MUTATIONS, mutations),
+        mutation=mutation,
         types=[t for _, c in contributions for t in c.types],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
