@@ -70,10 +70,11 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     contributions = plugins.provided("seva_graphql")
     queries = [(pid, c.query) for pid, c in contributions if c.query is not None]
     mutations = [(pid, c.mutation) for pid, c in contributions if c.mutation is not None]
+    query = _merge("Query", QUERIES, queries)  # before Mutation: a clash names the Query field first
     mutation = _merge("Mutation", MUTATIONS, mutations)
     expect_unavailable(mutation)
     return Schema(
-        query=_merge("Query", QUERIES, queries),
+        query=query,
         mutation=mutation,
         types=[t for _, c in contributions for t in c.types],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
