@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from cross_web import HTTPException
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 from tortoise import connections
 
 from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
@@ -28,15 +30,42 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.build import build_schema
 from seva_crm.schema.context import Context
 from seva_crm.schema.errors import request_id
+from seva_crm.schema.http_input import InputGuard
+from seva_crm.schema.limits import Limits, check_request
 from seva_crm.schema.privacy_http import routes as privacy_routes
+from seva_crm.schema.request_log import RequestLog, graphql_outcome, note
 
 log = logging.getLogger("seva.api")
 
 
 class SevaGraphQL(GraphQL):
-    def __init__(self, schema, plugins: Plugins, **kwargs) -> None:
+    def __init__(self, schema, plugins: Plugins, limits: Limits, **kwargs) -> None:
         super().__init__(schema, **kwargs)
-        self.plugins = plugins
+        self.plugins, self.limits = plugins, limits
+
+    def parse_json(self, data: str | bytes) -> dict:
+        """A request body (or the ``variables``, ``operations`` or ``map`` of a GET or an upload)
+        must be a JSON object: anything else is a 400 saying so, never a 500."""
+        try:
+            parsed = self.decode_json(data)
+        except RecursionError:
+            raise HTTPException(400, "The JSON is nested too deeply") from None
+        except ValueError:  # also UnicodeDecodeError: not UTF-8
+            raise HTTPException(400, "Unable to parse the request as JSON: send a UTF-8 JSON object "
+                                     '{"query": "...", "variables": {...}}') from None
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, f'Expected a JSON object {{"query": "...", "variables": {{...}}}}, got {type(parsed).__name__}')
+        return parsed
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data) -> ExecutionResult:
+        error = check_request(request_data.query, request_data.variables, self.limits)
+        if error is not None:  # refused before parsing: the document is not even read
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
+    async def process_result(self, request: Request, result: ExecutionResult):
+        note(outcome=graphql_outcome(result.errors, result.data))
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Request, response) -> Context:
         try:
@@ -127,8 +156,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     settings = settings or get_settings()
     run_jobs = manage_db if run_jobs is None else run_jobs
     plugins = plugins or get_plugins()
-    graphql = SevaGraphQL(build_schema(plugins), plugins, graphql_ide="graphiql" if settings.graphiql_enabled else None,
-                          multipart_uploads_enabled=True)
+    graphql = SevaGraphQL(build_schema(plugins, settings), plugins, Limits.of(settings),
+                          graphql_ide="graphiql" if settings.graphiql_enabled else None, multipart_uploads_enabled=True)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -153,4 +182,12 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         ],
         lifespan=lifespan,
     )
-    return RequestId(app)
+    return RequestId(RequestLog(InputGuard(app, settings.max_body_bytes)))
+
+
+def serve_app() -> ASGIApp:
+    """The app ``seva serve`` runs (in each worker): logs as key=value lines."""
+    from seva_crm.core.common.logs import configure_logging
+
+    configure_logging()
+    return create_app()

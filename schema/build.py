@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.config import StrawberryConfig
@@ -12,14 +13,16 @@ from strawberry.tools import merge_types
 from strawberry.utils.str_converters import to_camel_case
 
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
-from seva_crm.core.common.settings import get_settings
+from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
-from seva_crm.schema.errors import ErrorPolicy
+from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
+from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
 from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
+from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
@@ -45,33 +48,46 @@ def _merge(root: str, core: tuple[type, ...], contributed: list[tuple[str, type]
     return merge_types(root, (*core, *(cls for _, cls in contributed)))
 
 
-def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
-    """The schema with the process's plugins (or ``plugins``); built once per set of plugins."""
-    return _build(plugins or get_plugins())
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Strawberry logs every error with the query's text (names, phones, emails written
+        inline) and a traceback; ErrorPolicy logs the unexpected ones, the request log the rest."""
+
+
+def build_schema(plugins: Plugins | None = None, settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the process's plugins (or ``plugins``) and the limits of ``settings``
+    (default the process's); built once per set of plugins and limits."""
+    return _build(plugins or get_plugins(), Limits.of(settings or get_settings()))
 
 
 @lru_cache(maxsize=8)
-def _build(plugins: Plugins) -> strawberry.Schema:
-    settings = get_settings()
+def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     # Built once: the validation cache keys on the rule classes, so per-request rules never hit it.
-    limits = [
-        query_depth_limiter.create_validator(settings.max_query_depth, None),
-        max_aliases.create_validator(settings.max_aliases),
+    rules = [
+        query_depth_limiter.create_validator(limits.max_depth, None),
+        max_aliases.create_validator(limits.max_aliases),
+        PlainStrings,
+        *([] if limits.introspection else [NoSchemaIntrospectionCustomRule]),
     ]
     contributions = plugins.provided("seva_graphql")
     queries = [(pid, c.query) for pid, c in contributions if c.query is not None]
     mutations = [(pid, c.mutation) for pid, c in contributions if c.mutation is not None]
-    return strawberry.Schema(
-        query=_merge("Query", QUERIES, queries),
-        mutation=_merge("Mutation", MUTATIONS, mutations),
+    query = _merge("Query", QUERIES, queries)  # before Mutation: a clash names the Query field first
+    mutation = _merge("Mutation", MUTATIONS, mutations)
+    expect_unavailable(mutation)
+    return Schema(
+        query=query,
+        mutation=mutation,
         types=[t for _, c in contributions for t in c.types],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
-            lambda: AddValidationRules(limits),
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: AddValidationRules(rules),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            lambda: QueryCost(limits.max_cost),
             ErrorPolicy,
+            OperationName,
         ],
     )
 

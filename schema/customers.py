@@ -11,7 +11,7 @@ from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
 from seva_crm.core.customers import csv_import, customers, service_records
-from seva_crm.core.common.errors import ErrorCode
+from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import from_global_id, to_global_id
 from seva_crm.core.models import Customer as CustomerRow
@@ -283,9 +283,9 @@ class CustomerMutation:
         text = csv if csv is not None else (await file.read(MAX_IMPORT_BYTES + 1))
         if isinstance(text, bytes):
             try:
-                text = text.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return _import_refused("file", "the file is not UTF-8 text")
+                text = csv_import.decode_csv(text)
+            except DomainError as exc:
+                return _import_refused("file", exc.errors[0].message)
         if len(text) > MAX_IMPORT_BYTES:
             return _import_refused("csv", f"at most {MAX_IMPORT_BYTES // 2**20} MB per import")
         result = await csv_import.import_csv(info.context.tenant, text)

@@ -78,8 +78,8 @@ def serve(
     from seva_crm.core.platform.plugins import get_plugins
 
     get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
-    uvicorn.run("seva_crm.schema.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False, log_config=None)
 
 
 Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this plugin module (an import path); repeatable")]
@@ -88,16 +88,16 @@ Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this 
 def _prepare_jobs(plugin_modules: list[str]):
     """Logging, extra plugin modules, and the broker, for ``seva worker`` and ``seva scheduler``."""
     import importlib
-    import logging
 
     from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
+    from seva_crm.core.common.logs import configure_logging
     from seva_crm.core.jobs import setup_jobs
     from seva_crm.core.platform.plugins import Plugins, set_plugins
 
     settings = get_settings()
     if not settings.broker_url:
         raise ConfigError("SEVA_BROKER_URL is not set: with in-process jobs, `seva serve` runs the jobs and the schedule itself")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if plugin_modules:
         try:
             extra = tuple(importlib.import_module(m) for m in plugin_modules)

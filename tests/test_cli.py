@@ -52,6 +52,23 @@ def test_tenant_user_apikey_and_import(seva, tmp_path):
     assert "row 3: phone:" in result.stderr
 
 
+def test_import_reads_excels_encodings_and_fails_in_one_line(seva, tmp_path):
+    tenant_id = seva("tenant", "create", "--name", "Dhaka Fibre", "--region", "BD",
+                     "--owner-email", "owner@dhaka-fibre.example.com", "--owner-password", "long-enough-pw").stdout.strip()
+    for i, encoding in enumerate(["utf-16", "cp1252"]):
+        csv = tmp_path / f"{encoding}.csv"
+        csv.write_bytes(f"name,phone,notes\r\nJosé Müller,0171234567{i},café\r\n".encode(encoding))
+        assert "imported 1 customers, 0 rows rejected" in seva("customers", "import", str(csv), "--tenant", tenant_id).stdout
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x81\x8d")
+    control = tmp_path / "control.csv"
+    control.write_text("name,phone\nRa\x07him,01712-345699\n")
+    for path, message in ((binary, "error: file: the file is not text in UTF-8"), (control, "row 2: name: holds a character")):
+        result = seva("customers", "import", str(path), "--tenant", tenant_id, check=False)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
 def test_demo_prints_a_login_and_is_idempotent(seva):
     first = seva("demo").stdout
     assert "login: owner@demo.example.com / " in first and "created" in first

@@ -1,4 +1,7 @@
-from seva_crm.core.customers.csv_import import import_csv
+import pytest
+
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.customers.csv_import import decode_csv, import_csv
 from seva_crm.core.models import Customer, CustomerTag
 from tests.test_customers import create
 
@@ -78,3 +81,65 @@ async def test_upload_as_a_file(app, tenant):
         files={"0": ("customers.csv", b"name,phone\nUploaded One,9876540001\n", "text/csv")},
     )
     assert response.json()["data"]["customersImport"] == {"imported": 1, "errors": []}
+
+
+# ---------------------------------------------------------------- encodings, line ends, errors by column
+
+SPREADSHEET = "name,phone,notes\nJosé Müller,9876560001,café – “quoted”\nZoë,9876560002,\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+async def test_files_in_excels_encodings_import_the_same_text(tenant, encoding):
+    text = decode_csv(SPREADSHEET.replace("\n", "\r\n").encode(encoding))
+    result = await import_csv(tenant.scope, text)
+    assert result.errors == [] and result.imported == 2
+    jose = await Customer.get(tenant_id=tenant.id, phone="+919876560001")
+    assert (jose.name, jose.notes) == ("José Müller", "café – “quoted”")
+
+
+def test_files_in_no_known_encoding_are_a_clear_error():
+    for data in ("name\nA\n".encode("utf-16-le"), b"name\n\x81\x8d\x8f\n"):  # UTF-16 without its mark; not Windows-1252
+        with pytest.raises(DomainError) as caught:
+            decode_csv(data)
+        assert "UTF-8" in str(caught.value) and "Windows-1252" in str(caught.value)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+async def test_every_line_end_reads_the_same_rows(tenant, newline):
+    text = newline.join(["name,phone,notes", 'Asha,9876560011,"two' + newline + 'lines"', "Ravi,9876560012,", ""])
+    result = await import_csv(tenant.scope, text)
+    assert result.errors == [] and result.imported == 2
+    asha = await Customer.get(tenant_id=tenant.id, phone="+919876560011")
+    assert asha.notes == "two" + newline + "lines"
+
+
+async def test_a_bare_carriage_return_is_no_internal_error(tenant):
+    data = (await tenant.api.ok(IMPORT, csv="a\rb"))["customersImport"]
+    assert data["imported"] == 0 and data["errors"][0]["row"] == 1 and "'a'" in data["errors"][0]["message"]
+
+
+async def test_every_error_of_a_row_is_named_by_its_csv_column(tenant):
+    csv = "Name,Mobile,DOB,Language,Tags\nAsha,12345,01/04/1990,fr,ok\nRavi\x00,9876560021,1990-04-01,en,a\x07b\n"
+    result = await import_csv(tenant.scope, csv)  # as from a file (GraphQL refuses the NUL in the variable itself)
+    assert result.imported == 0
+    assert sorted((e.row, e.field) for e in result.errors) == [(2, "DOB"), (2, "Language"), (2, "Mobile"), (3, "Name"), (3, "Tags")]
+    assert "U+0000" in next(e.message for e in result.errors if e.field == "Name")
+    data = (await tenant.api.ok(IMPORT, csv=csv.split("\nRavi")[0]))["customersImport"]
+    assert sorted(e["field"] for e in data["errors"]) == ["DOB", "Language", "Mobile"]
+
+
+async def test_unreadable_csv_is_a_row_error(tenant):
+    result = await import_csv(tenant.scope, 'name,notes\nAsha,"' + "x" * 200_000 + '"\n')
+    assert result.imported == 0 and result.errors[0].row == 2 and "not readable as CSV" in result.errors[0].message
+
+
+async def test_an_uploaded_utf16_file_imports(tenant):
+    import json
+
+    operations = json.dumps({"query": "mutation($f: Upload) { customersImport(file: $f) { imported errors { message } } }",
+                             "variables": {"f": None}})
+    response = await tenant.api.http.post(
+        "/graphql", data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": ("customers.csv", SPREADSHEET.encode("utf-16"), "text/csv")},
+    )
+    assert response.json()["data"]["customersImport"] == {"imported": 2, "errors": []}

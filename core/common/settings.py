@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(10, ge=2, le=50)
     max_aliases: int = Field(30, ge=1, le=1000)
     max_tokens: int = Field(5000, ge=100, le=100_000)
+    max_query_cost: int = Field(10_000, ge=10)  # fields resolved, estimated from page sizes (docs/limits.md)
+    max_query_bytes: int = Field(64 * 1024, ge=1024)  # the document's text, comments included
+    max_variables_bytes: int = Field(1024 * 1024, ge=1024)  # the variables as JSON
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)  # any request body (GraphQL, uploads, webhooks)
+    introspection: bool | None = None  # default: on in development, off in production
 
     # Failed-login throttling, per account and per client IP, over a sliding window.
     login_window_seconds: int = Field(900, ge=1)
@@ -135,6 +140,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.is_development if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_development if self.introspection is None else self.introspection
 
     @property
     def db_url(self) -> str:

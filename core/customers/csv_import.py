@@ -1,11 +1,17 @@
 """Bulk import of customers from CSV: every row checked first, then all valid rows written in
-one transaction, so a failure part-way leaves nothing behind. Row numbers are the file's lines
-(the header is row 1)."""
+one transaction, so a failure part-way leaves nothing behind. Row numbers count records (the
+header is row 1); each of a row's errors names its column as the file's header writes it.
+
+A file is read as UTF-8 (with or without a byte order mark), UTF-16 with a byte order mark
+(Excel's "Unicode text") or, failing UTF-8, Windows-1252 (Excel's plain "CSV"); lines may end in
+``\n``, ``\r\n`` or ``\r``. Cells may not hold control characters (``core.common.text``)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,10 +22,11 @@ from tortoise.transactions import in_transaction
 
 from seva_crm.core.common import audit
 from seva_crm.core.customers import customers
-from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
+from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import tenant_channels
+from seva_crm.core.common.text import invalid_char
 
 COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes"}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
@@ -51,38 +58,80 @@ class ImportResult:
 Progress = Callable[[int], None]
 
 
-def _header(names: list[str]) -> tuple[list[str], list[RowError]]:
-    keys = [ALIASES.get(k, k) for k in (n.strip().lower().replace(" ", "_") for n in names)]
-    errors = [RowError(1, k, ErrorCode.INVALID, f"unknown column {k!r}") for k in keys if k not in COLUMNS]
+def decode_csv(data: bytes) -> str:
+    """The text of an uploaded or stored CSV file (see the module's note on encodings); a file
+    in none of them is a DomainError saying which encodings are read."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    elif b"\x00" in data[:4096]:
+        encodings = []  # UTF-16 without a byte order mark, or not text at all
+    else:
+        encodings = ["utf-8", "cp1252"]
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DomainError.of("file", ErrorCode.INVALID, "the file is not text in UTF-8, UTF-16 (with a byte order mark) "
+                         "or Windows-1252: save it from the spreadsheet as \"CSV UTF-8\"")
+
+
+def _header(names: list[str]) -> tuple[list[str], dict[str, str], list[RowError]]:
+    """The columns' keys, each key's name as the file writes it, and the header's errors."""
+    written = [n.strip() for n in names]
+    keys = [ALIASES.get(k, k) for k in (n.lower().replace(" ", "_") for n in written)]
+    columns = dict(zip(keys, written, strict=True))
+    errors = [RowError(1, w, ErrorCode.INVALID, f"unknown column {w!r}") for k, w in zip(keys, written, strict=True) if k not in COLUMNS]
+    errors += [RowError(1, columns[k], ErrorCode.DUPLICATE, f"column {columns[k]!r} appears twice")
+               for k in dict.fromkeys(keys) if keys.count(k) > 1]
     if "name" not in keys:
         errors.append(RowError(1, "name", ErrorCode.REQUIRED, "a 'name' column is required"))
-    return keys, errors
+    return keys, columns, errors
 
 
-def _row_values(raw: dict[str, str]) -> dict:
-    data: dict = {k: v.strip() for k, v in raw.items() if k in COLUMNS and v is not None and v.strip()}
+def _snake(api_name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", api_name).lower()
+
+
+def _row_values(raw: dict[str, str]) -> tuple[dict, list[FieldError]]:
+    """The row's values for ``customers.clean``, and the errors found before it (by key)."""
+    errors: list[FieldError] = []
+    data: dict = {}
+    for key, value in raw.items():
+        if key not in COLUMNS or value is None:
+            continue
+        if (char := invalid_char(value)) is not None:
+            errors.append(FieldError(key, ErrorCode.INVALID, f"holds a character that is not allowed ({char})"))
+        elif value.strip():
+            data[key] = value.strip()
     data.setdefault("name", "")
     if "date_of_birth" in data:
         try:
             data["date_of_birth"] = date.fromisoformat(data["date_of_birth"])
         except ValueError:
-            raise DomainError.of("dateOfBirth", ErrorCode.INVALID, "use YYYY-MM-DD") from None
+            errors.append(FieldError("date_of_birth", ErrorCode.INVALID, "use YYYY-MM-DD"))
+            del data["date_of_birth"]
     if "tags" in data:
         data["tags"] = [t for t in data["tags"].replace("|", ";").split(";")]
     if "language" in data:
         data["language"] = data["language"].lower()
-    return data
+    return data, errors
 
 
 async def import_csv(tenant: TenantScope, text: str, progress: Progress | None = None) -> ImportResult:
     result = ImportResult()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         header = next(reader)
     except StopIteration:
         result.errors.append(RowError(1, None, ErrorCode.REQUIRED, "the file is empty"))
         return result
-    keys, header_errors = _header(header)
+    except csv.Error as exc:
+        result.errors.append(RowError(1, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
+        return result
+    keys, columns, header_errors = _header(header)
     if header_errors:
         result.errors.extend(header_errors)
         return result
@@ -90,7 +139,16 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     channels = await tenant_channels(tenant.id)
     valid: list[tuple[int, dict]] = []
     seen_phones: dict[str, int] = {}
-    for index, cells in enumerate(reader, start=2):
+    index = 1
+    while True:
+        index += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the csv module's size limit, a quote never closed
+            result.errors.append(RowError(index, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
+            break
         if index - 1 > MAX_ROWS:
             result.errors.append(RowError(index, None, ErrorCode.INVALID, f"at most {MAX_ROWS} rows per import"))
             break
@@ -99,14 +157,19 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         if len(cells) != len(keys):
             result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
             continue
+        data, errors = _row_values(dict(zip(keys, cells, strict=True)))
         try:
-            values = customers.clean(_row_values(dict(zip(keys, cells))), tenant, channels=channels)
+            values = customers.clean(data, tenant, channels=channels)
         except DomainError as exc:
-            result.errors.extend(RowError(index, e.field, e.code, e.message) for e in exc.errors)
+            refused = {e.field for e in errors}  # a cell already refused is not also "required"
+            errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in exc.errors)
+                       if e.field not in refused]
+        if errors:
+            result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
             continue
         phone = values.get("phone")
         if phone and phone in seen_phones:
-            result.errors.append(RowError(index, "phone", ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone]}"))
+            result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone]}"))
             continue
         if phone:
             seen_phones[phone] = index
@@ -120,7 +183,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         if (phone := values.get("phone")) in existing:
             name, id = existing[phone]
             err = customers.duplicate_phone(name, id).errors[0]
-            result.errors.append(RowError(index, err.field, err.code, err.message))
+            result.errors.append(RowError(index, columns["phone"], err.code, err.message))
         else:
             rows.append(values)
 
@@ -155,8 +218,12 @@ async def import_file(tenant_id: UUID, path: Path) -> ImportResult:
     tenant = await Tenant.get_or_none(id=tenant_id)
     if tenant is None:
         raise NotFound("tenant", "tenant")
-    text = path.read_text(encoding="utf-8-sig")
-    total = max(text.count("\n"), 1)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DomainError.of("file", ErrorCode.INVALID, f"cannot read {path}: {exc.strerror}") from None
+    text = decode_csv(data)
+    total = max(text.count("\n"), text.count("\r"), 1)
     with Bar(transient=True) as bar:
         task = bar.add_task("importing", total=total)
         result = await import_csv(TenantScope(tenant.id, tenant.region), text, lambda n: bar.advance(task, n))
