@@ -1,4 +1,4 @@
-"""Outbox throughput through the Redis broker, against a bare dramatiq actor.
+"""Outbox throughput through a real broker (Redis, or RabbitMQ), against a bare dramatiq actor.
 
 One run seeds a throwaway database (SQLite file by default, or PostgreSQL) with a tenant and
 100 customers, then:
@@ -9,12 +9,13 @@ One run seeds a throwaway database (SQLite file by default, or PostgreSQL) with 
   times until every row is ``sent`` through a no-op channel. Every message must reach the
   channel exactly once: none lost, none duplicated.
 * bare: enqueues the same number of messages for an async dramatiq actor that does nothing,
-  on the same Redis with the same worker settings, and times until all have run.
+  on the same broker with the same worker settings, and times until all have run.
 
 It prints messages/s for both and their ratio (outbox / bare).
 
     .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--threads 8] [--redis-url redis://127.0.0.1:6379/14]
     .venv/bin/python bench/outbox_throughput.py --postgres      # throwaway database on 127.0.0.1:5432
+    .venv/bin/python bench/outbox_throughput.py --broker-url amqp://guest:guest@127.0.0.1:5672/   # RabbitMQ
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=10_000)
     p.add_argument("--threads", type=int, default=8, help="worker threads (jobs at once)")
-    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    p.add_argument("--broker-url", "--redis-url", dest="redis_url", default="redis://127.0.0.1:6379/14",
+                   help="redis://... or amqp://... (its queues are purged: use one nothing else needs)")
     p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
     p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
     return p.parse_args()
@@ -136,9 +138,11 @@ async def bench_outbox(args) -> float:
 
 
 def forget(broker) -> None:
+    """Empty the broker: purge its queues; for Redis also delete every key of its namespace."""
     broker.flush_all()
-    for key in broker.client.scan_iter(f"{broker.namespace}:*"):
-        broker.client.delete(key)
+    if hasattr(broker, "namespace"):  # Redis (RabbitMQ has no namespace, nor keys to scan)
+        for key in broker.client.scan_iter(f"{broker.namespace}:*"):
+            broker.client.delete(key)
     broker.close()
 
 
@@ -148,10 +152,16 @@ async def _ge(count, n: int) -> bool:
 
 async def bench_bare(args) -> float:
     import dramatiq
-    from dramatiq.brokers.redis import RedisBroker
     from dramatiq.middleware import AsyncIO
 
-    broker = RedisBroker(url=args.redis_url, namespace=f"bench-bare-{uuid.uuid4().hex[:8]}")
+    if args.redis_url.startswith("amqp"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=args.redis_url)
+    else:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=args.redis_url, namespace=f"bench-bare-{uuid.uuid4().hex[:8]}")
     broker.add_middleware(AsyncIO())
     broker.flush_all()
     done = Counter()
@@ -179,7 +189,8 @@ async def bench_bare(args) -> float:
 
 
 async def bench(args, label: str) -> None:
-    print(f"database: {label}; broker: Redis {args.redis_url}; worker threads: {args.threads}")
+    kind = "RabbitMQ" if args.redis_url.startswith("amqp") else "Redis"
+    print(f"database: {label}; broker: {kind} {args.redis_url.rsplit('@', 1)[-1]}; worker threads: {args.threads}")
     outbox_rate = await bench_outbox(args)
     bare_rate = await bench_bare(args)
     print(f"ratio outbox / bare dramatiq: {outbox_rate / bare_rate:.3f}")

@@ -528,11 +528,9 @@ class PrivacyMutation:
     async def privacy_request_create(self, info: Info, input: PrivacyRequestCreateInput) -> PrivacyRequestPayload:
         async def work():
             changes = {k: (v.value if isinstance(v, Enum) else v) for k, v in vars(input.changes).items() if v is not None} if input.changes else None
-            row = await requests.create_request(info.context.tenant, customer_id(input.customer_id), input.type,
-                                                details=input.details, changes=changes, created_by=_user(info))
-            if input.send_code_via:
-                row = await requests.send_code(info.context.tenant, row.id, input.send_code_via)
-            return row
+            return await requests.create_request(  # one transaction with its code
+                info.context.tenant, customer_id(input.customer_id), input.type, details=input.details, changes=changes,
+                created_by=_user(info), send_code_via=input.send_code_via)
 
         return await payload(PrivacyRequestPayload, "privacy_request", work())
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers.customers import create_customer
 from seva_crm.core.common.enums import Language, Region, ServiceStatus
 from seva_crm.core.models import ServiceRecord, Tenant, User
+from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.identity.tenants import create_tenant
 
@@ -42,6 +43,6 @@ async def load_demo() -> tuple[Tenant, bool]:
                 await ServiceRecord.create(
                     tenant_id=tenant.id, customer_id=customer.id, service_name=service, fee_amount=fee,
                     currency="INR", status=rng.choice(list(ServiceStatus)),
-                    follow_up_on=date.today() + timedelta(days=rng.randint(-5, 20)),
+                    follow_up_on=utcnow().date() + timedelta(days=rng.randint(-5, 20)),
                 )
     return tenant, True

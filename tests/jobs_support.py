@@ -1,6 +1,8 @@
 """Fixtures for job tests: the same tests run against the in-process runner and, when
-SEVA_TEST_REDIS_URL is set, against a real Redis broker (with a dramatiq Worker in this process
-consuming it, on its own threads, event loop and Tortoise context)."""
+SEVA_TEST_REDIS_URL or SEVA_TEST_AMQP_URL is set, against a real Redis or RabbitMQ broker (with a
+dramatiq Worker in this process consuming it, on its own threads, event loop and Tortoise context).
+RabbitMQ has no namespaces: give the tests a virtual host of their own (or a RabbitMQ nobody else
+uses while they run); its queues are purged before and after each test."""
 
 from __future__ import annotations
 
@@ -22,8 +24,12 @@ from tests.channel_plugin import ChannelPlugin, http_channels
 from tests.fake_provider import FakeProvider
 
 REDIS_URL = os.environ.get("SEVA_TEST_REDIS_URL", "")
+AMQP_URL = os.environ.get("SEVA_TEST_AMQP_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="SEVA_TEST_REDIS_URL is not set")
-BROKERS = ["in-process", pytest.param("redis", marks=needs_redis)]
+needs_amqp = pytest.mark.skipif(not AMQP_URL, reason="SEVA_TEST_AMQP_URL is not set")
+BROKERS = ["in-process", pytest.param("redis", marks=needs_redis), pytest.param("rabbitmq", marks=needs_amqp)]
+BROKER_URLS = {"in-process": "", "redis": REDIS_URL, "rabbitmq": AMQP_URL}
+REAL_BROKERS = [pytest.param("redis", marks=needs_redis), pytest.param("rabbitmq", marks=needs_amqp)]
 DONE = (MessageStatus.SENT, MessageStatus.FAILED)
 
 
@@ -54,9 +60,8 @@ class Jobs:
 
 def start_jobs(kind: str, plugin) -> tuple[object, jobs.Runner]:
     set_plugins(Plugins(discover=False, extra=(plugin,)))
-    url = REDIS_URL if kind == "redis" else ""
-    broker = jobs.setup_jobs(url, namespace=f"seva-test-{uuid.uuid4().hex[:8]}")
-    if kind == "redis":
+    broker = jobs.setup_jobs(BROKER_URLS[kind], namespace=f"seva-test-{uuid.uuid4().hex[:8]}")
+    if kind != "in-process":
         broker.flush_all()
     return broker, jobs.Runner(broker, threads=4).start()
 
@@ -71,10 +76,12 @@ def stop_jobs(broker, runner: jobs.Runner) -> None:
 
 
 def forget_namespace(broker) -> None:
-    """Delete every key of a Redis broker's namespace (flush_all leaves the heartbeats)."""
+    """Delete every key of a Redis broker's namespace (flush_all leaves the heartbeats); purge a
+    RabbitMQ broker's queues."""
     broker.flush_all()
-    for key in broker.client.scan_iter(f"{broker.namespace}:*"):
-        broker.client.delete(key)
+    if hasattr(broker, "namespace"):  # Redis
+        for key in broker.client.scan_iter(f"{broker.namespace}:*"):
+            broker.client.delete(key)
 
 
 @pytest.fixture(params=BROKERS)

@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from seva_crm.core.common.security import utcnow
+
 from seva_crm.core.models import Consent
 from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.common.enums import Region
@@ -100,7 +102,7 @@ async def test_tenant_defined_purposes(tenant):
 
 async def test_children_get_no_marketing_and_need_a_guardian(tenant):
     await publish(tenant.api)
-    today = date.today()
+    today = utcnow().date()
     child = (await create(tenant.api, name="Young One", dateOfBirth=date(today.year - 12, 1, 1).isoformat()))["customer"]
     marketing = await grant(tenant.api, child["id"], purpose="marketing")
     assert marketing["errors"][0]["code"] == "FORBIDDEN" and "s.9(3)" in marketing["errors"][0]["message"]

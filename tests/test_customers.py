@@ -1,4 +1,6 @@
-from datetime import date, timedelta
+from datetime import timedelta
+
+from seva_crm.core.common.security import utcnow
 
 
 from seva_crm.core.common.enums import Region, Role
@@ -45,7 +47,7 @@ async def test_bangladeshi_phone_is_stored_in_e164(make_tenant):
 
 async def test_invalid_fields_are_all_reported_and_nothing_is_written(tenant):
     result = await create(tenant.api, name="", phone="12345", email="not-an-email",
-                          dateOfBirth=(date.today() + timedelta(days=1)).isoformat())
+                          dateOfBirth=(utcnow().date() + timedelta(days=1)).isoformat())
     assert result["customer"] is None
     assert {(e["field"], e["code"]) for e in result["errors"]} == {
         ("name", "REQUIRED"), ("phone", "INVALID_PHONE"), ("email", "INVALID_EMAIL"), ("dateOfBirth", "INVALID"),

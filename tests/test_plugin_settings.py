@@ -116,8 +116,8 @@ async def test_a_tenant_cannot_choose_where_the_server_sends_its_credentials(ten
 
 
 def test_instance_settings_are_read_at_load_and_a_bad_value_names_its_variable(monkeypatch):
-    import seva_crm.plugins.sms as sms_plugin
-    import seva_crm.plugins.whatsapp as whatsapp_plugin
+    import seva_crm.plugins.sms.hooks as sms_plugin
+    import seva_crm.plugins.whatsapp.hooks as whatsapp_plugin
     from seva_crm.core.common.settings import ConfigError, get_settings
     from seva_crm.core.platform.plugins import Plugins
 

@@ -108,10 +108,10 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert set(kept) == {"service_record", "consent", "message", "privacy_request", "billing_invoice", "billing_invoice_line",
                          "billing_payment", "billing_subscription", "billing_gateway_event"}
     assert kept["billing_invoice"]["count"] == 2 and "CGST Act 2017 s.36" in kept["billing_invoice"]["citation"]
-    assert "GST" in kept["billing_invoice"]["basis"] and kept["billing_invoice"]["retainUntil"] > date.today().isoformat()
+    assert "GST" in kept["billing_invoice"]["basis"] and kept["billing_invoice"]["retainUntil"] > utcnow().date().isoformat()
     assert kept["billing_payment"]["count"] == 2 and kept["billing_gateway_event"]["count"] == 1
     assert kept["service_record"]["count"] == 1 and "CGST Act 2017 s.36" in kept["service_record"]["citation"]
-    assert kept["service_record"]["retainUntil"] > date.today().isoformat()
+    assert kept["service_record"]["retainUntil"] > utcnow().date().isoformat()
     assert "s.6(10)" in kept["consent"]["citation"] and "Rule 8(3)" in kept["message"]["citation"]
     assert kept["privacy_request"]["count"] == 3
 

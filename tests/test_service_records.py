@@ -1,4 +1,6 @@
-from datetime import date, timedelta
+from datetime import timedelta
+
+from seva_crm.core.billing.clock import tenant_today
 
 from tests.conftest import QueryCounter
 from tests.test_customers import create
@@ -53,7 +55,7 @@ async def test_status_moves_only_along_allowed_transitions(tenant):
 async def test_filters_by_customer_status_and_follow_up_due(tenant):
     a = (await create(tenant.api, name="A"))["customer"]
     b = (await create(tenant.api, name="B"))["customer"]
-    today = date.today()
+    today = await tenant_today(tenant.id)
     await add(tenant.api, a["id"], "due", followUpOn=(today - timedelta(days=1)).isoformat())
     await add(tenant.api, a["id"], "later", followUpOn=(today + timedelta(days=10)).isoformat())
     done = (await add(tenant.api, b["id"], "done-but-due", followUpOn=today.isoformat(), status="READY"))["serviceRecord"]

@@ -1,5 +1,5 @@
-"""``seva worker`` as an operator runs it: separate processes on a Redis broker, sharing the
-test database, sending to the fake provider; killed without warning mid-run."""
+"""``seva worker`` as an operator runs it: separate processes on a Redis or RabbitMQ broker,
+sharing the test database, sending to the fake provider; killed without warning mid-run."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from seva_crm.core import jobs
 from seva_crm.core.messaging import outbox
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.models import Customer, Message
 from seva_crm.core.storage.transactions import transaction
-from tests.jobs_support import REDIS_URL, forget_namespace, needs_redis, provider  # noqa: F401 - fixture
+from tests.jobs_support import BROKER_URLS, REAL_BROKERS, forget_namespace, provider  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 1000
@@ -68,18 +70,19 @@ async def wait_for(predicate, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-@needs_redis
-async def test_killed_workers_lose_nothing_and_send_nothing_twice(make_tenant, provider, tmp_path):
+@pytest.mark.parametrize("kind", REAL_BROKERS)
+async def test_killed_workers_lose_nothing_and_send_nothing_twice(make_tenant, provider, tmp_path, kind):
     tenant = await make_tenant()
     await Customer.bulk_create([
         Customer(tenant_id=tenant.id, name=f"Customer {i}", phone=f"+9198765{i:05d}") for i in range(CUSTOMERS)
     ])
     customers = await Customer.filter(tenant_id=tenant.id).order_by("phone")
 
-    broker = jobs.setup_jobs(REDIS_URL)  # the namespace `seva worker` uses; this Redis database is the tests'
+    url = BROKER_URLS[kind]
+    broker = jobs.setup_jobs(url)  # the namespace `seva worker` uses; this Redis database (or RabbitMQ) is the tests'
     broker.flush_all()
     env = os.environ | {
-        "SEVA_BROKER_URL": REDIS_URL, "SEVA_TEST_PROVIDER_URL": provider.url, "SEVA_TEST_PROVIDER_TOKEN": provider.token,
+        "SEVA_BROKER_URL": url, "SEVA_TEST_PROVIDER_URL": provider.url, "SEVA_TEST_PROVIDER_TOKEN": provider.token,
         "SEVA_OUTBOX_LEASE_SECONDS": "3", "SEVA_OUTBOX_SEND_TIMEOUT_SECONDS": "2", "SEVA_OUTBOX_SWEEP_GRACE_SECONDS": "1",
         "SEVA_OUTBOX_RETRY_BASE_SECONDS": "0.2",
     }

@@ -79,8 +79,8 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
     A captured amount is recorded even if it overpays (the money was taken)."""
     now = utcnow()
     status = PaymentStatus.CAPTURED if gp.captured else PaymentStatus.FAILED
-    existing = await Payment.get_or_none(provider_payment_id=gp.provider_payment_id)
-    if existing is not None and (existing.tenant_id != tenant_id or existing.status is PaymentStatus.CAPTURED or not gp.captured):
+    existing = await Payment.get_or_none(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id)
+    if existing is not None and (existing.status is PaymentStatus.CAPTURED or not gp.captured):
         return existing, False
     try:
         async with in_transaction() as conn:
@@ -100,7 +100,7 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
                 )
             paid_now = await _apply(conn, invoice, gp.amount, now) if gp.captured else False
     except IntegrityError:  # another delivery of the same payment won the race
-        return await Payment.get(provider_payment_id=gp.provider_payment_id), False
+        return await Payment.get(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id), False
     if gp.captured:
         await _after(invoice, payment, paid_now, now)
     return payment, True
@@ -170,7 +170,7 @@ async def update_gateway_refund(tenant_id: UUID, provider_payment_id: str, provi
         try:
             return await _refund(tenant_id, payment.id, amount, "", provider_refund_id, status), "refund recorded"
         except IntegrityError:
-            refund = await Refund.get(provider_refund_id=provider_refund_id)
+            refund = await Refund.get(tenant_id=tenant_id, provider_refund_id=provider_refund_id)
     if refund.status is status or refund.status is not RefundStatus.PENDING:
         return refund, "no change"  # processed and failed are final
     invoice_id = (await Payment.get(id=refund.payment_id).only("id", "invoice_id")).invoice_id

@@ -1,10 +1,12 @@
-"""Password hashing, keyed digests of tokens, signed access tokens and API keys."""
+"""Password hashing, keyed digests of tokens, signed access tokens and API keys; and the clock."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from uuid import UUID
@@ -76,20 +78,73 @@ def api_key_prefix(key: str) -> str | None:
     return prefix if sep and len(prefix) == 12 else None
 
 
+# --- the clock ---------------------------------------------------------------------------
+# Every part of Seva reads the time through ``utcnow()`` (Tortoise's auto_now fields too: see
+# core.storage.db), so a test can pin it with ``set_clock``; nothing reads the wall clock itself.
+
+
+class Clock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class PinnedClock(Clock):
+    """A clock set to a chosen instant (tests). With ``tick`` it moves on at the pace of real
+    time from there (leases and retries still come due); without, it stands still until moved."""
+
+    def __init__(self, at: datetime, *, tick: bool = True) -> None:
+        self._lock = threading.Lock()
+        self.tick = tick
+        self.set(at)
+
+    def set(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("pin the clock to an aware datetime")
+        with self._lock:
+            self._at, self._since = at.astimezone(timezone.utc), time.monotonic()
+
+    def advance(self, **delta: float) -> None:
+        self.set(self.now() + timedelta(**delta))
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._at + (timedelta(seconds=time.monotonic() - self._since) if self.tick else timedelta())
+
+
+_clock: Clock = Clock()
+
+
+def set_clock(clock: Clock | None) -> Clock:
+    """Make ``clock`` the one every ``utcnow()`` reads (None: the real time); returns the previous one."""
+    global _clock
+    previous, _clock = _clock, clock or Clock()
+    return previous
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return _clock.now()
 
 
 def issue_access_token(claims: dict, minutes: int) -> tuple[str, datetime]:
-    expires = utcnow() + timedelta(minutes=minutes)
-    token = jwt.encode({**claims, "exp": expires, "iat": utcnow(), "typ": "access"}, _key("access-token"), "HS256")
+    now = utcnow()
+    expires = now + timedelta(minutes=minutes)
+    token = jwt.encode({**claims, "exp": expires, "iat": now, "typ": "access"}, _key("access-token"), "HS256")
     return token, expires
 
 
 def decode_access_token(token: str) -> dict | None:
+    """The claims of a valid, unexpired access token, or None. ``exp`` is checked against our
+    clock (``utcnow``), not by pyjwt against the wall clock."""
     try:
-        claims = jwt.decode(token, _key("access-token"), algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, _key("access-token"), algorithms=["HS256"],
+                            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False,
+                                     "verify_nbf": False})
     except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp <= utcnow().timestamp():
         return None
     return claims if claims.get("typ") == "access" else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -75,15 +76,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)  # any request body (GraphQL, uploads, webhooks)
     introspection: bool | None = None  # default: on in development, off in production
 
-    # Failed-login throttling, per account and per client IP, over a sliding window.
+    # Sign-in throttling (core.identity.login_limits): per client (account and IP), growing waits
+    # after the free attempts; per account and per IP, refusing only clients never signed in from.
     login_window_seconds: int = Field(900, ge=1)
-    login_max_failures_per_account: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(5, ge=1)
+    login_max_failures_per_account: int = Field(20, ge=1)
     login_max_failures_per_ip: int = Field(20, ge=1)
 
     # Privacy: the public request endpoints, export links, and closed tenants' grace period.
     privacy_window_seconds: int = Field(3600, ge=1)
     privacy_max_per_ip: int = Field(10, ge=1)
     privacy_max_per_identifier: int = Field(3, ge=1)
+    privacy_public_min_seconds: float = Field(0.25, ge=0, le=10)  # every public answer takes this long, known subject or not
     privacy_export_link_hours: int = Field(72, ge=1, le=24 * 30)
     terminated_tenant_grace_days: int = Field(90, ge=0)
 
@@ -161,9 +165,11 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

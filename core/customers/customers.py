@@ -85,7 +85,7 @@ def _api_name(key: str) -> str:
 
 
 def _check_birth_date(value: date | None) -> date | None:
-    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+    if value is not None and not date(1900, 1, 1) <= value <= utcnow().date():
         raise DomainError.of("dateOfBirth", ErrorCode.INVALID, "must be between 1900-01-01 and today")
     return value
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit, ratelimit
+from seva_crm.core.common import audit
 from seva_crm.core.common.enums import Region, Role, VerificationPurpose
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import ApiKey, RefreshToken, Tenant, User, VerificationCode
@@ -28,9 +28,9 @@ from seva_crm.core.common.security import (
     verify_password,
 )
 from seva_crm.core.common.settings import get_settings
+from seva_crm.core.identity import login_limits
 from seva_crm.core.common.validation import normalize_phone
 
-LOGIN_ACCOUNT, LOGIN_IP = "login-account", "login-ip"  # failed sign-ins (core.ratelimit buckets)
 CODE_TTL = timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
 
@@ -45,30 +45,24 @@ class TokenPair:
 
 
 async def login(email: str, password: str, *, ip: str, user_agent: str = "") -> TokenPair:
-    """Check the password and issue tokens. Failures are throttled per account and per IP;
-    a throttled account is refused even with the right password until the window passes.
+    """Check the password and issue tokens. Attempts are throttled per client (account and IP),
+    per account and per IP so that a stranger cannot lock the owner out (core.identity.login_limits).
     Every outcome is audited with the IP and user agent (the account as a keyed digest)."""
-    settings = get_settings()
     email = email.strip().lower()
     account = digest(email, "login")
-    window = settings.login_window_seconds
     user = await User.get_or_none(email=email).select_related("tenant")
     tenant_id = user.tenant_id if user else None
-    if (
-        await ratelimit.exceeded(LOGIN_ACCOUNT, email, settings.login_max_failures_per_account, window)
-        or await ratelimit.exceeded(LOGIN_IP, ip, settings.login_max_failures_per_ip, window)
-    ):
+    admission = await login_limits.admit(email, ip)  # counted before the check, atomically
+    if admission is None:
         await _audit_login(tenant_id, "auth.login_throttled", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.RATE_LIMITED, "too many failed sign-ins; try again later")
 
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active or _tenant_closed(user):
-        await ratelimit.record(LOGIN_ACCOUNT, email)
-        await ratelimit.record(LOGIN_IP, ip)
         await _audit_login(tenant_id, "auth.login_failed", user, account, ip, user_agent)
         raise DomainError.of(None, ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
 
-    await ratelimit.clear(LOGIN_ACCOUNT, email)
+    await admission.succeeded()
     user.last_login_at = utcnow()
     await user.save(update_fields=["last_login_at"])
     await _audit_login(tenant_id, "auth.login", user, account, ip, user_agent)
@@ -189,10 +183,10 @@ async def confirm_verification(user_id, purpose: VerificationPurpose, code: str)
     row = await VerificationCode.filter(user_id=user_id, purpose=purpose, consumed_at=None).order_by("-created_at").first()
     if row is None or row.expires_at <= utcnow():
         raise DomainError.of("code", ErrorCode.EXPIRED, "no valid code; request a new one")
-    if row.attempts >= CODE_MAX_ATTEMPTS:
+    # counted (guarded) before the comparison: of concurrent tries exactly CODE_MAX_ATTEMPTS compare
+    if not await VerificationCode.filter(id=row.id, attempts__lt=CODE_MAX_ATTEMPTS).update(attempts=F("attempts") + 1):
         raise DomainError.of("code", ErrorCode.TOO_MANY_ATTEMPTS, "too many attempts; request a new one")
     if not constant_time_equal(row.code_hash, digest(code.strip(), "code")):
-        await VerificationCode.filter(id=row.id).update(attempts=F("attempts") + 1)
         raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
     user = await User.get(id=user_id)
     async with in_transaction():

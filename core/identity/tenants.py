@@ -48,16 +48,22 @@ async def create_user(
     return await _create_user(tenant, email, password, role, name, "email", superuser=superuser)
 
 
+# Sign-in is by email alone, so an address belongs to one user on the whole instance. The refusal
+# is the same wherever the address is in use, and does not say that it is: no tenant learns from
+# it whether another tenant's staff (or an operator) uses an address.
+EMAIL_UNAVAILABLE = "this email address cannot be used for a new user; use another one"
+
+
 async def _create_user(tenant, email, password, role, name, field, *, superuser=False) -> User:
     if await User.exists(email=email):
-        raise DomainError.of(field, ErrorCode.DUPLICATE, "a user with this email already exists")
+        raise DomainError.of(field, ErrorCode.INVALID, EMAIL_UNAVAILABLE)
     try:
         user = await User.create(
             tenant=tenant, email=email, password_hash=hash_password(password), role=role, name=name.strip(),
             is_superuser=superuser,
         )
     except IntegrityError:
-        raise DomainError.of(field, ErrorCode.DUPLICATE, "a user with this email already exists") from None
+        raise DomainError.of(field, ErrorCode.INVALID, EMAIL_UNAVAILABLE) from None
     await audit.record(tenant.id if tenant else None, "user.created", subject_type="user", subject_id=user.id,
                        details={"role": role.value, "superuser": superuser})
     return user

@@ -86,11 +86,21 @@ def window_end(now: datetime, every_seconds: int) -> datetime:
 
 
 async def acquire(name: str, every_seconds: int, holder: str, now: datetime) -> bool:
-    """Whether ``holder`` won the run of job ``name`` for the window ``now`` is in."""
+    """Whether ``holder`` won the run of job ``name`` for the window ``now`` is in.
+
+    The lease is taken if it has expired, or if it ends more than one window after the current
+    one: no scheduler at the right time could have set that, so a clock was ahead then (or has
+    gone back since). Without this, a lease dated in the future would stop the job until real
+    time caught up. (A scheduler less than one window ahead of the others cannot cause a
+    second run in that window; one further ahead is the clock jump recovered from here.)"""
+    from tortoise.expressions import Q
+
     from seva_crm.core.models import SchedulerLease
 
     end = window_end(now, every_seconds)
-    won = await SchedulerLease.filter(name=name, expires_at__lte=now).update(holder=holder, expires_at=end, last_run_at=now)
+    from_the_future = end + timedelta(seconds=every_seconds)
+    won = await SchedulerLease.filter(Q(expires_at__lte=now) | Q(expires_at__gt=from_the_future), name=name) \
+        .update(holder=holder, expires_at=end, last_run_at=now)
     if won:
         return True
     if await SchedulerLease.exists(name=name):

@@ -16,7 +16,7 @@ from seva_crm.core.models.billing import (
 )
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
-from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimitHit
+from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
 from seva_crm.core.models.tenancy import ApiKey, RefreshToken, Tenant, User, VerificationCode
 
@@ -44,7 +44,7 @@ __all__ = [
     "PluginSettings",
     "PrivacyProfile",
     "PrivacyRequest",
-    "RateLimitHit",
+    "RateLimit",
     "RefreshToken",
     "Refund",
     "SchedulerLease",

@@ -143,13 +143,14 @@ class Payment(TenantModel):
     status = fields.CharEnumField(PaymentStatus, max_length=16, default=PaymentStatus.CAPTURED)
     reference = fields.CharField(max_length=100, default="")  # UPI reference, cheque number, ...
     provider = fields.CharField(max_length=32, null=True)  # gateway plugin id, e.g. razorpay
-    provider_payment_id = fields.CharField(max_length=64, null=True, unique=True)  # pay_... recorded once
+    provider_payment_id = fields.CharField(max_length=64, null=True)  # pay_... recorded once per tenant
     refunded_amount = fields.BigIntField(default=0)  # pending and processed refunds
     received_at = fields.DatetimeField()
     recorded_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
 
     class Meta:
         table = "billing_payment"
+        unique_together = (("tenant_id", "provider_payment_id"),)  # a gateway's id, unique within its tenant
         indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "invoice_id"), ("tenant_id", "received_at"))
 
 
@@ -158,10 +159,11 @@ class Refund(TenantModel):
     amount = fields.BigIntField()
     status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.PROCESSED)
     reason = fields.CharField(max_length=300, default="")
-    provider_refund_id = fields.CharField(max_length=64, null=True, unique=True)  # rfnd_...
+    provider_refund_id = fields.CharField(max_length=64, null=True)  # rfnd_..., once per tenant
 
     class Meta:
         table = "billing_refund"
+        unique_together = (("tenant_id", "provider_refund_id"),)
         indexes = (("tenant_id", "payment_id"),)
 
 

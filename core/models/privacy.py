@@ -107,14 +107,20 @@ class BreachIncident(TenantModel):
         indexes = (("tenant_id", "created_at", "id"), ("closed_at", "aware_at"))
 
 
-class RateLimitHit(Model):
-    """One use of a rate-limited public endpoint, by bucket and a keyed digest of who (IP or identifier)."""
+class RateLimit(Model):
+    """One counter of a rate limit (core.common.ratelimit): a bucket and a keyed digest of who
+    (an IP, an identifier, an account and client). Times are epoch seconds, so the database
+    compares numbers; one atomic upsert checks and counts an attempt."""
 
     id = fields.BigIntField(primary_key=True)
     bucket = fields.CharField(max_length=32)
     key_hash = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    hits = fields.IntField(default=0)  # attempts counted since the window started
+    reset_at = fields.FloatField()  # when the counter is forgotten
+    next_at = fields.FloatField(default=0)  # over the limit, with backoff: the earliest next attempt
+    delay = fields.FloatField(default=0)  # the last backoff delay, doubled at each attempt over the limit
 
     class Meta:
-        table = "rate_limit_hit"
-        indexes = (("bucket", "key_hash", "created_at"),)
+        table = "rate_limit"
+        unique_together = (("bucket", "key_hash"),)
+        indexes = (("reset_at",),)

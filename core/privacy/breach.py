@@ -20,6 +20,7 @@ from seva_crm.core.privacy import notify
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.validation import require_text
+from seva_crm.core.storage.transactions import transaction
 
 REMIND_BEFORE = timedelta(hours=24)
 
@@ -44,7 +45,7 @@ async def report_breach(
          "due_at": (aware_at + (o.within or timedelta(0))).isoformat(), "done_at": None, "reminders": []}
         for o in policy.breach_obligations()
     ]
-    async with in_transaction():
+    async with transaction():  # the incident and its alerts commit together (sent after the commit)
         incident = await BreachIncident.create(
             tenant_id=tenant.id, title=title, description=(description or "").strip()[:10_000], aware_at=aware_at,
             occurred_at=occurred_at, affected_count=affected_count, data_categories=list(data_categories or []),
@@ -52,9 +53,9 @@ async def report_breach(
         )
         await audit.record(tenant.id, "breach.reported", subject_type="breach", subject_id=incident.id,
                            details={"affected_count": affected_count, "owed": [(o["key"], o["due_at"]) for o in obligations]})
-    await notify.notify_admins(tenant.id, "breach.reported", "breach", incident.id,
-                               {"breach": str(incident.id), "owed": [{"key": o["key"], "due_at": o["due_at"],
-                                                                      "citation": o["citation"]} for o in obligations]})
+        await notify.notify_admins(tenant.id, "breach.reported", "breach", incident.id,
+                                   {"breach": str(incident.id), "owed": [{"key": o["key"], "due_at": o["due_at"],
+                                                                          "citation": o["citation"]} for o in obligations]})
     return incident
 
 
@@ -113,14 +114,15 @@ async def breach_reminders(now: datetime) -> list[Reminder]:
             fresh.append(Reminder(incident.tenant_id, incident.id, o["key"], stage, due, o["citation"]))
         if not fresh:
             continue
-        claimed = await BreachIncident.filter(id=incident.id, updated_at=incident.updated_at).update(
-            obligations=obligations, updated_at=utcnow())
-        if not claimed:
-            continue  # another scheduler reminded meanwhile
-        for r in fresh:
-            await notify.notify_admins(r.tenant_id, "breach.reminder", "breach", r.breach_id,
-                                       {"breach": str(r.breach_id), "key": r.key, "stage": r.stage,
-                                        "due_at": r.due_at.isoformat(), "citation": r.citation})
+        async with transaction():  # marked as reminded only with its reminders queued
+            claimed = await BreachIncident.filter(id=incident.id, updated_at=incident.updated_at).update(
+                obligations=obligations, updated_at=utcnow())
+            if not claimed:
+                continue  # another scheduler reminded meanwhile
+            for r in fresh:
+                await notify.notify_admins(r.tenant_id, "breach.reminder", "breach", r.breach_id,
+                                           {"breach": str(r.breach_id), "key": r.key, "stage": r.stage,
+                                            "due_at": r.due_at.isoformat(), "citation": r.citation})
         given.extend(fresh)
     return given
 

@@ -5,10 +5,14 @@ escalation. Every transition is audited. The automatic work is ``core.privacy.ru
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from tortoise.expressions import F
@@ -34,6 +38,8 @@ from seva_crm.core.common.settings import get_settings
 from seva_crm.core.storage.transactions import after_commit, transaction
 from seva_crm.core.common.validation import normalize_email, normalize_phone
 
+log = logging.getLogger("seva.privacy")
+T = TypeVar("T")
 S = RequestStatus
 CODE_TTL = timedelta(seconds=600)
 CODE_MAX_ATTEMPTS = 3
@@ -122,9 +128,11 @@ async def _clean_changes(changes: dict[str, Any] | None, tenant: TenantScope) ->
 async def create_request(
     tenant: TenantScope, customer_id: UUID | None, kind: RequestType, *, details: str = "",
     changes: dict[str, Any] | None = None, created_by: UUID | None = None, filed_via: str = "staff",
-    reference: str | None = None, now: datetime | None = None,
+    reference: str | None = None, now: datetime | None = None, send_code_via: str | None = None,
 ) -> PrivacyRequest:
-    """File a request for a customer. The deadline and its citation come from the tenant's policy."""
+    """File a request for a customer. The deadline and its citation come from the tenant's policy.
+    With ``send_code_via``, an identity code is queued in the same transaction (and sent once it
+    commits): if it cannot be, nothing is filed, so a retry files exactly one request."""
     kind = RequestType(kind)
     customer = await get_customer(tenant.id, customer_id, "customerId")
     if customer.erased_at is not None and kind is not RequestType.ERASURE:
@@ -146,6 +154,8 @@ async def create_request(
                                                             "due_at": due.isoformat(), "citation": deadline.citation})
         await events.emit(events.new_event("privacy_request.received", tenant.id, request.id, kind=kind.value,
                                            status=S.RECEIVED.value, due_at=due.isoformat()))
+        if send_code_via is not None:
+            request = await send_code(tenant, request.id, send_code_via)
     return request
 
 
@@ -178,9 +188,10 @@ async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str) ->
     code = new_code()
     values = {"code_hash": digest(code, "privacy-code"), "code_channel": kind,
               "code_expires_at": utcnow() + CODE_TTL, "code_attempts": 0}
-    await PrivacyRequest.filter(id=request.id).update(**values)
-    request.update_from_dict(values)
-    await notify.send_subject_code(request, kind, address, code)
+    async with transaction():  # the new code and its message commit together (sent after the commit)
+        await PrivacyRequest.filter(id=request.id).update(**values)
+        request.update_from_dict(values)
+        await notify.send_subject_code(request, kind, address, code)
     return request
 
 
@@ -196,10 +207,13 @@ async def verify_code(tenant: TenantScope, request_id: UUID | None, code: str) -
         raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
     if not request.code_hash or request.code_expires_at is None or request.code_expires_at <= utcnow():
         raise DomainError.of("code", ErrorCode.EXPIRED, "no valid code; send a new one")
-    if request.code_attempts >= CODE_MAX_ATTEMPTS:
+    # the attempt is counted, guarded, before the code is compared: of concurrent tries exactly
+    # CODE_MAX_ATTEMPTS are compared (a fresh code resets the count)
+    counted = await PrivacyRequest.filter(id=request.id, code_hash=request.code_hash,
+                                          code_attempts__lt=CODE_MAX_ATTEMPTS).update(code_attempts=F("code_attempts") + 1)
+    if not counted:
         raise DomainError.of("code", ErrorCode.TOO_MANY_ATTEMPTS, "too many attempts; send a new code")
     if not constant_time_equal(request.code_hash, digest((code or "").strip(), "privacy-code")):
-        await PrivacyRequest.filter(id=request.id).update(code_attempts=F("code_attempts") + 1)
         await audit.record(tenant.id, "privacy_request.code_rejected", subject_type="privacy_request", subject_id=request.id)
         raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
     return await transition(request, S.IDENTITY_VERIFIED, details={"method": "otp", "channel": request.code_channel},
@@ -317,9 +331,25 @@ PUBLIC_ANSWER = ("If we hold data for this phone number or email, we have sent a
                  "Confirm your request with the code and this reference within 10 minutes.")
 
 
+async def _at_least(seconds: float, work: Awaitable[T]) -> T:
+    """Run ``work``, then wait until ``seconds`` have passed since it started, whatever the
+    outcome: the public endpoints take as long for a known subject as for an unknown one."""
+    started = time.perf_counter()
+    try:
+        return await work
+    finally:
+        await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - started)))
+
+
 async def file_public(tenant_public_id: str, identifier: str, kind: str, details: str, ip: str) -> str:
     """A subject files a request themselves. Rate-limited per IP and per identifier; answers
-    the same (a reference) whether or not the person is known. Returns the reference."""
+    the same (a reference), in the same time (at least ``SEVA_PRIVACY_PUBLIC_MIN_SECONDS``),
+    whether or not the person is known. Returns the reference."""
+    return await _at_least(get_settings().privacy_public_min_seconds,
+                           _file_public(tenant_public_id, identifier, kind, details, ip))
+
+
+async def _file_public(tenant_public_id: str, identifier: str, kind: str, details: str, ip: str) -> str:
     settings = get_settings()
     window = settings.privacy_window_seconds
     await hit("privacy-ip", ip, settings.privacy_max_per_ip, window)
@@ -340,22 +370,31 @@ async def file_public(tenant_public_id: str, identifier: str, kind: str, details
         address, kind = normalize_phone(identifier, tenant.region, "identifier"), PHONE_KIND
         match = Customer.filter(tenant_id=tenant.id, phone=address)
     await hit("privacy-identifier", f"{tenant.id}:{address}", settings.privacy_max_per_identifier, window)
-    await _allowed(tenant.id, kind_value)
+    policy = await _allowed(tenant.id, kind_value)
+    if "otp" not in policy.identity_methods(kind_value).value:  # decided before looking anyone up
+        raise DomainError.of("type", ErrorCode.INVALID, f"{kind_value.value} requests cannot be confirmed by code here")
     reference = new_token()
     customer = await match.filter(erased_at__isnull=True).first()
     if customer is not None:
         token = audit.set_actor(audit.Actor("subject", "", "", ""))
-        try:
-            request = await create_request(scope, customer.id, kind_value, details=details, filed_via="public",
-                                           reference=reference)
-            await _send_code(scope, request.id, kind)  # whether or not the tenant has such a channel: same answer
+        try:  # one transaction: a code that cannot be queued leaves no request behind
+            await create_request(scope, customer.id, kind_value, details=details, filed_via="public",
+                                 reference=reference, send_code_via=kind)
+        except DomainError as exc:  # answered like an unknown subject; logged without personal data
+            log.warning("public privacy request for tenant %s not filed: %s", tenant.id,
+                        ",".join(e.code.value for e in exc.errors))
         finally:
             audit.reset_actor(token)
     return reference
 
 
 async def verify_public(reference: str, code: str, ip: str) -> None:
-    """The subject confirms with the code. An unknown reference fails exactly like a wrong code."""
+    """The subject confirms with the code. An unknown reference fails exactly like a wrong code,
+    in the same time."""
+    await _at_least(get_settings().privacy_public_min_seconds, _verify_public(reference, code, ip))
+
+
+async def _verify_public(reference: str, code: str, ip: str) -> None:
     settings = get_settings()
     await hit("privacy-verify-ip", ip, settings.privacy_max_per_ip, settings.privacy_window_seconds)
     request = await PrivacyRequest.get_or_none(reference_hash=digest(reference or "", "privacy-ref"))
@@ -380,16 +419,17 @@ async def escalate_overdue(now: datetime) -> list[PrivacyRequest]:
     """Mark open requests past their deadline as escalated and alert the tenant's admins (once each)."""
     escalated = []
     for request in await PrivacyRequest.filter(status__in=OPEN, due_at__lt=now, escalated_at__isnull=True).order_by("due_at"):
-        if not await PrivacyRequest.filter(id=request.id, escalated_at__isnull=True).update(escalated_at=now):
-            continue  # another scheduler got it
-        request.escalated_at = now
-        await events.emit(events.new_event("privacy_request.escalated", request.tenant_id, request.id, kind=request.kind,
-                                           status=request.status, due_at=request.due_at.isoformat()))
-        await audit.record(request.tenant_id, "privacy_request.escalated", subject_type="privacy_request",
-                           subject_id=request.id, changed=["escalated_at"], details={"due_at": request.due_at.isoformat()})
-        await notify.notify_admins(request.tenant_id, "privacy_request.overdue", "privacy_request", request.id,
-                                   {"request": str(request.id), "type": request.kind, "due_at": request.due_at.isoformat(),
-                                    "citation": request.due_citation})
+        async with transaction():  # escalated only with its alert queued: a failure leaves it for the next run
+            if not await PrivacyRequest.filter(id=request.id, escalated_at__isnull=True).update(escalated_at=now):
+                continue  # another scheduler got it
+            request.escalated_at = now
+            await events.emit(events.new_event("privacy_request.escalated", request.tenant_id, request.id, kind=request.kind,
+                                               status=request.status, due_at=request.due_at.isoformat()))
+            await audit.record(request.tenant_id, "privacy_request.escalated", subject_type="privacy_request",
+                               subject_id=request.id, changed=["escalated_at"], details={"due_at": request.due_at.isoformat()})
+            await notify.notify_admins(request.tenant_id, "privacy_request.overdue", "privacy_request", request.id,
+                                       {"request": str(request.id), "type": request.kind, "due_at": request.due_at.isoformat(),
+                                        "citation": request.due_citation})
         escalated.append(request)
     return escalated
 

@@ -4,12 +4,16 @@ id, declared in its manifest)."""
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
 from tortoise import Tortoise
+from tortoise import timezone as tortoise_timezone
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
+from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import ConfigError, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -17,6 +21,10 @@ if TYPE_CHECKING:
 
 MODELS = ["seva_crm.core.models"]
 CORE_APP = "models"
+
+# Tortoise stamps auto_now/auto_now_add fields (created_at, updated_at) from tortoise.timezone.now:
+# read our clock there too, so a pinned clock (tests) holds for every timestamp. (use_tz is on.)
+tortoise_timezone.now = utcnow
 
 
 def tortoise_config(db_url: str, plugins: Plugins | None = None) -> dict:
@@ -103,8 +111,25 @@ async def drop_plugin_data(plugin_id: str, settings: Settings | None = None) -> 
 
 
 def _prepare_sqlite(settings: Settings) -> None:
-    if settings.db_url.startswith("sqlite://") and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The SQLite file (and the data directory, if it holds it) readable by this user alone:
+    the directory 0700 and the file created 0600 before SQLite opens it (its -wal and -shm
+    files take the database file's mode)."""
+    if not settings.db_url.startswith("sqlite://"):
+        return
+    path = Path(settings.db_url.removeprefix("sqlite://"))
+    if str(path) == ":memory:":
+        return
+    if not settings.database_url:
+        private_dir(settings.data_dir)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if missing, and make it 0700."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 class _PluginRollback(MigrationExecutor):
