@@ -14,6 +14,7 @@ Channel = strawberry.enum(enums.Channel)
 Language = strawberry.enum(enums.Language)
 ServiceStatus = strawberry.enum(enums.ServiceStatus)
 TenantStatus = strawberry.enum(enums.TenantStatus)
+SessionEndReason = strawberry.enum(enums.SessionEndReason, description="Why a sign-in session ended.")
 
 
 @strawberry.enum(description="Sort order of a customer list.")
