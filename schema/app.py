@@ -68,8 +68,9 @@ class SevaGraphQL(GraphQL):
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request, response) -> Context:
-        try:
-            principal = await authenticate(request.headers.get("authorization"))
+        ip = request.client.host if request.client else "unknown"
+        try:  # every request: the session (or key), its user and tenant as they are now
+            principal = await authenticate(request.headers.get("authorization"), ip=ip)
         except DomainError:
             principal = None  # fields that need a caller answer UNAUTHENTICATED
         context = Context(request=request, principal=principal, plugins=self.plugins)

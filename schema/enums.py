@@ -13,6 +13,7 @@ Role = strawberry.enum(enums.Role)
 Language = strawberry.enum(enums.Language)
 ServiceStatus = strawberry.enum(enums.ServiceStatus)
 TenantStatus = strawberry.enum(enums.TenantStatus)
+SessionEndReason = strawberry.enum(enums.SessionEndReason, description="Why a sign-in session ended.")
 
 
 @strawberry.enum(description="Sort order of a customer list.")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.identity import auth, tenants
+from seva_crm.core.identity import auth, staff, tenants
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.enums import VerificationPurpose
-from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.common.ids import from_global_id, to_global_id
 from seva_crm.core.models import ApiKey as ApiKeyRow
 from seva_crm.core.models import Tenant as TenantRow
@@ -22,6 +23,12 @@ from seva_crm.schema.permissions import OPERATOR, SignedIn, needs
 from seva_crm.schema.relay import Connection, connection
 
 NEWEST = datetime_key("created_at", True)
+
+
+@strawberry.enum(description="Where a password reset code goes: the account's verified email address or phone number.")
+class PasswordResetChannel(Enum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
 
 
 @strawberry.type
@@ -137,6 +144,18 @@ def _user_id(info: Info):
     return info.context.principal.user_id
 
 
+def user_id_arg(value: strawberry.ID, field: str = "id"):
+    """The UUID behind a User global id; NotFound (a payload error) for anything else."""
+    found = from_global_id(value, "User")
+    if found is None:
+        raise NotFound("user", field)
+    return found
+
+
+def _user_agent(info: Info) -> str:
+    return info.context.request.headers.get("user-agent", "")
+
+
 @strawberry.type
 class StaffQuery:
     @strawberry.field(permission_classes=[SignedIn], description="The signed-in user (null for an API key).")
@@ -161,14 +180,14 @@ class StaffQuery:
 class StaffMutation:
     @strawberry.mutation(description="Sign in. Failed attempts are throttled per account and per IP.")
     async def login(self, info: Info, email: str, password: str) -> AuthPayload:
-        return await _tokens(auth.login(email, password, ip=info.context.client_ip,
-                                        user_agent=info.context.request.headers.get("user-agent", "")))
+        return await _tokens(auth.login(email, password, ip=info.context.client_ip, user_agent=_user_agent(info)))
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one stops working.")
-    async def token_refresh(self, refresh_token: str) -> AuthPayload:
-        return await _tokens(auth.refresh(refresh_token))
+    async def token_refresh(self, info: Info, refresh_token: str) -> AuthPayload:
+        return await _tokens(auth.refresh(refresh_token, ip=info.context.client_ip))
 
-    @strawberry.mutation(description="Revoke a refresh token and every token rotated from the same sign-in.")
+    @strawberry.mutation(description="End the refresh token's session: every token rotated from the same sign-in, and the "
+                                     "access tokens issued with them, stop working.")
     async def logout(self, refresh_token: str) -> OkPayload:
         return await _ok(auth.logout(refresh_token))
 
@@ -195,6 +214,37 @@ class StaffMutation:
         work = tenants.create_user(info.context.tenant.id, email, password, role, name)
         return await payload(UserPayload, "user", work)
 
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN),
+                         description="Deactivate a user: their sessions end and their tokens and API keys stop working on the "
+                                     "next request. Not a user above your own role, nor the tenant's last active owner.")
+    async def user_deactivate(self, info: Info, id: strawberry.ID) -> UserPayload:
+        return await payload(UserPayload, "user", _with_user(id, lambda uid: staff.deactivate(info.context.principal, uid)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description="Let a deactivated user sign in again.")
+    async def user_reactivate(self, info: Info, id: strawberry.ID) -> UserPayload:
+        return await payload(UserPayload, "user", _with_user(id, lambda uid: staff.reactivate(info.context.principal, uid)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN),
+                         description="Change a user's role, effective on their next request. Nobody grants a role above their "
+                                     "own; only an owner makes or unmakes an owner; a tenant keeps an active owner.")
+    async def user_role_change(self, info: Info, id: strawberry.ID, role: Role) -> UserPayload:
+        return await payload(UserPayload, "user", _with_user(id, lambda uid: staff.change_role(info.context.principal, uid, role)))
+
+    @strawberry.mutation(permission_classes=[SignedIn],
+                         description="Change your own password, giving the current one. Your other sessions end.")
+    async def password_change(self, info: Info, current_password: str, new_password: str) -> UserPayload:
+        return await payload(UserPayload, "user", auth.change_password(info.context.principal, current_password, new_password))
+
+    @strawberry.mutation(description="Send a password reset code to the account's verified email (or phone). The answer is "
+                                     "the same whether or not the account exists.")
+    async def password_reset_start(self, info: Info, email: str, via: PasswordResetChannel = PasswordResetChannel.EMAIL) -> OkPayload:
+        purpose = VerificationPurpose.EMAIL if via is PasswordResetChannel.EMAIL else VerificationPurpose.PHONE
+        return await _ok(auth.start_password_reset(email, purpose, ip=info.context.client_ip))
+
+    @strawberry.mutation(description="Set a new password with the code from passwordResetStart. Every session of the account ends.")
+    async def password_reset_finish(self, info: Info, email: str, code: str, new_password: str) -> OkPayload:
+        return await _ok(auth.finish_password_reset(email, code, new_password, ip=info.context.client_ip))
+
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN))
     async def api_key_create(self, info: Info, name: str, role: Role, expires_in_days: int | None = 365) -> ApiKeyCreatePayload:
         if role.rank > info.context.principal.role.rank:
@@ -218,6 +268,10 @@ class StaffMutation:
         except DomainError as exc:
             return TenantCreatePayload(errors=user_errors(exc))
         return TenantCreatePayload(tenant=tenant, owner=owner)
+
+
+async def _with_user(id: strawberry.ID, work):
+    return await work(user_id_arg(id))
 
 
 async def _start(info: Info, purpose: VerificationPurpose, phone: str | None) -> None:

@@ -20,6 +20,7 @@ app = typer.Typer(help="Seva CRM: an open CRM backend for small service business
 tenant_app = typer.Typer(help="Tenants (operator).", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+session_app = typer.Typer(help="Staff sign-in sessions.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
 plugins_app = typer.Typer(help="Installed plugins.", no_args_is_help=True)
@@ -27,7 +28,7 @@ secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
-for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (apikey_app, "apikey"), (schema_app, "schema"),
+for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
                   (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
     app.add_typer(sub, name=name)
@@ -236,6 +237,114 @@ def user_create(
     tenant_id = parse_id(tenant, "Tenant") if tenant else None
     user = run(create_user(tenant_id, email, password, role, name, superuser=superuser))
     typer.echo(to_global_id("User", user.id))
+
+
+UserRef = Annotated[str, typer.Option("--user", help="The user: their id, or their email address")]
+
+
+async def _user_id(ref: str) -> UUID:
+    """A user named by id (global or bare UUID) or by email address."""
+    from seva_crm.core.common.errors import NotFound
+    from seva_crm.core.models import User
+
+    if "@" in ref:
+        found = await User.get_or_none(email=ref.strip().lower())
+        if found is None:
+            raise NotFound("user", "user")
+        return found.id
+    return parse_id(ref, "User")
+
+
+def _state(user) -> str:
+    return f"{to_global_id('User', user.id)} {user.email}: {user.role.value}, {'active' if user.is_active else 'deactivated'}"
+
+
+@user_app.command("deactivate")
+def user_deactivate(user: UserRef) -> None:
+    """Deactivate a user: their sessions end, their tokens and API keys stop on the next request."""
+    from seva_crm.core.identity import staff
+
+    async def work():
+        return await staff.deactivate(None, await _user_id(user))
+
+    typer.echo(_state(run(work())))
+
+
+@user_app.command("reactivate")
+def user_reactivate(user: UserRef) -> None:
+    """Let a deactivated user sign in again."""
+    from seva_crm.core.identity import staff
+
+    async def work():
+        return await staff.reactivate(None, await _user_id(user))
+
+    typer.echo(_state(run(work())))
+
+
+@user_app.command("set-role")
+def user_set_role(user: UserRef, role: Annotated[Role, typer.Option(case_sensitive=False)]) -> None:
+    """Change a user's role (effective on their next request); a tenant keeps an active owner."""
+    from seva_crm.core.identity import staff
+
+    async def work():
+        return await staff.change_role(None, await _user_id(user), role)
+
+    typer.echo(_state(run(work())))
+
+
+@user_app.command("set-password")
+def user_set_password(
+    user: UserRef,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a user's password (for one who cannot reset it themself); every session of theirs ends."""
+    from seva_crm.core.identity import staff
+
+    async def work():
+        return await staff.set_password(await _user_id(user), password)
+
+    typer.echo(f"password set; sessions ended: {_state(run(work()))}")
+
+
+@session_app.command("list")
+def session_list(
+    user: UserRef,
+    include_ended: Annotated[bool, typer.Option("--all", help="Also ended and expired sessions")] = False,
+) -> None:
+    """List a user's sessions, newest first, one a line: id, signed in, last used, address, state, client."""
+    from seva_crm.core.identity import sessions
+
+    async def work():
+        return list(await sessions.sessions_of(await _user_id(user), include_ended=include_ended).order_by("-created_at"))
+
+    rows = run(work())
+    for row in rows:
+        state = f"ended:{row.revoked_reason.value}" if row.revoked_at else "open"
+        typer.echo("\t".join((to_global_id("Session", row.id), row.created_at.isoformat(timespec="seconds"),
+                               row.last_used_at.isoformat(timespec="seconds"), row.last_ip or row.ip or "-", state,
+                               row.user_agent or "-")))
+    if not rows:
+        typer.echo("no sessions", err=True)
+
+
+@session_app.command("revoke")
+def session_revoke(session: Annotated[str, typer.Option("--session", help="Session id")]) -> None:
+    """End one session: its refresh and access tokens stop working on the next request."""
+    from seva_crm.core.identity import sessions
+
+    row = run(sessions.revoke_session(None, parse_id(session, "Session")))
+    typer.echo(f"ended session {to_global_id('Session', row.id)}")
+
+
+@session_app.command("revoke-all")
+def session_revoke_all(user: UserRef) -> None:
+    """End every session of a user."""
+    from seva_crm.core.identity import sessions
+
+    async def work():
+        return await sessions.revoke_user_sessions(None, await _user_id(user))
+
+    typer.echo(f"ended {run(work())} sessions")
 
 
 @apikey_app.command("create")

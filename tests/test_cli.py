@@ -189,3 +189,52 @@ asyncio.run(main(*sys.argv[1:]))
     assert shown == "email\tkind email\tplugin email\norder: email\n"
     assert python("audit", tenant_id) == "system cli ['email']\n"
     assert "audit log intact" in seva("audit", "verify").stdout
+
+
+LOGIN_SCRIPT = """
+import sys
+from seva_crm.cli import run
+from seva_crm.core.identity.auth import login
+print(run(login(sys.argv[1], sys.argv[2], ip="203.0.113.5", user_agent="CliTest/1.0")).session_id)
+"""
+
+
+def test_staff_accounts_and_sessions_from_the_command_line(seva):
+    from seva_crm.core.common.ids import to_global_id
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
+
+    def sign_in(email: str, password: str = "long-enough-pw") -> str:
+        result = subprocess.run([sys.executable, "-c", LOGIN_SCRIPT, email, password], capture_output=True, text=True, env=env,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        return to_global_id("Session", __import__("uuid").UUID(result.stdout.strip()))
+
+    tenant_id = seva("tenant", "create", "--name", "Staffed", "--region", "BD", "--owner-email", "owner@staffed2.example.com",
+                     "--owner-password", "long-enough-pw").stdout.strip()
+    email = "agent@staffed2.example.com"
+    user_id = seva("user", "create", "--tenant", tenant_id, "--email", email, "--password", "long-enough-pw").stdout.strip()
+    first, second = sign_in(email), sign_in(email)
+
+    listed = seva("session", "list", "--user", email).stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in listed] == [second, first]  # newest first
+    assert all(line.split("\t")[3:] == ["203.0.113.5", "open", "CliTest/1.0"] for line in listed)
+    assert seva("session", "revoke", "--session", first).stdout.strip() == f"ended session {first}"
+    assert [line.split("\t")[0] for line in seva("session", "list", "--user", user_id).stdout.splitlines()] == [second]
+    ended = seva("session", "list", "--user", email, "--all").stdout
+    assert f"{first}\t" in ended and "\tended:revoked\t" in ended
+
+    assert seva("user", "set-role", "--user", email, "--role", "admin").stdout.strip() == f"{user_id} {email}: admin, active"
+    assert seva("user", "deactivate", "--user", user_id).stdout.strip() == f"{user_id} {email}: admin, deactivated"
+    assert seva("session", "list", "--user", email).stdout.strip() == ""  # deactivation ended them
+    assert seva("user", "reactivate", "--user", email).stdout.strip().endswith("admin, active")
+    sign_in(email)
+    assert "password set" in seva("user", "set-password", "--user", email, "--password", "another-long-pw").stdout
+    assert seva("session", "list", "--user", email).stdout.strip() == ""
+    sign_in(email, "another-long-pw")
+    assert seva("session", "revoke-all", "--user", email).stdout.strip() == "ended 1 sessions"
+
+    last = seva("user", "deactivate", "--user", "owner@staffed2.example.com", check=False)
+    assert last.returncode == 1 and "needs an active owner" in last.stderr
+    missing = seva("user", "deactivate", "--user", "nobody@staffed2.example.com", check=False)
+    assert missing.returncode == 1 and "user not found" in missing.stderr

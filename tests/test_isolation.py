@@ -1,9 +1,10 @@
 """Tenant B, signed in as its owner, aims every query and mutation at tenant A's objects:
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
+from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import (
     ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
-    Subscription, Tenant,
+    Session, Subscription, Tenant, User,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
@@ -23,6 +24,8 @@ NOT_ADDRESSED = {
     "planCreate",  # creates in the caller's own catalogue, from no other object
     # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
+    # staff: one's own password, and the public reset by email address (test_staff)
+    "passwordChange", "passwordResetStart", "passwordResetFinish",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
@@ -66,6 +69,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
 
     rid, cid = {"id": request["id"]}, {"id": customer["id"]}
+    a_owner = await User.get(email=a.owner_email)
+    a_session = await Session.filter(user_id=a_owner.id).first()
+    uid = {"id": to_global_id("User", a_owner.id)}
 
     probes = {
         "customer": ("query($id: ID!) { customer(id: $id) { name } }", {"id": customer["id"]}, lambda d: d["customer"] is None),
@@ -163,6 +169,20 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "breachNotificationRecord": ('mutation($id: ID!) { breachNotificationRecord(id: $id, key: "in.persons") { errors { code } } }',
                                      {"id": breach["id"]}, not_found("breachNotificationRecord")),
     }
+    probes |= {  # staff accounts and sessions
+        "userDeactivate": ("mutation($id: ID!) { userDeactivate(id: $id) { user { id } errors { code } } }", uid,
+                           not_found("userDeactivate")),
+        "userReactivate": ("mutation($id: ID!) { userReactivate(id: $id) { user { id } errors { code } } }", uid,
+                           not_found("userReactivate")),
+        "userRoleChange": ("mutation($id: ID!) { userRoleChange(id: $id, role: VIEWER) { user { id } errors { code } } }", uid,
+                           not_found("userRoleChange")),
+        "sessions": ("query($id: ID!) { sessions(userId: $id, includeEnded: true) { totalCount edges { node { id } } } }", uid,
+                     lambda d: d["sessions"]["totalCount"] == 0 and d["sessions"]["edges"] == []),
+        "sessionRevoke": ("mutation($id: ID!) { sessionRevoke(id: $id) { session { id } errors { code } } }",
+                          {"id": to_global_id("Session", a_session.id)}, not_found("sessionRevoke")),
+        "sessionRevokeAll": ("mutation($id: ID!) { sessionRevokeAll(userId: $id) { count errors { code } } }", uid,
+                             not_found("sessionRevokeAll")),
+    }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
         assert hidden(data), (name, data)
@@ -173,6 +193,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert (await Tenant.get(id=a.id)).channel_fallback == ["whatsapp", "sms", "email"]
     changed = await b.api.ok('mutation { pluginSettingsUpdate(plugin: "whatsapp", enabled: false, settings: {phoneNumberId: "999", accessToken: "b-token", appSecret: "b", verifyToken: "b"}) { errors { field } } }')
     assert changed["pluginSettingsUpdate"]["errors"] == []
+    owner_now = await User.get(id=a_owner.id)
+    assert (owner_now.is_active, owner_now.role) == (True, a_owner.role)
+    assert (await Session.get(id=a_session.id)).revoked_at is None
+    assert (await a.api.ok("{ me { email } }"))["me"]["email"] == a.owner_email  # A's owner still signed in
 
     schema = build_schema()
     root_fields = {f.name for t in (schema.query, schema.mutation) for f in t.__strawberry_definition__.fields}

@@ -52,8 +52,23 @@ class ServiceStatus(StrEnum):
 
 
 class VerificationPurpose(StrEnum):
+    """What a staff member's one-time code proves: an email address, a phone number, or (sent to
+    the verified email or phone) the right to set a new password."""
+
     EMAIL = "email"
     PHONE = "phone"
+    PASSWORD_RESET = "password_reset"
+
+
+class SessionEndReason(StrEnum):
+    """Why a sign-in session ended (``Session.revoked_reason``)."""
+
+    LOGOUT = "logout"
+    REVOKED = "revoked"  # by the user or an admin
+    REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # a rotated refresh token was presented again
+    USER_DEACTIVATED = "user_deactivated"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
 
 
 class MessageStatus(StrEnum):

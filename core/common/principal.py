@@ -24,6 +24,7 @@ class Principal:
     tenant: TenantScope | None
     is_superuser: bool = False
     api_key_id: UUID | None = None
+    session_id: UUID | None = None  # the sign-in an access token belongs to
 
     def has_role(self, role: Role) -> bool:
         return self.tenant is not None and self.role.rank >= role.rank

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from uuid import UUID
@@ -19,21 +21,63 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from seva_crm.core.common.settings import get_settings
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 API_KEY_PREFIX = "seva_"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+@lru_cache(maxsize=1)
+def password_hasher() -> PasswordHasher:
+    """argon2id with the cost of ``SEVA_PASSWORD_HASH_*`` (tests clear this cache to change it)."""
+    s = get_settings()
+    return PasswordHasher(time_cost=s.password_hash_time_cost, memory_cost=s.password_hash_memory_kib,
+                          parallelism=s.password_hash_parallelism)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant work whether or not the account exists (a missing one checks a dummy hash)."""
+@lru_cache(maxsize=2)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("not-a-real-password")
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _hash_pool() -> ThreadPoolExecutor:
+    """The threads hashes run on: argon2 releases the GIL, so the event loop keeps serving, and a
+    bounded pool bounds the memory a burst of sign-ins takes (64 MiB each by default)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=get_settings().password_hash_pool_size, thread_name_prefix="seva-password")
+    return _pool
+
+
+async def _off_loop(fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool(), fn, *args)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    hasher = password_hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``, computed off the event loop."""
+    return await _off_loop(password_hasher().hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Off the event loop; constant work whether or not the account exists (a missing one checks
+    a dummy hash of the same cost)."""
+    return await _off_loop(_verify, password_hash, password)
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters than today's."""
+    try:
+        return password_hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def derive_key(purpose: str, secret: str | None = None) -> bytes:

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(20, gt=0)
     smtp_ca_file: str = ""  # a PEM bundle of extra CAs to trust (a private CA; tests)
 
+    # Password hashing (argon2id). The defaults are argon2-cffi's (RFC 9106's low-memory profile):
+    # 3 passes over 64 MiB with 4 lanes. Hashes carry their parameters, so changing these only
+    # affects new hashes (and old ones are re-hashed at the next sign-in). Hashing runs on a
+    # pool of ``threads`` threads (0: one per CPU), never on the event loop.
+    password_hash_time_cost: int = Field(3, ge=1, le=100)
+    password_hash_memory_kib: int = Field(65536, ge=8, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(4, ge=1, le=64)
+    password_hash_threads: int = Field(0, ge=0, le=256)
+
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
     db_pool_size: int = Field(20, ge=1, le=500)
@@ -123,6 +132,20 @@ class Settings(BaseSettings):
         if self.outbox_lease_seconds <= self.outbox_send_timeout_seconds:
             raise ValueError("SEVA_OUTBOX_LEASE_SECONDS must be greater than SEVA_OUTBOX_SEND_TIMEOUT_SECONDS")
         return self
+
+    @model_validator(mode="after")
+    def _password_hash_cost(self) -> Settings:
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError("SEVA_PASSWORD_HASH_MEMORY_KIB must be at least 8 x SEVA_PASSWORD_HASH_PARALLELISM (argon2)")
+        weak = self.password_hash_memory_kib < 7168 or self.password_hash_memory_kib * self.password_hash_time_cost < 35840
+        if self.env is Environment.PRODUCTION and weak:
+            raise ValueError("SEVA_PASSWORD_HASH_MEMORY_KIB x SEVA_PASSWORD_HASH_TIME_COST is below OWASP's argon2id minimum "
+                             "(at least 7168 KiB, and 35840 for the product; for example 19456 KiB x 2) in production")
+        return self
+
+    @property
+    def password_hash_pool_size(self) -> int:
+        return self.password_hash_threads or os.cpu_count() or 2
 
     @field_validator("secret_key")
     @classmethod

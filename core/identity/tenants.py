@@ -57,9 +57,10 @@ EMAIL_UNAVAILABLE = "this email address cannot be used for a new user; use anoth
 async def _create_user(tenant, email, password, role, name, field, *, superuser=False) -> User:
     if await User.exists(email=email):
         raise DomainError.of(field, ErrorCode.INVALID, EMAIL_UNAVAILABLE)
+    password_hash = await hash_password(password)
     try:
         user = await User.create(
-            tenant=tenant, email=email, password_hash=hash_password(password), role=role, name=name.strip(),
+            tenant=tenant, email=email, password_hash=password_hash, role=role, name=name.strip(),
             is_superuser=superuser,
         )
     except IntegrityError:

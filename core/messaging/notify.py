@@ -1,6 +1,9 @@
 """Delivery of one-time codes to staff, at once (the staff member is waiting), with no outbox row.
 
 - Email goes through the instance's SMTP server (``SEVA_SMTP_*``) when one is configured.
+- A password reset code goes to the verified address it was made for (``target``): by email if
+  it is an email address, by SMS otherwise, worded as a reset code in an email (an SMS keeps the
+  one registered template).
 - A phone code goes through the tenant's channel of kind ``sms`` (a plugin's, enabled and
   configured; the first in the tenant's channel order), with template ``staff_verification_code``
   (built in; a tenant may override it, with the binding its SMS provider needs) and variable
@@ -31,22 +34,30 @@ class NoChannel(Exception):
 
 
 async def send_staff_code(user_id: UUID, purpose: VerificationPurpose, target: str, code: str) -> None:
-    if purpose is VerificationPurpose.PHONE:
+    by_email = "@" in target if purpose is VerificationPurpose.PASSWORD_RESET else purpose is VerificationPurpose.EMAIL
+    if not by_email:
         user = await User.get(id=user_id).only("id", "tenant_id")
         if user.tenant_id is not None and await _send_to_phone(user.tenant_id, user_id, target, code):
             return
-    if purpose is VerificationPurpose.EMAIL:
+    else:
         from seva_crm.core.messaging import mail
 
-        text = (f"Your Seva CRM verification code is {code}.\n\n"
-                "It expires in a few minutes. If you did not ask for it, ignore this email.")
-        if await mail.send_staff_mail(target, "Your Seva CRM verification code", text):
-            log.info("email verification code for user %s sent through the instance SMTP server", user_id)
+        if purpose is VerificationPurpose.PASSWORD_RESET:
+            subject = "Your Seva CRM password reset code"
+            text = (f"Your Seva CRM password reset code is {code}.\n\n"
+                    "It expires in a few minutes. If you did not ask to reset your password, ignore this email: "
+                    "your password stays as it is.")
+        else:
+            subject = "Your Seva CRM verification code"
+            text = (f"Your Seva CRM verification code is {code}.\n\n"
+                    "It expires in a few minutes. If you did not ask for it, ignore this email.")
+        if await mail.send_staff_mail(target, subject, text):
+            log.info("%s code for user %s sent through the instance SMTP server", purpose.value, user_id)
             return
     if get_settings().is_development:
         log.warning("development channel: %s verification code for user %s is %s", purpose.value, user_id, code)
         return
-    raise NoChannel(f"no {purpose.value} channel is configured to deliver verification codes")
+    raise NoChannel(f"no {'email' if by_email else 'phone'} channel is configured to deliver verification codes")
 
 
 async def _send_to_phone(tenant_id: UUID, user_id: UUID, phone: str, code: str) -> bool:

@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_login_attempts_use_ratelimit')]
+    dependencies = [('models', '0011_open_channels')]
 
     initial = False
 

@@ -3,7 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from seva_crm.core.common.enums import Region, Role, TenantStatus, VerificationPurpose
+from seva_crm.core.common.enums import Region, Role, SessionEndReason, TenantStatus, VerificationPurpose
 from seva_crm.core.models.base import TimestampedModel
 
 
@@ -39,9 +39,31 @@ class User(TimestampedModel):
         table = "staff_user"
 
 
+class Session(Model):
+    """One sign-in of a member of staff: the family of refresh tokens rotated from one login
+    (``RefreshToken.family`` is this id) and the access tokens issued with them (claim ``sid``).
+    Every request checks it, so revoking it, deactivating the user, changing their role or
+    closing the tenant takes effect on the next request."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField()  # updated at most once a minute (core.identity.auth)
+    expires_at = fields.DatetimeField()  # of its newest refresh token
+    ip = fields.CharField(max_length=64, default="")  # at sign-in
+    user_agent = fields.CharField(max_length=300, default="")  # at sign-in
+    last_ip = fields.CharField(max_length=64, default="")
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharEnumField(SessionEndReason, max_length=32, null=True)
+
+    class Meta:
+        table = "staff_session"
+        indexes = (("user_id", "created_at"),)
+
+
 class RefreshToken(Model):
-    """A refresh token, stored only as a hash. Rotation keeps the ``family``, and reuse of a
-    rotated token revokes the whole family (it was stolen or replayed)."""
+    """A refresh token, stored only as a hash. Rotation keeps the ``family`` (the Session's id),
+    and reuse of a rotated token revokes the whole family (it was stolen or replayed)."""
 
     id = fields.UUIDField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)

@@ -30,6 +30,8 @@ os.environ.update({
     "SEVA_DATA_DIR": _data_dir,
     "SEVA_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
     "SEVA_DATABASE_URL": os.environ.get("SEVA_TEST_DATABASE_URL") or f"sqlite://{_data_dir}/test.sqlite3",
+    # argon2 at its cheapest: tests sign in often, and the production cost is a setting of its own
+    "SEVA_PASSWORD_HASH_TIME_COST": "1", "SEVA_PASSWORD_HASH_MEMORY_KIB": "1024", "SEVA_PASSWORD_HASH_PARALLELISM": "1",
 })
 
 import pytest  # noqa: E402
