@@ -101,3 +101,63 @@ def test_drop_data_names_a_plugin_without_tables(env):
     result = subprocess.run([sys.executable, "-m", "seva_crm", "plugins", "drop-data", "razorpay", "--yes"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1 and "no loaded plugin 'razorpay' has tables" in result.stderr
+
+
+PROVIDER_IDS = """
+import asyncio, json, sqlite3
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as migrate_to
+from seva_crm.core.billing import invoices, payments
+from seva_crm.core.billing.payments import GatewayPayment
+from seva_crm.core.common.enums import Region
+from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.customers.customers import create_customer
+from seva_crm.core.identity.tenants import create_tenant
+from seva_crm.core.models import Payment, Refund
+from seva_crm.core.storage.db import close_db, init_db, migrate, tortoise_config
+
+def indexes(path):
+    with sqlite3.connect(path) as db:
+        return sorted(n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+                                               "('payment', 'refund', 'customer') AND name NOT LIKE 'sqlite_autoindex%'"))
+
+async def paid_and_refunded(name, provider_payment_id):
+    tenant, _ = await create_tenant(name, Region.IN, f"owner@{name.lower()}.example.com", "long-enough-pw")
+    scope = TenantScope(tenant.id, Region.IN)
+    customer = await create_customer(scope, {"name": "Asha Devi", "phone": "9876543210"})
+    invoice = await invoices.create_invoice(scope, {"customer_id": customer.id, "lines": [{"description": "Form filling", "unit_amount": 5000}]})
+    payment, _ = await payments.record_gateway_payment(tenant.id, invoice.id, GatewayPayment("razorpay", provider_payment_id, invoice.total, True, utcnow(), "upi"))
+    await payments.refund_payment(scope, payment.id, {"amount": 1000})
+    return tenant
+
+async def main():
+    settings = get_settings()
+    path = settings.db_url.removeprefix("sqlite://")
+    # a database as it was before provider ids were unique per tenant
+    await migrate_to(config=tortoise_config(settings.db_url), target="models.0011_open_channels")
+    await Tortoise.close_connections()
+    await init_db(settings)
+    first = await paid_and_refunded("First", "pay_shared")
+    await close_db()
+    before = indexes(path)
+
+    await migrate(settings)
+    await init_db(settings)
+    second = await paid_and_refunded("Second", "pay_shared")  # another tenant's gateway may reuse an id
+    print(json.dumps({
+        "refunds": [await Refund.filter(tenant_id=t.id).count() for t in (first, second)],
+        "payments": await Payment.filter(provider_payment_id="pay_shared").count(),
+        "indexes_kept": set(before) <= set(indexes(path)),
+    }))
+    await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_upgrading_sqlite_keeps_the_rows_and_indexes_of_rebuilt_tables(env):
+    """Migration 0012 rebuilds payment and refund on SQLite (their provider ids become unique per
+    tenant): rows pointing at them survive, and so do the tables' indexes."""
+    assert json.loads(run(env, "-c", PROVIDER_IDS).splitlines()[-1]) == {"refunds": [1, 1], "payments": 2, "indexes_kept": True}

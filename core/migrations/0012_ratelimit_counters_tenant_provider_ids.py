@@ -4,10 +4,13 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import UniqueConstraint
 
+from seva_crm.core.storage.migration_ops import RebuildField
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0011_open_channels')]
 
     initial = False
+    atomic = False  # RebuildField: SQLite's foreign keys can only be turned off outside a transaction
 
     operations = [
         ops.CreateModel(
@@ -24,7 +27,7 @@ class Migration(migrations.Migration):
             options={'table': 'rate_limit', 'app': 'models', 'unique_together': (('bucket', 'key_hash'),), 'indexes': [Index(fields=['reset_at'])], 'pk_attr': 'id', 'table_description': 'One counter of a rate limit (core.common.ratelimit): a bucket and a keyed digest of who'},
             bases=['Model'],
         ),
-        ops.AlterField(
+        RebuildField(
             model_name='Payment',
             name='provider_payment_id',
             field=fields.CharField(null=True, max_length=64),
@@ -33,7 +36,7 @@ class Migration(migrations.Migration):
             model_name='Payment',
             constraint=UniqueConstraint(fields=('tenant_id', 'provider_payment_id'), name=None),
         ),
-        ops.AlterField(
+        RebuildField(
             model_name='Refund',
             name='provider_refund_id',
             field=fields.CharField(null=True, max_length=64),

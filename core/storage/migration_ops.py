@@ -71,6 +71,35 @@ class AlterColumn(AlterField):
             await super().database_backward(app_label, old_state, new_state, state_editor)
 
 
+class RebuildField(AlterField):
+    """AlterField for a change SQLite can only make by rebuilding the table (dropping a column's
+    UNIQUE, say), rebuilt the way SQLite documents: foreign keys off while the old table is
+    dropped (else rows pointing at it would be deleted, or the drop refused), the table's
+    indexes made again afterwards (Tortoise's rebuild leaves them out), and the foreign keys
+    checked before they are on again. PRAGMA foreign_keys does nothing inside a transaction, so
+    the migration using it sets ``atomic = False``. Other databases alter the column as usual."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor is None or state_editor.client.capabilities.dialect != "sqlite":
+            await super().database_forward(app_label, old_state, new_state, state_editor)
+            return
+        client = state_editor.client
+        table = old_state.apps.get_model(f"{app_label}.{self.model_name}")._meta.db_table
+        _, indexes = await client.execute_query(
+            f"SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' AND sql IS NOT NULL")
+        await client.execute_script("PRAGMA foreign_keys = OFF")
+        try:
+            await super().database_forward(app_label, old_state, new_state, state_editor)
+            for row in indexes:
+                sql = row["sql"]
+                await client.execute_script(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
+            _, broken = await client.execute_query("PRAGMA foreign_key_check")
+            if broken:
+                raise RuntimeError(f"rebuilding {table} left {len(broken)} rows pointing at nothing")
+        finally:
+            await client.execute_script("PRAGMA foreign_keys = ON")
+
+
 class DropColumn(RemoveField):
     """RemoveField by ``ALTER TABLE ... DROP COLUMN`` on every database. On SQLite Tortoise
     rebuilds the table instead, and dropping the old table with foreign keys on would cascade
