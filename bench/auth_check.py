@@ -91,7 +91,7 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
     from seva_crm.core.common.enums import Role
     from seva_crm.core.identity import auth
     from seva_crm.core.identity.tenants import create_api_key
-    from seva_crm.core.storage.db import close_db, init_db, migrate
+    from seva_crm.core.platform.database import close_db, init_db, migrate
     from seva_crm.core.common.settings import get_settings
     from seva_crm.schema.app import create_app
 

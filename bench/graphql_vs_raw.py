@@ -209,7 +209,7 @@ class QueryCounter(logging.Handler):
 
 async def bench(args: argparse.Namespace, db_label: str) -> None:
     from seva_crm.core.identity.auth import login
-    from seva_crm.core.storage.db import close_db, init_db, migrate
+    from seva_crm.core.platform.database import close_db, init_db, migrate
     from seva_crm.core.common.settings import get_settings
     from seva_crm.schema.app import create_app
 

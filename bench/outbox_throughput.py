@@ -91,7 +91,7 @@ async def bench_outbox(args) -> float:
     from seva_crm.core import jobs
     from seva_crm.core.messaging import outbox
     from seva_crm.core.platform.channels import Purpose
-    from seva_crm.core.storage.db import init_db, migrate
+    from seva_crm.core.platform.database import init_db, migrate
     from seva_crm.core.common.enums import MessageStatus, Region
     from seva_crm.core.models import Customer, Message
     from seva_crm.core.platform.plugins import Plugins, set_plugins
@@ -194,7 +194,7 @@ async def bench(args, label: str) -> None:
     outbox_rate = await bench_outbox(args)
     bare_rate = await bench_bare(args)
     print(f"ratio outbox / bare dramatiq: {outbox_rate / bare_rate:.3f}")
-    from seva_crm.core.storage.db import close_db
+    from seva_crm.core.platform.database import close_db
     await close_db()
 
 

@@ -4,7 +4,7 @@ periodic jobs (``@periodic``), so the broker and the scheduler know them all. ``
 core imports it (it sits above every layer)."""
 
 from seva_crm.core.billing import periodic as billing_periodic
-from seva_crm.core.common import ratelimit
+from seva_crm.core.platform import ratelimit
 from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.messaging import outbox
 from seva_crm.core.privacy import breach, export, requests, retention, runner

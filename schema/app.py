@@ -21,9 +21,9 @@ from strawberry.types import ExecutionResult
 from tortoise import connections
 
 from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.identity.auth import authenticate
-from seva_crm.core.storage.db import close_db, init_db
+from seva_crm.core.platform.database import close_db, init_db
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.platform.plugins import Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings

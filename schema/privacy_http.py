@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.privacy import requests
 from seva_crm.core.privacy.export import open_export

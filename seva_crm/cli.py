@@ -36,7 +36,7 @@ for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "ses
 
 def run(coro):
     """Run a coroutine with the database open."""
-    from seva_crm.core.storage.db import database
+    from seva_crm.core.platform.database import database
 
     async def main():
         async with database():
@@ -60,7 +60,7 @@ def parse_id(value: str, type_name: str) -> UUID:
 def migrate() -> None:
     """Apply pending database migrations: core's and those of every loaded plugin with tables
     of its own (see `seva plugins list`), in dependency order."""
-    from seva_crm.core.storage.db import migrate as apply
+    from seva_crm.core.platform.database import migrate as apply
 
     asyncio.run(apply())
     get_settings().secret  # in development, create the instance secret now, beside the database
@@ -200,7 +200,7 @@ def tenant_channels(
     order: Annotated[Optional[str], typer.Option(help="Set the channel order: channel ids, comma-separated")] = None,
 ) -> None:
     """Show a tenant's notification channels and channel order; with --order, set the order (audited)."""
-    from seva_crm.core.common import audit
+    from seva_crm.core.platform import audit
     from seva_crm.core.messaging.channel_registry import channel_order, set_channel_order
 
     tenant_id = parse_id(tenant, "Tenant")
@@ -409,7 +409,7 @@ def plugins_drop_data(
     plugin's migrations (core's tables are not touched). Irreversible: take a backup first.
     Run it while the plugin is still installed and allowed; then deny it (SEVA_PLUGINS=-<id>)
     or uninstall it, or the next `seva migrate` creates its tables again, empty."""
-    from seva_crm.core.storage.db import drop_plugin_data
+    from seva_crm.core.platform.database import drop_plugin_data
 
     if not yes:
         typer.confirm(f"Delete every table of plugin {plugin_id!r}, with all tenants' data in them?", abort=True)
@@ -435,7 +435,7 @@ def secrets_rotate(
 @audit_app.command("verify")
 def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
     """Check every audit chain; print the first broken link of each and exit 1 if any."""
-    from seva_crm.core.common import audit
+    from seva_crm.core.platform import audit
 
     name = str(parse_id(chain, "Tenant")) if chain else None
     result = run(audit.verify(name))
@@ -470,7 +470,7 @@ def privacy_sweep() -> None:
     from seva_crm.core.privacy.requests import escalate_overdue
     from seva_crm.core.common.security import utcnow
 
-    from seva_crm.core.common.ratelimit import prune
+    from seva_crm.core.platform.ratelimit import prune
 
     async def sweep():
         now = utcnow()

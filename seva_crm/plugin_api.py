@@ -100,7 +100,7 @@ from seva_crm.core.identity import tenants as _tenants
 from seva_crm.core.messaging import mail as _mail
 from seva_crm.core.messaging import outbox as _outbox
 from seva_crm.core.messaging import provider_reports as _reports
-from seva_crm.core.common import audit as _audit
+from seva_crm.core.platform import audit as _audit
 from seva_crm.core.platform import plugins as _plugins
 from seva_crm.core.platform import tenant_plugins as _tenant_plugins
 from seva_crm.core.platform import webhook_tenants as _webhook_tenants

@@ -7,7 +7,7 @@ import sys
 
 from tortoise import connections
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.models import AuditEvent
 from tests.conftest import Api, PASSWORD, is_postgres
 from tests.test_customers import UPDATE, create

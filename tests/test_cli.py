@@ -169,7 +169,7 @@ import asyncio, sys
 from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.models import AuditEvent
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
-from seva_crm.core.storage.db import database
+from seva_crm.core.platform.database import database
 
 async def main(action, tenant):
     async with database():

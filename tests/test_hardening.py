@@ -17,7 +17,7 @@ from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import Settings
 from seva_crm.core.identity.tenants import create_user
 from seva_crm.core.models import Invoice, Payment, Refund
-from seva_crm.core.storage.db import _prepare_sqlite
+from seva_crm.core.platform.database import _prepare_sqlite
 from tests.billing_helpers import customer, plan, subscription
 from tests.conftest import PASSWORD
 

@@ -5,7 +5,7 @@ and each plugin's own (an app per plugin that declares models)."""
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from seva_crm.core.storage.db import tortoise_config
+from seva_crm.core.platform.database import tortoise_config
 from seva_crm.core.common.settings import get_settings
 
 

@@ -19,7 +19,7 @@ from seva_crm.core.common.enums import Region
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.identity.tenants import create_tenant
 from seva_crm.core.models import Customer
-from seva_crm.core.storage.db import close_db, init_db, migrate, tortoise_config
+from seva_crm.core.platform.database import close_db, init_db, migrate, tortoise_config
 from seva_crm.plugins.email.models import EmailSuppression
 from seva_crm.plugins.email.suppression import address_hash, is_suppressed
 from seva_crm.plugins.whatsapp.contacts import is_unreachable
@@ -116,7 +116,7 @@ from seva_crm.core.common.settings import get_settings
 from seva_crm.core.customers.customers import create_customer
 from seva_crm.core.identity.tenants import create_tenant
 from seva_crm.core.models import Payment, Refund
-from seva_crm.core.storage.db import close_db, init_db, migrate, tortoise_config
+from seva_crm.core.platform.database import close_db, init_db, migrate, tortoise_config
 
 def indexes(path):
     with sqlite3.connect(path) as db:

@@ -15,7 +15,7 @@ from datetime import date
 
 from tortoise import Tortoise
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.common.settings import get_settings

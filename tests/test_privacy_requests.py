@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core import jobs
 from seva_crm.core.common.enums import Region, RequestType, Role
 from seva_crm.core.common.ids import from_global_id, to_global_id

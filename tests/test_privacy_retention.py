@@ -6,7 +6,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.models import AuditEvent, Customer, ServiceRecord, Tenant, User
 from seva_crm.core.privacy.retention import purge_terminated_tenants, tenant_tables
 from tests.conftest import LOGIN, PASSWORD, Api

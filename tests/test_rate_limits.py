@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from seva_crm.core.common import ratelimit
+from seva_crm.core.platform import ratelimit
 from seva_crm.core.common.enums import RequestType, VerificationPurpose
 from seva_crm.core.common.errors import DomainError
-from seva_crm.core.common.ratelimit import Limit
+from seva_crm.core.platform.ratelimit import Limit
 from seva_crm.core.common.security import digest, utcnow
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.identity import auth, login_limits

@@ -18,8 +18,8 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from seva_crm.core.billing.gateways import PayloadPrivacy, payload_privacy
-from seva_crm.core.common import audit
-from seva_crm.core.common.personal_data import record_ids as _ids, row_dict
+from seva_crm.core.platform import audit
+from seva_crm.core.platform.personal_data import record_ids as _ids, row_dict
 from seva_crm.core.models import (
     BillingReminder,
     Customer,

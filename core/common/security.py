@@ -124,7 +124,7 @@ def api_key_prefix(key: str) -> str | None:
 
 # --- the clock ---------------------------------------------------------------------------
 # Every part of Seva reads the time through ``utcnow()`` (Tortoise's auto_now fields too: see
-# core.storage.db), so a test can pin it with ``set_clock``; nothing reads the wall clock itself.
+# core.platform.database), so a test can pin it with ``set_clock``; nothing reads the wall clock itself.
 
 
 class Clock:

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.customers import customers
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant

@@ -13,7 +13,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.platform import events
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound

@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import REGION_CURRENCY, Currency, ServiceStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound

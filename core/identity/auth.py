@@ -19,8 +19,8 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit, ratelimit
-from seva_crm.core.common.ratelimit import Limit
+from seva_crm.core.platform import audit, ratelimit
+from seva_crm.core.platform.ratelimit import Limit
 from seva_crm.core.common.enums import Region, Role, SessionEndReason, VerificationPurpose
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.identity.sessions import end_session, end_user_sessions

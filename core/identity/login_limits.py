@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seva_crm.core.common import ratelimit
-from seva_crm.core.common.ratelimit import Limit
+from seva_crm.core.platform import ratelimit
+from seva_crm.core.platform.ratelimit import Limit
 from seva_crm.core.common.settings import get_settings
 
 CLIENT, ACCOUNT, IP, KNOWN = "login-client", "login-account", "login-ip", "login-known"

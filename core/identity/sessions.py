@@ -8,7 +8,7 @@ from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import SessionEndReason
 from seva_crm.core.common.errors import NotFound
 from seva_crm.core.common.principal import Principal

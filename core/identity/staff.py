@@ -12,7 +12,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import Role, SessionEndReason
 from seva_crm.core.common.errors import DomainError, ErrorCode, Forbidden
 from seva_crm.core.common.principal import Principal

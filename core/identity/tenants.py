@@ -9,7 +9,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import Region, Role
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.models import ApiKey, Tenant, User

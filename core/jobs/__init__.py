@@ -32,7 +32,7 @@ from tortoise.context import TortoiseContext, _current_context
 
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.core.platform.plugins import get_plugins
-from seva_crm.core.storage.db import tortoise_config
+from seva_crm.core.platform.database import tortoise_config
 
 log = logging.getLogger("seva.jobs")
 

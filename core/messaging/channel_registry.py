@@ -9,7 +9,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import NotFound
 from seva_crm.core.models import Tenant
 from seva_crm.core.platform.channel_catalog import ChannelInfo, check_channel_order, tenant_channels, usable_id

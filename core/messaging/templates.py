@@ -268,7 +268,7 @@ def check_template(key: str, purpose: str, texts: dict[str, str], bindings: dict
 async def upsert_template(tenant_id: UUID, key: str, purpose: str, texts: dict[str, str],
                           bindings: dict[str, dict[str, Any]]) -> Template:
     """Create or replace the tenant's version of ``key`` (audited)."""
-    from seva_crm.core.common import audit
+    from seva_crm.core.platform import audit
     from seva_crm.core.models import MessageTemplate
 
     template = check_template(key, purpose, texts, bindings)

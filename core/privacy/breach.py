@@ -11,7 +11,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import BreachIncident

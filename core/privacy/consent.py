@@ -15,7 +15,7 @@ from uuid import UUID
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import ConsentSource
 from seva_crm.core.common.errors import DomainError, ErrorCode

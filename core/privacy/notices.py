@@ -10,7 +10,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
 from seva_crm.core.models import ConsentNotice

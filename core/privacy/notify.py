@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.common.enums import Role
 from seva_crm.core.models import Customer, User

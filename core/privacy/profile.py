@@ -8,7 +8,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import PrivacyProfile
 from seva_crm.core.common.principal import TenantScope

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import ConsentSource
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.common.principal import TenantScope

@@ -18,7 +18,7 @@ from uuid import UUID
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.customers import customers
 from seva_crm.core.platform import events
 from seva_crm.core.customers.customers import get_customer
@@ -32,7 +32,7 @@ from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
 from seva_crm.core.privacy import notify
 from seva_crm.core.privacy.policy import tenant_policy
-from seva_crm.core.common.ratelimit import hit
+from seva_crm.core.platform.ratelimit import hit
 from seva_crm.core.common.security import constant_time_equal, digest, new_code, new_token, utcnow
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.storage.transactions import after_commit, transaction

@@ -14,7 +14,7 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import TenantStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.jobs.schedule import DAY, periodic

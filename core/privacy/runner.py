@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
-from seva_crm.core.common import audit
+from seva_crm.core.platform import audit
 from seva_crm.core.common.enums import ConsentSource, RequestStatus, RequestType
 from seva_crm.core.jobs import enqueue, job
 from seva_crm.core.models import Customer, PrivacyRequest, Tenant

@@ -11,8 +11,8 @@ anonymised). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
 from __future__ import annotations
 
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
-from seva_crm.core.common import audit
-from seva_crm.core.common.personal_data import Source, record_ids as _ids, row_dict
+from seva_crm.core.platform import audit
+from seva_crm.core.platform.personal_data import Source, record_ids as _ids, row_dict
 from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.common.security import utcnow

@@ -45,7 +45,7 @@ from seva_crm.core.identity.tenants import create_tenant  # noqa: E402
 from seva_crm.core.platform import plugins as plugins_module  # noqa: E402
 from seva_crm.core.platform.plugin_settings import update_plugin_settings  # noqa: E402
 from seva_crm.core.platform.plugins import Plugins, get_plugins, set_plugins  # noqa: E402
-from seva_crm.core.storage.db import close_db, init_db, migrate  # noqa: E402
+from seva_crm.core.platform.database import close_db, init_db, migrate  # noqa: E402
 from seva_crm.schema.app import create_app  # noqa: E402
 from seva_crm.testing.client import PASSWORD, TenantFixture, login  # noqa: E402
 

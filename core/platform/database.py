@@ -47,7 +47,7 @@ def _cli_config() -> dict:
     return tortoise_config(get_settings().db_url)
 
 
-# For the `tortoise` command (makemigrations): `[tool.tortoise] tortoise_orm = "seva_crm.core.storage.db.TORTOISE_ORM"`;
+# For the `tortoise` command (makemigrations): `[tool.tortoise] tortoise_orm = "seva_crm.core.platform.database.TORTOISE_ORM"`;
 # evaluated on access, so importing core.db reads no settings.
 def __getattr__(name: str):
     if name == "TORTOISE_ORM":
