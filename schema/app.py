@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 from tortoise import connections
 
 from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
+from seva_crm.core.platform.context import tenant_context
 from seva_crm.core.platform import audit
 from seva_crm.core.identity.auth import authenticate
 from seva_crm.core.platform.database import close_db, init_db
@@ -80,7 +81,8 @@ class SevaGraphQL(GraphQL):
 
 class RequestId:
     """Takes X-Request-ID from the client (or makes one), exposes it to logs and masked errors,
-    and returns it on the response."""
+    and returns it on the response; the request's tenant context (core.platform.context) lives
+    as long as the request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,7 +101,8 @@ class RequestId:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with tenant_context():  # what the request looks up about its tenant, loaded once
+                await self.app(scope, receive, send_with_id)
         finally:
             audit.reset_actor(actor)
             request_id.reset(token)

@@ -9,6 +9,8 @@ START = "mutation { emailVerificationStart { ok errors { field code message } } 
 async def test_email_verification_without_smtp_in_production_is_a_payload_error(tenant, monkeypatch):
     monkeypatch.setenv("SEVA_ENV", "production")
     monkeypatch.setenv("SEVA_SMTP_HOST", "")
+    monkeypatch.setenv("SEVA_PASSWORD_HASH_MEMORY_KIB", "19456")  # production refuses the tests' cheap hashing
+    monkeypatch.setenv("SEVA_PASSWORD_HASH_TIME_COST", "2")
     get_settings.cache_clear()
     try:
         data = await tenant.api.ok(START)

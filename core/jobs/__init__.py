@@ -18,6 +18,7 @@ inside ``seva serve``). Either way the same actors run the same way:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from dramatiq.middleware import AsyncIO
 from tortoise.context import TortoiseContext, _current_context
 
 from seva_crm.core.common.settings import Settings, get_settings
+from seva_crm.core.platform.context import tenant_context
 from seva_crm.core.platform.plugins import get_plugins
 from seva_crm.core.platform.database import tortoise_config
 
@@ -67,7 +69,18 @@ def job(name: str, **options: Any) -> Callable[[Callable[..., Awaitable[Any]]], 
 
 
 def _declare(spec: JobSpec, broker: dramatiq.Broker) -> None:
-    dramatiq.actor(spec.fn, broker=broker, actor_name=spec.name, queue_name=QUEUE, **spec.options)
+    dramatiq.actor(_with_tenant_context(spec.fn), broker=broker, actor_name=spec.name, queue_name=QUEUE, **spec.options)
+
+
+def _with_tenant_context(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Each run of a job has its own tenant context (core.platform.context)."""
+
+    @functools.wraps(fn)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        with tenant_context():
+            return await fn(*args, **kwargs)
+
+    return run
 
 
 class AsyncIOWithDatabase(AsyncIO):

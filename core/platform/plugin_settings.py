@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from seva_crm.core.common import crypto
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import PluginSettings
+from seva_crm.core.platform.context import forget
 from seva_crm.core.platform.plugins import LoadedPlugin, Plugins, get_plugins
 
 log = logging.getLogger("seva.plugins")
@@ -192,6 +193,7 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
     except IntegrityError:  # another request created the row first
         raise DomainError.of("plugin", ErrorCode.DUPLICATE, "changed by someone else at the same time: try again") from None
     log.info("tenant %s updated plugin %s (enabled=%s)", tenant_id, plugin_id, row.enabled)
+    forget(tenant_id)  # what this request kept of the tenant's settings is stale now
     return view(loaded, row)
 
 

@@ -15,14 +15,25 @@ from pydantic import BaseModel
 
 from seva_crm.core.platform.channels import NotificationChannel
 from seva_crm.core.models import PluginSettings
+from seva_crm.core.platform.context import kept
 from seva_crm.core.platform.plugin_settings import is_enabled, load_settings, loaded_plugin
 from seva_crm.core.platform.plugins import Plugins, get_plugins
+
+
+async def settings_rows(tenant_id: UUID) -> dict[str, PluginSettings]:
+    """The tenant's plugin settings rows by plugin id: one query, kept for the request or job
+    (``core.platform.context``). Read-only: a change goes through ``update_plugin_settings``."""
+
+    async def load() -> dict[str, PluginSettings]:
+        return {row.plugin_id: row for row in await PluginSettings.filter(tenant_id=tenant_id)}
+
+    return await kept("plugin_settings", tenant_id, load)
 
 
 async def enabled_plugins(tenant_id: UUID, plugins: Plugins | None = None) -> list[str]:
     """Ids of the plugins enabled for the tenant (its choice, else the plugin's default), in load order."""
     plugins = plugins or get_plugins()
-    rows = {r.plugin_id: r for r in await PluginSettings.filter(tenant_id=tenant_id).only("plugin_id", "enabled")}
+    rows = await settings_rows(tenant_id)
     return [pid for pid, loaded in plugins.loaded.items() if is_enabled(loaded, rows.get(pid))]
 
 
@@ -31,7 +42,11 @@ async def plugin_config(tenant_id: UUID, plugin_id: str, plugins: Plugins | None
     call ``get_secret_value()`` only where the secret is used). None if the plugin has no settings
     model or the tenant has not configured it. Does not check enablement."""
     loaded = loaded_plugin(plugin_id, plugins)
-    return load_settings(loaded, await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id))
+
+    async def load() -> BaseModel | None:
+        return load_settings(loaded, (await settings_rows(tenant_id)).get(plugin_id))
+
+    return await kept("plugin_config", tenant_id, load, key=plugin_id)
 
 
 async def tenant_hook(tenant_id: UUID, name: str, plugins: Plugins | None = None) -> HookCaller:
@@ -82,7 +97,7 @@ async def privacy_fanouts(tenant_id: UUID, plugins: Plugins | None = None) -> li
     provided = plugins.provided("seva_privacy_fanout")
     if not provided:
         return []
-    rows = {r.plugin_id: r for r in await PluginSettings.filter(tenant_id=tenant_id).only("plugin_id", "enabled")}
+    rows = await settings_rows(tenant_id)
     reach = {pid for pid, loaded in plugins.loaded.items() if pid in rows or is_enabled(loaded, rows.get(pid))}
     return [Offer(pid, adapter) for pid, adapter in provided if pid in reach]
 
@@ -91,11 +106,12 @@ async def enabled_config(tenant_id: UUID, plugin_id: str, plugins: Plugins | Non
     """The plugin's settings for the tenant (as ``plugin_config``), but only if the tenant enabled
     the plugin: what a plugin's webhook or job acts with. None if disabled or not configured."""
     loaded = loaded_plugin(plugin_id, plugins)
-    row = await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id)
-    return load_settings(loaded, row) if is_enabled(loaded, row) else None
+    if not is_enabled(loaded, (await settings_rows(tenant_id)).get(plugin_id)):
+        return None
+    return await plugin_config(tenant_id, plugin_id, plugins)
 
 
 async def is_plugin_enabled(tenant_id: UUID, plugin_id: str, plugins: Plugins | None = None) -> bool:
     """Whether the tenant enabled the plugin (its choice, else the plugin's default)."""
     loaded = loaded_plugin(plugin_id, plugins)
-    return is_enabled(loaded, await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id).only("id", "enabled"))
+    return is_enabled(loaded, (await settings_rows(tenant_id)).get(plugin_id))

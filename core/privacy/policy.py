@@ -17,6 +17,7 @@ from uuid import UUID
 from seva_crm.core.common.enums import Region, RequestType
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import PrivacyProfile, Tenant
+from seva_crm.core.platform.context import kept
 from seva_crm.core.platform.plugin_types import (
     BreachObligation,
     Cited,
@@ -151,7 +152,12 @@ async def regions_of(tenant_id: UUID) -> list[str]:
 
 
 async def tenant_policy(tenant_id: UUID) -> RegionPolicy:
-    """The policy the tenant answers to, configured with its settings (stricter of several)."""
+    """The policy the tenant answers to, configured with its settings (stricter of several); kept
+    for the request or job (``core.platform.context``)."""
+    return await kept("privacy_policy", tenant_id, lambda: _tenant_policy(tenant_id))
+
+
+async def _tenant_policy(tenant_id: UUID) -> RegionPolicy:
     available = region_policies()
     policies = []
     for region in await regions_of(tenant_id):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
+from seva_crm.core.platform.context import forget
 from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import PrivacyProfile
@@ -36,7 +37,8 @@ async def update_profile(tenant: TenantScope, changes: dict[str, Any]) -> Privac
     if "contact_email" in changes:
         values["contact_email"] = normalize_email(changes["contact_email"], "contactEmail") if changes["contact_email"] else ""
     if "contact_phone" in changes:
-        values["contact_phone"] = normalize_phone(changes["contact_phone"], tenant.region, "contactPhone") if changes["contact_phone"] else ""
+        values["contact_phone"] = (normalize_phone(changes["contact_phone"], tenant.region, "contactPhone")
+                                   if changes["contact_phone"] else "")
     if "custom_purposes" in changes:
         purposes = list(dict.fromkeys(p.strip().lower() for p in changes["custom_purposes"] or []))
         bad = [p for p in purposes if not PURPOSE_PATTERN.match(p) or p in BUILT_IN_PURPOSES]
@@ -53,6 +55,7 @@ async def update_profile(tenant: TenantScope, changes: dict[str, Any]) -> Privac
         await profile.save()
         await audit.record(tenant.id, "privacy_profile.updated", subject_type="privacy_profile", subject_id=profile.id,
                            changed=changed, details={"after": shown})
+    forget(tenant.id)  # the policy this request kept answers to other regions now
     return profile
 
 
