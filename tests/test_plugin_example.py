@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from seva_crm.core.platform import plugins as process_plugins
 from seva_crm.plugin_api import Plugins, enqueue, tenant_global_id
 from tests.jobs_support import inprocess_jobs  # noqa: F401 - fixture: jobs run in this process
 
@@ -42,8 +43,10 @@ def pip(*args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def hello(tmp_path_factory):
-    """seva-plugin-hello installed as a user would have it; yields its install directory."""
+def hello(tmp_path_factory, app):
+    """seva-plugin-hello installed as a user would have it; yields its install directory. The
+    session's app and plugins are made first, and plugins loaded meanwhile are dropped after:
+    other tests never see it."""
     work = tmp_path_factory.mktemp("hello")
     source, wheels, site = work / "src", work / "wheels", work / "site"
     shutil.copytree(EXAMPLE, source)  # build out of tree: leave no build/ or egg-info in the repository
@@ -57,6 +60,8 @@ def hello(tmp_path_factory):
     for name in [m for m in sys.modules if m == "seva_plugin_hello" or m.startswith("seva_plugin_hello.")]:
         del sys.modules[name]
     importlib.invalidate_caches()
+    if process_plugins._plugins is not None and "hello" in process_plugins._plugins.loaded:
+        process_plugins.set_plugins(None)  # loaded while it was installed: load them again without it
 
 
 @pytest.fixture
