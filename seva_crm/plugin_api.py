@@ -23,6 +23,7 @@ from seva_crm.core.platform.plugin_types import DomainEvent  # what seva_domain_
 from seva_crm.core.platform.plugin_types import GraphQLContribution  # what seva_graphql returns
 from seva_crm.core.platform.plugin_types import PluginManifest  # what seva_manifest returns
 from seva_crm.core.platform.plugin_types import ScheduledJob  # what seva_scheduled_jobs returns
+from seva_crm.core.platform.plugins import Plugins  # a set of loaded plugins; in tests: Plugins(discover=False, extra=(hooks,))
 from seva_crm.core.platform.plugin_types import InstanceSettings  # base of a plugin's instance settings (SEVA_<PLUGIN>_*)
 from seva_crm.core.platform.plugin_types import ProviderUrl  # a provider's base URL field: https:// required in production
 from seva_crm.core.models.base import TenantModel  # base of a plugin's own Tortoise models: id, tenant, created/updated
@@ -360,7 +361,7 @@ def user_errors(exc: DomainError) -> list[UserError]:
 
 __all__ = [
     # hooks and values
-    "hookimpl", "PluginManifest", "GraphQLContribution", "ScheduledJob", "DomainEvent",
+    "hookimpl", "PluginManifest", "GraphQLContribution", "ScheduledJob", "DomainEvent", "Plugins",
     # a plugin's own configuration and data
     "InstanceSettings", "ProviderUrl", "instance_settings", "TenantModel", "AdoptModel", "column_exists", "keyed_digest", "record_audit",
     # channels

@@ -28,5 +28,7 @@ def test_a_partners_suite_runs_on_the_installed_helpers(pytester):
         target.write_text(body)
     sources = "".join(example_files().values())
     assert "from tests" not in sources and "seva_crm.testing" in sources  # only the installed package
+    imported = set(re.findall(r"^(?:from|import) (seva_crm[\w.]*)", sources, re.M))
+    assert imported == {"seva_crm.plugin_api", "seva_crm.testing.client"}  # the facade and the testing helpers
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
     result.assert_outcomes(passed=3)
