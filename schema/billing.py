@@ -255,7 +255,8 @@ class Invoice:
         links = await info.context.loaders.links_by_invoice.load(self.id)
         return links[-1] if links else None
 
-    @strawberry.field(description="The invoice as a self-contained HTML page to send the customer (costs a few queries: ask for one invoice at a time)")
+    @strawberry.field(description="The invoice as a self-contained HTML page to send the customer "
+                                  "(costs a few queries: ask for one invoice at a time)")
     async def html(self: InvoiceRow) -> str:
         return await invoice_html(self)
 
@@ -322,7 +323,8 @@ class SubscriptionCreateInput:
     start_on: date | None = strawberry.field(default=None, description="Default: today")
     trial_days: int = 0
     auto_renew: bool = True
-    grace_days: int | None = strawberry.field(default=None, description="Days after the due date before suspension; default from the tenant's settings")
+    grace_days: int | None = strawberry.field(
+        default=None, description="Days after the due date before suspension; default from the tenant's settings")
 
 
 @strawberry.input
@@ -520,13 +522,15 @@ class BillingMutation:
     async def invoice_void(self, info: Info, id: strawberry.ID) -> InvoicePayload:
         return await payload(InvoicePayload, "invoice", invoices.void_invoice(info.context.tenant, gid("Invoice", id)))
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Record a payment taken by staff (cash, UPI, bank). Partial payments are fine.")
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
+                         description="Record a payment taken by staff (cash, UPI, bank). Partial payments are fine.")
     async def payment_record(self, info: Info, input: PaymentRecordInput) -> PaymentPayload:
         work = payments.record_payment(info.context.tenant, gid("Invoice", input.invoice_id),
                                        _data(input, "invoice_id"), user_id=info.context.principal.user_id)
         return await payload(PaymentPayload, "payment", work)
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Refund part or all of a payment (a gateway payment at its gateway).")
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
+                         description="Refund part or all of a payment (a gateway payment at its gateway).")
     async def payment_refund(self, info: Info, input: PaymentRefundInput) -> RefundPayload:
         work = gateways.refund(info.context.tenant, gid("Payment", input.payment_id), _data(input, "payment_id"))
         return await payload(RefundPayload, "refund", work)

@@ -26,7 +26,8 @@ class _RoleAtLeast(BasePermission):
 
 
 def _role_class(role: Role) -> type[BasePermission]:
-    return type(f"{role.name.title()}OrAbove", (_RoleAtLeast,), {"role": role, "message": f"Requires the {role.value} role or above in a tenant"})
+    return type(f"{role.name.title()}OrAbove", (_RoleAtLeast,),
+                {"role": role, "message": f"Requires the {role.value} role or above in a tenant"})
 
 
 _BY_ROLE = {role: _role_class(role) for role in Role}

@@ -527,7 +527,8 @@ class PrivacyMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="File a request for a customer (a walk-in, a call).")
     async def privacy_request_create(self, info: Info, input: PrivacyRequestCreateInput) -> PrivacyRequestPayload:
         async def work():
-            changes = {k: (v.value if isinstance(v, Enum) else v) for k, v in vars(input.changes).items() if v is not None} if input.changes else None
+            changes = ({k: (v.value if isinstance(v, Enum) else v) for k, v in vars(input.changes).items() if v is not None}
+                       if input.changes else None)
             return await requests.create_request(  # one transaction with its code
                 info.context.tenant, customer_id(input.customer_id), input.type, details=input.details, changes=changes,
                 created_by=_user(info), send_code_via=input.send_code_via)
@@ -620,4 +621,5 @@ class PrivacyMutation:
 
         from seva_crm.core.common.settings import get_settings
 
-        return TenantClosePayload(tenant=tenant, purge_after=tenant.terminated_at + timedelta(days=get_settings().terminated_tenant_grace_days))
+        return TenantClosePayload(tenant=tenant,
+                                  purge_after=tenant.terminated_at + timedelta(days=get_settings().terminated_tenant_grace_days))

@@ -164,15 +164,18 @@ class StaffQuery:
         return await UserRow.get_or_none(id=uid) if uid else None
 
     @strawberry.field(permission_classes=needs(CoreRole.ADMIN))
-    async def users(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None) -> Connection[User]:
+    async def users(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> Connection[User]:
         return await connection(UserRow.filter(tenant_id=info.context.tenant.id), NEWEST, first, after, last, before)
 
     @strawberry.field(permission_classes=needs(CoreRole.ADMIN))
-    async def api_keys(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None) -> Connection[ApiKey]:
+    async def api_keys(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                       before: str | None = None) -> Connection[ApiKey]:
         return await connection(ApiKeyRow.filter(tenant_id=info.context.tenant.id), NEWEST, first, after, last, before)
 
     @strawberry.field(permission_classes=OPERATOR)
-    async def tenants(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None) -> Connection[Tenant]:
+    async def tenants(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                      before: str | None = None) -> Connection[Tenant]:
         return await connection(TenantRow.all(), NEWEST, first, after, last, before)
 
 
@@ -210,7 +213,8 @@ class StaffMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description="Add staff. Nobody grants a role above their own.")
     async def user_create(self, info: Info, email: str, password: str, role: Role, name: str = "") -> UserPayload:
         if role.rank > info.context.principal.role.rank:
-            return UserPayload(user=None, errors=[UserError(field="role", code=ErrorCode.FORBIDDEN, message="cannot grant a role above your own")])
+            return UserPayload(user=None, errors=[UserError(field="role", code=ErrorCode.FORBIDDEN,
+                                                            message="cannot grant a role above your own")])
         work = tenants.create_user(info.context.tenant.id, email, password, role, name)
         return await payload(UserPayload, "user", work)
 
@@ -248,7 +252,8 @@ class StaffMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN))
     async def api_key_create(self, info: Info, name: str, role: Role, expires_in_days: int | None = 365) -> ApiKeyCreatePayload:
         if role.rank > info.context.principal.role.rank:
-            return ApiKeyCreatePayload(errors=[UserError(field="role", code=ErrorCode.FORBIDDEN, message="cannot grant a role above your own")])
+            return ApiKeyCreatePayload(errors=[UserError(field="role", code=ErrorCode.FORBIDDEN,
+                                                         message="cannot grant a role above your own")])
         p = info.context.principal
         try:
             row, key = await tenants.create_api_key(p.tenant.id, name, role, expires_in_days, p.user_id)
@@ -262,7 +267,8 @@ class StaffMutation:
         return await payload(ApiKeyPayload, "api_key", work)
 
     @strawberry.mutation(permission_classes=OPERATOR)
-    async def tenant_create(self, name: str, region: Region, owner_email: str, owner_password: str, owner_name: str = "") -> TenantCreatePayload:
+    async def tenant_create(self, name: str, region: Region, owner_email: str, owner_password: str,
+                            owner_name: str = "") -> TenantCreatePayload:
         try:
             tenant, owner = await tenants.create_tenant(name, region, owner_email, owner_password, owner_name)
         except DomainError as exc:

@@ -63,7 +63,7 @@ def migrate() -> None:
     from seva_crm.core.platform.database import migrate as apply
 
     asyncio.run(apply())
-    get_settings().secret  # in development, create the instance secret now, beside the database
+    _ = get_settings().secret  # in development, create the instance secret now, beside the database
     typer.echo("database is up to date")
 
 

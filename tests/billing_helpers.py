@@ -18,7 +18,8 @@ async def customer(scope, name: str = "Asha Devi", **extra):
     return await customers.create_customer(scope, {"name": name, **extra})
 
 
-async def plan(scope, amount: int = 49900, interval: BillingInterval = BillingInterval.MONTHLY, tax_rate_bp: int = 1800, name: str = "Home 50 Mbps"):
+async def plan(scope, amount: int = 49900, interval: BillingInterval = BillingInterval.MONTHLY, tax_rate_bp: int = 1800,
+               name: str = "Home 50 Mbps"):
     return await plans.create_plan(scope, {"name": name, "amount": amount, "interval": interval, "tax_rate_bp": tax_rate_bp})
 
 

@@ -19,7 +19,8 @@ async def test_graphiql_is_served_in_development(app):
 
 
 async def test_deep_queries_are_refused(tenant):
-    deep = "{ customers { edges { node { serviceRecords { edges { node { customer { serviceRecords { edges { node { customer { name } } } } } } } } } } } }"
+    deep = ("{ customers { edges { node { serviceRecords { edges { node { customer { serviceRecords { edges { node { customer { name } "
+            "} } } } } } } } } } }")
     body = await tenant.api(deep)
     assert body["data"] is None
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]

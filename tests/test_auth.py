@@ -73,20 +73,24 @@ async def test_expired_api_key_is_refused(app, tenant):
 
 async def test_nobody_grants_a_role_above_their_own(tenant):
     admin = await tenant.api_as(Role.ADMIN)
-    data = await admin.ok('mutation { userCreate(email: "boss@example.com", password: "long-enough-pw", role: OWNER) { user { id } errors { field code } } }')
+    data = await admin.ok('mutation { userCreate(email: "boss@example.com", password: "long-enough-pw", role: OWNER) '
+                          '{ user { id } errors { field code } } }')
     assert data["userCreate"]["errors"] == [{"field": "role", "code": "FORBIDDEN"}]
-    ok = await admin.ok('mutation { userCreate(email: "agent-x@example.com", password: "long-enough-pw", role: AGENT) { user { role } errors { code } } }')
+    ok = await admin.ok('mutation { userCreate(email: "agent-x@example.com", password: "long-enough-pw", role: AGENT) '
+                        '{ user { role } errors { code } } }')
     assert ok["userCreate"]["user"]["role"] == "AGENT"
 
 
 async def test_only_operators_create_tenants(app, tenant):
     from seva_crm.core.identity.tenants import create_user
 
-    body = await tenant.api('mutation { tenantCreate(name: "X", region: BD, ownerEmail: "o@example.com", ownerPassword: "long-enough-pw") { tenant { id } } }')
+    body = await tenant.api('mutation { tenantCreate(name: "X", region: BD, ownerEmail: "o@example.com", ownerPassword: "long-enough-pw") '
+                            '{ tenant { id } } }')
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await create_user(None, "operator-1@example.com", PASSWORD, Role.OWNER, superuser=True)
     operator = await login(app, "operator-1@example.com")
-    data = await operator.ok('mutation { tenantCreate(name: "Sylhet Net", region: BD, ownerEmail: "owner@sylhet.example.com", ownerPassword: "long-enough-pw") { tenant { region timezone } owner { role } errors { code } } }')
+    data = await operator.ok('mutation { tenantCreate(name: "Sylhet Net", region: BD, ownerEmail: "owner@sylhet.example.com", '
+                             'ownerPassword: "long-enough-pw") { tenant { region timezone } owner { role } errors { code } } }')
     assert data["tenantCreate"]["tenant"] == {"region": "BD", "timezone": "Asia/Dhaka"}
     assert data["tenantCreate"]["owner"]["role"] == "OWNER"
     # an operator acts for no tenant, so tenant data is not theirs to read
@@ -101,7 +105,8 @@ async def test_email_verification_code_flow(tenant, caplog):
     assert tenant.owner_email not in caplog.text  # the log names the user id, never the address
     wrong = await tenant.api.ok('mutation { emailVerificationConfirm(code: "000000x") { user { emailVerified } errors { code } } }')
     assert wrong["emailVerificationConfirm"]["errors"][0]["code"] == "INVALID"
-    ok = await tenant.api.ok("mutation($c: String!) { emailVerificationConfirm(code: $c) { user { emailVerified } errors { code } } }", c=code)
+    ok = await tenant.api.ok("mutation($c: String!) { emailVerificationConfirm(code: $c) { user { emailVerified } errors { code } } }",
+                             c=code)
     assert ok["emailVerificationConfirm"]["user"]["emailVerified"] is True
     again = await tenant.api.ok("mutation($c: String!) { emailVerificationConfirm(code: $c) { errors { code } } }", c=code)
     assert again["emailVerificationConfirm"]["errors"][0]["code"] == "EXPIRED"
@@ -119,7 +124,8 @@ async def test_phone_verification_limits_attempts(tenant, caplog):
     with caplog.at_level(logging.WARNING, logger="seva.notify"):
         await tenant.api.ok('mutation { phoneVerificationStart(phone: "98765 11111") { ok } }')
     code = caplog.records[-1].getMessage().rsplit(" ", 1)[-1]
-    done = await tenant.api.ok("mutation($c: String!) { phoneVerificationConfirm(code: $c) { user { phone phoneVerified } errors { code } } }", c=code)
+    done = await tenant.api.ok("mutation($c: String!) { phoneVerificationConfirm(code: $c) { user { phone phoneVerified } "
+                               "errors { code } } }", c=code)
     assert done["phoneVerificationConfirm"]["user"] == {"phone": "+919876511111", "phoneVerified": True}
 
 

@@ -308,7 +308,8 @@ async def test_a_due_reminder_queues_exactly_one_outbox_message(tenant):
     assert (m.template, m.purpose, m.status) == ("invoice_due", "service", MessageStatus.QUEUED)
     assert m.idempotency_key == f"billing-reminder:{invoice.id}:due_soon"
     # with the name: WhatsApp template parameters and DLT variables are filled from these at send time
-    assert m.variables == {"name": "Ravi Kumar", "amount": "₹1,234.50", "due_date": invoice.due_on.isoformat(), "invoice_number": invoice.number}
+    assert m.variables == {"name": "Ravi Kumar", "amount": "₹1,234.50", "due_date": invoice.due_on.isoformat(),
+                           "invoice_number": invoice.number}
     assert "Ravi Kumar" in m.body and invoice.number in m.body and "₹1,234.50" in m.body
 
     await periodic.due_reminders(at(today + timedelta(days=3)))  # overdue now: one more, of the other kind

@@ -17,8 +17,10 @@ INVOICE = """mutation($input: InvoiceCreateInput!) { invoiceCreate(input: $input
             lines { description quantity unitAmount amount taxRateBp taxAmount } taxLines { rateBp taxable { amount } tax { amount } } }
   errors { field code message } } }"""
 PAY = """mutation($input: PaymentRecordInput!) { paymentRecord(input: $input) {
-  payment { id amount { amount } method reference invoice { status amountPaid { amount } amountDue { amount } } } errors { field code message } } }"""
-REFUND = """mutation($input: PaymentRefundInput!) { paymentRefund(input: $input) { refund { amount status } errors { field code message } } }"""
+  payment { id amount { amount } method reference invoice { status amountPaid { amount } amountDue { amount } } }
+  errors { field code message } } }"""
+REFUND = """mutation($input: PaymentRefundInput!) { paymentRefund(input: $input) {
+  refund { amount status } errors { field code message } } }"""
 
 
 async def make_plan(api, **extra):
@@ -63,7 +65,8 @@ async def test_invoice_payments_refunds_and_summary_through_the_api(tenant):
                                    "taxRateBp": 1800, "taxAmount": "4496"}
     assert invoice["taxLines"] == [{"rateBp": 1800, "taxable": {"amount": "25000"}, "tax": {"amount": "4501"}}]
 
-    part = (await tenant.api.ok(PAY, input={"invoiceId": invoice["id"], "amount": 10000, "method": "UPI", "reference": "UPI-77"}))["paymentRecord"]
+    part = (await tenant.api.ok(PAY, input={"invoiceId": invoice["id"], "amount": 10000, "method": "UPI",
+                                            "reference": "UPI-77"}))["paymentRecord"]
     assert part["payment"]["invoice"] == {"status": "OPEN", "amountPaid": {"amount": "10000"}, "amountDue": {"amount": "19501"}}
     too_much = (await tenant.api.ok(PAY, input={"invoiceId": invoice["id"], "amount": 19502}))["paymentRecord"]
     assert too_much["errors"][0]["field"] == "amount"
@@ -71,7 +74,8 @@ async def test_invoice_payments_refunds_and_summary_through_the_api(tenant):
     assert rest["payment"]["invoice"]["status"] == "PAID"
     refund = (await tenant.api.ok(REFUND, input={"paymentId": part["payment"]["id"], "amount": 10001}))["paymentRefund"]
     assert refund["errors"][0]["field"] == "amount"
-    refund = (await tenant.api.ok(REFUND, input={"paymentId": part["payment"]["id"], "amount": 4000, "reason": "goodwill"}))["paymentRefund"]
+    refund = (await tenant.api.ok(REFUND, input={"paymentId": part["payment"]["id"], "amount": 4000,
+                                                 "reason": "goodwill"}))["paymentRefund"]
     assert refund["refund"] == {"amount": "4000", "status": "PROCESSED"}
 
     summary = (await tenant.api.ok("{ billingSummary { currency duesOutstanding overdue collectedThisMonth mrr } }"))["billingSummary"]

@@ -76,8 +76,10 @@ def test_demo_prints_a_login_and_is_idempotent(seva):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("tenant", "create", "--name", "X", "--region", "US", "--owner-email", "a@example.com", "--owner-password", "long-enough-pw"), "'US' is not one of"),
-    (("tenant", "create", "--name", "X", "--region", "IN", "--owner-email", "not-an-email", "--owner-password", "long-enough-pw"), "ownerEmail"),
+    (("tenant", "create", "--name", "X", "--region", "US", "--owner-email", "a@example.com", "--owner-password", "long-enough-pw"),
+     "'US' is not one of"),
+    (("tenant", "create", "--name", "X", "--region", "IN", "--owner-email", "not-an-email", "--owner-password", "long-enough-pw"),
+     "ownerEmail"),
     (("user", "create", "--email", "a@example.com", "--password", "long-enough-pw"), "--tenant is required"),
     (("apikey", "create", "--tenant", "nonsense", "--name", "k"), "not a Tenant id"),
     (("serve", "--port", "99999"), "--port"),
@@ -182,8 +184,10 @@ async def main(action, tenant):
 
 asyncio.run(main(*sys.argv[1:]))
 """
-    python = lambda *args: subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                                          timeout=120, check=True).stdout
+    def python(*args):
+        return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                              timeout=120, check=True).stdout
+
     python("enable", tenant_id)
     shown = seva("tenant", "channels", "--tenant", tenant_id, "--order", "EMAIL").stdout
     assert shown == "email\tkind email\tplugin email\norder: email\n"

@@ -13,7 +13,8 @@ NOTICE = """mutation($input: ConsentNoticeInput!) {
   consentNoticePublish(input: $input) { consentNotice { version language } errors { field code message } }
 }"""
 GRANT = """mutation($input: ConsentGrantInput!) {
-  consentGrant(input: $input) { consent { id purpose channel granted source noticeVersion actorType guardianConsent } errors { field code message } }
+  consentGrant(input: $input) { consent { id purpose channel granted source noticeVersion actorType guardianConsent }
+  errors { field code message } }
 }"""
 WITHDRAW = """mutation($input: ConsentWithdrawInput!) {
   consentWithdraw(input: $input) { consent { granted source } errors { field code message } }
@@ -88,7 +89,8 @@ async def test_ledger_appends_and_latest_entry_wins(tenant):
     assert [e["node"]["granted"] for e in history["consents"]["edges"]] == [True, False, True, True]
     row = await Consent.filter(customer_id=uuid).order_by("created_at").first()
     assert row.evidence["ip"] == "127.0.0.1" and row.evidence["actor_id"]
-    assert (await tenant.api.ok('query($c: ID!) { consentGiven(customerId: $c, purpose: "marketing", channel: "whatsapp") }', c=cid))["consentGiven"]
+    assert (await tenant.api.ok('query($c: ID!) { consentGiven(customerId: $c, purpose: "marketing", channel: "whatsapp") }',
+                                c=cid))["consentGiven"]
 
 
 async def test_tenant_defined_purposes(tenant):

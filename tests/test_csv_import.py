@@ -74,7 +74,8 @@ async def test_ten_thousand_rows_import_in_one_call(tenant):
 async def test_upload_as_a_file(app, tenant):
     import json
 
-    operations = json.dumps({"query": "mutation($f: Upload) { customersImport(file: $f) { imported errors { row } } }", "variables": {"f": None}})
+    operations = json.dumps({"query": "mutation($f: Upload) { customersImport(file: $f) { imported errors { row } } }",
+                             "variables": {"f": None}})
     response = await tenant.api.http.post(
         "/graphql",
         data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},

@@ -14,7 +14,8 @@ CREATE = """mutation($input: CustomerCreateInput!) {
 UPDATE = """mutation($id: ID!, $input: CustomerUpdateInput!) {
   customerUpdate(id: $id, input: $input) { customer { id name phone email tags notes } errors { field code message } }
 }"""
-LIST = """query($filter: CustomerFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy: CustomerOrder! = CREATED_AT_DESC) {
+LIST = """query($filter: CustomerFilter, $first: Int, $after: String, $last: Int, $before: String,
+  $orderBy: CustomerOrder! = CREATED_AT_DESC) {
   customers(filter: $filter, first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
     totalCount
     edges { cursor node { id name } }
@@ -91,7 +92,8 @@ async def test_update_to_a_taken_phone_is_refused(tenant):
 
 async def test_soft_delete_hides_and_restore_brings_back(tenant):
     customer = (await create(tenant.api, name="Gone Soon"))["customer"]
-    deleted = await tenant.api.ok("mutation($id: ID!) { customerDelete(id: $id) { customer { deletedAt } errors { code } } }", id=customer["id"])
+    deleted = await tenant.api.ok("mutation($id: ID!) { customerDelete(id: $id) { customer { deletedAt } errors { code } } }",
+                                  id=customer["id"])
     assert deleted["customerDelete"]["customer"]["deletedAt"] is not None
     assert (await tenant.api.ok(LIST))["customers"]["totalCount"] == 0
     trash = await tenant.api.ok(LIST, filter={"deleted": True})

@@ -3,8 +3,8 @@ each must answer as if the object did not exist, and A's data must be unchanged.
 
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import (
-    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest, ServiceRecord,
-    Session, Subscription, Tenant, User,
+    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest,
+    ServiceRecord, Session, Subscription, Tenant, User,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
@@ -39,7 +39,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     customer = (await create(a.api, name="Secret Customer", phone="9876512345", email="secret@example.com"))["customer"]
     record = (await add(a.api, customer["id"], "Secret service"))["serviceRecord"]
     key = (await a.api.ok('mutation { apiKeyCreate(name: "k", role: VIEWER) { apiKey { id } } }'))["apiKeyCreate"]["apiKey"]
-    configured = await a.api.ok('mutation($s: JSON) { pluginSettingsUpdate(plugin: "whatsapp", enabled: true, settings: $s) { errors { field } } }', s=WHATSAPP)
+    configured = await a.api.ok('mutation($s: JSON) { pluginSettingsUpdate(plugin: "whatsapp", enabled: true, settings: $s) '
+                                '{ errors { field } } }', s=WHATSAPP)
     assert configured["pluginSettingsUpdate"]["errors"] == []
     a_settings = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__.copy()
     await publish(a.api)
@@ -52,10 +53,12 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert sent["errors"] == [] and sent["message"]["id"]
     before = (await Customer.get(tenant_id=a.id)).__dict__.copy()
     secret_text = "Secret {name} text"
-    own = await a.api.ok(TEMPLATE_UPSERT, input={"key": "secret_key", "purpose": "SERVICE", "texts": [{"language": "en", "text": secret_text}]})
+    own = await a.api.ok(TEMPLATE_UPSERT, input={"key": "secret_key", "purpose": "SERVICE",
+                                                 "texts": [{"language": "en", "text": secret_text}]})
     assert own["messageTemplateUpsert"]["errors"] == []
     a_template = (await MessageTemplate.get(tenant_id=a.id, key="secret_key")).__dict__.copy()
-    plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }'))["planCreate"]["plan"]
+    plan = (await a.api.ok('mutation { planCreate(input: {name: "Secret Plan", amount: 49900, interval: MONTHLY}) { plan { id } } }')
+            )["planCreate"]["plan"]
     sub = (await a.api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
                           c=customer["id"], p=plan["id"]))["subscriptionCreate"]["subscription"]
     invoice = (await a.api.ok("query($id: ID!) { subscription(id: $id) { invoices { edges { node { id total { amount } } } } } }",
@@ -87,14 +90,16 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                            {"id": customer["id"]}, lambda d: d["customerDelete"]["errors"][0]["code"] == "NOT_FOUND"),
         "customerRestore": ("mutation($id: ID!) { customerRestore(id: $id) { customer { id } errors { code } } }",
                             {"id": customer["id"]}, lambda d: d["customerRestore"]["errors"][0]["code"] == "NOT_FOUND"),
-        "serviceRecordCreate": ('mutation($id: ID!) { serviceRecordCreate(input: {customerId: $id, serviceName: "x"}) { serviceRecord { id } errors { code } } }',
+        "serviceRecordCreate": ('mutation($id: ID!) { serviceRecordCreate(input: {customerId: $id, serviceName: "x"}) '
+                                '{ serviceRecord { id } errors { code } } }',
                                 {"id": customer["id"]}, lambda d: d["serviceRecordCreate"]["errors"][0]["code"] == "NOT_FOUND"),
-        "serviceRecordUpdate": ('mutation($id: ID!) { serviceRecordUpdate(id: $id, input: {notes: "x"}) { serviceRecord { id } errors { code } } }',
+        "serviceRecordUpdate": ('mutation($id: ID!) { serviceRecordUpdate(id: $id, input: {notes: "x"}) '
+                                '{ serviceRecord { id } errors { code } } }',
                                 {"id": record["id"]}, lambda d: d["serviceRecordUpdate"]["errors"][0]["code"] == "NOT_FOUND"),
         "messages": ("query($id: ID!) { all: messages { totalCount } mine: messages(customer: $id) { totalCount edges { node { id } } } }",
                      {"id": customer["id"]}, lambda d: d["all"]["totalCount"] == 0 and d["mine"]["totalCount"] == 0),
-        "messageSend": ('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", variables: {service: "x", centre: "y"}) '
-                        '{ message { id } errors { code field } } }',
+        "messageSend": ('mutation($id: ID!) { messageSend(customer: $id, template: "document_ready", '
+                        'variables: {service: "x", centre: "y"}) { message { id } errors { code field } } }',
                         {"id": customer["id"]}, lambda d: d["messageSend"]["errors"][0]["code"] == "NOT_FOUND"),
         "apiKeyRevoke": ("mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
                          {"id": key["id"]}, lambda d: d["apiKeyRevoke"]["errors"][0]["code"] == "NOT_FOUND"),
@@ -105,8 +110,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         # billing
         "plans": ("{ plans { totalCount } }", {}, lambda d: d["plans"]["totalCount"] == 0),
         "subscription": ("query($id: ID!) { subscription(id: $id) { status } }", {"id": sub["id"]}, lambda d: d["subscription"] is None),
-        "subscriptions": ("query($c: ID!, $p: ID!) { all: subscriptions { totalCount } c: subscriptions(filter: {customerId: $c}) { totalCount }"
-                          " p: subscriptions(filter: {planId: $p}) { totalCount } }", {"c": customer["id"], "p": plan["id"]},
+        "subscriptions": ("query($c: ID!, $p: ID!) { all: subscriptions { totalCount } c: subscriptions(filter: {customerId: $c}) "
+                          "{ totalCount } p: subscriptions(filter: {planId: $p}) { totalCount } }", {"c": customer["id"], "p": plan["id"]},
                           lambda d: d["all"]["totalCount"] == d["c"]["totalCount"] == d["p"]["totalCount"] == 0),
         "invoice": ("query($id: ID!) { invoice(id: $id) { number html } }", {"id": invoice["id"]}, lambda d: d["invoice"] is None),
         "invoices": ("query($c: ID!, $s: ID!) { all: invoices { totalCount } c: invoices(filter: {customerId: $c}) { totalCount }"
@@ -117,13 +122,16 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "billingSummary": ("{ billingSummary { duesOutstanding collectedThisMonth mrr activeSubscriptions } }", {},
                            lambda d: d["billingSummary"] == {"duesOutstanding": "0", "collectedThisMonth": "0", "mrr": "0",
                                                              "activeSubscriptions": 0}),
-        "subscriptionCreate": ("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } errors { field code } } }",
+        "subscriptionCreate": ("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) "
+                               "{ subscription { id } errors { field code } } }",
                                {"c": customer["id"], "p": plan["id"]},
-                               lambda d: {(e["field"], e["code"]) for e in d["subscriptionCreate"]["errors"]} == {("customerId", "NOT_FOUND"), ("planId", "NOT_FOUND")}),
+                               lambda d: {(e["field"], e["code"]) for e in d["subscriptionCreate"]["errors"]}
+                               == {("customerId", "NOT_FOUND"), ("planId", "NOT_FOUND")}),
         **{name: (f"mutation($id: ID!) {{ {name}(id: $id) {{ subscription {{ id }} errors {{ code }} }} }}", {"id": sub["id"]},
                   lambda d, name=name: d[name]["errors"][0]["code"] == "NOT_FOUND")
            for name in ("subscriptionCancel", "subscriptionPause", "subscriptionResume")},
-        "invoiceCreate": ('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 100}]}) { invoice { id } errors { field code } } }',
+        "invoiceCreate": ('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 100}]}) '
+                          '{ invoice { id } errors { field code } } }',
                           {"c": customer["id"]}, lambda d: d["invoiceCreate"]["errors"] == [{"field": "customerId", "code": "NOT_FOUND"}]),
         "invoiceVoid": ("mutation($id: ID!) { invoiceVoid(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
                         lambda d: d["invoiceVoid"]["errors"][0]["code"] == "NOT_FOUND"),
@@ -138,10 +146,12 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     }
     probes |= {
         "privacyRequest": ("query($id: ID!) { privacyRequest(id: $id) { id } }", rid, lambda d: d["privacyRequest"] is None),
-        "privacyRequests": ("query($id: ID!) { privacyRequests(filter: {customerId: $id}) { totalCount } all: privacyRequests { totalCount } }",
+        "privacyRequests": ("query($id: ID!) { privacyRequests(filter: {customerId: $id}) { totalCount } "
+                            "all: privacyRequests { totalCount } }",
                             cid, lambda d: d["privacyRequests"]["totalCount"] == 0 == d["all"]["totalCount"]),
         "consents": ("query($id: ID!) { consents(customerId: $id) { totalCount } }", cid, lambda d: d["consents"]["totalCount"] == 0),
-        "consentGiven": ('query($id: ID!) { consentGiven(customerId: $id, purpose: "marketing") }', cid, lambda d: d["consentGiven"] is False),
+        "consentGiven": ('query($id: ID!) { consentGiven(customerId: $id, purpose: "marketing") }', cid,
+                         lambda d: d["consentGiven"] is False),
         "consentNotices": ("{ consentNotices { totalCount } }", {}, lambda d: d["consentNotices"]["totalCount"] == 0),
         "breaches": ("{ breaches { totalCount } }", {}, lambda d: d["breaches"]["totalCount"] == 0),
         "privacyRequestCreate": ("mutation($id: ID!) { privacyRequestCreate(input: {customerId: $id, type: ERASURE}) { errors { code } } }",
@@ -164,7 +174,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                              lambda d: "secret_key" not in {t["key"] for t in d["messageTemplates"]}
                              and all(t["builtIn"] for t in d["messageTemplates"])),
         # B writing the same key makes B's own row; A's is untouched (checked below)
-        "messageTemplateUpsert": (TEMPLATE_UPSERT, {"input": {"key": "secret_key", "purpose": "SERVICE", "texts": [{"language": "en", "text": "pwned {name}"}]}},
+        "messageTemplateUpsert": (TEMPLATE_UPSERT, {"input": {"key": "secret_key", "purpose": "SERVICE",
+                                                              "texts": [{"language": "en", "text": "pwned {name}"}]}},
                                   lambda d: d["messageTemplateUpsert"]["errors"] == []),
         "breachNotificationRecord": ('mutation($id: ID!) { breachNotificationRecord(id: $id, key: "in.persons") { errors { code } } }',
                                      {"id": breach["id"]}, not_found("breachNotificationRecord")),
@@ -191,7 +202,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     b_order = (await b.api.ok('mutation { channelOrderUpdate(channels: ["whatsapp"]) { errors { field code } } }'))
     assert b_order["channelOrderUpdate"]["errors"] == [{"field": "channels", "code": "INVALID"}]
     assert (await Tenant.get(id=a.id)).channel_fallback == ["whatsapp", "sms", "email"]
-    changed = await b.api.ok('mutation { pluginSettingsUpdate(plugin: "whatsapp", enabled: false, settings: {phoneNumberId: "999", accessToken: "b-token", appSecret: "b", verifyToken: "b"}) { errors { field } } }')
+    changed = await b.api.ok('mutation { pluginSettingsUpdate(plugin: "whatsapp", enabled: false, settings: {phoneNumberId: "999", '
+                             'accessToken: "b-token", appSecret: "b", verifyToken: "b"}) { errors { field } } }')
     assert changed["pluginSettingsUpdate"]["errors"] == []
     owner_now = await User.get(id=a_owner.id)
     assert (owner_now.is_active, owner_now.role) == (True, a_owner.role)
@@ -209,7 +221,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
     a_template_after = (await MessageTemplate.get(tenant_id=a.id, key="secret_key")).__dict__
-    assert {k: v for k, v in a_template_after.items() if not k.startswith("_")} == {k: v for k, v in a_template.items() if not k.startswith("_")}
+    assert ({k: v for k, v in a_template_after.items() if not k.startswith("_")}
+            == {k: v for k, v in a_template.items() if not k.startswith("_")})
     assert a_template_after["texts"] == {"en": secret_text}
     a_after = (await PluginSettings.get(tenant_id=a.id, plugin_id="whatsapp")).__dict__
     assert {k: v for k, v in a_after.items() if not k.startswith("_")} == {k: v for k, v in a_settings.items() if not k.startswith("_")}

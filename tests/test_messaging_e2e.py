@@ -33,7 +33,6 @@ from seva_crm.plugins.sms import hooks as sms_plugin
 from seva_crm.core.messaging.templates import builtin as builtin_template
 from seva_crm.plugins.sms.fake import FakeMsg91
 from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
-from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.adapter import _paused
 from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp

@@ -264,7 +264,8 @@ async def test_an_admin_sets_the_channel_order_and_it_is_audited(tenant):
     partner = NullChannel("acme-sms")
     partner.kind = "sms"
     set_plugins(Plugins(discover=False, extra=(ChannelPlugin([NullChannel("whatsapp"), partner], plugin_id="acme"),)))
-    update = 'mutation($c: [String!]!) { channelOrderUpdate(channels: $c) { notificationChannels { order } errors { field code message } } }'
+    update = ('mutation($c: [String!]!) { channelOrderUpdate(channels: $c) { notificationChannels { order } '
+              'errors { field code message } } }')
     try:
         current = (await tenant.api.ok("{ notificationChannels { available { id kind pluginId } order } }"))["notificationChannels"]
         assert current == {"available": [{"id": "whatsapp", "kind": "whatsapp", "pluginId": "acme"},

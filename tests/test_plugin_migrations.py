@@ -127,8 +127,10 @@ async def paid_and_refunded(name, provider_payment_id):
     tenant, _ = await create_tenant(name, Region.IN, f"owner@{name.lower()}.example.com", "long-enough-pw")
     scope = TenantScope(tenant.id, Region.IN)
     customer = await create_customer(scope, {"name": "Asha Devi", "phone": "9876543210"})
-    invoice = await invoices.create_invoice(scope, {"customer_id": customer.id, "lines": [{"description": "Form filling", "unit_amount": 5000}]})
-    payment, _ = await payments.record_gateway_payment(tenant.id, invoice.id, GatewayPayment("razorpay", provider_payment_id, invoice.total, True, utcnow(), "upi"))
+    invoice = await invoices.create_invoice(scope, {"customer_id": customer.id,
+                                                    "lines": [{"description": "Form filling", "unit_amount": 5000}]})
+    payment, _ = await payments.record_gateway_payment(tenant.id, invoice.id, GatewayPayment("razorpay", provider_payment_id, invoice.total,
+                                                                                             True, utcnow(), "upi"))
     await payments.refund_payment(scope, payment.id, {"amount": 1000})
     return tenant
 

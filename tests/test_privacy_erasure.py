@@ -11,7 +11,6 @@ import io
 import logging
 import secrets
 import zipfile
-from datetime import date
 
 from tortoise import Tortoise
 
@@ -74,7 +73,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     second = await billing_invoices.create_invoice(tenant.scope, {"customer_id": cid, "notes": f"for {NAME}",
                                                                  "lines": [{"description": "Form filling", "unit_amount": 5000}]})
     pay_id = f"pay_{secrets.token_hex(7)}"
-    await billing_payments.record_gateway_payment(tenant.id, second.id, GatewayPayment("razorpay", pay_id, second.total, True, utcnow(), "upi"))
+    await billing_payments.record_gateway_payment(tenant.id, second.id,
+                                                  GatewayPayment("razorpay", pay_id, second.total, True, utcnow(), "upi"))
     await GatewayEvent.create(tenant_id=tenant.id, provider="razorpay", event_id=f"evt_{secrets.token_hex(7)}", name="payment.captured",
                               processed_at=utcnow(), payload={"event": "payment.captured", "payload": {"payment": {"entity": {
                                   "id": pay_id, "amount": second.total, "currency": "INR", "status": "captured", "method": "upi",
@@ -117,9 +117,11 @@ async def test_erasure_end_to_end(tenant, app, caplog):
 
     # the queries staff use show nothing of them
     for term in (NAME, "Parvati", PHONE[-6:], EMAIL):
-        found = await api.ok('query($s: String!) { customers(filter: {search: $s}) { totalCount } gone: customers(filter: {search: $s, deleted: true}) { totalCount } }', s=term)
+        found = await api.ok('query($s: String!) { customers(filter: {search: $s}) { totalCount } '
+                             'gone: customers(filter: {search: $s, deleted: true}) { totalCount } }', s=term)
         assert found["customers"]["totalCount"] == 0 and found["gone"]["totalCount"] == 0, term
-    stub = (await api.ok('query($id: ID!) { customer(id: $id) { name phone email address dateOfBirth notes tags erasedAt } }', id=customer["id"]))["customer"]
+    stub = (await api.ok('query($id: ID!) { customer(id: $id) { name phone email address dateOfBirth notes tags erasedAt } }',
+                         id=customer["id"]))["customer"]
     assert stub["name"] == "Erased customer" and stub["phone"] is None and stub["email"] is None
     assert stub["address"] == "" and stub["dateOfBirth"] is None and stub["notes"] == "" and stub["tags"] == [] and stub["erasedAt"]
     record = await ServiceRecord.get(id=from_global_id(paid["id"], "ServiceRecord"))

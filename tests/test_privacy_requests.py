@@ -34,12 +34,14 @@ VERIFY = f"""mutation($id: ID!, $code: String, $reason: String) {{
   privacyRequestVerify(id: $id, code: $code, inPersonReason: $reason) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }}
 }}"""
 APPROVE = f"""mutation($id: ID!) {{ privacyRequestApprove(id: $id) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }} }}"""
-REJECT = f"""mutation($id: ID!, $reason: String!) {{ privacyRequestReject(id: $id, reason: $reason) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }} }}"""
+REJECT = f"""mutation($id: ID!, $reason: String!) {{
+  privacyRequestReject(id: $id, reason: $reason) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }} }}"""
 COMPLETE = f"""mutation($id: ID!, $input: PrivacyRequestCompleteInput!) {{
   privacyRequestComplete(id: $id, input: $input) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }}
 }}"""
 REQUEST = f"""query($id: ID!) {{ privacyRequest(id: $id) {{ {FIELDS} }} }}"""
-QUEUE = """query($filter: PrivacyRequestFilter) { privacyRequests(filter: $filter) { totalCount edges { node { id overdue daysLeft status } } } }"""
+QUEUE = """query($filter: PrivacyRequestFilter) {
+  privacyRequests(filter: $filter) { totalCount edges { node { id overdue daysLeft status } } } }"""
 
 
 @pytest.fixture(autouse=True)
@@ -285,7 +287,8 @@ async def test_india_has_no_disputed_mark_but_grievance_and_nomination(tenant):
     nomination = (await file(tenant.api, customer["id"], "NOMINATION"))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=nomination["id"], reason="known")
     await tenant.api.ok(APPROVE, id=nomination["id"])
-    named = (await tenant.api.ok(COMPLETE, id=nomination["id"], input={"nominee": {"name": "Son", "relation": "son", "contact": "+91 98765 00000"}}))
+    named = (await tenant.api.ok(COMPLETE, id=nomination["id"],
+                                 input={"nominee": {"name": "Son", "relation": "son", "contact": "+91 98765 00000"}}))
     assert named["privacyRequestComplete"]["errors"] == []
 
 

@@ -32,7 +32,8 @@ async def test_close_then_purge_after_grace_keeping_logs_a_year(tenant, app):
     name = (await Tenant.get(id=tenant.id)).name
     wrong = (await tenant.api.ok('mutation { tenantClose(confirmName: "nope") { errors { field } } }'))["tenantClose"]
     assert wrong["errors"][0]["field"] == "confirmName"
-    closed = (await tenant.api.ok('mutation($n: String!) { tenantClose(confirmName: $n) { tenant { status } purgeAfter errors { code } } }', n=name))
+    closed = (await tenant.api.ok('mutation($n: String!) { tenantClose(confirmName: $n) { tenant { status } purgeAfter errors { code } } }',
+                                  n=name))
     assert closed["tenantClose"]["tenant"]["status"] == "TERMINATED"
     relogin = await Api(app).ok(LOGIN, email=tenant.owner_email, password=PASSWORD)
     assert relogin["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"

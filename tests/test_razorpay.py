@@ -116,7 +116,8 @@ def test_error_bodies_parse_into_typed_errors():
     body = {"error": {"code": "BAD_REQUEST_ERROR", "description": "The amount must be an integer.", "field": "amount",
                       "source": "business", "step": "payment_initiation", "reason": "input_validation_failed"}}
     exc = RazorpayError.from_response(httpx.Response(400, json=body))
-    assert (exc.status, exc.code, exc.field, exc.reason, exc.retryable) == (400, "BAD_REQUEST_ERROR", "amount", "input_validation_failed", False)
+    assert ((exc.status, exc.code, exc.field, exc.reason, exc.retryable)
+            == (400, "BAD_REQUEST_ERROR", "amount", "input_validation_failed", False))
     gateway = RazorpayError.from_response(httpx.Response(502, text="<html>bad gateway</html>"))
     assert (gateway.code, gateway.retryable) == ("SERVER_ERROR", True)
     dup = RazorpayError.from_response(httpx.Response(400, json={"error": {
@@ -162,7 +163,7 @@ async def test_a_repeated_reference_id_is_refused_by_the_fake_and_looked_up_by_t
         assert raw.status_code == 400 and "already attempted" in raw.json()["error"]["description"]
         again = await c.create_payment_link(link_body(reference))
     assert again["id"] == first["id"] and first["id"].startswith("plink_") and first["short_url"]
-    assert [l for l in fake.state.links.values() if l["reference_id"] == reference] == [fake.state.links[first["id"]]]
+    assert [link for link in fake.state.links.values() if link["reference_id"] == reference] == [fake.state.links[first["id"]]]
 
 
 # ---------------------------------------------------------------- retries and lookups
@@ -174,7 +175,7 @@ async def test_a_500_after_the_create_is_looked_up_not_repeated(fake, rzp):
     async with client(rzp.config) as c:
         link = await c.create_payment_link(link_body(reference))
     assert fake.count("POST", "/payment_links") - before == 1  # found by the lookup, never sent again
-    assert [l["id"] for l in fake.state.links.values() if l["reference_id"] == reference] == [link["id"]]
+    assert [lk["id"] for lk in fake.state.links.values() if lk["reference_id"] == reference] == [link["id"]]
 
 
 async def test_throttling_and_lost_creates_are_retried_once_each(fake, rzp):
@@ -230,8 +231,10 @@ async def test_a_timed_out_create_is_looked_up(fake, rzp):
 async def test_plan_to_paid_invoice_through_the_fake(tenant, fake, rzp, hooks_client):
     await rzp(tenant.id)
     api = tenant.api
-    plan_id = (await api.ok('mutation { planCreate(input: {name: "Home 50", amount: 49900, interval: MONTHLY, taxRateBp: 1800}) { plan { id } } }'))["planCreate"]["plan"]["id"]
-    customer_id = (await api.ok('mutation { customerCreate(input: {name: "Asha Devi", phone: "98765 43210"}) { customer { id } } }'))["customerCreate"]["customer"]["id"]
+    plan_id = (await api.ok('mutation { planCreate(input: {name: "Home 50", amount: 49900, interval: MONTHLY, taxRateBp: 1800}) '
+                            '{ plan { id } } }'))["planCreate"]["plan"]["id"]
+    customer_id = (await api.ok('mutation { customerCreate(input: {name: "Asha Devi", phone: "98765 43210"}) { customer { id } } }')
+                   )["customerCreate"]["customer"]["id"]
     sub = (await api.ok("mutation($c: ID!, $p: ID!) { subscriptionCreate(input: {customerId: $c, planId: $p}) { subscription { id } } }",
                         c=customer_id, p=plan_id))["subscriptionCreate"]["subscription"]
     invoice = (await api.ok("query($id: ID!) { subscription(id: $id) { invoices { edges { node { id number total { amount } } } } } }",
@@ -243,14 +246,15 @@ async def test_plan_to_paid_invoice_through_the_fake(tenant, fake, rzp, hooks_cl
     sub_row = await Subscription.get(tenant_id=tenant.id)
     assert sub_row.id in await periodic.mark_overdue(at(today + timedelta(days=1)))
 
-    link_query = "mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { providerId referenceId status shortUrl amount { amount } } errors { code message } } }"
+    link_query = ("mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { providerId referenceId status shortUrl "
+                  "amount { amount } } errors { code message } } }")
     fake.fail_next(1, 500, after_work=True)  # Razorpay made it but the answer was lost
     link = (await api.ok(link_query, i=invoice["id"]))["paymentLinkCreate"]
     assert link["errors"] == [] and link["paymentLink"]["referenceId"] == invoice["number"]
     assert link["paymentLink"]["amount"] == {"amount": "58882"} and link["paymentLink"]["shortUrl"].startswith("https://rzp.io/")
     again = (await api.ok(link_query, i=invoice["id"]))["paymentLinkCreate"]["paymentLink"]
     assert again == link["paymentLink"]
-    assert [l for l in fake.state.links.values() if l["reference_id"] == invoice["number"]] == [fake.state.links[again["providerId"]]]
+    assert [lk for lk in fake.state.links.values() if lk["reference_id"] == invoice["number"]] == [fake.state.links[again["providerId"]]]
 
     captured, order_paid, link_paid = fake.pay_link(again["providerId"])
     url = hook_url(tenant.id)
@@ -271,8 +275,8 @@ async def test_plan_to_paid_invoice_through_the_fake(tenant, fake, rzp, hooks_cl
     assert await Payment.filter(tenant_id=tenant.id).count() == 1
     payment = await Payment.get(tenant_id=tenant.id)
     assert (payment.amount, payment.provider, payment.status) == (58882, "razorpay", PaymentStatus.CAPTURED)
-    state = await api.ok("query($id: ID!) { invoice(id: $id) { status amountDue { amount } paymentLink { status } subscription { status } } }",
-                         id=invoice["id"])
+    state = await api.ok("query($id: ID!) { invoice(id: $id) { status amountDue { amount } paymentLink { status } "
+                         "subscription { status } } }", id=invoice["id"])
     assert state["invoice"] == {"status": "PAID", "amountDue": {"amount": "0"}, "paymentLink": {"status": "paid"},
                                 "subscription": {"status": "ACTIVE"}}
     assert await GatewayEvent.filter(tenant_id=tenant.id, processed_at__isnull=True).count() == 0
@@ -373,8 +377,8 @@ async def test_subscription_events_move_the_subscription_in_order_only(tenant, f
 async def test_payment_link_refusals_are_payload_errors(tenant, rzp):
     api = tenant.api
     c = (await api.ok('mutation { customerCreate(input: {name: "Tiny"}) { customer { id } } }'))["customerCreate"]["customer"]
-    small = (await api.ok('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 50}]}) { invoice { id } } }',
-                          c=c["id"]))["invoiceCreate"]["invoice"]
+    small = (await api.ok('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 50}]}) '
+                          '{ invoice { id } } }', c=c["id"]))["invoiceCreate"]["invoice"]
     query = "mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { id } errors { code message } } }"
     not_set_up = (await api.ok(query, i=small["id"]))["paymentLinkCreate"]["errors"]
     assert not_set_up[0] == {"code": "INVALID", "message": "no payment gateway is set up for this tenant"}
@@ -395,8 +399,8 @@ async def test_gateway_payments_are_refunded_at_razorpay(tenant, fake, rzp, hook
     payment, _, (captured, _) = fake.pay_order(order["id"])
     await fake.deliver(hook_url(tenant.id), captured, client=hooks_client)
     ours = await Payment.get(provider_payment_id=payment["id"])
-    result = await tenant.api.ok("mutation($p: ID!) { paymentRefund(input: {paymentId: $p, amount: 12000}) { refund { amount status } errors { code message } } }",
-                                 p=to_global_id("Payment", ours.id))
+    result = await tenant.api.ok("mutation($p: ID!) { paymentRefund(input: {paymentId: $p, amount: 12000}) "
+                                 "{ refund { amount status } errors { code message } } }", p=to_global_id("Payment", ours.id))
     assert result["paymentRefund"] == {"refund": {"amount": "12000", "status": "PROCESSED"}, "errors": []}
     assert fake.state.payments[payment["id"]]["amount_refunded"] == 12000
     refund = await Refund.get(payment_id=ours.id)
@@ -435,7 +439,8 @@ async def test_checkout_verification_records_the_payment_once(make_tenant, fake,
 
     for _ in range(2):
         ok = (await api_a.ok(VERIFY, o=order["orderId"], p=payment["id"], s=signature))["razorpayCheckoutVerify"]
-        assert ok == {"valid": True, "payment": {"amount": {"amount": "20000"}, "provider": "razorpay", "invoice": {"status": "PAID"}}, "errors": []}
+        assert ok == {"valid": True, "payment": {"amount": {"amount": "20000"}, "provider": "razorpay", "invoice": {"status": "PAID"}},
+                      "errors": []}
     assert await Payment.filter(invoice_id=invoice.id).count() == 1
 
 

@@ -381,7 +381,8 @@ async def test_a_stop_reply_withdraws_marketing_sms_consent(make_tenant, ssl, ho
     assert not await has_consent(tenant.id, asha.id, "marketing", "sms")
     again = await hooks.post(hook_url("sslwireless", tenant.id, token, inbound=True), data={"msisdn": "01712345678", "message": "STOP"})
     assert again.json()["withdrawn"] == 0  # already withdrawn: nothing added
-    chat = await hooks.post(hook_url("sslwireless", tenant.id, token, inbound=True), data={"msisdn": "8801712345678", "message": "stop by at 5?"})
+    chat = await hooks.post(hook_url("sslwireless", tenant.id, token, inbound=True),
+                            data={"msisdn": "8801712345678", "message": "stop by at 5?"})
     assert chat.json()["withdrawn"] == 0
 
 

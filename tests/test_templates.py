@@ -22,7 +22,8 @@ RENEWAL = {
     "texts": [{"language": "en", "text": "Dear {name}, renew {service} by {due_date}."},
               {"language": "hi", "text": "प्रिय {name}, {due_date} तक {service} का नवीनीकरण करें।"}],
     "bindings": [
-        {"channel": "whatsapp", "language": "hi", "binding": {"name": "renew_hi", "language": "hi", "parameters": ["name", "due_date", "service"]}},
+        {"channel": "whatsapp", "language": "hi",
+         "binding": {"name": "renew_hi", "language": "hi", "parameters": ["name", "due_date", "service"]}},
         {"channel": "sms", "language": "en", "binding": {"dlt_template_id": "1107161234567890123",
                                                           "text": "Dear {#var#}, renew {#var#} by {#var#}.",
                                                           "variables": ["name", "service", "due_date"]}},
@@ -88,7 +89,8 @@ async def test_a_tenant_overrides_a_template_and_the_outbox_uses_it(tenant):
 async def test_upsert_validation_names_every_problem(tenant):
     bad = {"key": "Bad Key", "purpose": "SERVICE",
            "texts": [{"language": "hi", "text": "नमस्ते {name} {extra}"}, {"language": "xx", "text": "hi"}],
-           "bindings": [{"channel": "whatsapp", "language": "en", "binding": {"name": "Bad-Name", "language": "english", "parameters": ["nope"]}},
+           "bindings": [{"channel": "whatsapp", "language": "en",
+                         "binding": {"name": "Bad-Name", "language": "english", "parameters": ["nope"]}},
                         {"channel": "sms", "language": "en", "binding": {"dlt_template_id": "abc", "text": "Hi {#var#}", "variables": []}}]}
     result = (await tenant.api.ok(UPSERT, input=bad))["messageTemplateUpsert"]
     assert result["template"] is None

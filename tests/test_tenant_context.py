@@ -38,8 +38,9 @@ async def test_a_job_reads_the_tenants_plugin_settings_once(tenant):
     """Choosing a message's channel asks which plugins the tenant enabled and each one's settings:
     one read in a job's (or request's) scope, a read per question outside one."""
     for plugin in ("email", "sms"):
-        await update_plugin_settings(tenant.id, plugin, enabled=True, settings={"gateway": "msg91", "apiToken": "k", "entityId": "1101234567890123456",
-                                                                                 "sender": "SEVACR"} if plugin == "sms" else None)
+        await update_plugin_settings(tenant.id, plugin, enabled=True,
+                                     settings={"gateway": "msg91", "apiToken": "k", "entityId": "1101234567890123456",
+                                               "sender": "SEVACR"} if plugin == "sms" else None)
     with PluginSettingsQueries() as unscoped:
         channels = await channels_for_tenant(tenant.id)
     with tenant_context(), PluginSettingsQueries() as scoped:

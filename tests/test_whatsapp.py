@@ -25,7 +25,6 @@ from seva_crm.core.privacy.consent import has_consent
 from seva_crm.core.common.security import utcnow
 from seva_crm.plugins.whatsapp import errors as E
 from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
-from seva_crm.plugins.whatsapp import webhooks
 from seva_crm.plugins.whatsapp.adapter import _paused
 from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp

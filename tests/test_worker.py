@@ -99,7 +99,7 @@ async def test_killed_workers_lose_nothing_and_send_nothing_twice(make_tenant, p
         worker.start()
         killed_at = []
         for kill_after in (150, 500):
-            await wait_for(lambda: _at_least(tenant.id, kill_after), 60, f"{kill_after} sent")
+            await wait_for(lambda kill_after=kill_after: _at_least(tenant.id, kill_after), 60, f"{kill_after} sent")
             worker.kill()  # SIGKILL: no clean-up; jobs it held and sends in flight are abandoned
             killed_at.append(await count_sent(tenant.id))
             worker.start()

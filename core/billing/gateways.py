@@ -1,7 +1,8 @@
 """Payment gateways (plugins such as razorpay) as billing sees them: payment links and refunds.
 
 A plugin returns adapters from the ``seva_payment_gateways`` hook; billing uses the first one of
-a plugin the tenant has enabled that is configured for it (``core.platform.tenant_plugins``). Adapters raise ``GatewayFailure`` with a message safe to show staff."""
+a plugin the tenant has enabled that is configured for it (``core.platform.tenant_plugins``).
+Adapters raise ``GatewayFailure`` with a message safe to show staff."""
 
 from __future__ import annotations
 

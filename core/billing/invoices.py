@@ -29,15 +29,15 @@ from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.validation import collect, require_text
 
-I = InvoiceStatus
+Status = InvoiceStatus
 TRANSITIONS: dict[InvoiceStatus, set[InvoiceStatus]] = {
-    I.DRAFT: {I.OPEN, I.VOID},
-    I.OPEN: {I.PAID, I.VOID, I.UNCOLLECTIBLE},
-    I.UNCOLLECTIBLE: {I.PAID, I.VOID},
-    I.PAID: {I.OPEN},  # a refund took it below its total
-    I.VOID: set(),
+    Status.DRAFT: {Status.OPEN, Status.VOID},
+    Status.OPEN: {Status.PAID, Status.VOID, Status.UNCOLLECTIBLE},
+    Status.UNCOLLECTIBLE: {Status.PAID, Status.VOID},
+    Status.PAID: {Status.OPEN},  # a refund took it below its total
+    Status.VOID: set(),
 }
-PAYABLE = (I.OPEN, I.UNCOLLECTIBLE)
+PAYABLE = (Status.OPEN, Status.UNCOLLECTIBLE)
 MAX_LINES = 100
 MAX_QUANTITY = 1_000_000
 
@@ -80,10 +80,10 @@ def clean_lines(lines: list[dict[str, Any]]) -> list[LineDraft]:
     for i, line in enumerate(lines):
         try:
             description, quantity, unit_amount, tax_rate_bp = collect(
-                lambda: require_text(line.get("description"), f"lines.{i}.description", 300),
-                lambda: check_quantity(line.get("quantity", 1), f"lines.{i}.quantity"),
-                lambda: check_amount(line.get("unit_amount"), f"lines.{i}.unitAmount"),
-                lambda: check_tax_rate(line.get("tax_rate_bp", 0), f"lines.{i}.taxRateBp"),
+                lambda line=line, i=i: require_text(line.get("description"), f"lines.{i}.description", 300),
+                lambda line=line, i=i: check_quantity(line.get("quantity", 1), f"lines.{i}.quantity"),
+                lambda line=line, i=i: check_amount(line.get("unit_amount"), f"lines.{i}.unitAmount"),
+                lambda line=line, i=i: check_tax_rate(line.get("tax_rate_bp", 0), f"lines.{i}.taxRateBp"),
             )
             out.append(LineDraft(description, quantity, unit_amount, tax_rate_bp))
         except DomainError as exc:

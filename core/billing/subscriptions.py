@@ -119,7 +119,8 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
 
 
 async def _invoice_period(sub: Subscription, plan: Plan, start: date, end: date, *, issued_on: date, due_on: date) -> Invoice:
-    label = plan.name if plan.interval is BillingInterval.ONE_TIME else f"{plan.name} ({start.isoformat()} to {(end - days(1)).isoformat()})"
+    label = (plan.name if plan.interval is BillingInterval.ONE_TIME
+             else f"{plan.name} ({start.isoformat()} to {(end - days(1)).isoformat()})")
     line = LineDraft(description=label[:300], quantity=1, unit_amount=plan.amount, tax_rate_bp=plan.tax_rate_bp)
     return await issue_invoice(sub.tenant_id, sub.customer_id, plan.currency, [line], issued_on=issued_on, due_on=due_on,
                                subscription_id=sub.id, period=(start, end))

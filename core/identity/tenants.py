@@ -70,7 +70,8 @@ async def _create_user(tenant, email, password, role, name, field, *, superuser=
     return user
 
 
-async def create_api_key(tenant_id: UUID, name: str, role: Role, expires_in_days: int | None = 365, created_by: UUID | None = None) -> tuple[ApiKey, str]:
+async def create_api_key(tenant_id: UUID, name: str, role: Role, expires_in_days: int | None = 365,
+                         created_by: UUID | None = None) -> tuple[ApiKey, str]:
     """Returns the row and the key itself, which is shown this once and stored only as a digest."""
     name = require_text(name, "name", 100)
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:

@@ -8,7 +8,8 @@
   holds it; ``attempts`` at the claim is the fencing token every later write checks. It picks a
   channel (the customer's preferred one, then the tenant's ``channel_fallback``; skipping
   channels no plugin provides, that cannot reach the recipient, or, for marketing, whose kind
-  lacks consent; a message pinned to a channel id or kind goes only on channels of it), calls the adapter with the message's idempotency key, and records the outcome:
+  lacks consent; a message pinned to a channel id or kind goes only on channels of it), calls
+  the adapter with the message's idempotency key, and records the outcome:
   sent with the provider's id; a retryable error -> queued again after exponential backoff
   with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
   error -> queued for the next channel at once; anything else -> failed with its reason.

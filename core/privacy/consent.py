@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from seva_crm.core.platform import audit

@@ -60,7 +60,8 @@ async def collect(tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
         for name in channel or []:
             channels[name] = channels.get(name, 0) + 1
     for name, count in sorted(channels.items()):
-        shared_with.append({"recipient": f"{name} messaging provider", "plugin": name, "what": f"{count} messages (your contact and the message)"})
+        shared_with.append({"recipient": f"{name} messaging provider", "plugin": name,
+                            "what": f"{count} messages (your contact and the message)"})
     tenant = await Tenant.get(id=tenant_id)
     profile = await PrivacyProfile.get_or_none(tenant_id=tenant_id)
     purposes = sorted({c["purpose"] for c in tables.get("consent", []) if c.get("granted")})

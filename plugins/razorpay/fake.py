@@ -268,8 +268,8 @@ class FakeRazorpay:
         if request.method == "GET":
             ref = request.query_params.get("reference_id")
             pay = request.query_params.get("payment_id")
-            links = [l for l in self.state.links.values() if (ref is None or l["reference_id"] == ref)
-                     and (pay is None or any(p["payment_id"] == pay for p in l["payments"] or []))]
+            links = [link for link in self.state.links.values() if (ref is None or link["reference_id"] == ref)
+                     and (pay is None or any(p["payment_id"] == pay for p in link["payments"] or []))]
             return JSONResponse({"payment_links": links})
         try:
             body = _check_fields(await self._json(request), {
@@ -301,7 +301,7 @@ class FakeRazorpay:
             return error(400, exc.description, exc.field)
         ref = body.get("reference_id")
         with self._lock:
-            if ref and any(l["reference_id"] == ref for l in self.state.links.values()):
+            if ref and any(link["reference_id"] == ref for link in self.state.links.values()):
                 return error(400, f"Payment Link with reference id {ref} already attempted", "reference_id")
             plink = _id("plink")
             link = {"id": plink, "entity": "payment_link", "amount": body["amount"], "amount_paid": 0, "currency": "INR",
@@ -382,7 +382,8 @@ class FakeRazorpay:
         except Invalid as exc:
             return error(400, exc.description, exc.field)
         sub = {"id": _id("sub"), "entity": "subscription", "plan_id": body["plan_id"], "status": "created",
-               "total_count": body["total_count"], "paid_count": 0, "notes": notes or [], "customer_notify": body.get("customer_notify", True),
+               "total_count": body["total_count"], "paid_count": 0, "notes": notes or [],
+               "customer_notify": body.get("customer_notify", True),
                "short_url": f"https://rzp.io/i/{secrets.token_hex(4)}", "created_at": self._now(),
                "current_start": None, "current_end": None}
         self.state.subscriptions[sub["id"]] = sub

@@ -27,7 +27,8 @@ class RazorpayCheckoutVerifyPayload:
 
 @strawberry.type
 class RazorpayMutation:
-    @strawberry.mutation(permission_classes=needs(Role.AGENT), description="A Razorpay order for what is due on an invoice, to open Checkout with.")
+    @strawberry.mutation(permission_classes=needs(Role.AGENT),
+                         description="A Razorpay order for what is due on an invoice, to open Checkout with.")
     async def razorpay_order_create(self, info: Info, invoice_id: strawberry.ID) -> RazorpayOrderPayload:
         try:
             order = await checkout.create_checkout_order(info.context.tenant, from_global_id(invoice_id, "Invoice"))
@@ -36,7 +37,8 @@ class RazorpayMutation:
         return RazorpayOrderPayload(order_id=order.order_id, amount=order.amount, currency=order.currency, key_id=order.key_id)
 
     @strawberry.mutation(permission_classes=needs(Role.AGENT), description=(
-        "Check what Checkout returned (razorpay_order_id, razorpay_payment_id, razorpay_signature); when valid, record the payment if not yet recorded."))
+        "Check what Checkout returned (razorpay_order_id, razorpay_payment_id, razorpay_signature); "
+        "when valid, record the payment if not yet recorded."))
     async def razorpay_checkout_verify(self, info: Info, order_id: str, payment_id: str, signature: str) -> RazorpayCheckoutVerifyPayload:
         try:
             result = await checkout.verify_and_record(info.context.tenant, order_id, payment_id, signature)

@@ -58,7 +58,7 @@ def render_dlt(binding: dict[str, Any], variables: dict[str, Any]) -> tuple[str,
             raise permanent("template_mismatch", f"variable {name!r} is longer than {DLT_VARIABLE_MAX} characters")
         values.append(value)
     pieces = text.split(PLACEHOLDER)
-    rendered = pieces[0] + "".join(v + p for v, p in zip(values, pieces[1:]))
+    rendered = pieces[0] + "".join(v + p for v, p in zip(values, pieces[1:], strict=True))
     return rendered, values
 
 
@@ -156,7 +156,8 @@ class SslWireless(Gateway):
         if str(answer.get("status", "")).upper() == "SUCCESS" and str(info.get("sms_status", "SUCCESS")).upper() == "SUCCESS":
             reference = info.get("reference_id") or info.get("csms_id") or sms.key
             return SendResult(provider_id=str(reference), detail={"gateway": self.name, "csms_id": sms.key})
-        code, message = str(answer.get("status_code", response.status_code)), str(answer.get("error_message") or info.get("status_message") or "")
+        code = str(answer.get("status_code", response.status_code))
+        message = str(answer.get("error_message") or info.get("status_message") or "")
         raise permanent(classify(message, code, self.ERRORS), f"SSL Wireless {code}: {message}"[:300])
 
 

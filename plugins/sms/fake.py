@@ -119,7 +119,7 @@ class FakeMsg91(_Server):
         if mobiles in self.dnd:
             return self.error("Number is registered in DND (NDNC)", "DND")
         pieces = template.text.split(PLACEHOLDER)
-        text = pieces[0] + "".join(str(v) + p for v, p in zip(values, pieces[1:]))
+        text = pieces[0] + "".join(str(v) + p for v, p in zip(values, pieces[1:], strict=True))
         request_id = f"3{next(self._ids):023x}"
         with self._lock:
             self.sent.append({"request_id": request_id, "mobiles": mobiles, "text": text, "template_id": template_id})

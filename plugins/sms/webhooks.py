@@ -107,7 +107,8 @@ def ssl_reports(payload) -> list[tuple[dict, str, str]]:
     found = []
     for entry in entries:
         status = str(entry["status"]).strip().lower()
-        state = {"delivered": "delivered", "dnd": "dnd"}.get(status, "failed" if status in ("failed", "undelivered", "rejected", "expired") else status)
+        state = {"delivered": "delivered", "dnd": "dnd"}.get(
+            status, "failed" if status in ("failed", "undelivered", "rejected", "expired") else status)
         found.append(({"idempotency_key": str(entry["csms_id"])}, state, str(entry.get("reason") or entry.get("error_message") or "")))
     return found
 
