@@ -98,6 +98,9 @@ def test_it_imports_only_the_facade_of_seva():
         for module in imported:
             assert module == "seva_crm.plugin_api" or module.startswith(allowed), f"{path.name} imports {module}"
 
+PRIVACY_REQUEST = """mutation($input: PrivacyRequestCreateInput!) {
+  privacyRequestCreate(input: $input) { privacyRequest { id status } errors { field code message } } }"""
+
 
 async def wait_for(api, customer: str, template: str, status: str, timeout: float = 15.0) -> dict:
     """The customer's message of ``template`` once the API shows it in ``status``."""
@@ -164,6 +167,13 @@ async def test_a_tenant_reaches_its_customer_through_hello_end_to_end(plugins, m
     # another tenant's URL does not reach this tenant's messages
     assert (await api.http.post(f"/webhooks/hello/reports/{tenant_global_id(other.id)}", content=body,
                                 headers=headers)).status_code == 404
+
+    # she asks for her data and wants the code by SMS: hello is the tenant's SMS (kind "sms"), so it carries it
+    filed = (await api.ok(PRIVACY_REQUEST, input={"customerId": asha, "type": "ACCESS", "sendCodeVia": "sms"}))
+    assert filed["privacyRequestCreate"]["errors"] == []
+    code = await wait_for(api, asha, "privacy_code", "SENT")
+    assert code["channel"] == "hello"
+    assert [m["to"] for m in provider.sent if m["text"] == code["body"]] == ["+919876543210"]
 
     # a failed report for the first message: FAILED, with the provider's reason
     [first] = [m["id"] for m in provider.sent if m["text"] == ready["body"]]
