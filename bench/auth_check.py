@@ -19,17 +19,15 @@ over the rounds of the mean time per request:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
+
+from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "{ customers(first: 10) { edges { node { id name phone } } } }"
@@ -160,31 +158,17 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    tmp = tempfile.mkdtemp(prefix="seva-bench-auth-")
-    admin = "postgres://postgres@127.0.0.1:5432/postgres"
-    pg_db = f"seva_bench_{uuid.uuid4().hex[:10]}" if args.postgres and not args.database_url else None
-    url = args.database_url or (admin.rsplit("/", 1)[0] + "/" + pg_db if pg_db else f"sqlite://{tmp}/bench.sqlite3")
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=tmp, SEVA_DATABASE_URL=url, SEVA_GRAPHIQL="false",
+    where = scratch(args.postgres, args.database_url, prefix="seva-bench-auth-")
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url, SEVA_GRAPHIQL="false",
                       SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop", SEVA_ACCESS_TOKEN_MINUTES="240",
                       SEVA_PASSWORD_HASH_TIME_COST="1", SEVA_PASSWORD_HASH_MEMORY_KIB="1024", SEVA_PASSWORD_HASH_PARALLELISM="1")
     sys.path.insert(0, str(ROOT))
-    label = "SQLite (temp file)" if url.startswith("sqlite") else "PostgreSQL " + url.rsplit("@", 1)[-1]
     try:
         import uvloop
         uvloop.install()
     except ImportError:
         pass
-    sys.path.insert(0, str(ROOT / "bench"))
-    from graphql_vs_raw import pg_admin
-
-    try:
-        if pg_db:
-            asyncio.run(pg_admin(f'CREATE DATABASE "{pg_db}"'))
-        asyncio.run(bench(args, label))
-    finally:
-        if pg_db:
-            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_in(where, bench(args, where.label))
 
 
 if __name__ == "__main__":

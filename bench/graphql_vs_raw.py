@@ -26,11 +26,9 @@ import logging
 import multiprocessing
 import os
 import random
-import shutil
 import socket
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -40,12 +38,13 @@ from pathlib import Path
 
 import httpx
 
+from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
+
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """{ customers(first: %d) { edges { node { id name phone email createdAt
   serviceRecords(first: 5) { edges { node { id serviceName status fee { amount currency } } } } } } } }"""
 PAGE, NESTED = 50, 5
 PASSWORD = "bench-password-0123456789"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 MAX_REQUESTS = 500_000  # per load run: a hard cap besides the time limit
 
 
@@ -98,15 +97,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
     p.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (planner statistics)")
     return p.parse_args()
-
-
-async def pg_admin(sql: str) -> None:
-    import asyncpg
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def seed(n: int) -> tuple[uuid.UUID, str]:
@@ -279,27 +269,17 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    tmp = tempfile.mkdtemp(prefix="seva-bench-")
-    pg_db = f"seva_bench_{uuid.uuid4().hex[:10]}" if args.postgres and not args.database_url else None
-    url = args.database_url or (PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_db if pg_db else f"sqlite://{tmp}/bench.sqlite3")
+    where = scratch(args.postgres, args.database_url)
     # configuration comes from the environment, read on first use: set it before importing the project
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=tmp, SEVA_DATABASE_URL=url, SEVA_GRAPHIQL="false",
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url, SEVA_GRAPHIQL="false",
                       SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop", SEVA_ACCESS_TOKEN_MINUTES="240")
     sys.path.insert(0, str(ROOT))
-    label = "SQLite (temp file)" if url.startswith("sqlite") else "PostgreSQL " + url.rsplit("@", 1)[-1]
     try:
         import uvloop
         uvloop.install()  # what `uvicorn` itself uses when uvloop is installed
     except ImportError:
         pass
-    try:
-        if pg_db:
-            asyncio.run(pg_admin(f'CREATE DATABASE "{pg_db}"'))
-        asyncio.run(bench(args, label))
-    finally:
-        if pg_db:
-            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_in(where, bench(args, where.label))
 
 
 if __name__ == "__main__":

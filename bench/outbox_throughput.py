@@ -24,17 +24,16 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
+from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 CUSTOMERS = 100
 
 
@@ -47,15 +46,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
     p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
     return p.parse_args()
-
-
-async def pg_admin(sql: str) -> None:
-    import asyncpg
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 class CountingChannel:
@@ -200,22 +190,12 @@ async def bench(args, label: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    tmp = tempfile.mkdtemp(prefix="seva-bench-")
-    pg_db = f"seva_bench_{uuid.uuid4().hex[:10]}" if args.postgres and not args.database_url else None
-    url = args.database_url or (PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_db if pg_db else f"sqlite://{tmp}/bench.sqlite3")
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=tmp, SEVA_DATABASE_URL=url, SEVA_BROKER_URL=args.redis_url,
-                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
+    where = scratch(args.postgres, args.database_url)
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url,
+                      SEVA_BROKER_URL=args.redis_url, SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
     sys.path.insert(0, str(ROOT))
     logging.basicConfig(level=logging.WARNING)
-    label = "SQLite (temp file)" if url.startswith("sqlite") else "PostgreSQL " + url.rsplit("@", 1)[-1]
-    try:
-        if pg_db:
-            asyncio.run(pg_admin(f'CREATE DATABASE "{pg_db}"'))
-        asyncio.run(bench(args, label))
-    finally:
-        if pg_db:
-            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_in(where, bench(args, where.label))
 
 
 if __name__ == "__main__":
