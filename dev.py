@@ -74,7 +74,8 @@ def main() -> int:
     if command == "run":
         for step in (["migrate"], ["demo"]):
             subprocess.run([seva, *step], check=True, cwd=ROOT)
-        print("GraphiQL: http://127.0.0.1:8000/graphql", flush=True)
+        port = rest[rest.index("--port") + 1] if "--port" in rest[:-1] else "8000"
+        print(f"GraphiQL: http://127.0.0.1:{port}/graphql", flush=True)
         return subprocess.run([seva, "serve", *rest], cwd=ROOT).returncode
     return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT).returncode
 
