@@ -33,6 +33,7 @@ from seva_crm.schema.context import Context
 from seva_crm.schema.errors import request_id
 from seva_crm.schema.http_input import InputGuard
 from seva_crm.schema.limits import Limits, check_request
+from seva_crm.schema.invitations_http import routes as invitation_routes
 from seva_crm.schema.privacy_http import routes as privacy_routes
 from seva_crm.schema.request_log import RequestLog, graphql_outcome, note
 
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/readyz", readyz),
             *webhook_mounts(plugins),
             *privacy_routes,
+            *invitation_routes,
         ],
         lifespan=lifespan,
     )

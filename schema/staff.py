@@ -210,14 +210,6 @@ class StaffMutation:
     async def phone_verification_confirm(self, info: Info, code: str) -> UserPayload:
         return await payload(UserPayload, "user", _confirm(info, VerificationPurpose.PHONE, code))
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description="Add staff. Nobody grants a role above their own.")
-    async def user_create(self, info: Info, email: str, password: str, role: Role, name: str = "") -> UserPayload:
-        if role.rank > info.context.principal.role.rank:
-            return UserPayload(user=None, errors=[UserError(field="role", code=ErrorCode.FORBIDDEN,
-                                                            message="cannot grant a role above your own")])
-        work = tenants.create_user(info.context.tenant.id, email, password, role, name)
-        return await payload(UserPayload, "user", work)
-
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN),
                          description="Deactivate a user: their sessions end and their tokens and API keys stop working on the "
                                      "next request. Not a user above your own role, nor the tenant's last active owner.")

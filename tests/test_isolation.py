@@ -16,7 +16,7 @@ from tests.test_service_records import add
 # operator-only); everything else must appear in the probes below.
 NOT_ADDRESSED = {
     "me", "users", "apiKeys", "tenants", "login", "tokenRefresh", "logout", "emailVerificationStart",
-    "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm", "userCreate",
+    "emailVerificationConfirm", "phoneVerificationStart", "phoneVerificationConfirm",
     "apiKeyCreate", "tenantCreate", "customerCreate", "customersImport",
     "pluginSettingsUpdate",  # names a plugin, not an object: acts on the caller's tenant's row (checked below)
     "notificationChannels", "channelOrderUpdate",  # the caller's tenant's channels and order (checked below)
@@ -26,6 +26,8 @@ NOT_ADDRESSED = {
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
     # staff: one's own password, and the public reset by email address (test_staff)
     "passwordChange", "passwordResetStart", "passwordResetFinish",
+    # invitations: to the caller's own tenant, accepted by token; revoking another's (test_invitations)
+    "invitations", "userInvite", "invitationAccept", "invitationRevoke",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
+    session_retention_days: int = Field(90, ge=1)  # ended sessions are listed this long, then deleted
+    invitation_days: int = Field(7, ge=1, le=30)  # an invitation to join a tenant can be accepted this long
     db_pool_size: int = Field(20, ge=1, le=500)
 
     # GraphQL limits

@@ -3,9 +3,10 @@ and ending them (one, or all of a user's); every end is in the audit log with it
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from seva_crm.core.platform import audit
@@ -13,6 +14,8 @@ from seva_crm.core.common.enums import SessionEndReason
 from seva_crm.core.common.errors import NotFound
 from seva_crm.core.common.principal import Principal
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.identity.guards import managed_user
 from seva_crm.core.models import RefreshToken, Session, User
 
@@ -90,3 +93,19 @@ async def revoke_user_sessions(caller: Principal | None, user_id: UUID | None = 
     user = await managed_user(caller, user_id, allow_self=True, field="userId")
     keep = caller.session_id if caller is not None and keep_current else None
     return len(await end_user_sessions(user, SessionEndReason.REVOKED, keep=keep))
+
+
+@periodic("sessions.prune", every_seconds=DAY)
+async def prune(now: datetime) -> int:
+    """Delete sessions that ended (revoked, or past their last refresh token's expiry) more than
+    ``SEVA_SESSION_RETENTION_DAYS`` ago, with their refresh tokens. Sign-ins themselves stay in
+    the audit log (with IP and user agent); this keeps the session table to what can still be
+    listed and revoked, plus a recent history."""
+    cutoff = now - timedelta(days=get_settings().session_retention_days)
+    ended = Session.filter(Q(revoked_at__lt=cutoff) | Q(revoked_at__isnull=True, expires_at__lt=cutoff))
+    ids = list(await ended.values_list("id", flat=True))
+    for start in range(0, len(ids), 500):
+        batch = ids[start:start + 500]
+        await RefreshToken.filter(family__in=batch).delete()
+        await Session.filter(id__in=batch).delete()
+    return len(ids)

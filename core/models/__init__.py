@@ -18,7 +18,7 @@ from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
-from seva_crm.core.models.tenancy import ApiKey, RefreshToken, Session, Tenant, User, VerificationCode
+from seva_crm.core.models.tenancy import ApiKey, Invitation, RefreshToken, Session, Tenant, User, VerificationCode
 
 __all__ = [
     "AuditEvent",
@@ -49,6 +49,7 @@ __all__ = [
     "Refund",
     "SchedulerLease",
     "ServiceRecord",
+    "Invitation",
     "Session",
     "Subscription",
     "Tenant",

@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from seva_crm.core.common.enums import Region, Role, SessionEndReason, TenantStatus, VerificationPurpose
-from seva_crm.core.models.base import TimestampedModel
+from seva_crm.core.models.base import TenantModel, TimestampedModel
 
 
 class Tenant(TimestampedModel):
@@ -109,3 +109,23 @@ class VerificationCode(Model):
 
     class Meta:
         table = "verification_code"
+
+
+class Invitation(TenantModel):
+    """An invitation to join a tenant as staff, sent to an email address. Staff are added only
+    this way (the operator's CLI aside): the inviting admin gets the same answer whether or not
+    the address already has an account somewhere, and only the address's holder learns it."""
+
+    email = fields.CharField(max_length=254)
+    name = fields.CharField(max_length=200, default="")
+    role = fields.CharEnumField(Role, max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    invited_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    user = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "staff_invitation"
+        indexes = (("tenant_id", "email"),)
