@@ -31,6 +31,7 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.build import build_schema
 from seva_crm.schema.context import Context
 from seva_crm.schema.errors import request_id
+from seva_crm.schema import graphiql
 from seva_crm.schema.http_input import InputGuard
 from seva_crm.schema.limits import Limits, check_request
 from seva_crm.schema.privacy_http import routes as privacy_routes
@@ -57,6 +58,10 @@ class SevaGraphQL(GraphQL):
         if not isinstance(parsed, dict):
             raise HTTPException(400, f'Expected a JSON object {{"query": "...", "variables": {{...}}}}, got {type(parsed).__name__}')
         return parsed
+
+    async def render_graphql_ide(self, request: Request):
+        """Our GraphiQL page: assets from the package, a strict CSP, a sign-in panel."""
+        return graphiql.page()
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data) -> ExecutionResult:
         error = check_request(request_data.query, request_data.variables, self.limits)
@@ -183,6 +188,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/readyz", readyz),
             *webhook_mounts(plugins),
             *privacy_routes,
+            *([Route("/graphiql/{name}", graphiql.asset)] if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,
     )
