@@ -80,8 +80,20 @@ def serve(
     from seva_crm.core.platform.plugins import get_plugins
 
     get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    _empty_metrics_dir()
     uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, log_config=None)
+
+
+def _empty_metrics_dir() -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, the last run's counter files go (prometheus_client's rule)."""
+    import os
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for old in Path(folder).glob("*.db"):
+            old.unlink()
 
 
 Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this plugin module (an import path); repeatable")]

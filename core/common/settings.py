@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     backup_dir: str = ""
     backup_key: SecretStr = SecretStr("")
 
+    # GET /metrics (Prometheus): with a token, only for `Authorization: Bearer <token>`;
+    # without one, only for clients on loopback.
+    metrics_token: SecretStr = SecretStr("")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
