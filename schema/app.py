@@ -31,6 +31,7 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.build import build_schema
 from seva_crm.schema.context import Context
 from seva_crm.schema.errors import request_id
+from seva_crm.schema import graphiql, metrics
 from seva_crm.schema.http_input import InputGuard
 from seva_crm.schema.limits import Limits, check_request
 from seva_crm.schema.invitations_http import routes as invitation_routes
@@ -58,6 +59,10 @@ class SevaGraphQL(GraphQL):
         if not isinstance(parsed, dict):
             raise HTTPException(400, f'Expected a JSON object {{"query": "...", "variables": {{...}}}}, got {type(parsed).__name__}')
         return parsed
+
+    async def render_graphql_ide(self, request: Request):
+        """Our GraphiQL page: assets from the package, a strict CSP, a sign-in panel."""
+        return graphiql.page()
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data) -> ExecutionResult:
         error = check_request(request_data.query, request_data.variables, self.limits)
@@ -113,13 +118,36 @@ async def healthz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-async def readyz(request: Request) -> JSONResponse:
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        log.warning("readiness check failed: %s", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+def readiness(settings: Settings):
+    """``/readyz``: ready when the database answers and, with SEVA_BROKER_URL, the broker too."""
+    probe = []  # a broker of its own, made on first use, only to ping
+
+    def ping_broker() -> None:
+        from seva_crm.core.jobs import check_broker, make_broker
+
+        if not probe:
+            probe.append(make_broker(settings.broker_url, settings))
+        check_broker(probe[0])
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {}
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            log.warning("readiness check failed: database %s", type(exc).__name__)
+            checks["database"] = "unreachable"
+        if settings.broker_url:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(ping_broker), timeout=5)
+                checks["broker"] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                log.warning("readiness check failed: broker %s", type(exc).__name__)
+                checks["broker"] = "unreachable"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+    return readyz
 
 
 def webhook_mounts(plugins: Plugins) -> list[BaseRoute]:
@@ -181,14 +209,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/readyz", readiness(settings)),
+            Route("/metrics", metrics.endpoint(settings)),
             *webhook_mounts(plugins),
             *privacy_routes,
             *invitation_routes,
+            *([Route("/graphiql/{name}", graphiql.asset)] if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,
     )
-    return RequestId(RequestLog(InputGuard(app, settings.max_body_bytes)))
+    webhook_plugins = frozenset(pid for pid, _ in plugins.provided("seva_webhook_routes"))
+    return RequestId(RequestLog(InputGuard(app, settings.max_body_bytes), webhook_plugins))
 
 
 def serve_app() -> ASGIApp:

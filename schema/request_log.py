@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from seva_crm.core.common.logs import log_event
+from seva_crm.schema import metrics
 from seva_crm.schema.errors import request_id
 
 log = logging.getLogger("seva.request")
@@ -75,8 +76,10 @@ class OperationName(SchemaExtension):
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """Logs each request, and counts it in the metrics (``webhook_plugins``: the plugins with webhook routes)."""
+
+    def __init__(self, app: ASGIApp, webhook_plugins: frozenset[str] = frozenset()) -> None:
+        self.app, self.webhook_plugins = app, webhook_plugins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,3 +108,5 @@ class RequestLog:
                       **notes, "status": status, "outcome": outcome,
                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
             log_event(log, logging.ERROR if outcome == "internal" else logging.INFO, "request", **fields)
+            metrics.observe(scope["method"], fields["path"], status, outcome, notes.get("operation"),
+                            time.perf_counter() - started, self.webhook_plugins)

@@ -28,9 +28,10 @@ secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
+backup_app = typer.Typer(help="Encrypted backups of the database (docs/operations.md).", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
-                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
+                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy"), (backup_app, "backup")):
     app.add_typer(sub, name=name)
 
 
@@ -79,8 +80,20 @@ def serve(
     from seva_crm.core.platform.plugins import get_plugins
 
     get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    _empty_metrics_dir()
     uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, log_config=None)
+
+
+def _empty_metrics_dir() -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, the last run's counter files go (prometheus_client's rule)."""
+    import os
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for old in Path(folder).glob("*.db"):
+            old.unlink()
 
 
 Plugin = Annotated[list[str], typer.Option("--plugin", help="Also register this plugin module (an import path); repeatable")]
@@ -480,6 +493,72 @@ def privacy_sweep() -> None:
 
     escalated, reminders, expired = run(sweep())
     typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _backup_summary(manifest: dict) -> str:
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    heads = ", ".join(f"{app} {name}" for app, name in sorted(manifest["migrations"].items()))
+    return (f"{manifest['database']} backup of {manifest['created_at']} (Seva {manifest['version']}): "
+            f"{len(manifest['tables'])} tables, {rows} rows; migrations: {heads or 'none'}")
+
+
+@backup_app.command("create")
+def backup_create(
+    output: Annotated[Optional[Path], typer.Option(help="The file to write (default: seva-<time>.sevabak in SEVA_BACKUP_DIR, "
+                                                        "or in the current directory)")] = None,
+) -> None:
+    """Back up the whole database (safe while serving), sealed with SEVA_BACKUP_KEY or the instance secret."""
+    from seva_crm.core.common.security import utcnow
+    from seva_crm.core.jobs.backups import backup_name
+    from seva_crm.core.platform.backup import create_backup
+    from seva_crm.core.platform.backup_file import BackupError
+
+    dest = output or Path(get_settings().backup_dir or ".") / backup_name(utcnow())
+    try:
+        manifest = asyncio.run(create_backup(dest))
+    except (BackupError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {dest}")
+    typer.echo(_backup_summary(manifest))
+
+
+BackupFile = Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True, help="A backup file")]
+
+
+@backup_app.command("verify")
+def backup_verify(file: BackupFile) -> None:
+    """Decrypt a backup and check every checksum in it (SQLite: every table's rows too)."""
+    from seva_crm.core.platform.backup import verify_backup
+    from seva_crm.core.platform.backup_file import BackupError
+
+    try:
+        manifest = verify_backup(file)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"backup intact: {_backup_summary(manifest)}")
+
+
+@backup_app.command("restore")
+def backup_restore(
+    file: BackupFile,
+    force: Annotated[bool, typer.Option("--force", help="Replace the contents of a database that is not empty")] = False,
+) -> None:
+    """Restore a backup into the database of SEVA_DATABASE_URL (stop servers and workers first).
+    The database must be empty unless --force; every table is checked against the backup."""
+    from seva_crm.core.platform.backup import restore_backup
+    from seva_crm.core.platform.backup_file import BackupError
+
+    try:
+        manifest = asyncio.run(restore_backup(file, force=force))
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"restored and checked: {_backup_summary(manifest)}")
+    typer.echo("next: `seva migrate` (if this version has newer migrations), then serve")
 
 
 def main() -> None:

@@ -69,3 +69,14 @@ def plugin_env(monkeypatch):
 
     yield setenv
     set_plugins(None)  # before monkeypatch restores the environment: the next load reads it as it was
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """``seva serve`` in a subprocess, on a database of its own with the demo tenant
+    (tests/server_support.py); shared by the tests that need the real server."""
+    from tests.server_support import demo_server as start
+
+    server = start(tmp_path_factory.mktemp("demo-server"))
+    yield server
+    server.stop()

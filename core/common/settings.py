@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     privacy_export_link_hours: int = Field(72, ge=1, le=24 * 30)
     terminated_tenant_grace_days: int = Field(90, ge=0)
 
+    # Backups (docs/operations.md): where the scheduled backup writes (empty: no scheduled
+    # backup), and the key they are sealed with (default: derived from the instance secret).
+    backup_dir: str = ""
+    backup_key: SecretStr = SecretStr("")
+
+    # GET /metrics (Prometheus): with a token, only for `Authorization: Bearer <token>`;
+    # without one, only for clients on loopback.
+    metrics_token: SecretStr = SecretStr("")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -35,6 +35,7 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.core.platform.context import tenant_context
 from seva_crm.core.platform.plugins import get_plugins
 from seva_crm.core.platform.database import tortoise_config
+from seva_crm.core.jobs.metrics import JobMetrics
 
 log = logging.getLogger("seva.jobs")
 
@@ -129,6 +130,7 @@ def make_broker(url: str, settings: Settings, *, namespace: str = "seva") -> dra
     else:
         raise ValueError(f"unknown broker URL scheme: {url.split(':', 1)[0]}")
     broker.add_middleware(AsyncIOWithDatabase(settings))
+    broker.add_middleware(JobMetrics())
     return broker
 
 
@@ -167,6 +169,15 @@ def enqueue(name: str, *args: Any, delay_seconds: float | None = None) -> None:
     actor = get_broker().get_actor(name)
     delay = None if delay_seconds is None else max(0, int(delay_seconds * 1000))
     actor.send_with_options(args=args, delay=delay)
+
+
+def check_broker(broker: dramatiq.Broker) -> None:
+    """Raise unless the broker answers (Redis: PING; RabbitMQ: a connection). Blocking: run it in a thread."""
+    if hasattr(broker, "client"):  # Redis
+        broker.client.ping()
+    elif hasattr(broker, "connection"):  # RabbitMQ: opens this thread's connection if needed
+        if not broker.connection.is_open:
+            raise ConnectionError("RabbitMQ connection is closed")
 
 
 def is_in_process(broker: dramatiq.Broker) -> bool:
