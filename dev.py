@@ -4,6 +4,7 @@
     python3 dev.py run     # create .venv, install, migrate SQLite, load the demo, serve :8000
     python3 dev.py test    # create .venv, install, run the whole test suite (extra args go to pytest)
     python3 dev.py lint    # the house rules: ruff, and import-linter's contracts (pyproject.toml)
+    python3 dev.py seva ARGS...   # the `seva` command line in .venv (the same as .venv/bin/seva ARGS...)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import venv
@@ -62,23 +64,46 @@ def lint() -> int:
     return ruff or contracts
 
 
+def serve(args: list[str]) -> int:
+    """Run the server in a process group of its own and pass it Ctrl+C (or SIGTERM) once: it
+    then shuts down gracefully (a second Ctrl+C from the terminal would make uvicorn cut its
+    shutdown short), and this script waits for it to finish."""
+    child = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+
+    def forward(signum, frame) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    return child.wait()
+
+
 def main() -> int:
     command, *rest = sys.argv[1:] or ["help"]
-    if command not in ("run", "test", "lint"):
+    if command not in ("run", "test", "lint", "seva"):
         print(__doc__)
         return 2
     ensure_environment()
     if command == "lint":
         return lint()
     seva = str(BIN / "seva")
+    if command == "seva":
+        return subprocess.run([seva, *rest]).returncode
     if command == "run":
         for step in (["migrate"], ["demo"]):
-            subprocess.run([seva, *step], check=True, cwd=ROOT)
+            if subprocess.run([seva, *step], cwd=ROOT).returncode:
+                return 1
         port = rest[rest.index("--port") + 1] if "--port" in rest[:-1] else "8000"
-        print(f"GraphiQL: http://127.0.0.1:{port}/graphql", flush=True)
-        return subprocess.run([seva, "serve", *rest], cwd=ROOT).returncode
+        print(f"GraphiQL: http://127.0.0.1:{port}/graphql   (the command line: python3 dev.py seva --help, "
+              f"or {os.path.relpath(seva)} --help; stop with Ctrl+C)", flush=True)
+        return serve([seva, "serve", *rest])
     return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT).returncode
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl+C while installing, migrating or loading the demo
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -46,14 +47,21 @@ def run(coro):
     return asyncio.run(main())
 
 
-def parse_id(value: str, type_name: str) -> UUID:
-    """Accept a global ID as the API shows it, or a bare UUID."""
+PROMPTED = "[prompted for if left off]"
+
+
+def _new_password(label: str) -> str:
+    return typer.prompt(label, hide_input=True, confirmation_prompt=True)
+
+
+def parse_id(value: str, type_name: str, flag: str | None = None) -> UUID:
+    """Accept a global ID as the API shows it, or a bare UUID (``flag``: default ``--<type>``)."""
     found = from_global_id(value, type_name)
     if found is None:
         try:
             found = UUID(value)
         except ValueError:
-            raise typer.BadParameter(f"not a {type_name} id: {value}") from None
+            raise typer.BadParameter(f"not a {type_name} id: {value}", param_hint=flag or f"--{type_name.lower()}") from None
     return found
 
 
@@ -70,19 +78,50 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    ssl_certfile: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
+                                                         help="Serve HTTPS with this PEM certificate (chain)")] = None,
+    ssl_keyfile: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="The certificate's PEM private key")] = None,
+    forwarded_allow_ips: Annotated[str, typer.Option(help="Reverse proxies whose X-Forwarded-For/-Proto are trusted: "
+                                                          "comma-separated addresses or networks, * for any")] = "127.0.0.1",
 ) -> None:
-    """Serve the API (GraphQL at /graphql)."""
+    """Serve the API (GraphQL at /graphql), over HTTPS with --ssl-certfile and --ssl-keyfile."""
     import uvicorn
 
     from seva_crm.core.platform.plugins import get_plugins
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither", param_hint="--ssl-keyfile")
     get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    _check_port_free(host, port)
     _empty_metrics_dir()
     uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, log_config=None)
+                log_level="info", access_log=False, log_config=None, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A clear message for a busy port, rather than uvicorn's bare ``[Errno 98]``."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise typer.BadParameter(f"cannot resolve {host}", param_hint="--host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise typer.BadParameter(f"port {port} on {host} is already in use (another `seva serve`?): stop that "
+                                         f"server, or choose another port, e.g. --port {port + 1 if port < 65535 else 8000}",
+                                         param_hint="--port") from None
+            raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}", param_hint="--port") from None
 
 
 def _empty_metrics_dir() -> None:
@@ -185,12 +224,13 @@ def tenant_create(
     name: Annotated[str, typer.Option()],
     region: Annotated[Region, typer.Option(case_sensitive=False)],
     owner_email: Annotated[str, typer.Option()],
-    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    owner_password: Annotated[Optional[str], typer.Option(help=PROMPTED, show_default=False)] = None,
     owner_name: str = "",
 ) -> None:
     """Create a tenant and its owner; prints the tenant id."""
     from seva_crm.core.identity.tenants import create_tenant
 
+    owner_password = owner_password or _new_password("Owner password")
     tenant, _ = run(create_tenant(name, region, owner_email, owner_password, owner_name))
     typer.echo(to_global_id("Tenant", tenant.id))
 
@@ -236,7 +276,7 @@ def tenant_channels(
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    password: Annotated[Optional[str], typer.Option(help=PROMPTED, show_default=False)] = None,
     tenant: Annotated[Optional[str], typer.Option(help="Tenant id (omit with --superuser)")] = None,
     role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.AGENT,
     name: str = "",
@@ -248,6 +288,7 @@ def user_create(
     if not superuser and tenant is None:
         raise typer.BadParameter("--tenant is required (or --superuser)")
     tenant_id = parse_id(tenant, "Tenant") if tenant else None
+    password = password or _new_password("Password")
     user = run(create_user(tenant_id, email, password, role, name, superuser=superuser))
     typer.echo(to_global_id("User", user.id))
 
@@ -308,10 +349,12 @@ def user_set_role(user: UserRef, role: Annotated[Role, typer.Option(case_sensiti
 @user_app.command("set-password")
 def user_set_password(
     user: UserRef,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    password: Annotated[Optional[str], typer.Option(help=PROMPTED, show_default=False)] = None,
 ) -> None:
     """Set a user's password (for one who cannot reset it themself); every session of theirs ends."""
     from seva_crm.core.identity import staff
+
+    password = password or _new_password("Password")
 
     async def work():
         return await staff.set_password(await _user_id(user), password)
@@ -450,7 +493,7 @@ def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant i
     """Check every audit chain; print the first broken link of each and exit 1 if any."""
     from seva_crm.core.platform import audit
 
-    name = str(parse_id(chain, "Tenant")) if chain else None
+    name = str(parse_id(chain, "Tenant", "--chain")) if chain else None
     result = run(audit.verify(name))
     for problem in result.breaks:
         typer.echo(f"BROKEN {problem.describe()}")
@@ -561,16 +604,59 @@ def backup_restore(
     typer.echo("next: `seva migrate` (if this version has newer migrations), then serve")
 
 
+def _flags(command) -> set[str]:
+    """Every --flag and argument name of the command line, for naming them in errors."""
+    found = {opt for param in command.params for opt in getattr(param, "opts", ()) if opt.startswith("--")}
+    found |= {param.name for param in command.params if param.name and not any(o.startswith("-") for o in param.opts)}
+    for sub in getattr(command, "commands", {}).values():
+        found |= _flags(sub)
+    return found
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    """Click's errors in flag terms: ``--role: 'boss' is not one of ...``, without pydantic's prefixes."""
+    if not isinstance(exc, typer.BadParameter):
+        return exc.format_message()
+    hint = exc.param_hint
+    if hint is None and exc.param is not None:
+        opts = [o for o in getattr(exc.param, "opts", ()) if o.startswith("--")]
+        hint = opts[0] if opts else (getattr(exc.param, "metavar", None) or (exc.param.name or "").upper())
+    if isinstance(hint, (list, tuple)):
+        hint = " / ".join(hint)
+    message = re.sub(r"^(Value error|Assertion failed), ", "", exc.message)
+    return f"{hint.strip(chr(39))}: {message}" if hint else message
+
+
+def _domain_message(exc: DomainError, flags: set[str]) -> str:
+    """A service's field errors named by the flag that carries the field (``ownerEmail`` is ``--owner-email``)."""
+    parts = []
+    for error in exc.errors:
+        flag = "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", error.field).lower() if error.field else ""
+        flag = flag if flag in flags else error.field if error.field in flags else ""  # an argument: its name
+        parts.append(f"{flag}: {error.message}" if flag else error.message)
+    return "; ".join(parts)
+
+
 def main() -> None:
+    from tortoise.exceptions import OperationalError
+
     command = typer.main.get_command(app)
     try:
         code = command.main(standalone_mode=False, prog_name="seva")
     except typer.Abort:
         sys.exit(1)
     except typer.TyperException as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
+        typer.echo(f"error: {_usage_message(exc)}", err=True)
         sys.exit(exc.exit_code or 2)
-    except (DomainError, ConfigError) as exc:
+    except DomainError as exc:
+        typer.echo(f"error: {_domain_message(exc, _flags(command))}", err=True)
+        sys.exit(1)
+    except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:
+        if "no such table" not in str(exc) and "does not exist" not in str(exc):
+            raise
+        typer.echo("error: the database has no tables yet: run `seva migrate` first", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -41,6 +41,7 @@ class Server:
     """``seva serve`` on a free port; ``url`` once /healthz answers."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.data_dir = Path(env["SEVA_DATA_DIR"])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen([sys.executable, "-m", "tests.pinned_seva", "serve", "--port", str(self.port), *args],
