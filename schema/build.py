@@ -18,6 +18,7 @@ from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
+from seva_crm.schema.gateway_reviews import GatewayReviewMutation, GatewayReviewQuery
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
@@ -27,9 +28,10 @@ from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
+QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
+           GatewayReviewQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation)
+             ChannelMutation, GatewayReviewMutation)
 
 
 def _field_names(cls: type) -> list[str]:

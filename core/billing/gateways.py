@@ -208,3 +208,21 @@ async def advance_payment_link(tenant_id: UUID, gateway: str, provider_link_id: 
     guard = Q(status__in=earlier) | ~Q(status__in=list(order))
     return await PaymentLink.filter(guard, tenant_id=tenant_id, provider=gateway, provider_id=provider_link_id).update(
         status=status, updated_at=utcnow()) == 1
+
+
+@dataclass(frozen=True)
+class PendingRefund:
+    """A gateway refund still pending: for a plugin whose provider must be polled for the outcome."""
+
+    tenant_id: UUID
+    provider_payment_id: str
+    provider_refund_id: str
+    amount: int
+
+
+async def pending_refunds(gateway: str, limit: int = 500) -> list[PendingRefund]:
+    """Every tenant's pending refunds of ``gateway``'s payments, oldest first."""
+    rows = await Refund.filter(status=RefundStatus.PENDING, provider_refund_id__isnull=False, payment__provider=gateway
+                               ).order_by("created_at").limit(limit).values(
+        "tenant_id", "provider_refund_id", "amount", "payment__provider_payment_id")
+    return [PendingRefund(r["tenant_id"], r["payment__provider_payment_id"], r["provider_refund_id"], r["amount"]) for r in rows]
