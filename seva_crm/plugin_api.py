@@ -256,6 +256,12 @@ async def find_invoice(tenant_id: UUID, *, invoice_id: str | UUID | None = None,
     return await _gateways.find_invoice(tenant_id, invoice_id=invoice_id, number=number)
 
 
+async def payment_request(tenant_id: UUID, invoice_id: UUID | None) -> LinkRequest | None:
+    """A checkout for the invoice started now: a ``LinkRequest`` for what is due now, with the
+    payer's name, phone and email; None unless the tenant's invoice has something due."""
+    return await _gateways.payment_request(tenant_id, invoice_id)
+
+
 async def subscription_invoice(tenant_id: UUID, gateway: str, gateway_subscription_id: str) -> InvoiceRef | None:
     """The oldest open invoice of the subscription the gateway auto-debits, or None."""
     return await _gateways.subscription_invoice(tenant_id, gateway, gateway_subscription_id)
@@ -398,7 +404,7 @@ __all__ = [
     "PaymentGateway", "GatewayFailure", "LinkRequest", "LinkResult", "RefundResult", "RefundStatus", "SubscriptionStatus",
     "GatewayPayment", "InvoiceRef", "GatewayEventDeferred", "PayloadPrivacy", "GatewaySettlement", "PendingRefund",
     "settle_gateway_payment", "gateway_review", "pending_gateway_refunds",
-    "invoice_ref", "find_invoice", "subscription_invoice", "gateway_payment", "record_gateway_payment",
+    "invoice_ref", "find_invoice", "payment_request", "subscription_invoice", "gateway_payment", "record_gateway_payment",
     "update_gateway_refund", "apply_gateway_subscription_status", "advance_payment_link",
     "EventHandler", "store_gateway_event", "process_gateway_event", "process_gateway_event_with_retries", "lost_gateway_events",
     # region policies and privacy

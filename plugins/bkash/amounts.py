@@ -1,4 +1,4 @@
-"""Amounts as bKash and SSLCommerz-style APIs write them: strings with two decimals ("500.00"),
+"""Amounts as bKash writes them: strings with two decimals ("500.00"),
 from and to integer poisha."""
 
 from __future__ import annotations
