@@ -27,12 +27,15 @@ class BkashConfig:
         return cls(app_key, SecretStr(app_secret), username, SecretStr(password), base_url.rstrip("/"), timeout)
 
 
+def config_from(settings) -> BkashConfig:
+    """The config of a tenant's settings (as ``tenant_settings`` or ``webhook_tenants`` give them)."""
+    instance = instance_settings(PLUGIN)
+    return BkashConfig(settings.app_key, settings.app_secret, settings.username, settings.password,
+                       instance.base_url.rstrip("/"), instance.timeout_seconds)
+
+
 async def bkash_config(tenant_id: UUID | None) -> BkashConfig | None:
     """The tenant's bKash credentials (secrets decrypted), or None unless the tenant has enabled
     the plugin and configured it."""
     settings = await tenant_settings(tenant_id, PLUGIN) if tenant_id is not None else None
-    if settings is None:
-        return None
-    instance = instance_settings(PLUGIN)
-    return BkashConfig(settings.app_key, settings.app_secret, settings.username, settings.password,
-                       instance.base_url.rstrip("/"), instance.timeout_seconds)
+    return config_from(settings) if settings is not None else None

@@ -14,14 +14,13 @@ something that accepts anything:
   the payer did not complete), status, search by trxID, refunds (never beyond what is left,
   2071) and the refunds made on a payment;
 - every error with HTTP 200 and ``statusCode``/``statusMessage``, as bKash answers;
-- scripted trouble for the next call to a path: ``script(path, "timeout")`` does the work and
-  answers only after ``delay`` seconds (longer than the client waits), ``"9999"`` answers a
-  system error without doing the work, ``"500"`` an HTTP 500.
+- scripted trouble for the next call to a path: ``script(path, "9999")`` answers a system error
+  without doing the work, ``"500"`` an HTTP 500. (A lost answer after the work is the tests'
+  transport's to play: it forwards the call, then reports a timeout.)
 It plays the payer too (``pay``)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import threading
@@ -91,7 +90,6 @@ class FakeBkash:
         self.refresh_tokens: dict[str, str] = {}
         self.wallets: dict[str, int] = {}  # msisdn -> balance in poisha (default: plenty)
         self.calls: list[str] = []  # paths called, in order
-        self.delay = 2.0
         self._script: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self.app = Starlette(routes=[
@@ -123,7 +121,7 @@ class FakeBkash:
         self.merchants[app_key] = (app_secret, username, password)
 
     def script(self, path: str, kind: str) -> None:
-        """Trouble for the next call to ``path`` (e.g. "/execute"): "timeout", "9999" or "500"."""
+        """Trouble for the next call to ``path`` (e.g. "/execute"): "9999" or "500"."""
         with self._lock:
             self._script.setdefault(path, []).append(kind)
 
@@ -193,10 +191,7 @@ class FakeBkash:
                 return refused("9999", "System Error")
             if trouble == "500":
                 return Response("<html>Internal Server Error</html>", status_code=500)
-            response = work(app_key, body)
-            if trouble == "timeout":
-                await asyncio.sleep(self.delay)
-            return response
+            return work(app_key, body)
         return endpoint
 
     def _payment(self, app_key: str, body: dict) -> FakePayment | None:

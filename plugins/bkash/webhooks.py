@@ -19,6 +19,7 @@ bKash's optional IPN (Amazon SNS, certificate-signed) is not used: the status qu
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -35,7 +36,6 @@ from seva_crm.plugin_api import (
     find_invoice,
     gateway_payment,
     gateway_review,
-    instance_settings,
     lost_gateway_events,
     process_gateway_event,
     process_gateway_event_with_retries,
@@ -48,7 +48,7 @@ from seva_crm.plugin_api import (
 from seva_crm.plugins.bkash.adapter import guard
 from seva_crm.plugins.bkash.amounts import to_minor, to_text
 from seva_crm.plugins.bkash.client import BkashClient
-from seva_crm.plugins.bkash.config import PLUGIN, BkashConfig, bkash_config
+from seva_crm.plugins.bkash.config import PLUGIN, bkash_config, config_from
 from seva_crm.plugins.bkash.errors import BkashError
 from seva_crm.plugins.bkash.links import callback_url, invoice_of
 from seva_crm.plugins.bkash.pages import page
@@ -64,18 +64,12 @@ RETRY_BASE_SECONDS = 30.0  # 30 s, 1 min, 2 min, ... capped at RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 3600.0
 SWEEP_AFTER_SECONDS = 600.0
 LINK_ORDER = {"created": 0, "paid": 1}
-MAX_ID = 64
+PAYMENT_ID = re.compile(r"^[A-Za-z0-9]{8,64}$")  # the shape of bKash's payment ids: anything else is not asked about
 
 
 async def _tenant(request: Request):
     found = await webhook_tenants(PLUGIN, tenant=request.path_params.get("tenant", ""))
     return found[0] if found else None
-
-
-def _config(settings) -> BkashConfig:
-    instance = instance_settings(PLUGIN)
-    return BkashConfig(settings.app_key, settings.app_secret, settings.username, settings.password, instance.base_url.rstrip("/"),
-                       instance.timeout_seconds)
 
 
 async def _name(tenant_id: UUID) -> str:
@@ -94,7 +88,7 @@ async def pay(request: Request) -> Response:
     if invoice.amount_due <= 0 or invoice.currency.value != "BDT":
         return page(name, "nothing_due")
     try:
-        async with BkashClient(_config(found.settings)) as client:
+        async with BkashClient(config_from(found.settings)) as client:
             created = await guard(client.create_payment(amount=to_text(invoice.amount_due), payer_reference=invoice.number,
                                                         callback_url=callback_url(found.tenant_id), invoice_number=invoice.number))
     except GatewayFailure as exc:
@@ -110,7 +104,7 @@ async def callback(request: Request) -> Response:
     found = await _tenant(request)
     payment_id = request.query_params.get("paymentID", "")
     status = request.query_params.get("status", "")
-    if found is None or not 0 < len(payment_id) <= MAX_ID or status not in ("success", "failure", "cancel"):
+    if found is None or not PAYMENT_ID.match(payment_id) or status not in ("success", "failure", "cancel"):
         return page("", "invalid", 400)
     name = await _name(found.tenant_id)
     if status != "success":
