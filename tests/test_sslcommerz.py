@@ -235,6 +235,14 @@ async def test_late_and_wrong_amounts_are_held_never_recorded(make_tenant, fake,
     await invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.PAID, 50000)
     assert await GatewayReview.filter(tenant_id=tenant.id, resolved_at__isnull=True).count() == 2
+    other = await make_tenant(region=Region.BD)  # another tenant neither sees nor settles them
+    assert (await other.api.ok(REVIEWS))["gatewayReviews"] == []
+    review_id = (await tenant.api.ok(REVIEWS))["gatewayReviews"][0]["id"]
+    foreign = (await other.api.ok(RESOLVE, id=review_id, r="DISMISSED"))["gatewayReviewResolve"]
+    assert foreign["review"] is None and foreign["errors"][0]["code"] == "NOT_FOUND"
+    dismissed = (await tenant.api.ok(RESOLVE, id=review_id, r="DISMISSED"))["gatewayReviewResolve"]
+    assert dismissed == {"review": {"resolution": "DISMISSED"}, "errors": []}
+    assert len((await tenant.api.ok(REVIEWS))["gatewayReviews"]) == 1
 
 
 # ---------------------------------------------------------------- refunds

@@ -134,14 +134,10 @@ async def resolve(tenant: TenantScope, review_id: UUID | None, resolution: Gatew
             raise DomainError.of("resolution", ErrorCode.INVALID, f"a payment held for {review.kind.value} cannot be recorded "
                                  "on its invoice: refund or dismiss it")
     elif resolution is GatewayReviewResolution.REFUNDED:
-        gateway = await gateway_for(tenant.id, review.provider)
-        result = await _call(gateway.refund(tenant.id, review.provider_payment_id, review.amount, review.id.hex))
-        if result.status is RefundStatus.FAILED:
-            raise DomainError.of(None, ErrorCode.GATEWAY_ERROR, f"{review.provider} refused the refund")
-        refund_id = result.provider_refund_id
+        refund_id = await _refund(tenant, review, user_id)
     async with transaction():
         review = await GatewayReview.select_for_update().get(id=review.id)
-        if review.resolved_at is not None:
+        if review.resolved_at is not None and refund_id is None:
             raise DomainError.of("id", ErrorCode.INVALID, f"already {review.resolution.value}")
         if resolution is GatewayReviewResolution.ACCEPTED:
             invoice = await lock_invoice(None, tenant.id, review.invoice_id, "id")
@@ -158,3 +154,21 @@ async def resolve(tenant: TenantScope, review_id: UUID | None, resolution: Gatew
                                                             "provider": review.provider, "amount": review.amount,
                                                             "provider_refund_id": refund_id})
     return review
+
+
+async def _refund(tenant: TenantScope, review: GatewayReview, user_id: UUID | None) -> str:
+    """Refund the held payment at its gateway, once: the review is claimed first (a guarded
+    update), so two staff pressing at once cannot both send it; a refusal releases the claim."""
+    gateway = await gateway_for(tenant.id, review.provider)
+    claimed = await GatewayReview.filter(id=review.id, resolved_at__isnull=True).update(
+        resolution=GatewayReviewResolution.REFUNDED, resolved_at=utcnow(), resolved_by_id=user_id, updated_at=utcnow())
+    if not claimed:
+        raise DomainError.of("id", ErrorCode.INVALID, "already resolved")
+    try:
+        result = await _call(gateway.refund(tenant.id, review.provider_payment_id, review.amount, review.id.hex))
+        if result.status is RefundStatus.FAILED:
+            raise DomainError.of(None, ErrorCode.GATEWAY_ERROR, f"{review.provider} refused the refund")
+    except BaseException:
+        await GatewayReview.filter(id=review.id).update(resolution=None, resolved_at=None, resolved_by_id=None, updated_at=utcnow())
+        raise
+    return result.provider_refund_id
