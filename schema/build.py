@@ -19,6 +19,7 @@ from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.invitations import InvitationMutation, InvitationQuery
+from seva_crm.schema.gateway_reviews import GatewayReviewMutation, GatewayReviewQuery
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
@@ -28,9 +29,30 @@ from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, InvitationQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
-MUTATIONS = (StaffMutation, InvitationMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation)
+QUERIES = (
+    StaffQuery,
+    InvitationQuery,
+    SessionQuery,
+    CustomerQuery,
+    MessageQuery,
+    BillingQuery,
+    PrivacyQuery,
+    PluginQuery,
+    ChannelQuery,
+    GatewayReviewQuery,
+)
+MUTATIONS = (
+    StaffMutation,
+    InvitationMutation,
+    SessionMutation,
+    CustomerMutation,
+    MessageMutation,
+    BillingMutation,
+    PrivacyMutation,
+    PluginMutation,
+    ChannelMutation,
+    GatewayReviewMutation,
+)
 
 
 def _field_names(cls: type) -> list[str]:

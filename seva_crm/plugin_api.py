@@ -48,6 +48,8 @@ from seva_crm.core.billing.gateways import LinkRequest  # what create_payment_li
 from seva_crm.core.billing.gateways import LinkResult  # what create_payment_link returns
 from seva_crm.core.billing.gateways import PayloadPrivacy  # what is personal in a gateway's stored webhook payloads
 from seva_crm.core.billing.gateways import RefundResult  # what refund returns
+from seva_crm.core.billing.gateways import PendingRefund  # a pending refund of a gateway's, to poll its provider about
+from seva_crm.core.billing.gateway_reviews import Settlement as GatewaySettlement  # what settle_gateway_payment did
 from seva_crm.core.billing.gateway_events import Deferred as GatewayEventDeferred  # a handler's "not yet": try the event again later
 from seva_crm.core.billing.payments import GatewayPayment  # a payment as the gateway reports it, for record_gateway_payment
 from seva_crm.core.common.enums import RefundStatus  # pending, processed, failed
@@ -91,6 +93,7 @@ from seva_crm.core.messaging.provider_reports import StatusReport  # what record
 # --- modules whose functions the helpers below call -----------------------------------------------
 from seva_crm.core import jobs as _jobs
 from seva_crm.core.billing import gateway_events as _gateway_events
+from seva_crm.core.billing import gateway_reviews as _gateway_reviews
 from seva_crm.core.billing import gateways as _gateways
 from seva_crm.core.billing import payments as _payments
 from seva_crm.core.billing import subscriptions as _subscriptions
@@ -253,6 +256,12 @@ async def find_invoice(tenant_id: UUID, *, invoice_id: str | UUID | None = None,
     return await _gateways.find_invoice(tenant_id, invoice_id=invoice_id, number=number)
 
 
+async def payment_request(tenant_id: UUID, invoice_id: UUID | None) -> LinkRequest | None:
+    """A checkout for the invoice started now: a ``LinkRequest`` for what is due now, with the
+    payer's name, phone and email; None unless the tenant's invoice has something due."""
+    return await _gateways.payment_request(tenant_id, invoice_id)
+
+
 async def subscription_invoice(tenant_id: UUID, gateway: str, gateway_subscription_id: str) -> InvoiceRef | None:
     """The oldest open invoice of the subscription the gateway auto-debits, or None."""
     return await _gateways.subscription_invoice(tenant_id, gateway, gateway_subscription_id)
@@ -266,6 +275,26 @@ async def gateway_payment(tenant_id: UUID, provider_payment_id: str) -> Any | No
 async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, payment: GatewayPayment) -> tuple[Any, bool]:
     """Record a gateway payment against an invoice, once per gateway payment id: (payment, changed)."""
     return await _payments.record_gateway_payment(tenant_id, invoice_id, payment)
+
+
+async def settle_gateway_payment(tenant_id: UUID, invoice_id: UUID, payment: GatewayPayment, currency: str, *,
+                                 hold: str = "") -> GatewaySettlement:
+    """Record a captured gateway payment on the invoice only if its ``currency`` and amount are
+    exactly what the invoice has due; otherwise (or with a ``hold`` reason, such as the provider's
+    risk flag) hold it for staff as a gateway review, with an audit entry. Once per gateway
+    payment id: a repeat returns the payment or review already there (``changed`` False)."""
+    return await _gateway_reviews.settle(tenant_id, invoice_id, payment, currency, hold=hold)
+
+
+async def gateway_review(tenant_id: UUID, gateway: str, provider_payment_id: str) -> Any | None:
+    """The review holding the gateway's payment for staff, or None."""
+    return await _gateway_reviews.find(tenant_id, gateway, provider_payment_id)
+
+
+async def pending_gateway_refunds(gateway: str) -> list[PendingRefund]:
+    """Every tenant's refunds of ``gateway`` still pending, to ask the provider how they ended
+    (then report it with ``update_gateway_refund``)."""
+    return await _gateways.pending_refunds(gateway)
 
 
 async def update_gateway_refund(tenant_id: UUID, provider_payment_id: str, provider_refund_id: str, amount: int,
@@ -373,8 +402,9 @@ __all__ = [
     "SmtpServer", "SmtpSecurity", "MailError", "instance_smtp_server", "compose_mail", "send_mail", "mail_message_id",
     # payment gateways
     "PaymentGateway", "GatewayFailure", "LinkRequest", "LinkResult", "RefundResult", "RefundStatus", "SubscriptionStatus",
-    "GatewayPayment", "InvoiceRef", "GatewayEventDeferred", "PayloadPrivacy",
-    "invoice_ref", "find_invoice", "subscription_invoice", "gateway_payment", "record_gateway_payment",
+    "GatewayPayment", "InvoiceRef", "GatewayEventDeferred", "PayloadPrivacy", "GatewaySettlement", "PendingRefund",
+    "settle_gateway_payment", "gateway_review", "pending_gateway_refunds",
+    "invoice_ref", "find_invoice", "payment_request", "subscription_invoice", "gateway_payment", "record_gateway_payment",
     "update_gateway_refund", "apply_gateway_subscription_status", "advance_payment_link",
     "EventHandler", "store_gateway_event", "process_gateway_event", "process_gateway_event_with_retries", "lost_gateway_events",
     # region policies and privacy

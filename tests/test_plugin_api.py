@@ -35,7 +35,7 @@ def imported_modules(path: Path) -> list[str]:
 
 
 def test_the_built_in_plugins_are_all_there():
-    assert set(BUILT_IN) == {"whatsapp", "razorpay", "sms", "email", "dpdp", "bangladesh"}
+    assert set(BUILT_IN) == {"whatsapp", "razorpay", "sms", "email", "dpdp", "bangladesh", "bkash", "sslcommerz"}
 
 
 @pytest.mark.parametrize("plugin", BUILT_IN)

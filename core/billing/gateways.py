@@ -184,6 +184,20 @@ async def find_invoice(tenant_id: UUID, *, invoice_id: str | UUID | None = None,
     return _ref(found) if found else None
 
 
+async def payment_request(tenant_id: UUID, invoice_id: UUID | None) -> LinkRequest | None:
+    """What a checkout started now for the invoice asks for (what is due now, and the payer's
+    name, phone and email, as a payment link's creation gets them); None unless something is due."""
+    invoice = await Invoice.get_or_none(id=invoice_id, tenant_id=tenant_id) if invoice_id else None
+    if invoice is None or amount_due(invoice) <= 0:
+        return None
+    customer = await Customer.get(id=invoice.customer_id, tenant_id=tenant_id)
+    return LinkRequest(
+        tenant_id=tenant_id, invoice_id=invoice.id, reference_id=invoice.number, amount=amount_due(invoice),
+        currency=invoice.currency, description=f"Invoice {invoice.number}", customer_name=customer.name,
+        customer_phone=customer.phone, customer_email=customer.email,
+    )
+
+
 async def subscription_invoice(tenant_id: UUID, gateway: str, gateway_subscription_id: str) -> InvoiceRef | None:
     """The oldest open invoice of the subscription the gateway charges (an auto-debit charge pays it)."""
     sub = await Subscription.get_or_none(tenant_id=tenant_id, gateway=gateway, gateway_subscription_id=gateway_subscription_id)
@@ -208,3 +222,21 @@ async def advance_payment_link(tenant_id: UUID, gateway: str, provider_link_id: 
     guard = Q(status__in=earlier) | ~Q(status__in=list(order))
     return await PaymentLink.filter(guard, tenant_id=tenant_id, provider=gateway, provider_id=provider_link_id).update(
         status=status, updated_at=utcnow()) == 1
+
+
+@dataclass(frozen=True)
+class PendingRefund:
+    """A gateway refund still pending: for a plugin whose provider must be polled for the outcome."""
+
+    tenant_id: UUID
+    provider_payment_id: str
+    provider_refund_id: str
+    amount: int
+
+
+async def pending_refunds(gateway: str, limit: int = 500) -> list[PendingRefund]:
+    """Every tenant's pending refunds of ``gateway``'s payments, oldest first."""
+    rows = await Refund.filter(status=RefundStatus.PENDING, provider_refund_id__isnull=False, payment__provider=gateway
+                               ).order_by("created_at").limit(limit).values(
+        "tenant_id", "provider_refund_id", "amount", "payment__provider_payment_id")
+    return [PendingRefund(r["tenant_id"], r["payment__provider_payment_id"], r["provider_refund_id"], r["amount"]) for r in rows]

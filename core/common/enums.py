@@ -178,3 +178,18 @@ class ConsentSource(StrEnum):
     IMPORT = "import"
     PRIVACY_REQUEST = "privacy_request"
     PROVIDER = "provider"  # the channel's provider told us (WhatsApp user_preferences, error 131050)
+
+
+class GatewayReviewKind(StrEnum):
+    """Why a payment a gateway reports was held for staff instead of recorded on its invoice."""
+
+    AMOUNT_MISMATCH = "amount_mismatch"  # not the amount due on the invoice
+    CURRENCY_MISMATCH = "currency_mismatch"  # not the invoice's currency
+    OVERPAYMENT = "overpayment"  # the invoice had nothing left to pay (paid by other means)
+    RISK_HOLD = "risk_hold"  # the gateway marked it risky
+
+
+class GatewayReviewResolution(StrEnum):
+    ACCEPTED = "accepted"  # recorded on the invoice after all
+    REFUNDED = "refunded"  # given back through the gateway
+    DISMISSED = "dismissed"  # settled outside Seva (noted by staff)

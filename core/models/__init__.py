@@ -14,6 +14,7 @@ from seva_crm.core.models.billing import (
     Refund,
     Subscription,
 )
+from seva_crm.core.models.gateway_reviews import GatewayReview
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
@@ -32,6 +33,7 @@ __all__ = [
     "Customer",
     "CustomerTag",
     "GatewayEvent",
+    "GatewayReview",
     "InboundMessage",
     "Invoice",
     "InvoiceCounter",
