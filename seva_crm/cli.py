@@ -568,11 +568,17 @@ def backup_create(
     from seva_crm.core.platform.backup import create_backup
     from seva_crm.core.platform.backup_file import BackupError
 
+    from seva_crm.core.platform.database import private_dir
+
+    if output is None and get_settings().backup_dir:
+        private_dir(Path(get_settings().backup_dir))
     dest = output or Path(get_settings().backup_dir or ".") / backup_name(utcnow())
     try:
         manifest = asyncio.run(create_backup(dest))
-    except (BackupError, OSError) as exc:
+    except BackupError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {dest}: {exc.strerror}")
     typer.echo(f"wrote {dest}")
     typer.echo(_backup_summary(manifest))
 
