@@ -102,7 +102,7 @@ def serve(
                 proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
 
 
-def _check_port_free(host: str, port: int) -> None:
+def _check_port_free(host: str, port: int, flag: str = "--port") -> None:
     """A clear message for a busy port, rather than uvicorn's bare ``[Errno 98]``."""
     import errno
     import socket
@@ -119,9 +119,9 @@ def _check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise typer.BadParameter(f"port {port} on {host} is already in use (another `seva serve`?): stop that "
-                                         f"server, or choose another port, e.g. --port {port + 1 if port < 65535 else 8000}",
-                                         param_hint="--port") from None
-            raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}", param_hint="--port") from None
+                                         f"server, or choose another port, e.g. {flag} {port + 1 if port < 65535 else 8000}",
+                                         param_hint=flag) from None
+            raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}", param_hint=flag) from None
 
 
 def _empty_metrics_dir() -> None:
@@ -175,10 +175,17 @@ def _wait_for_signal() -> None:
 def worker(
     threads: Annotated[int, typer.Option(min=1, max=256, help="Jobs run at once in this process")] = 8,
     plugin: Plugin = [],  # noqa: B006 - typer reads the default
+    metrics_port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Serve this worker's job metrics "
+                                                        "(Prometheus) on 127.0.0.1:PORT/metrics")] = None,
 ) -> None:
     """Run a job worker for SEVA_BROKER_URL (run several, on any machines, to scale out)."""
     from seva_crm.core.jobs import Runner
 
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        _check_port_free("127.0.0.1", metrics_port, "--metrics-port")
+        start_http_server(metrics_port, addr="127.0.0.1")
     runner = Runner(_prepare_jobs(plugin), threads=threads).start()
     typer.echo(f"worker running ({threads} threads); stop with Ctrl-C or SIGTERM", err=True)
     try:
@@ -561,11 +568,17 @@ def backup_create(
     from seva_crm.core.platform.backup import create_backup
     from seva_crm.core.platform.backup_file import BackupError
 
+    from seva_crm.core.platform.database import private_dir
+
+    if output is None and get_settings().backup_dir:
+        private_dir(Path(get_settings().backup_dir))
     dest = output or Path(get_settings().backup_dir or ".") / backup_name(utcnow())
     try:
         manifest = asyncio.run(create_backup(dest))
-    except (BackupError, OSError) as exc:
+    except BackupError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {dest}: {exc.strerror}")
     typer.echo(f"wrote {dest}")
     typer.echo(_backup_summary(manifest))
 

@@ -137,3 +137,20 @@ async def test_the_scheduled_backup_writes_into_the_backup_dir_only_when_set(ten
     assert written == [backup_name(now)]
     assert sorted(p.name for p in Path(tmp_path / "backups").iterdir()) == written  # the 90-day-old one is gone
     assert verify_backup(tmp_path / "backups" / written[0])["database"] in ("sqlite", "postgres")
+
+
+def test_the_commands_back_up_and_restore_a_running_instance(demo_server, tmp_path):
+    from tests.server_support import seva, seva_env
+
+    env = seva_env(demo_server.data_dir)  # its generated secret seals the backup
+    file = tmp_path / "cli.sevabak"
+    made = seva(env, "backup", "create", "--output", str(file)).stdout
+    assert made.startswith(f"wrote {file}\nsqlite backup of ")
+    target = tmp_path / "restored.sqlite3"
+    restored = seva(env | {"SEVA_DATABASE_URL": f"sqlite://{target}"}, "backup", "restore", str(file))
+    assert restored.stdout.startswith("restored and checked: sqlite backup of ")
+    with sqlite3.connect(target) as db:
+        assert db.execute("SELECT count(*) FROM customer WHERE name = 'Ravi Kumar'").fetchone() == (1,)
+    again = seva(env | {"SEVA_DATABASE_URL": f"sqlite://{target}"}, "backup", "restore", str(file), check=False)
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: the database is not empty (")

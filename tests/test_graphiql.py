@@ -47,6 +47,10 @@ async def test_every_asset_the_page_names_is_served_as_the_manifest_recorded(app
         name = path.removeprefix("graphiql/")
         if name in recorded:
             assert hashlib.sha256(response.content).hexdigest() == recorded[name]
+    script = await http.get("/graphiql/graphiql.min.js", headers={"accept-encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"  # httpx unzipped it; the sha256 above is of the same file
+    again = await http.get("/graphiql/graphiql.min.js", headers={"if-none-match": script.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""  # a slow link downloads it once
     assert (await http.get("/graphiql/..%2fgraphiql.py")).status_code == 404
     assert (await http.get("/graphiql/graphiql.min.js.map")).status_code == 404
 

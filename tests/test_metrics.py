@@ -4,11 +4,13 @@ the database and the broker."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seva_crm.core import jobs
-from seva_crm.core.common.settings import Settings
+from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.models import Message
 from seva_crm.schema.app import create_app
@@ -112,3 +114,31 @@ async def test_readiness_with_a_real_redis(app):
     live = create_app(Settings(broker_url=REDIS_URL), manage_db=False, run_jobs=False)
     response = await Api(live).http.get("/readyz")
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="SEVA_TEST_REDIS_URL is not set")
+def test_a_worker_serves_its_job_metrics_on_loopback(tmp_path):
+    import subprocess
+    import time
+
+    import httpx
+
+    from tests.server_support import ROOT, free_port, seva_env
+
+    port = free_port()
+    env = seva_env(tmp_path, SEVA_BROKER_URL=REDIS_URL, SEVA_DATABASE_URL=get_settings().db_url)
+    worker = subprocess.Popen([sys.executable, "-m", "seva_crm", "worker", "--threads", "1", "--metrics-port", str(port)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                break
+            except httpx.TransportError:
+                assert worker.poll() is None
+                time.sleep(0.1)
+        families = {f.name for f in text_string_to_metric_families(body)}
+        assert {"seva_job_runs", "seva_job_duration_seconds"} <= families
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
