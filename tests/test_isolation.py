@@ -4,8 +4,8 @@ each must answer as if the object did not exist, and A's data must be unchanged.
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import (
-    ApiKey, BreachIncident, Consent, Customer, GatewayReview, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest,
-    ServiceRecord, Session, Subscription, Tenant, User,
+    ApiKey, BreachIncident, Consent, Customer, GatewayReview, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings,
+    PrivacyRequest, ServiceRecord, Session, Subscription, Tenant, User,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
