@@ -2,9 +2,10 @@
 each must answer as if the object did not exist, and A's data must be unchanged."""
 
 from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import (
-    ApiKey, BreachIncident, Consent, Customer, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings, PrivacyRequest,
-    ServiceRecord, Session, Subscription, Tenant, User,
+    ApiKey, BreachIncident, Consent, Customer, GatewayReview, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings,
+    PrivacyRequest, ServiceRecord, Session, Subscription, Tenant, User,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
@@ -69,6 +70,9 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                               i=invoice["id"]))["paymentRecord"]["payment"]
     billing_before = {m.__name__: sorted(map(str, await m.filter(tenant_id=a.id).values_list("updated_at", flat=True)))
                       for m in (Plan, Subscription, Invoice, Payment)}
+
+    held = await GatewayReview.create(tenant_id=a.id, provider="bkash", provider_payment_id="TR0011SECRET", kind="overpayment",
+                                      amount=100, currency="INR", received_at=utcnow(), invoice_id=(await Invoice.get(tenant_id=a.id)).id)
 
     def not_found(field):
         return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
@@ -145,6 +149,10 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                                 {"i": invoice["id"]}, lambda d: d["razorpayOrderCreate"]["errors"][0]["code"] == "NOT_FOUND"),
         "paymentLinkCreate": ("mutation($i: ID!) { paymentLinkCreate(invoiceId: $i) { paymentLink { id } errors { code } } }",
                               {"i": invoice["id"]}, lambda d: d["paymentLinkCreate"]["errors"][0]["code"] == "NOT_FOUND"),
+        "gatewayReviews": ("{ gatewayReviews(resolved: null) { id } }", {}, lambda d: d["gatewayReviews"] == []),
+        "gatewayReviewResolve": ("mutation($id: ID!) { gatewayReviewResolve(id: $id, resolution: DISMISSED) { review { id } "
+                                 "errors { code } } }", {"id": to_global_id("GatewayReview", held.id)},
+                                 not_found("gatewayReviewResolve")),
     }
     probes |= {
         "privacyRequest": ("query($id: ID!) { privacyRequest(id: $id) { id } }", rid, lambda d: d["privacyRequest"] is None),
@@ -220,6 +228,7 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     after = (await Customer.get(tenant_id=a.id)).__dict__
     assert {k: v for k, v in after.items() if not k.startswith("_")} == {k: v for k, v in before.items() if not k.startswith("_")}
     assert await ServiceRecord.filter(tenant_id=a.id).count() == 1
+    assert (await GatewayReview.get(id=held.id)).resolved_at is None
     assert await ServiceRecord.filter(tenant_id=b.id).count() == 0
     assert (await ApiKey.get(tenant_id=a.id)).revoked_at is None
     a_template_after = (await MessageTemplate.get(tenant_id=a.id, key="secret_key")).__dict__
