@@ -15,6 +15,7 @@ from strawberry.utils.str_converters import to_camel_case
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.changes import ChangeQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
@@ -26,10 +27,13 @@ from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
+from seva_crm.schema.webhooks import WebhookMutation, WebhookQuery
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
+QUERIES += (ChangeQuery, WebhookQuery)  # events out (docs/events.md)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
+MUTATIONS += (WebhookMutation,)  # events out (docs/events.md)
 
 
 def _field_names(cls: type) -> list[str]:
