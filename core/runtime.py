@@ -4,12 +4,13 @@ periodic jobs (``@periodic``), so the broker and the scheduler know them all. ``
 core imports it (it sits above every layer)."""
 
 from seva_crm.core.billing import periodic as billing_periodic
-from seva_crm.core.platform import changes, ratelimit
+from seva_crm.core.platform import changes, pubsub, ratelimit
 from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.messaging import outbox, webhooks
 from seva_crm.core.privacy import breach, export, requests, retention, runner
 
 MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, webhooks)
+LISTENERS = (pubsub, webhooks)  # core's consumers of committed events (events.listen): live subscriptions, webhooks
 
 # core.common sits below jobs and cannot declare its own periodic work, so it is declared here.
 periodic("ratelimit.prune", every_seconds=DAY)(ratelimit.prune)  # sign-in and endpoint counters

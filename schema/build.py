@@ -20,6 +20,7 @@ from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
+from seva_crm.schema.live import LiveSubscription
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
 from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
@@ -83,6 +84,7 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     return Schema(
         query=query,
         mutation=mutation,
+        subscription=LiveSubscription,
         types=[t for _, c in contributions for t in c.types],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
