@@ -1,5 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, plugins' webhooks under /webhooks/<plugin id>/,
-health probes, request ids."""
+"""The ASGI application: GraphQL at /graphql (subscriptions over WebSocket there too), plugins'
+webhooks under /webhooks/<plugin id>/, health probes, request ids."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,8 +18,6 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException
-from datetime import timedelta
-
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult

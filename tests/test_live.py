@@ -16,11 +16,13 @@ from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.customers.customers import create_customer
 from seva_crm.core.identity.sessions import revoke_user_sessions
-from seva_crm.core.models import Message, User
+from seva_crm.core.billing.payments import record_payment
+from seva_crm.core.models import Invoice, Message, User
 from seva_crm.core.platform import pubsub, webhook_tenants
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from seva_crm.schema.app import create_app
 from seva_crm.testing.client import Api
+from tests.billing_helpers import subscription
 from tests.live_support import LiveClient, ServerProcess, serve_here
 
 REDIS_URL = os.environ.get("SEVA_TEST_REDIS_URL", "")
@@ -74,6 +76,18 @@ async def test_a_delivery_report_reaches_the_subscriber_in_process(app, make_ten
         assert got["type"] == "next" and got["id"] == "1"
         assert got["payload"]["data"]["messageStatus"] == {"status": "delivered", "message": {
             "id": got["payload"]["data"]["messageStatus"]["message"]["id"], "status": "DELIVERED"}}
+
+
+async def test_a_payment_shows_on_the_front_desk_as_it_is_recorded(app, tenant):
+    sub = await subscription(tenant.scope)
+    invoice = await Invoice.get(subscription_id=sub.id)
+    async with serve_here(app) as address, LiveClient.connect(address, token(tenant)) as client:
+        assert await client.acked()
+        await client.subscribe("pay", PAYMENTS)
+        await subscribed(tenant.id)
+        payment = await record_payment(tenant.scope, invoice.id, {"amount": 1000, "method": "cash"})
+        got = (await client.receive())["payload"]["data"]["payments"]
+        assert got == {"type": "payment.recorded", "payment": {"id": to_global_id("Payment", payment.id)}}
 
 
 async def test_no_token_or_a_bad_token_is_closed_with_4403(app, tenant):
