@@ -6,12 +6,14 @@ core imports it (it sits above every layer)."""
 from seva_crm.core.billing import periodic as billing_periodic
 from seva_crm.core.identity import sessions
 from seva_crm.core.jobs import backups
-from seva_crm.core.platform import ratelimit
+from seva_crm.core.platform import changes, pubsub, ratelimit
 from seva_crm.core.jobs.schedule import DAY, periodic
-from seva_crm.core.messaging import outbox
+from seva_crm.core.messaging import outbox, webhooks
 from seva_crm.core.privacy import breach, export, requests, retention, runner
 
-MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, sessions, backups)
+MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, sessions, backups, webhooks)
+LISTENERS = (pubsub, webhooks)  # core's consumers of committed events (events.listen): live subscriptions, webhooks
 
 # core.common sits below jobs and cannot declare its own periodic work, so it is declared here.
 periodic("ratelimit.prune", every_seconds=DAY)(ratelimit.prune)  # sign-in and endpoint counters
+periodic("changes.prune", every_seconds=DAY)(changes.prune)  # the change feed's retention window

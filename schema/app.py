@@ -1,5 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, plugins' webhooks under /webhooks/<plugin id>/,
-health probes, request ids."""
+"""The ASGI application: GraphQL at /graphql (subscriptions over WebSocket there too), plugins'
+webhooks under /webhooks/<plugin id>/, health probes, request ids."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise import connections
 
@@ -35,6 +38,7 @@ from seva_crm.schema import graphiql, metrics
 from seva_crm.schema.http_input import InputGuard
 from seva_crm.schema.limits import Limits, check_request
 from seva_crm.schema.invitations_http import routes as invitation_routes
+from seva_crm.schema.live import connect as live_connect
 from seva_crm.schema.privacy_http import routes as privacy_routes
 from seva_crm.schema.request_log import RequestLog, graphql_outcome, note
 
@@ -75,6 +79,8 @@ class SevaGraphQL(GraphQL):
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request, response) -> Context:
+        if isinstance(request, WebSocket):  # signed in by connection_init (on_ws_connect)
+            return Context(request=request, principal=None, plugins=self.plugins)
         ip = request.client.host if request.client else "unknown"
         try:  # every request: the session (or key), its user and tenant as they are now
             principal = await authenticate(request.headers.get("authorization"), ip=ip)
@@ -83,6 +89,12 @@ class SevaGraphQL(GraphQL):
         context = Context(request=request, principal=principal, plugins=self.plugins)
         audit.set_actor(audit.actor_for(principal, context.client_ip, request.headers.get("user-agent", "")))
         return context
+
+    async def on_ws_connect(self, context: Context):
+        """A WebSocket's connection_init: its token, checked as on HTTP, or the socket closes with 4403."""
+        await live_connect(context)
+        audit.set_actor(audit.actor_for(context.principal, context.client_ip, context.request.headers.get("user-agent", "")))
+        return await super().on_ws_connect(context)
 
 
 class RequestId:
@@ -190,7 +202,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     run_jobs = manage_db if run_jobs is None else run_jobs
     plugins = plugins or get_plugins()
     graphql = SevaGraphQL(build_schema(plugins, settings), plugins, Limits.of(settings),
-                          graphql_ide="graphiql" if settings.graphiql_enabled else None, multipart_uploads_enabled=True)
+                          graphql_ide="graphiql" if settings.graphiql_enabled else None, multipart_uploads_enabled=True,
+                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                          connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+                          max_subscriptions_per_connection=settings.ws_max_subscriptions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -208,6 +223,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
             Route("/healthz", healthz),
             Route("/readyz", readiness(settings)),
             Route("/metrics", metrics.endpoint(settings)),

@@ -15,12 +15,14 @@ from strawberry.utils.str_converters import to_camel_case
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.changes import ChangeQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.invitations import InvitationMutation, InvitationQuery
 from seva_crm.schema.gateway_reviews import GatewayReviewMutation, GatewayReviewQuery
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
+from seva_crm.schema.live import LiveSubscription
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
 from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
@@ -28,6 +30,7 @@ from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
+from seva_crm.schema.webhooks import WebhookMutation, WebhookQuery
 
 QUERIES = (
     StaffQuery,
@@ -40,6 +43,8 @@ QUERIES = (
     PluginQuery,
     ChannelQuery,
     GatewayReviewQuery,
+    ChangeQuery,
+    WebhookQuery,
 )
 MUTATIONS = (
     StaffMutation,
@@ -52,6 +57,7 @@ MUTATIONS = (
     PluginMutation,
     ChannelMutation,
     GatewayReviewMutation,
+    WebhookMutation,
 )
 
 
@@ -102,6 +108,7 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     return Schema(
         query=query,
         mutation=mutation,
+        subscription=LiveSubscription,
         types=[t for _, c in contributions for t in c.types],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[

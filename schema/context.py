@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -16,9 +17,16 @@ class Context:
     principal: Principal | None
     plugins: Plugins = field(default_factory=get_plugins)  # the app's plugins
     loaders: Loaders = field(init=False)
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
+    authorization: str | None = None  # a WebSocket's token, checked again while it is open (schema/live.py)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.principal.tenant.id if self.principal and self.principal.tenant else None)
+
+    def sign_in(self, principal: Principal, authorization: str) -> None:
+        """A WebSocket signed in by its connection_init payload."""
+        self.principal, self.authorization = principal, authorization
+        self.__post_init__()
 
     @property
     def tenant(self) -> TenantScope:

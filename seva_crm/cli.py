@@ -493,6 +493,11 @@ def secrets_rotate(
 
     report = run(rotate_secrets((old_secret_key,)))
     typer.echo(f"re-encrypted {report.rotated} secrets under the current key ({report.current} already were)")
+    from seva_crm.core.messaging.webhooks import rotate_stored_secrets
+
+    hooks = run(rotate_stored_secrets((old_secret_key,)))
+    if hooks:
+        typer.echo(f"re-encrypted {hooks} webhook endpoint secrets")
 
 
 @audit_app.command("verify")

@@ -5,7 +5,7 @@ from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import (
     ApiKey, BreachIncident, Consent, Customer, GatewayReview, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings,
-    PrivacyRequest, ServiceRecord, Session, Subscription, Tenant, User,
+    PrivacyRequest, ServiceRecord, Session, Subscription, Tenant, User, WebhookDelivery, WebhookEndpoint,
 )
 from seva_crm.schema.build import build_schema
 from tests.test_consent import grant, publish
@@ -29,6 +29,8 @@ NOT_ADDRESSED = {
     "passwordChange", "passwordResetStart", "passwordResetFinish",
     # invitations: to the caller's own tenant, accepted by token; revoking another's (test_invitations)
     "invitations", "userInvite", "invitationAccept", "invitationRevoke",
+    # events out: the caller's own tenant's feed and endpoints (test_changes, test_webhooks)
+    "changes", "changesHead", "webhookEndpoints", "webhookEventTypes", "webhookEndpointCreate",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
@@ -203,6 +205,23 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                           {"id": to_global_id("Session", a_session.id)}, not_found("sessionRevoke")),
         "sessionRevokeAll": ("mutation($id: ID!) { sessionRevokeAll(userId: $id) { count errors { code } } }", uid,
                              not_found("sessionRevokeAll")),
+    }
+    hook = await WebhookEndpoint.create(tenant_id=a.id, url="https://erp.example.com/hook", secret="x")
+    delivery = await WebhookDelivery.create(tenant_id=a.id, endpoint_id=hook.id, event_id="msg_1", event_type="customer.created",
+                                            payload={}, status="failed")
+    hook_id, delivery_id = to_global_id("WebhookEndpoint", hook.id), to_global_id("WebhookDelivery", delivery.id)
+    probes |= {  # events out: A's webhook endpoints and deliveries
+        "webhookEndpointUpdate": ('mutation($id: ID!) { webhookEndpointUpdate(id: $id, input: {enabled: false}) '
+                                  '{ endpoint { id } errors { code } } }', {"id": hook_id},
+                                  lambda d: d["webhookEndpointUpdate"]["errors"][0]["code"] == "NOT_FOUND"),
+        "webhookEndpointRotateSecret": ("mutation($id: ID!) { webhookEndpointRotateSecret(id: $id) { secret errors { code } } }",
+                                        {"id": hook_id},
+                                        lambda d: d["webhookEndpointRotateSecret"]["errors"][0]["code"] == "NOT_FOUND"),
+        "webhookEndpointDelete": ("mutation($id: ID!) { webhookEndpointDelete(id: $id) { deletedId errors { code } } }",
+                                  {"id": hook_id}, lambda d: d["webhookEndpointDelete"]["errors"][0]["code"] == "NOT_FOUND"),
+        "webhookDeliveryRedeliver": ("mutation($id: ID!) { webhookDeliveryRedeliver(id: $id) { delivery { id } errors { code } } }",
+                                     {"id": delivery_id},
+                                     lambda d: d["webhookDeliveryRedeliver"]["errors"][0]["code"] == "NOT_FOUND"),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)

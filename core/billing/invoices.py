@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from seva_crm.core.billing import numbering
 from seva_crm.core.billing.clock import tenant_today
@@ -24,6 +23,9 @@ from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import REGION_CURRENCY, Currency, InvoiceStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Invoice, InvoiceLine
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.paging import SortKey, date_key, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
@@ -147,7 +149,7 @@ async def issue_invoice(
     await numbering.ensure_counter(tenant_id, issued_on.year)
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         number = await numbering.take_number(conn, tenant_id, issued_on.year, prefix)
         invoice = await Invoice.create(
             using_db=conn, tenant_id=tenant_id, customer_id=customer_id, subscription_id=subscription_id, number=number,
@@ -161,18 +163,20 @@ async def issue_invoice(
                         tax_rate_bp=line.tax_rate_bp, tax_amount=line.tax_amount)
             for i, line in enumerate(lines)
         ], using_db=conn)
+        change_feed.record(tenant_id, ChangeType.INVOICE, invoice.id, Op.CREATED)
     return invoice
 
 
 async def void_invoice(tenant: TenantScope, invoice_id: UUID | None) -> Invoice:
     """Void keeps the number (numbering stays gapless) and the lines; nothing is owed any more."""
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         invoice = await _locked(conn, tenant.id, invoice_id)
         move(invoice, InvoiceStatus.VOID)
         if invoice.amount_paid > 0:
             raise DomainError.of("id", ErrorCode.INVALID, "payments were taken on this invoice: refund them first")
         invoice.voided_at = utcnow()
         await invoice.save(using_db=conn, update_fields=["status", "voided_at", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.INVOICE, invoice.id, Op.UPDATED)
     return invoice
 
 

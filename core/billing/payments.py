@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from seva_crm.core.billing import events
 from seva_crm.core.billing.invoices import PAYABLE, amount_due, lock_invoice, settle
@@ -23,6 +22,9 @@ from seva_crm.core.billing.subscriptions import reactivate_after_payment
 from seva_crm.core.common.enums import PaymentMethod, PaymentStatus, RefundStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
 from seva_crm.core.models import Invoice, Payment, Refund
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
@@ -48,7 +50,7 @@ async def record_payment(tenant: TenantScope, invoice_id: UUID | None, data: dic
     received_at = data.get("received_at") or now
     if received_at > now:
         raise DomainError.of("receivedAt", ErrorCode.INVALID, "cannot be in the future")
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         invoice = await lock_invoice(conn, tenant.id, invoice_id, "invoiceId")
         if invoice.status not in PAYABLE:
             raise DomainError.of("invoiceId", ErrorCode.INVALID, f"invoice is {invoice.status.value}: nothing to pay")
@@ -58,6 +60,7 @@ async def record_payment(tenant: TenantScope, invoice_id: UUID | None, data: dic
             using_db=conn, tenant_id=tenant.id, invoice_id=invoice.id, customer_id=invoice.customer_id, amount=amount,
             currency=invoice.currency, method=method, reference=reference, received_at=received_at, recorded_by_id=user_id,
         )
+        change_feed.record(tenant.id, ChangeType.PAYMENT, payment.id, Op.CREATED)
         paid_now = await _apply(conn, invoice, amount, now)
     await _after(invoice, payment, paid_now, now)
     return payment
@@ -83,7 +86,7 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
     if existing is not None and (existing.status is PaymentStatus.CAPTURED or not gp.captured):
         return existing, False
     try:
-        async with in_transaction() as conn:
+        async with transaction() as conn:
             invoice = await lock_invoice(conn, tenant_id, invoice_id, "invoiceId")
             if existing is not None:  # failed -> captured
                 payment = await Payment.select_for_update().using_db(conn).get(id=existing.id)
@@ -91,6 +94,7 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
                     return payment, False
                 payment.status, payment.amount, payment.received_at = status, gp.amount, gp.received_at
                 await payment.save(using_db=conn, update_fields=["status", "amount", "received_at", "updated_at"])
+                change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.UPDATED)
             else:
                 payment = await Payment.create(
                     using_db=conn, tenant_id=tenant_id, invoice_id=invoice.id, customer_id=invoice.customer_id,
@@ -98,6 +102,7 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
                     reference=gp.method_detail[:100], provider=gp.provider, provider_payment_id=gp.provider_payment_id,
                     received_at=gp.received_at,
                 )
+                change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.CREATED)
             paid_now = await _apply(conn, invoice, gp.amount, now) if gp.captured else False
     except IntegrityError:  # another delivery of the same payment won the race
         return await Payment.get(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id), False
@@ -110,6 +115,7 @@ async def _apply(conn, invoice: Invoice, delta: int, now: datetime) -> bool:
     invoice.amount_paid += delta
     paid_now = settle(invoice, now)
     await invoice.save(using_db=conn, update_fields=["amount_paid", "status", "paid_at", "updated_at"])
+    change_feed.record(invoice.tenant_id, ChangeType.INVOICE, invoice.id, Op.UPDATED)
     return paid_now
 
 
@@ -139,7 +145,7 @@ async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason:
                   provider_refund_id: str | None, status: RefundStatus, refund_id: UUID | None = None) -> Refund:
     now = utcnow()
     payment = await get_payment(tenant_id, payment_id, "paymentId")
-    async with in_transaction() as conn:
+    async with transaction() as conn:
         invoice = await lock_invoice(conn, tenant_id, payment.invoice_id, "paymentId")
         payment = await Payment.select_for_update().using_db(conn).get(id=payment.id)
         if payment.status is not PaymentStatus.CAPTURED:
@@ -153,6 +159,7 @@ async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason:
         if counts:
             payment.refunded_amount += amount
             await payment.save(using_db=conn, update_fields=["refunded_amount", "updated_at"])
+            change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.UPDATED)
             await _apply(conn, invoice, -amount, now)
     await events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount, status=status.value)
     return refund
@@ -174,7 +181,7 @@ async def update_gateway_refund(tenant_id: UUID, provider_payment_id: str, provi
     if refund.status is status or refund.status is not RefundStatus.PENDING:
         return refund, "no change"  # processed and failed are final
     invoice_id = (await Payment.get(id=refund.payment_id).only("id", "invoice_id")).invoice_id
-    async with in_transaction() as conn:  # lock order everywhere: invoice, payment, refund
+    async with transaction() as conn:  # lock order everywhere: invoice, payment, refund
         invoice = await lock_invoice(conn, tenant_id, invoice_id)
         payment = await Payment.select_for_update().using_db(conn).get(id=refund.payment_id)
         refund = await Refund.select_for_update().using_db(conn).get(id=refund.id)
@@ -185,6 +192,7 @@ async def update_gateway_refund(tenant_id: UUID, provider_payment_id: str, provi
         if status is RefundStatus.FAILED:  # the money stayed with us after all
             payment.refunded_amount -= refund.amount
             await payment.save(using_db=conn, update_fields=["refunded_amount", "updated_at"])
+            change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.UPDATED)
             await _apply(conn, invoice, refund.amount, utcnow())
     return refund, f"refund {status.value}"
 

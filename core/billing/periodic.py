@@ -28,6 +28,9 @@ from seva_crm.core.billing.subscriptions import RENEWING, _invoice_period, can_m
 from seva_crm.core.common.enums import BillingInterval, SubscriptionStatus
 from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import Invoice, Plan, Subscription
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.security import utcnow
 
 log = logging.getLogger("seva.billing")
@@ -142,5 +145,8 @@ async def _save_guarded(sub: Subscription, fields: list[str], expected: Subscrip
     """Save only if the status is still the one this run read: an update conditioned on it, so a
     concurrent change (a payment, a staff action) wins and this one is dropped."""
     values = {f: getattr(sub, f) for f in fields}
-    changed = await Subscription.filter(id=sub.id, status=expected).update(**values, updated_at=utcnow())
+    async with transaction():
+        changed = await Subscription.filter(id=sub.id, status=expected).update(**values, updated_at=utcnow())
+        if changed:
+            change_feed.record(sub.tenant_id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
     return changed == 1

@@ -20,7 +20,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from seva_crm.core.billing import events
 from seva_crm.core.billing.clock import local_date, tenant_today
@@ -32,6 +31,9 @@ from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Invoice, Plan, Subscription, Tenant
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
@@ -105,13 +107,14 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
     one_time = plan.interval is BillingInterval.ONE_TIME
     auto_renew = not one_time and data.get("auto_renew", True) is not False
     end = start + days(trial_days) if trial_days else period_end(start, plan.interval)
-    async with in_transaction():
+    async with transaction():
         sub = await Subscription.create(
             tenant_id=tenant.id, customer_id=customer.id, plan_id=plan.id,
             status=S.TRIALING if trial_days else S.ACTIVE, started_on=start, current_period_start=start,
             current_period_end=end, next_renewal_on=end if auto_renew else None, auto_renew=auto_renew,
             grace_days=grace,
         )
+        change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.CREATED)
         if not trial_days:
             await _invoice_period(sub, plan, start, end, issued_on=today, due_on=start)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
@@ -132,7 +135,9 @@ async def cancel_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     sub = await get_subscription(tenant.id, sub_id)
     transition(sub, S.CANCELLED)
     sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
-    await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+    async with transaction():
+        await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
@@ -142,12 +147,16 @@ async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscr
     now = utcnow()
     transition(sub, S.PAUSED)
     sub.paused_at = now
-    async with in_transaction():
+    async with transaction():
         await sub.save(update_fields=["status", "paused_at", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
         # a renewal invoice issued early for the coming period is withdrawn: that period moves
         today = await tenant_today(tenant.id, now)
-        await Invoice.filter(tenant_id=tenant.id, subscription_id=sub.id, status=InvoiceStatus.OPEN, amount_paid=0,
-                             period_start__gt=today).update(status=InvoiceStatus.VOID, voided_at=now)
+        early = Invoice.filter(tenant_id=tenant.id, subscription_id=sub.id, status=InvoiceStatus.OPEN, amount_paid=0,
+                               period_start__gt=today)
+        for invoice_id in await early.values_list("id", flat=True):
+            change_feed.record(tenant.id, ChangeType.INVOICE, invoice_id, Op.UPDATED)
+        await early.update(status=InvoiceStatus.VOID, voided_at=now)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
@@ -164,7 +173,9 @@ async def resume_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     if sub.next_renewal_on is not None:
         sub.next_renewal_on += days(paused_days)
     sub.paused_at = None
-    await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
+    async with transaction():
+        await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
     return sub
 
@@ -182,7 +193,8 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
     if sub.status is S.TRIALING and sub.current_period_end > today:
         return None  # paid ahead: the trial runs on and becomes active when it ends
     old = transition(sub, S.ACTIVE)
-    async with in_transaction():
+    async with transaction():
+        change_feed.record(tenant_id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
         if old is S.SUSPENDED and sub.current_period_end <= today and sub.auto_renew:
             plan = await Plan.get(id=sub.plan_id)
             end = period_end(today, plan.interval)
@@ -212,7 +224,9 @@ async def apply_gateway_status(tenant_id: UUID, gateway: str, gateway_subscripti
     if to is S.CANCELLED:
         sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
         fields += ["cancelled_at", "auto_renew", "next_renewal_on"]
-    await sub.save(update_fields=fields)
+    async with transaction():
+        await sub.save(update_fields=fields)
+        change_feed.record(tenant_id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
     name = events.SUBSCRIPTION_SUSPENDED if to is S.SUSPENDED else events.SUBSCRIPTION_CHANGED
     await events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
     return f"{old.value} -> {to.value}"

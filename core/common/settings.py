@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus): with a token, only for `Authorization: Bearer <token>`;
     # without one, only for clients on loopback.
     metrics_token: SecretStr = SecretStr("")
+    # Events out (docs/events.md): the change feed's retention, outbound webhooks, live subscriptions.
+    changes_retention_days: int = Field(30, ge=1)  # a change-feed cursor older than this must resync fully
+    webhook_timeout_seconds: float = Field(10, gt=0, le=60)
+    webhook_max_attempts: int = Field(8, ge=1, le=30)
+    webhook_retry_base_seconds: float = Field(30, ge=0)
+    webhook_retry_max_seconds: float = Field(6 * 3600, ge=0)
+    webhook_disable_after_failures: int = Field(50, ge=1)  # consecutive failed deliveries ...
+    webhook_disable_after_days: float = Field(3, gt=0)  # ... or failing without a success for this long
+    webhook_allow_private: bool = False  # deliver to loopback and private addresses (tests, local development)
+    pubsub_url: str = ""  # redis:// for live subscriptions across processes; default: SEVA_BROKER_URL if redis
+    ws_init_timeout_seconds: float = Field(10, gt=0, le=300)
+    ws_max_subscriptions: int = Field(20, ge=1, le=1000)  # per WebSocket connection
 
     @field_validator("database_url")
     @classmethod
@@ -182,6 +194,12 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.is_development if self.introspection is None else self.introspection
+
+    @property
+    def pubsub_redis_url(self) -> str:
+        """Where live events cross processes: SEVA_PUBSUB_URL, else a redis SEVA_BROKER_URL, else '' (in-process)."""
+        url = self.pubsub_url or self.broker_url
+        return url if url.startswith(("redis://", "rediss://")) else ""
 
     @property
     def db_url(self) -> str:

@@ -18,9 +18,11 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from tortoise.transactions import in_transaction
 
 from seva_crm.core.platform import audit
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant
@@ -187,10 +189,11 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         else:
             rows.append(values)
 
-    async with in_transaction():
+    async with transaction():
         for start in range(0, len(rows), BATCH):
             batch = [Customer(tenant_id=tenant.id, **values) for values in rows[start:start + BATCH]]
             await Customer.bulk_create(batch)
+            change_feed.record_many(tenant.id, ChangeType.CUSTOMER, [c.id for c in batch], Op.CREATED)
             tags = [CustomerTag(tenant_id=tenant.id, customer_id=c.id, tag=t) for c in batch for t in c.tags]
             if tags:
                 await CustomerTag.bulk_create(tags)

@@ -11,9 +11,11 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from seva_crm.core.platform import audit
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.platform import events
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
@@ -111,8 +113,9 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
     values = await validate(data, tenant)
     await _ensure_phone_free(tenant.id, values.get("phone"))
     try:
-        async with in_transaction():
+        async with transaction():
             customer = await Customer.create(tenant_id=tenant.id, **values)
+            change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.CREATED)
             await _write_tags(customer, values.get("tags", []))
             await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
                                changed=values)
@@ -132,9 +135,10 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
         return customer
     changed = [k for k, v in values.items() if getattr(customer, k) != v]
     details = field_changes(customer, values, changed)
-    async with in_transaction():
+    async with transaction():
         customer.update_from_dict(values)
         await customer.save(update_fields=[*values, "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.UPDATED)
         if "tags" in values:
             await CustomerTag.filter(customer_id=customer.id).delete()
             await _write_tags(customer, values["tags"])
@@ -166,8 +170,9 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
     if customer.deleted_at is None:
         customer.deleted_at = utcnow()
-        async with in_transaction():
+        async with transaction():
             await customer.save(update_fields=["deleted_at", "updated_at"])
+            change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.DELETED)
             await audit.record(tenant.id, "customer.deleted", subject_type="customer", subject_id=customer.id,
                                changed=["deleted_at"])
         await events.emit(events.new_event(events.CUSTOMER_DELETED, tenant.id, customer.id))
@@ -180,8 +185,9 @@ async def restore_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
         if customer.erased_at is not None:
             raise DomainError.of("id", ErrorCode.INVALID, "this customer's data was erased; it cannot be restored")
         customer.deleted_at = None
-        async with in_transaction():
+        async with transaction():
             await customer.save(update_fields=["deleted_at", "updated_at"])
+            change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.CREATED)  # back in the front end's lists
             await audit.record(tenant.id, "customer.restored", subject_type="customer", subject_id=customer.id,
                                changed=["deleted_at"])
         await events.emit(events.new_event(events.CUSTOMER_RESTORED, tenant.id, customer.id))

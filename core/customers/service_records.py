@@ -9,9 +9,10 @@ from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
-from tortoise.transactions import in_transaction
-
-from seva_crm.core.platform import audit
+from seva_crm.core.platform import audit, events
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import REGION_CURRENCY, Currency, ServiceStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
@@ -65,8 +66,10 @@ async def create_service_record(tenant: TenantScope, customer_id: UUID | None, d
     if customer.deleted_at is not None:
         raise DomainError.of("customerId", ErrorCode.INVALID, "customer is deleted; restore it first")
     status = data.get("status") or S.REQUESTED
-    async with in_transaction():
+    async with transaction():
         record = await ServiceRecord.create(tenant_id=tenant.id, customer_id=customer.id, status=status, **values)
+        change_feed.record(tenant.id, ChangeType.SERVICE_RECORD, record.id, Op.CREATED)
+        await events.emit(events.new_event(events.SERVICE_RECORD_CREATED, tenant.id, record.id, status=str(record.status)))
         await audit.record(tenant.id, "service_record.created", subject_type="customer", subject_id=customer.id,
                            changed=values, details={"service_record": str(record.id), "status": str(status)})
     return record
@@ -84,8 +87,11 @@ async def update_service_record(tenant: TenantScope, record_id: UUID | None, cha
     if values:
         changed = [k for k, v in values.items() if getattr(record, k) != v]
         record.update_from_dict(values)
-        async with in_transaction():
+        async with transaction():
             await record.save(update_fields=[*values, "updated_at"])
+            change_feed.record(tenant.id, ChangeType.SERVICE_RECORD, record.id, Op.UPDATED)
+            await events.emit(events.new_event(events.SERVICE_RECORD_UPDATED, tenant.id, record.id, status=str(record.status),
+                                               fields=sorted(values)))
             if changed:
                 await audit.record(tenant.id, "service_record.updated", subject_type="customer", subject_id=record.customer_id,
                                    changed=changed, details={"service_record": str(record.id), "status": str(record.status)})

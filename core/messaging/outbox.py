@@ -42,7 +42,10 @@ from seva_crm.core.jobs.schedule import periodic
 from seva_crm.core.models import Customer, Message, Tenant, User
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import get_settings
-from seva_crm.core.storage.transactions import after_commit
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform import events
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import after_commit, transaction
 
 log = logging.getLogger("seva.outbox")
 
@@ -71,7 +74,24 @@ async def advance(message_id: UUID, to: MessageStatus, *, fence: int | None = No
     qs = Message.filter(id=message_id, status__in=sources(to))
     if fence is not None:
         qs = qs.filter(attempts=fence)
-    return await qs.update(status=to, updated_at=utcnow(), **changes) == 1
+    async with transaction():
+        moved = await qs.update(status=to, updated_at=utcnow(), **changes) == 1
+        if moved:
+            await _changed(message_id, to)
+    return moved
+
+
+VISIBLE = (S.SENT, S.DELIVERED, S.READ, S.FAILED)  # moves announced as message.status_changed
+
+
+async def _changed(message_id: UUID, to: MessageStatus) -> None:
+    """Inside the transaction of a status move: the change feed's row and, for the moves people
+    follow, the event (webhooks, live subscriptions) after the commit."""
+    row = await Message.get(id=message_id).only("id", "tenant_id", "channel")
+    change_feed.record(row.tenant_id, ChangeType.MESSAGE, message_id, Op.UPDATED)
+    if to in VISIBLE:
+        await events.emit(events.new_event(events.MESSAGE_STATUS_CHANGED, row.tenant_id, message_id, status=to.value,
+                                           channel=row.channel or ""))
 
 
 async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus) -> bool:
@@ -105,13 +125,15 @@ async def queue_message(
             return existing
     detail = await check_body(tenant_id, body)
     message_id = uuid4()
-    message = await Message.create(
-        detail=detail,
-        id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
-        purpose=Purpose(purpose).value,
-        template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
-        idempotency_key=idempotency_key or f"seva-{message_id.hex}",
-    )
+    async with transaction():  # a savepoint in the caller's transaction, if any
+        message = await Message.create(
+            detail=detail,
+            id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
+            purpose=Purpose(purpose).value,
+            template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
+            idempotency_key=idempotency_key or f"seva-{message_id.hex}",
+        )
+        change_feed.record(tenant_id, ChangeType.MESSAGE, message_id, Op.CREATED)
     after_commit(lambda: enqueue_send(message_id))
     return message
 
@@ -165,9 +187,12 @@ async def claim(message_id: UUID, now: datetime) -> Message | None:
     lease = now + timedelta(seconds=get_settings().outbox_lease_seconds)
     due = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)
-    taken = await Message.filter(due | abandoned, id=message_id).update(
-        status=S.SENDING, locked_until=lease, attempts=F("attempts") + 1, updated_at=now
-    )
+    async with transaction():
+        taken = await Message.filter(due | abandoned, id=message_id).update(
+            status=S.SENDING, locked_until=lease, attempts=F("attempts") + 1, updated_at=now
+        )
+        if taken == 1:
+            await _changed(message_id, S.SENDING)
     return await Message.get(id=message_id) if taken == 1 else None
 
 

@@ -17,6 +17,7 @@ from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.messaging.outbox import advance
 from seva_crm.core.models import Customer, InboundMessage, Message
+from seva_crm.core.platform import events
 
 S = MessageStatus
 STAMPS = {S.DELIVERED: "delivered_at", S.READ: "read_at", S.FAILED: "failed_at"}
@@ -74,10 +75,13 @@ async def record_inbound(tenant_id: UUID, channel: str, *, sender: str, provider
     if customer_id is None or not provider_id:
         return None
     try:
-        await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel, provider_id=provider_id[:128],
-                                    sender=sender, kind=kind[:16], body=body[:4096], received_at=received_at or utcnow())
+        row = await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel,
+                                          provider_id=provider_id[:128], sender=sender, kind=kind[:16], body=body[:4096],
+                                          received_at=received_at or utcnow())
     except IntegrityError:
         return InboundReport(customer_id, stored=False)
+    await events.emit(events.new_event(events.MESSAGE_RECEIVED, tenant_id, row.id, channel=channel, kind=row.kind,
+                                       customer_id=str(customer_id)))
     return InboundReport(customer_id, stored=True)
 
 

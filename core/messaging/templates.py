@@ -119,6 +119,10 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="Breach reported. Notifications owed: {owed}. Open Seva to record each one."),
     _builtin("breach_reminder", Purpose.SERVICE,
              en="Reminder: breach notification {key} is due by {due_at} UTC ({citation}). Open Seva to record it."),
+    _builtin("webhook_disabled", Purpose.SERVICE,
+             en="{centre}: the webhook to {host} kept failing and was turned off. Fix it, then turn it on again in Seva.",
+             hi="{centre}: {host} का वेबहुक बार-बार विफल रहा और बंद कर दिया गया। इसे ठीक करें, फिर Seva में दोबारा चालू करें।",
+             bn="{centre}: {host}-এর ওয়েবহুক বারবার ব্যর্থ হয়েছে এবং বন্ধ করা হয়েছে। ঠিক করে Seva-তে আবার চালু করুন।"),
 )}
 TEMPLATES = BUILTIN  # the name earlier code used
 

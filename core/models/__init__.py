@@ -16,6 +16,7 @@ from seva_crm.core.models.billing import (
 )
 from seva_crm.core.models.gateway_reviews import GatewayReview
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
+from seva_crm.core.models.events import Change, ChangeCounter, WebhookDelivery, WebhookEndpoint
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
@@ -57,4 +58,8 @@ __all__ = [
     "Tenant",
     "User",
     "VerificationCode",
+    "Change",
+    "ChangeCounter",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -3,11 +3,17 @@
 Inside ``core.transactions.transaction()`` an emitted event waits for the commit (and is dropped
 if the transaction rolls back); outside any transaction it is delivered at once. ``emit`` inside
 a bare ``in_transaction()`` is a programming error and raises. Events carry ids and states only,
-never personal data."""
+never personal data.
+
+Core listens too: ``listen(fn)`` registers an async function called with every event after the
+commit (outbound webhooks and live subscriptions, registered by the modules that deliver them).
+A new kind of object joins by emitting its events here: ``emit(new_event("ticket.updated",
+tenant_id, ticket_id, status="open"))`` inside the transaction that changes it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +30,21 @@ CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
 CUSTOMER_DELETED = "customer.deleted"
 CUSTOMER_RESTORED = "customer.restored"
+SERVICE_RECORD_CREATED = "service_record.created"
+SERVICE_RECORD_UPDATED = "service_record.updated"
+MESSAGE_STATUS_CHANGED = "message.status_changed"  # data: status, channel
+MESSAGE_RECEIVED = "message.received"  # a customer wrote to us; data: channel, inbound message id
+# privacy requests emit privacy_request.<status> (received, in_progress, completed, ...)
+
+Listener = Callable[[DomainEvent], Awaitable[None]]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> Listener:
+    """Call ``listener`` with every event once its change committed (core's own consumers)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
 
 def new_event(name: str, tenant_id: UUID, subject_id: UUID, **data: Any) -> DomainEvent:
     return DomainEvent(name=name, tenant_id=tenant_id, subject_id=subject_id, data=data, occurred_at=utcnow())
@@ -43,6 +64,12 @@ async def emit(event: DomainEvent, plugins: Plugins | None = None) -> None:
 
 
 async def _deliver(event: DomainEvent, plugins: Plugins | None) -> None:
+    for listener in list(_listeners):
+        try:
+            await listener(event)
+        except Exception:  # noqa: BLE001 - the change committed; one consumer must not stop the others
+            log.exception("listener %s failed on event %s (tenant %s)", getattr(listener, "__qualname__", listener),
+                          event.name, event.tenant_id)
     plugins = plugins or get_plugins()
     if not plugins.pm.hook.seva_domain_event.get_hookimpls():
         return  # nobody listens: skip looking up the tenant's choices

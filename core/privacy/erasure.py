@@ -11,19 +11,38 @@ from typing import Any
 from uuid import UUID
 
 from seva_crm.core.models import PrivacyRequest
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
 from seva_crm.core.platform.tenant_plugins import privacy_fanouts
 from seva_crm.core.privacy.fanout import plugin_name
 from seva_crm.core.privacy.sources import all_sources
 
 
+# tables the change feed follows: an erased row is a deletion there, a masked one an update
+FEED_TYPES = {"service_record": ChangeType.SERVICE_RECORD, "message": ChangeType.MESSAGE, "billing_invoice": ChangeType.INVOICE,
+              "billing_payment": ChangeType.PAYMENT, "billing_subscription": ChangeType.SUBSCRIPTION}
+
+
 async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
-    """Apply the policy's decision to every record of the customer; one entry per table and decision."""
+    """Apply the policy's decision to every record of the customer, in one transaction; one entry per
+    table and decision. The change feed shows the customer as deleted."""
+    async with transaction():
+        return await _erase_core(tenant_id, customer_id, policy, today)
+
+
+async def _erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for source in all_sources():
         refs = await source.plan(tenant_id, customer_id)
         decisions = [(ref, policy.retention(ref, today)) for ref in refs]
         await source.apply(tenant_id, customer_id, decisions)
+        if source.table == "customer" and decisions:
+            change_feed.record(tenant_id, ChangeType.CUSTOMER, customer_id, Op.DELETED)
+        elif kind := FEED_TYPES.get(source.table):
+            for ref, d in decisions:
+                change_feed.record(tenant_id, kind, UUID(ref.record_id), Op.DELETED if d.disposition is Disposition.ERASE else Op.UPDATED)
         groups: dict[tuple, int] = defaultdict(int)
         for _, d in decisions:
             groups[(d.disposition.value, d.basis, d.citation, d.retain_until.isoformat() if d.retain_until else None)] += 1

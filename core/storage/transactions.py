@@ -4,7 +4,11 @@
 callbacks that run once the outermost transaction has committed, and never if it rolls back.
 The outbox uses it to enqueue a message's send only after the row that holds it is committed, and
 ``core.events`` to deliver domain events to plugins only once the change is durable. Outside any
-transaction ``after_commit`` runs the callback at once (the write already committed)."""
+transaction ``after_commit`` runs the callback at once (the write already committed).
+
+``before_commit`` callbacks run inside the outermost transaction, as its last statements: the
+change feed (``core.platform.changes``) writes its rows there, so they commit with the change and
+take their per-tenant lock only for the moment before the commit."""
 
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 from tortoise import connections
-from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
 log = logging.getLogger("seva.transactions")
 
 Callback = Callable[[], "None | Awaitable[None]"]
 _pending: ContextVar[list[Callback] | None] = ContextVar("seva_after_commit", default=None)
+_before: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("seva_before_commit", default=None)
 
 
 class TransactionMisuse(RuntimeError):
@@ -33,20 +38,30 @@ def in_plain_transaction() -> bool:
 
 
 @asynccontextmanager
-async def transaction() -> AsyncIterator[None]:
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     """A transaction (a savepoint when nested) whose ``after_commit`` callbacks run after the
-    outermost one commits. Callbacks of a nested block that rolls back are dropped with it."""
-    outer = _pending.get()
+    outermost one commits, and whose ``before_commit`` callbacks run last inside it. Callbacks of
+    a nested block that rolls back are dropped with it. Yields the transaction's connection."""
+    outer, outer_before = _pending.get(), _before.get()
     mine: list[Callback] = []
-    token = _pending.set(mine)
+    mine_before: list[Callable[[], Awaitable[None]]] = []
+    token, token_before = _pending.set(mine), _before.set(mine_before)
     try:
-        async with in_transaction():
-            yield
+        async with in_transaction() as conn:
+            yield conn
+            if outer_before is None:  # the outermost block: its last statements before the commit
+                index = 0
+                while index < len(mine_before):  # a callback may add another
+                    await mine_before[index]()
+                    index += 1
     finally:
         _pending.reset(token)
+        _before.reset(token_before)
     # committed (an exception would have left the block above)
     if outer is not None:
         outer.extend(mine)
+        if outer_before is not None:
+            outer_before.extend(mine_before)
         return
     for callback in mine:
         try:
@@ -55,6 +70,14 @@ async def transaction() -> AsyncIterator[None]:
                 await result
         except Exception:  # noqa: BLE001 - the change committed; the callback's own recovery applies
             log.exception("after-commit callback failed")
+
+
+def before_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` (async) inside the current ``transaction()``, just before it commits."""
+    pending = _before.get()
+    if pending is None:
+        raise TransactionMisuse("before_commit needs core.storage.transactions.transaction() around the change")
+    pending.append(callback)
 
 
 def holding() -> bool:

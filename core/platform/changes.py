@@ -1,0 +1,157 @@
+"""The change feed: every created, updated and deleted object of a tenant, in commit order, for
+front ends that sync after hours offline (docs/events.md).
+
+A service calls ``record(tenant_id, type, object_id, op)`` inside
+``core.storage.transactions.transaction()``, next to the write it describes. The row is written
+by a ``before_commit`` callback, so it commits with the change or not at all (a crash cannot lose
+a change that committed).
+
+Ordering: each write first bumps the tenant's ``change_counter`` row (an upsert returning the new
+number). That row's lock is held until the commit, so a second transaction of the same tenant
+waits, then reads the number the first one committed: numbers are handed out in commit order,
+and a reader that has seen number N can never later find a smaller one committing late (the trap
+of plain sequences, assigned at insert and committed in another order). The lock is taken last,
+just before the commit, so it is held for the commit only and never waits behind another lock.
+SQLite has one writer at a time: the same statements order it naturally.
+
+Rows carry ids and the kind of change, never data: the feed's reader loads each object as it is
+now, so an erased customer shows as a deletion with nothing personal in it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from tortoise import connections
+
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
+from seva_crm.core.models import Change, ChangeCounter
+from seva_crm.core.storage import transactions
+
+
+class ChangeType(StrEnum):
+    CUSTOMER = "customer"
+    SERVICE_RECORD = "service_record"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    SUBSCRIPTION = "subscription"
+    MESSAGE = "message"
+
+
+class Op(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+MAX_PAGE = 500
+
+
+def record(tenant_id: UUID, type: str, object_id: UUID, op: Op | str = Op.UPDATED) -> None:
+    """Note that ``object_id`` of ``type`` was created, updated or deleted, in the current
+    ``transaction()`` (it raises outside one). ``type`` is a ``ChangeType`` value, or a new
+    area's own name (``"ticket"``): the feed serves any type."""
+    record_many(tenant_id, type, [object_id], op)
+
+
+def record_many(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op | str = Op.UPDATED) -> None:
+    """``record`` for many objects at once (an import): one counter update and one insert."""
+    if not object_ids:
+        return
+    op, ids, now = Op(op), list(object_ids), utcnow()
+    transactions.before_commit(lambda: _write(tenant_id, str(type), ids, op, now))
+
+
+async def _write(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op, at: datetime) -> None:
+    last = await _take_seqs(tenant_id, len(object_ids))
+    first = last - len(object_ids) + 1
+    await Change.bulk_create([Change(tenant_id=tenant_id, seq=first + i, type=type, object_id=object_id, op=op.value,
+                                     occurred_at=at) for i, object_id in enumerate(object_ids)])
+
+
+async def _take_seqs(tenant_id: UUID, count: int) -> int:
+    """Bump the tenant's counter by ``count`` (its row stays locked until the commit); returns the last number taken."""
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = ("$1", "$2") if postgres else ("?", "?")
+    rows = await conn.execute_query_dict(
+        f"INSERT INTO change_counter (tenant_id, seq, pruned_through) VALUES ({marks[0]}, {marks[1]}, 0) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET seq = change_counter.seq + EXCLUDED.seq RETURNING seq",
+        [tenant_id if postgres else str(tenant_id), count],
+    )
+    return int(rows[0]["seq"])
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"c1:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, seq = text.split(":")
+        if prefix != "c1" or not seq.isdigit():
+            raise ValueError
+        return int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise DomainError.of("since", ErrorCode.INVALID, "not a cursor this feed gave out") from None
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    changes: list[Change]
+    cursor: str  # pass as ``since`` next time: everything up to here has been seen
+    has_more: bool
+
+
+async def read(tenant_id: UUID, since: str | None, types: list[str] | None = None, first: int = 100) -> ChangePage:
+    """The tenant's changes after ``since`` (None: from the start), oldest first, at most
+    ``first``. A cursor older than the retention window is EXPIRED: the client reads everything
+    afresh, then follows the feed from ``head``."""
+    first = max(1, min(first, MAX_PAGE))
+    after = decode_cursor(since) if since else 0
+    counter = await ChangeCounter.get_or_none(tenant_id=tenant_id)
+    head, pruned = (counter.seq, counter.pruned_through) if counter else (0, 0)
+    if after < pruned:
+        raise DomainError.of("since", ErrorCode.EXPIRED, "changes since this cursor are no longer kept: read everything "
+                             "afresh, then follow the feed from changesHead")
+    if after > head:
+        raise DomainError.of("since", ErrorCode.INVALID, "not a cursor this feed gave out")
+    # only up to the head read above: every change up to it has committed (numbers follow commits)
+    qs = Change.filter(tenant_id=tenant_id, seq__gt=after, seq__lte=head)
+    if types:
+        qs = qs.filter(type__in=types)
+    rows = await qs.order_by("seq").limit(first + 1)
+    has_more = len(rows) > first
+    rows = rows[:first]
+    end = rows[-1].seq if has_more else head
+    return ChangePage(rows, encode_cursor(end), has_more)
+
+
+async def head(tenant_id: UUID) -> str:
+    """The cursor of the tenant's latest change: read it before a full read, then follow from it."""
+    counter = await ChangeCounter.get_or_none(tenant_id=tenant_id)
+    return encode_cursor(counter.seq if counter else 0)
+
+
+async def prune(now: datetime, retention_days: int | None = None) -> int:
+    """Drop changes older than the retention window (a daily job); cursors before them resync."""
+    days = retention_days or get_settings().changes_retention_days
+    cutoff = now - timedelta(days=days)
+    dropped = 0
+    tenants = await Change.filter(occurred_at__lt=cutoff).distinct().values_list("tenant_id", flat=True)
+    for tenant_id in tenants:
+        async with transactions.transaction():
+            newest = await (Change.filter(tenant_id=tenant_id, occurred_at__lt=cutoff)
+                            .order_by("-seq").first().values_list("seq", flat=True))
+            if newest is None:
+                continue
+            dropped += await Change.filter(tenant_id=tenant_id, seq__lte=newest).delete()
+            await ChangeCounter.filter(tenant_id=tenant_id, pruned_through__lt=newest).update(pruned_through=newest)
+    return dropped
