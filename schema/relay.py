@@ -8,9 +8,11 @@ from typing import Generic, TypeVar
 import strawberry
 from tortoise.queryset import QuerySet
 
-from seva_crm.core.common.paging import SortKey, paginate
+from seva_crm.core.common.errors import DomainError, ErrorCode
+from seva_crm.core.common.paging import SortKey, count_up_to, paginate
 
 NodeT = TypeVar("NodeT")
+MAX_COUNT_CEILING = 100_000
 
 
 @strawberry.type
@@ -19,6 +21,12 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+@strawberry.type(description="A count that stops at a ceiling, so it costs the same on a list of any length.")
+class CappedCount:
+    count: int = strawberry.field(description="Rows matching, counted up to the ceiling asked for")
+    is_exact: bool = strawberry.field(description="false: the ceiling was reached, at least `count` rows match")
 
 
 @strawberry.type
@@ -32,10 +40,19 @@ class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo
     count: strawberry.Private[Callable[[], Awaitable[int]]]
+    count_up_to: strawberry.Private[Callable[[int], Awaitable[int]]]
 
     @strawberry.field(description="How many rows match, over all pages. Costs a COUNT query: ask only when shown.")
     async def total_count(self) -> int:
         return await self.count()
+
+    @strawberry.field(description="How many rows match, counting at most `max` (1 to 100000): as fast on a million rows "
+                      "as on ten thousand, where totalCount reads every matching row.")
+    async def capped_count(self, max: int = 10_000) -> CappedCount:
+        if not 1 <= max <= MAX_COUNT_CEILING:
+            raise DomainError.of("max", ErrorCode.INVALID, f"must be between 1 and {MAX_COUNT_CEILING}")
+        n = await self.count_up_to(max + 1)
+        return CappedCount(count=min(n, max), is_exact=n <= max)
 
 
 async def connection(
@@ -52,6 +69,8 @@ async def connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
         count=qs.count,
+        # in the list's order: the index that serves the page bounds the count too
+        count_up_to=lambda ceiling: count_up_to(qs.order_by(sort.field, "id"), ceiling),
     )
 
 
@@ -62,6 +81,9 @@ def list_connection(items: list, total: int, cursor: Callable[[object], str]) ->
     async def count() -> int:
         return total
 
+    async def up_to(ceiling: int) -> int:
+        return min(total, ceiling)
+
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -71,4 +93,5 @@ def list_connection(items: list, total: int, cursor: Callable[[object], str]) ->
             end_cursor=edges[-1].cursor if edges else None,
         ),
         count=count,
+        count_up_to=up_to,
     )
