@@ -29,10 +29,15 @@ class CappedCount:
     is_exact: bool = strawberry.field(description="false: the ceiling was reached, at least `count` rows match")
 
 
+def _edge_cursor(root: Edge) -> str:
+    return root.cursor_of(root.node)
+
+
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
+    cursor: str = strawberry.field(resolver=_edge_cursor)  # computed only when asked for
     node: NodeT
+    cursor_of: strawberry.Private[Callable[[object], str]]
 
 
 @strawberry.type
@@ -59,14 +64,14 @@ async def connection(
     qs: QuerySet, sort: SortKey, first: int | None, after: str | None, last: int | None, before: str | None
 ) -> Connection:
     page = await paginate(qs, sort, first=first, after=after, last=last, before=before)
-    edges = [Edge(cursor=page.cursor(item), node=item) for item in page.items]
+    edges = [Edge(cursor_of=page.cursor, node=item) for item in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=page.cursor(page.items[0]) if page.items else None,
+            end_cursor=page.cursor(page.items[-1]) if page.items else None,
         ),
         count=qs.count,
         # in the list's order: the index that serves the page bounds the count too
@@ -76,7 +81,7 @@ async def connection(
 
 def list_connection(items: list, total: int, cursor: Callable[[object], str]) -> Connection:
     """A connection over rows already loaded (a nested preview, e.g. a customer's latest records)."""
-    edges = [Edge(cursor=cursor(item), node=item) for item in items]
+    edges = [Edge(cursor_of=cursor, node=item) for item in items]
 
     async def count() -> int:
         return total
@@ -89,8 +94,8 @@ def list_connection(items: list, total: int, cursor: Callable[[object], str]) ->
         page_info=PageInfo(
             has_next_page=total > len(items),
             has_previous_page=False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=cursor(items[0]) if items else None,
+            end_cursor=cursor(items[-1]) if items else None,
         ),
         count=count,
         count_up_to=up_to,
