@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -67,18 +68,35 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers(settings) -> int:
+    """The number of ``seva serve`` processes when ``--workers`` is not given: in production on
+    PostgreSQL one per CPU this process may use (each worker is one event loop on one core), at
+    most MAX_DEFAULT_WORKERS; otherwise 1 (development, and SQLite, whose writes take turns
+    across processes anyway)."""
+    if settings.env.value != "production" or settings.db_url.startswith("sqlite"):
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    workers: Annotated[Optional[int], typer.Option(min=1, max=64, help="Default: one per CPU in production "
+                                                "on PostgreSQL (at most 8), else 1")] = None,
 ) -> None:
     """Serve the API (GraphQL at /graphql)."""
     import uvicorn
 
     from seva_crm.core.platform.plugins import get_plugins
 
-    get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    settings = get_settings()
+    get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    workers = workers or default_workers(settings)
     uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, log_config=None)
 
