@@ -60,6 +60,32 @@ def claims_only():
     return principal
 
 
+def app_without_limits():
+    """The app with its GraphQL schema built without the limit rules and extensions (depth,
+    aliases, tokens, cost): what the limits are compared with (the size checks before parsing are
+    switched off while it is measured). The parser and validation caches stay, as in the real app."""
+    from strawberry import Schema
+    from strawberry.extensions import ParserCache, ValidationCache
+
+    from seva_crm.schema import app as app_module
+    from seva_crm.schema import build
+    from seva_crm.schema.errors import ErrorPolicy
+    from seva_crm.schema.request_log import OperationName
+
+    real_build = build._build
+
+    def bare(plugins, limits):
+        full = real_build(plugins, limits)
+        return Schema(query=full.query, mutation=full.mutation, config=full.config, extensions=[
+            lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), ErrorPolicy, OperationName])
+
+    build._build = bare
+    try:
+        return app_module.create_app(manage_db=False, run_jobs=False)
+    finally:
+        build._build = real_build
+
+
 async def interleaved(rounds: int, modes: dict, once) -> dict[str, list[float]]:
     """``once(mode)`` -> seconds per request (mean of a batch), for each mode in each round; the
     order of the modes alternates between rounds."""
@@ -73,12 +99,13 @@ async def interleaved(rounds: int, modes: dict, once) -> dict[str, list[float]]:
     return results
 
 
-def report(title: str, results: dict[str, list[float]], unit: float = 1e6, label: str = "us") -> None:
+def report(title: str, results: dict[str, list[float]], unit: float = 1e6, label: str = "us",
+           cost: str = "cost of the check") -> None:
     (a, xs), (b, ys) = results.items()
     diffs = [x - y for x, y in zip(xs, ys, strict=True)]
     print(f"\n{title} ({label} per request; {len(xs)} interleaved rounds)")
     print(f"{'':<26}{'min':>10}{'median':>10}{'max':>10}")
-    for name, values in ((a, xs), (b, ys), ("cost of the check", diffs)):
+    for name, values in ((a, xs), (b, ys), (cost, diffs)):
         print(f"{name:<26}{min(values) * unit:>10.1f}{statistics.median(values) * unit:>10.1f}{max(values) * unit:>10.1f}")
 
 
@@ -142,11 +169,36 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
                 return (time.perf_counter() - t0) / args.requests
 
             http = await interleaved(args.rounds, {"with the check": 1, "token claims only": 0}, requests)
+            use("with the check")
+            servers.append(await serve(app_without_limits()))
+            bare_url = f"http://127.0.0.1:{servers[1][2]}/graphql"
+
+            from seva_crm.schema import app as app_module
+            size_checks = app_module.check_request
+
+            async def limited(name: str) -> float:
+                target = url if name == "with the limits" else bare_url
+                app_module.check_request = size_checks if name == "with the limits" else (lambda *a: None)
+                t0 = time.perf_counter()
+                for _ in range(args.requests):
+                    r = await client.post(target, json={"query": args.query})
+                    assert r.status_code == 200 and b'"errors"' not in r.content, r.text
+                return (time.perf_counter() - t0) / args.requests
+
+            try:
+                limits = await interleaved(args.rounds, {"with the limits": 1, "without": 0}, limited)
+            finally:
+                app_module.check_request = size_checks
         report(f"one GraphQL request over HTTP: {args.query[:60]}", http)
-        with_check = statistics.median(http["with the check"])
-        cost = statistics.median([x - y for x, y in zip(http["with the check"], http["token claims only"], strict=True)])
-        print(f"\nmedian cost of the check: {cost * 1e6:.0f} us of a {with_check * 1e3:.2f} ms request "
-              f"({cost / with_check:.1%}) | database: {db_label} | python {sys.version.split()[0]} | "
+        report("the same request, with and without the limits (sizes, depth, aliases, tokens, cost)", limits,
+               cost="cost of the limits")
+        print()
+        for what, results in (("the session check", http), ("the limits", limits)):
+            (_, xs), (_, ys) = results.items()
+            cost = statistics.median([x - y for x, y in zip(xs, ys, strict=True)])
+            print(f"median cost of {what}: {cost * 1e6:.0f} us of a {statistics.median(xs) * 1e3:.2f} ms request "
+                  f"({cost / statistics.median(xs):.1%})")
+        print(f"database: {db_label} | python {sys.version.split()[0]} | "
               f"{os.cpu_count()} CPUs, 1-min load {os.getloadavg()[0]:.1f}")
     finally:
         auth.session_principal = checked

@@ -1,19 +1,23 @@
 """GraphQL vs raw Starlette: what does the GraphQL layer cost on the customer list?
 
-One run seeds a throwaway database (SQLite file by default, or PostgreSQL), serves two
-endpoints from this process with uvicorn on 127.0.0.1 (one worker, one event loop):
+One run seeds a throwaway database (SQLite file by default, or PostgreSQL), runs ANALYZE so the
+planner has statistics, and serves three endpoints from this process with uvicorn on 127.0.0.1
+(one worker, one event loop):
 
 * ``/graphql`` - the real app (``schema.app.create_app(manage_db=False)``), asked for
   ``customers(first: 50)`` with each customer's ``serviceRecords(first: 5)``;
 * ``/raw``     - a plain Starlette endpoint doing the same work by hand: the same token check,
-  the same tenant-scoped customer query, one query for their service records, the same JSON.
+  the same SQL (checked: every statement each side runs is captured from Tortoise's query log and
+  compared, text and parameters), the same JSON (checked equal);
+* ``/const``   - the same JSON body, precomputed: the load generator's own ceiling.
 
-Both bodies are compared once (they must be equal), then each endpoint is loaded for
-``--seconds`` at ``--concurrency`` by an httpx client running in a separate process. It prints
-requests/s, p50/p99 latency, the GraphQL/raw ratio, and how many SQL statements one GraphQL
-request makes at page sizes 10 and 100 (with nested records this should not grow with the page).
+The endpoints are then loaded in interleaved rounds (``--rounds``, alternating which goes first,
+``--seconds`` each) by an httpx client in a separate process, so drift on a shared machine hits
+both sides alike. It prints, per endpoint, min / median / max over the rounds of requests/s, the
+p50 latency and the server CPU per request, the GraphQL/raw ratio of each round, and how many SQL
+statements one GraphQL request makes at page sizes 10 and 100 (it should not grow with the page).
 
-    .venv/bin/python bench/graphql_vs_raw.py [--customers 10000] [--seconds 5] [--concurrency 32]
+    .venv/bin/python bench/graphql_vs_raw.py [--customers 10000] [--rounds 3] [--seconds 3] [--concurrency 32]
     .venv/bin/python bench/graphql_vs_raw.py --postgres      # throwaway database on 127.0.0.1:5432
     .venv/bin/python bench/graphql_vs_raw.py --database-url postgres://postgres@127.0.0.1:5432/db
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -90,12 +95,12 @@ async def _load(url, body, token, concurrency, seconds, warmup) -> dict:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--customers", type=int, default=10_000)
-    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each endpoint once per round)")
+    p.add_argument("--seconds", type=float, default=3.0, help="measured load per endpoint and round")
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
     p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
-    p.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (planner statistics)")
     return p.parse_args()
 
 
@@ -128,10 +133,11 @@ async def seed(n: int) -> tuple[uuid.UUID, str]:
     return tenant.id, email
 
 
-def raw_app():
-    """The hand-written twin of the GraphQL query: same auth, same queries, same JSON."""
+def raw_app(constant: bytes | None = None):
+    """The hand-written twin of the GraphQL query: same auth, same SQL, same JSON. With
+    ``constant``, the same body precomputed (no auth, no SQL): the load generator's ceiling."""
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     from seva_crm.core.identity.auth import authenticate
@@ -141,11 +147,14 @@ def raw_app():
     async def customers(request) -> JSONResponse:
         principal = await authenticate(request.headers.get("authorization"))
         tid = principal.tenant.id
-        rows = await Customer.filter(tenant_id=tid, deleted_at__isnull=True).order_by("-created_at", "-id").limit(PAGE)
+        # as core.common.paging.paginate: one row more than the page, to know if there is a next page
+        rows = await Customer.filter(tenant_id=tid, deleted_at__isnull=True).order_by("-created_at", "-id").limit(PAGE + 1)
+        rows = rows[:PAGE]
         grouped = defaultdict(list)
-        for r in await ServiceRecord.filter(tenant_id=tid, customer_id__in=[c.id for c in rows]).order_by(
-            "-created_at", "-id"
-        ):
+        # as schema.loaders: no ORDER BY in SQL (the per-customer index serves the look-up), sorted here
+        records = await ServiceRecord.filter(tenant_id=tid, customer_id__in=[c.id for c in rows])
+        records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        for r in records:
             grouped[r.customer_id].append(r)
         edges = [{"node": {
             "id": to_global_id("Customer", c.id), "name": c.name, "phone": c.phone, "email": c.email,
@@ -157,7 +166,10 @@ def raw_app():
         }} for c in rows]
         return JSONResponse({"customers": {"edges": edges}})
 
-    return Starlette(routes=[Route("/raw", customers)])
+    async def const(request) -> Response:
+        return Response(constant, media_type="application/json")
+
+    return Starlette(routes=[Route("/raw", customers), Route("/const", const)])
 
 
 async def serve(app) -> tuple[asyncio.Task, object, int]:
@@ -173,17 +185,21 @@ async def serve(app) -> tuple[asyncio.Task, object, int]:
     return task, server, sock.getsockname()[1]
 
 
-class QueryCounter(logging.Handler):
-    """Counts SQL statements Tortoise logs on tortoise.db_client (as tests/conftest.py does)."""
+class SqlLog(logging.Handler):
+    """Collects the SQL statements (text and parameters) Tortoise logs on tortoise.db_client."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.count = 0
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
+        self.statements.append(record.getMessage())
 
-    def __enter__(self) -> QueryCounter:
+    def __enter__(self) -> SqlLog:
         self.logger = logging.getLogger("tortoise.db_client")
         self.level = self.logger.level
         self.logger.setLevel(logging.DEBUG)  # setLevel, not `.level =`: it clears the isEnabledFor cache
@@ -193,6 +209,11 @@ class QueryCounter(logging.Handler):
     def __exit__(self, *exc) -> None:
         self.logger.removeHandler(self)
         self.logger.setLevel(self.level)
+
+
+def spread(values: list[float], fmt: str = "{:.1f}") -> str:
+    """min / median / max."""
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -211,9 +232,8 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
         t0 = time.perf_counter()
         _, email = await seed(args.customers)
         print(f"seeded {args.customers} customers in {time.perf_counter() - t0:.1f}s")
-        if args.analyze:
-            from tortoise import connections
-            await connections.get("default").execute_script("ANALYZE")
+        from tortoise import connections
+        await connections.get("default").execute_script("ANALYZE")  # planner statistics, as a live database has
         token = (await login(email, PASSWORD, ip="127.0.0.1")).access_token
 
         servers = [await serve(create_app(manage_db=False)), await serve(raw_app())]
@@ -221,48 +241,69 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
         raw_url = f"http://127.0.0.1:{servers[1][2]}/raw"
         gql_body = {"query": QUERY % PAGE}
         async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
-            g = (await client.post(gql_url, json=gql_body)).json()
-            r = (await client.get(raw_url)).json()
+            with SqlLog() as gql_sql:
+                g = (await client.post(gql_url, json=gql_body)).json()
+            with SqlLog() as raw_sql:
+                r = (await client.get(raw_url)).json()
             assert "errors" not in g, g["errors"]
             assert len(g["data"]["customers"]["edges"]) == PAGE, "seed too small for one page"
             assert g["data"] == r, "GraphQL and raw bodies differ: the comparison would not be fair"
+            if gql_sql.statements != raw_sql.statements:
+                print("GraphQL SQL:", *gql_sql.statements, sep="\n  ")
+                print("raw SQL:", *raw_sql.statements, sep="\n  ")
+                raise SystemExit("GraphQL and raw run different SQL: the comparison would not be fair")
             print(f"bodies equal: GraphQL data == raw JSON ({len(r['customers']['edges'])} customers with their records)")
+            print(f"SQL equal: both sides ran the same {raw_sql.count} statements (text and parameters)")
 
             counts = {}
             for size in (10, 100):
-                with QueryCounter() as qc:
+                with SqlLog() as qc:
                     body = (await client.post(gql_url, json={"query": QUERY % size})).json()
                 assert "errors" not in body, body
                 counts[size] = qc.count
+        constant = json.dumps(r).encode()
+        servers.append(await serve(raw_app(constant)))
+        const_url = f"http://127.0.0.1:{servers[2][2]}/const"
 
-        results, load_avg = {}, os.getloadavg()[0]  # other work on the host skews absolute figures
+        endpoints = {"graphql": (gql_url, gql_body), "raw": (raw_url, None), "const": (const_url, None)}
+        results: dict[str, list[dict]] = {name: [] for name in endpoints}
+        load_avg = os.getloadavg()[0]  # other work on the host skews absolute figures
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             loop = asyncio.get_running_loop()
-            for name, url, body in (("graphql", gql_url, gql_body), ("raw", raw_url, None)):
-                cpu0, w0 = time.process_time(), time.perf_counter()
-                results[name] = await loop.run_in_executor(
-                    pool, run_load, url, body, token, args.concurrency, args.seconds, args.warmup)
-                # server CPU over warm-up + run (the client is a separate process)
-                results[name]["server_cpu"] = (time.process_time() - cpu0) / (time.perf_counter() - w0)
+            for round_ in range(args.rounds):
+                names = list(endpoints) if round_ % 2 == 0 else list(reversed(endpoints))
+                for name in names:
+                    url, body = endpoints[name]
+                    cpu0, w0 = time.process_time(), time.perf_counter()
+                    x = await loop.run_in_executor(
+                        pool, run_load, url, body, token, args.concurrency, args.seconds, args.warmup)
+                    # server CPU over warm-up + run (the client is a separate process), per measured request
+                    # (warm-up requests are not counted, so this slightly overstates it)
+                    x["server_cpu"] = (time.process_time() - cpu0) / (time.perf_counter() - w0)
+                    x["cpu_ms"] = x["server_cpu"] * 1000 / x["rps"]
+                    results[name].append(x)
     finally:
         for task, server, _ in servers:
             server.should_exit = True
             await task
         await close_db()
 
-    g, r = results["graphql"], results["raw"]
     print()
-    print(f"database: {db_label}{' (ANALYZEd)' if args.analyze else ''} | customers: {args.customers} | "
-          f"concurrency: {args.concurrency} | {args.seconds:g}s each after {args.warmup:g}s warm-up")
+    print(f"database: {db_label} (ANALYZEd) | customers: {args.customers} | concurrency: {args.concurrency} | "
+          f"{args.rounds} interleaved rounds of {args.seconds:g}s per endpoint after {args.warmup:g}s warm-up")
     print(f"host: {os.cpu_count()} CPUs, 1-min load {load_avg:.1f} before the runs | python {sys.version.split()[0]}")
     print("server: uvicorn, 1 worker, this process; load: httpx in a separate process on the same host "
-          "(client and server share the machine's CPUs)")
-    print(f"{'endpoint':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'errors':>8}"
-          f"{'srv CPU':>9}{'cli CPU':>9}")
-    for name, x in results.items():
-        print(f"{name:<10}{x['rps']:>10.1f}{x['p50']:>10.1f}{x['p99']:>10.1f}{x['requests']:>10}{x['errors']:>8}"
-              f"{x['server_cpu']:>9.0%}{x['client_cpu']:>9.0%}")
-    print(f"GraphQL/raw throughput ratio: {g['rps'] / r['rps']:.2f}")
+          "(client and server share the machine's CPUs); figures are min / median / max over the rounds")
+    print(f"{'endpoint':<9}{'req/s':>26}{'p50 ms':>26}{'srv CPU ms/req':>26}{'errors':>8}")
+    for name, xs in results.items():
+        print(f"{name:<9}{spread([x['rps'] for x in xs]):>26}{spread([x['p50'] for x in xs]):>26}"
+              f"{spread([x['cpu_ms'] for x in xs], '{:.2f}'):>26}{sum(x['errors'] for x in xs):>8}")
+    ratios = [g["rps"] / r["rps"] for g, r in zip(results["graphql"], results["raw"], strict=True)]
+    cpu = [g["cpu_ms"] / r["cpu_ms"] for g, r in zip(results["graphql"], results["raw"], strict=True)]
+    ceiling = [r["rps"] / c["rps"] for r, c in zip(results["raw"], results["const"], strict=True)]
+    print(f"GraphQL/raw throughput ratio per round: {spread(ratios, '{:.2f}')}  (min / median / max)")
+    print(f"GraphQL/raw server CPU per request:     {spread(cpu, '{:.2f}')}")
+    print(f"raw/const (how close raw is to the load generator's ceiling): {spread(ceiling, '{:.2f}')}")
     same = "equal" if counts[10] == counts[100] else "NOT equal (grows with page size: N+1?)"
     print(f"SQL statements per GraphQL request: first:10 -> {counts[10]}, first:100 -> {counts[100]} ({same})")
 

@@ -11,9 +11,12 @@ One run seeds a throwaway database (SQLite file by default, or PostgreSQL) with 
 * bare: enqueues the same number of messages for an async dramatiq actor that does nothing,
   on the same broker with the same worker settings, and times until all have run.
 
-It prints messages/s for both and their ratio (outbox / bare).
+The two run in interleaved rounds (``--rounds``, alternating which goes first), so drift on a
+shared machine hits both alike; it prints min / median / max messages/s for each over the rounds,
+the ratio outbox / bare of each round, and the SQL statements one outbox send costs (counted on
+a separate small batch: the query log would slow the timed runs).
 
-    .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--threads 8] [--redis-url redis://127.0.0.1:6379/14]
+    .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--rounds 3] [--threads 8] [--redis-url redis://127.0.0.1:6379/14]
     .venv/bin/python bench/outbox_throughput.py --postgres      # throwaway database on 127.0.0.1:5432
     .venv/bin/python bench/outbox_throughput.py --broker-url amqp://guest:guest@127.0.0.1:5672/   # RabbitMQ
 """
@@ -22,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import statistics
 import sys
 import threading
 import time
@@ -40,6 +45,7 @@ CUSTOMERS = 100
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=10_000)
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (outbox and bare once each)")
     p.add_argument("--threads", type=int, default=8, help="worker threads (jobs at once)")
     p.add_argument("--broker-url", "--redis-url", dest="redis_url", default="redis://127.0.0.1:6379/14",
                    help="redis://... or amqp://... (its queues are purged: use one nothing else needs)")
@@ -77,54 +83,85 @@ async def wait_until(check, limit: float) -> float:
     return time.perf_counter() - start
 
 
-async def bench_outbox(args) -> float:
-    from seva_crm.core import jobs
-    from seva_crm.core.messaging import outbox
-    from seva_crm.core.platform.channels import Purpose
+async def prepare(args) -> CountingChannel:
+    from seva_crm.core.platform.channels import Purpose  # noqa: F401  (imports the channel registry first)
     from seva_crm.core.platform.database import init_db, migrate
-    from seva_crm.core.common.enums import MessageStatus, Region
-    from seva_crm.core.models import Customer, Message
     from seva_crm.core.platform.plugins import Plugins, set_plugins
     from seva_crm.core.common.settings import get_settings
-    from seva_crm.core.identity.tenants import create_tenant
-    from seva_crm.core.storage.transactions import transaction
     from tests.channel_plugin import ChannelPlugin
 
     settings = get_settings()
     await migrate(settings)
     await init_db(settings)
-    tenant, _ = await create_tenant("Bench Centre", Region.IN, "owner@bench.example.com", "bench-password-0123456789")
+    channel = CountingChannel()
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([channel], "bench"),)))
+    return channel
+
+
+async def bench_outbox(args, channel: CountingChannel, messages: int, sql: bool = False) -> tuple[float, float]:
+    """Queue ``messages`` for a new tenant, run a worker until all are sent; returns (messages/s,
+    SQL statements per message, counted only when ``sql``: the query log slows the run)."""
+    from seva_crm.core import jobs
+    from seva_crm.core.messaging import outbox
+    from seva_crm.core.platform.channels import Purpose
+    from seva_crm.core.common.enums import MessageStatus, Region
+    from seva_crm.core.models import Customer, Message
+    from seva_crm.core.identity.tenants import create_tenant
+    from seva_crm.core.storage.transactions import transaction
+
+    tenant, _ = await create_tenant("Bench Centre", Region.IN, f"owner-{uuid.uuid4().hex[:8]}@bench.example.com",
+                                    "bench-password-0123456789")
     await Customer.bulk_create([Customer(tenant_id=tenant.id, name=f"Customer {i}", phone=f"+9198765{i:05d}")
                                 for i in range(CUSTOMERS)])
     customers = [c.id for c in await Customer.filter(tenant_id=tenant.id)]
-    channel = CountingChannel()
-    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([channel], "bench"),)))
+    channel.sent.clear()
     broker = jobs.setup_jobs(args.redis_url, namespace=f"bench-{uuid.uuid4().hex[:8]}")
     broker.flush_all()
     try:
-        start = time.perf_counter()
-        for batch in range(0, args.messages, 1000):
+        for batch in range(0, messages, 1000):
             async with transaction():
-                for i in range(batch, min(batch + 1000, args.messages)):
+                for i in range(batch, min(batch + 1000, messages)):
                     await outbox.queue_message(tenant.id, customers[i % CUSTOMERS], purpose=Purpose.SERVICE,
                                                template="renewal_due", body=f"Your plan {i} is due for renewal.")
-        queued = time.perf_counter() - start
-        print(f"outbox: queued {args.messages} rows + jobs in {queued:.2f}s ({args.messages / queued:,.0f}/s)")
-
-        runner = jobs.Runner(broker, threads=args.threads).start()
-        sent = lambda: Message.filter(tenant_id=tenant.id, status=MessageStatus.SENT).count()  # noqa: E731
-        elapsed = await wait_until(lambda: _ge(sent, args.messages), 600)
-        runner.stop()
-        rate = args.messages / elapsed
-        lost = args.messages - len(channel.sent)
+        log = SqlCount() if sql else contextlib.nullcontext()
+        with log:
+            runner = jobs.Runner(broker, threads=args.threads).start()
+            sent = lambda: Message.filter(tenant_id=tenant.id, status=MessageStatus.SENT).count()  # noqa: E731
+            elapsed = await wait_until(lambda: _ge(sent, messages), 600)
+            runner.stop()
+        lost = messages - len(channel.sent)
         duplicated = sum(n - 1 for n in channel.sent.values() if n > 1)
-        print(f"outbox: {args.messages} sent in {elapsed:.2f}s = {rate:,.0f} messages/s "
-              f"(lost {lost}, duplicated {duplicated})")
         if lost or duplicated:
-            raise SystemExit("outbox lost or duplicated messages")
-        return rate
+            raise SystemExit(f"outbox lost {lost} or duplicated {duplicated} messages")
+        per_message = (log.count - log.polls) / messages if sql else 0.0
+        return messages / elapsed, per_message
     finally:
         forget(broker)
+
+
+class SqlCount(logging.Handler):
+    """Counts the SQL statements Tortoise logs (every thread), apart from the bench's own polling."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = self.polls = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        self.polls += record.getMessage().lstrip().upper().startswith("SELECT COUNT(")
+
+    def __enter__(self) -> SqlCount:
+        self.logger = logging.getLogger("tortoise.db_client")
+        self.level, self.propagate = self.logger.level, self.logger.propagate
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.propagate = False  # counted, not printed
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
+        self.logger.propagate = self.propagate
 
 
 def forget(broker) -> None:
@@ -140,7 +177,7 @@ async def _ge(count, n: int) -> bool:
     return await count() >= n
 
 
-async def bench_bare(args) -> float:
+async def bench_bare(args, messages: int) -> float:
     import dramatiq
     from dramatiq.middleware import AsyncIO
 
@@ -162,30 +199,50 @@ async def bench_bare(args) -> float:
             done["n"] += 1
 
     actor = dramatiq.actor(noop, broker=broker, actor_name="noop", max_retries=0)
-    for i in range(args.messages):
+    for i in range(messages):
         actor.send(i)
     worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=100)
     worker.start()
 
     async def all_done() -> bool:
-        return done["n"] >= args.messages
+        return done["n"] >= messages
 
     elapsed = await wait_until(all_done, 600)
     worker.stop()
     forget(broker)
-    rate = args.messages / elapsed
-    print(f"bare dramatiq actor: {args.messages} run in {elapsed:.2f}s = {rate:,.0f} messages/s")
+    rate = messages / elapsed
     return rate
+
+
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    """min / median / max."""
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 async def bench(args, label: str) -> None:
     kind = "RabbitMQ" if args.redis_url.startswith("amqp") else "Redis"
-    print(f"database: {label}; broker: {kind} {args.redis_url.rsplit('@', 1)[-1]}; worker threads: {args.threads}")
-    outbox_rate = await bench_outbox(args)
-    bare_rate = await bench_bare(args)
-    print(f"ratio outbox / bare dramatiq: {outbox_rate / bare_rate:.3f}")
-    from seva_crm.core.platform.database import close_db
-    await close_db()
+    print(f"database: {label}; broker: {kind} {args.redis_url.rsplit('@', 1)[-1]}; worker threads: {args.threads}; "
+          f"{args.rounds} interleaved rounds of {args.messages} messages each")
+    channel = await prepare(args)
+    try:
+        _, per_message = await bench_outbox(args, channel, 50, sql=True)
+        print(f"SQL statements per outbox send: {per_message:.1f} (50 messages, the bench's own polling left out)")
+        rates: dict[str, list[float]] = {"outbox": [], "bare": []}
+        for round_ in range(args.rounds):
+            for name in (("outbox", "bare") if round_ % 2 == 0 else ("bare", "outbox")):
+                if name == "outbox":
+                    rates[name].append((await bench_outbox(args, channel, args.messages))[0])
+                else:
+                    rates[name].append(await bench_bare(args, args.messages))
+                print(f"  round {round_ + 1}: {name:<7}{rates[name][-1]:>10,.0f} messages/s")
+    finally:
+        from seva_crm.core.platform.database import close_db
+        await close_db()
+    print(f"{'':<8}{'messages/s (min / median / max)':>36}")
+    for name, xs in rates.items():
+        print(f"{name:<8}{spread(xs):>36}")
+    ratios = [o / b for o, b in zip(rates["outbox"], rates["bare"], strict=True)]
+    print(f"ratio outbox / bare dramatiq per round: {spread(ratios, '{:.3f}')}; none lost, none duplicated")
 
 
 def main() -> None:

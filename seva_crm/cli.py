@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
@@ -76,11 +77,26 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers(settings) -> int:
+    """The number of ``seva serve`` processes when ``--workers`` is not given: in production on
+    PostgreSQL one per CPU this process may use (each worker is one event loop on one core), at
+    most MAX_DEFAULT_WORKERS; otherwise 1 (development, and SQLite, whose writes take turns
+    across processes anyway)."""
+    if settings.env.value != "production" or settings.db_url.startswith("sqlite"):
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    workers: Annotated[Optional[int], typer.Option(min=1, max=64, help="Default: one per CPU in production "
+                                                "on PostgreSQL (at most 8), else 1")] = None,
     ssl_certfile: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
                                                          help="Serve HTTPS with this PEM certificate (chain)")] = None,
     ssl_keyfile: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="The certificate's PEM private key")] = None,
@@ -94,7 +110,9 @@ def serve(
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither", param_hint="--ssl-keyfile")
-    get_settings(), get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    settings = get_settings()
+    get_plugins()  # fail now, naming the bad variable (plugins' too), not inside a worker
+    workers = workers or default_workers(settings)
     _check_port_free(host, port)
     _empty_metrics_dir()
     uvicorn.run("seva_crm.schema.app:serve_app", factory=True, host=host, port=port, workers=workers,

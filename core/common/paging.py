@@ -89,7 +89,23 @@ async def paginate(
     return Page(rows, has_next=more, has_previous=after is not None, sort=sort)
 
 
+async def count_up_to(qs: QuerySet, ceiling: int) -> int:
+    """How many rows ``qs`` matches, but at most ``ceiling``: reads no more than ``ceiling`` index
+    entries however long the list is (an exact COUNT reads every one)."""
+    ids = qs.limit(ceiling).values_list("id", flat=True)
+    ids._choose_db_if_not_chosen()
+    ids._make_query()
+    sql, params = ids.query.get_parameterized_sql()
+    _, rows = await ids._db.execute_query(f"SELECT COUNT(*) AS n FROM ({sql}) AS capped", params)
+    return int(rows[0]["n"])
+
+
 def _beyond(sort: SortKey, value: Any, id: UUID, *, forward: bool) -> Q:
-    """Rows strictly after (forward) or before the cursor row in the list's order."""
+    """Rows strictly after (forward) or before the cursor row in the list's order. The first,
+    redundant bound (``field <= value``) is one an index on (tenant, field, id) can seek to;
+    without it the OR makes the database read the list from its start and discard every row
+    before the cursor, so a deep page costs as much as the whole list."""
     op = "gt" if forward != sort.descending else "lt"
-    return Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"id__{op}": id})
+    return Q(**{f"{sort.field}__{op}e": value}) & (
+        Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"id__{op}": id})
+    )

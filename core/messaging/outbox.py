@@ -14,6 +14,8 @@
   with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
   error -> queued for the next channel at once; anything else -> failed with its reason.
 - Status only moves forward (``TRANSITIONS``); sending -> queued only to wait for a retry.
+- Messages committed together are sent by one ``outbox.send_batch`` job per ``BATCH``: each is
+  claimed as above, then their recipients and their tenants' channels are loaded once.
 - The ``outbox.sweep`` periodic job (every minute) re-enqueues what is stuck: queued and
   overdue (a lost job), or sending with an expired lease (a crashed sender).
 
@@ -30,6 +32,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from tortoise.expressions import F, Q
+from tortoise.queryset import UpdateQuery
 
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
 from seva_crm.core.messaging.consent import may_send
@@ -45,7 +48,8 @@ from seva_crm.core.common.settings import get_settings
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform import events
 from seva_crm.core.platform.changes import ChangeType, Op
-from seva_crm.core.storage.transactions import after_commit, transaction
+from seva_crm.core.storage.returning import update_returning
+from seva_crm.core.storage.transactions import after_commit_gathered, transaction
 
 log = logging.getLogger("seva.outbox")
 
@@ -59,6 +63,8 @@ TRANSITIONS: dict[MessageStatus, set[MessageStatus]] = {
     S.FAILED: set(),
 }
 SEND_JOB = "outbox.send"
+SEND_BATCH_JOB = "outbox.send_batch"
+BATCH = 50  # messages one send_batch job claims and sends
 SWEEP_JOB = "outbox.sweep"
 SWEEP_BATCH = 5000
 NO_CONSENT = "no consent"
@@ -68,30 +74,34 @@ def sources(to: MessageStatus) -> list[MessageStatus]:
     return [s for s, following in TRANSITIONS.items() if to in following]
 
 
-async def advance(message_id: UUID, to: MessageStatus, *, fence: int | None = None, **changes: Any) -> bool:
+async def advance(message_id: UUID, to: MessageStatus, *, fence: int | None = None, tenant_id: UUID | None = None,
+                  **changes: Any) -> bool:
     """Move a message to ``to`` only if its status allows it (and, given ``fence``, only while
-    the caller's claim is the latest): one guarded UPDATE. Returns whether the row moved."""
+    the caller's claim is the latest): one guarded UPDATE. Returns whether the row moved.
+    ``tenant_id``, when the caller knows it, saves reading it back for the change feed."""
     qs = Message.filter(id=message_id, status__in=sources(to))
     if fence is not None:
         qs = qs.filter(attempts=fence)
     async with transaction():
         moved = await qs.update(status=to, updated_at=utcnow(), **changes) == 1
         if moved:
-            await _changed(message_id, to)
+            await _changed(message_id, to, tenant_id, changes.get("channel"))
     return moved
 
 
 VISIBLE = (S.SENT, S.DELIVERED, S.READ, S.FAILED)  # moves announced as message.status_changed
 
 
-async def _changed(message_id: UUID, to: MessageStatus) -> None:
+async def _changed(message_id: UUID, to: MessageStatus, tenant_id: UUID | None = None, channel: str | None = None) -> None:
     """Inside the transaction of a status move: the change feed's row and, for the moves people
     follow, the event (webhooks, live subscriptions) after the commit."""
-    row = await Message.get(id=message_id).only("id", "tenant_id", "channel")
-    change_feed.record(row.tenant_id, ChangeType.MESSAGE, message_id, Op.UPDATED)
+    if tenant_id is None or (channel is None and to in VISIBLE):
+        row = await Message.get(id=message_id).only("id", "tenant_id", "channel")
+        tenant_id, channel = row.tenant_id, channel or row.channel
+    change_feed.record(tenant_id, ChangeType.MESSAGE, message_id, Op.UPDATED)
     if to in VISIBLE:
-        await events.emit(events.new_event(events.MESSAGE_STATUS_CHANGED, row.tenant_id, message_id, status=to.value,
-                                           channel=row.channel or ""))
+        await events.emit(events.new_event(events.MESSAGE_STATUS_CHANGED, tenant_id, message_id, status=to.value,
+                                           channel=channel or ""))
 
 
 async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus) -> bool:
@@ -134,7 +144,7 @@ async def queue_message(
             idempotency_key=idempotency_key or f"seva-{message_id.hex}",
         )
         change_feed.record(tenant_id, ChangeType.MESSAGE, message_id, Op.CREATED)
-    after_commit(lambda: enqueue_send(message_id))
+    after_commit_gathered(enqueue_sends, message_id)
     return message
 
 
@@ -156,6 +166,20 @@ async def check_body(tenant_id: UUID, body: str) -> dict[str, Any]:
     if refusals and not facts and all(hasattr(b.adapter, "check") for b in bindings.values()):
         raise DomainError.of("body", ErrorCode.INVALID, "; ".join(f"{e.code}: {e.reason}" for e in refusals))
     return facts
+
+
+def enqueue_sends(message_ids: list[UUID]) -> None:
+    """Enqueue the sends of messages committed together: one job per BATCH of them (a single
+    message gets the one-message job)."""
+    if len(message_ids) == 1:
+        enqueue_send(message_ids[0])
+        return
+    for start in range(0, len(message_ids), BATCH):
+        chunk = [str(i) for i in message_ids[start:start + BATCH]]
+        try:
+            enqueue(SEND_BATCH_JOB, chunk)
+        except Exception as exc:  # noqa: BLE001 - the rows are safe; the sweeper retries the enqueue
+            log.warning("could not enqueue %d messages (%s); the sweeper will", len(chunk), type(exc).__name__)
 
 
 def enqueue_send(message_id: UUID, delay_seconds: float | None = None) -> None:
@@ -185,15 +209,21 @@ class Unsendable(Exception):
 async def claim(message_id: UUID, now: datetime) -> Message | None:
     """Take the message for sending, or None if it is not due or someone else holds it."""
     lease = now + timedelta(seconds=get_settings().outbox_lease_seconds)
+    return await Message.get(id=message_id) if await _take(message_id, now, lease) else None
+
+
+async def _take(message_id: UUID, now: datetime, lease: datetime) -> bool:
+    """Whether this sender now holds the message."""
+    return await _claims(now, lease, id=message_id) == 1
+
+
+def _claims(now: datetime, lease: datetime, **which: Any) -> UpdateQuery:
+    """The guarded UPDATE of a claim, for the messages ``which`` selects."""
     due = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)
-    async with transaction():
-        taken = await Message.filter(due | abandoned, id=message_id).update(
-            status=S.SENDING, locked_until=lease, attempts=F("attempts") + 1, updated_at=now
-        )
-        if taken == 1:
-            await _changed(message_id, S.SENDING)
-    return await Message.get(id=message_id) if taken == 1 else None
+    return Message.filter(due | abandoned, **which).update(
+        status=S.SENDING, locked_until=lease, attempts=F("attempts") + 1, updated_at=now
+    )
 
 
 def channel_order(preferred: str | None, fallback: list[str], tried: list[str]) -> list[str]:
@@ -237,22 +267,85 @@ async def send(message_id: str) -> None:
     await deliver(UUID(message_id))
 
 
+@job(SEND_BATCH_JOB)
+async def send_batch(message_ids: list[str]) -> None:
+    await deliver_batch([UUID(i) for i in message_ids])
+
+
+class Context:
+    """What sending needs besides the message, loaded once for a batch: recipients, and per
+    tenant its channel order, channels and template bindings."""
+
+    def __init__(self) -> None:
+        self.customers: dict[UUID, Customer] = {}
+        self.users: dict[UUID, User] = {}
+        self.fallback: dict[UUID, list[str]] = {}
+        self.bindings: dict[UUID, dict[str, ChannelBinding]] = {}
+        self.templates: dict[tuple, dict[str, Any]] = {}
+
+    async def load(self, messages: list[Message]) -> Context:
+        customer_ids = {(m.tenant_id, m.customer_id) for m in messages if m.customer_id}
+        user_ids = {(m.tenant_id, m.user_id) for m in messages if m.user_id}
+        if customer_ids:
+            q = Q()
+            for tenant_id in {t for t, _ in customer_ids}:
+                q |= Q(tenant_id=tenant_id, id__in=[c for t, c in customer_ids if t == tenant_id])
+            self.customers = {c.id: c for c in await Customer.filter(q)}
+        if user_ids:
+            q = Q()
+            for tenant_id in {t for t, _ in user_ids}:
+                q |= Q(tenant_id=tenant_id, id__in=[u for t, u in user_ids if t == tenant_id])
+            self.users = {u.id: u for u in await User.filter(q, is_active=True)}
+        tenant_ids = list({m.tenant_id for m in messages})
+        for tenant in await Tenant.filter(id__in=tenant_ids).only("id", "channel_fallback"):
+            self.fallback[tenant.id] = tenant.channel_fallback
+        for tenant_id in tenant_ids:
+            self.bindings[tenant_id] = await channels_for_tenant(tenant_id)
+        return self
+
+    async def binding_for(self, tenant_id: UUID, template: str, channel: str, language: str | None) -> dict[str, Any]:
+        key = (tenant_id, template, channel, language)
+        if key not in self.templates:
+            self.templates[key] = await binding_for(tenant_id, template, channel, language)
+        return self.templates[key]
+
+
 async def deliver(message_id: UUID) -> MessageStatus | None:
     """One attempt at sending ``message_id``; returns the status it left, or None if it was
     not ours to send (not due, already done, or held by another sender)."""
-    settings = get_settings()
     now = utcnow()
     message = await claim(message_id, now)
     if message is None:
         await _recheck_early(message_id, now)
         return None
+    return await _deliver_claimed(message, await Context().load([message]))
+
+
+async def deliver_batch(message_ids: list[UUID]) -> list[MessageStatus | None]:
+    """``deliver`` for messages committed together: claimed by one guarded UPDATE (as ``claim``'s,
+    returning the ids it took), then the claimed rows, their recipients and their tenants'
+    channels loaded once. Messages not ours to send (claimed elsewhere, already sent) are left alone."""
+    now = utcnow()
+    lease = now + timedelta(seconds=get_settings().outbox_lease_seconds)
+    claimed = {UUID(str(i)) for i in await update_returning(_claims(now, lease, id__in=message_ids))}
+    for message_id in set(message_ids) - claimed:
+        await _recheck_early(message_id, now)
+    if not claimed:
+        return []
+    messages = sorted(await Message.filter(id__in=claimed), key=lambda m: message_ids.index(m.id))
+    context = await Context().load(messages)
+    return [await _deliver_claimed(message, context) for message in messages]
+
+
+async def _deliver_claimed(message: Message, context: Context) -> MessageStatus | None:
+    settings = get_settings()
     fence = message.attempts
     if fence > settings.outbox_max_attempts:
         return await _fail(message, fence, message.last_error or f"gave up after {fence - 1} attempts")
 
-    customer = await Customer.get_or_none(id=message.customer_id, tenant_id=message.tenant_id) if message.customer_id else None
+    customer = context.customers.get(message.customer_id) if message.customer_id else None
     if message.user_id:
-        user = await User.get_or_none(id=message.user_id, tenant_id=message.tenant_id, is_active=True)
+        user = context.users.get(message.user_id)
         if user is None:
             return await _fail(message, fence, "the staff member no longer exists")
         recipient = Recipient(None, user.name, user.phone, user.email, "en")
@@ -260,10 +353,9 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
         return await _fail(message, fence, "the customer no longer exists")
     else:
         recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
-    tenant = await Tenant.get(id=message.tenant_id).only("id", "channel_fallback")
-    bindings = await channels_for_tenant(message.tenant_id)
+    bindings = context.bindings[message.tenant_id]
     try:
-        channel = await choose_channel(message, customer, tenant.channel_fallback, recipient, bindings)
+        channel = await choose_channel(message, customer, context.fallback[message.tenant_id], recipient, bindings)
     except Unsendable as exc:
         return await _fail(message, fence, exc.reason)
 
@@ -272,7 +364,7 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
         id=message.id, tenant_id=message.tenant_id, channel=channel, purpose=Purpose(message.purpose),
         template=message.template, body=message.body, variables=message.variables, recipient=recipient,
         idempotency_key=message.idempotency_key, attempt=fence,
-        binding=await binding_for(message.tenant_id, message.template, channel, recipient.language),
+        binding=await context.binding_for(message.tenant_id, message.template, channel, recipient.language),
     )
     try:
         result = await asyncio.wait_for(binding.adapter.send(outgoing, binding.settings),
@@ -285,7 +377,7 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
         error = SendError(type(exc).__name__, "the channel adapter raised an unexpected error", retryable=True)
     else:
         detail = {**message.detail, channel: result.detail} if result.detail else message.detail
-        if await advance(message.id, S.SENT, fence=fence, channel=channel, provider_id=result.provider_id[:128], detail=detail,
+        if await advance(message.id, S.SENT, fence=fence, tenant_id=message.tenant_id, channel=channel, provider_id=result.provider_id[:128], detail=detail,
                          sent_at=utcnow(), locked_until=None, last_error=""):
             log.info("message %s sent via %s (attempt %d)", message.id, channel, fence)
             return S.SENT
@@ -296,14 +388,14 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
     log.info("message %s: %s error %s on attempt %d (retryable=%s, fallback=%s)",
              message.id, channel, error.code, fence, error.retryable, error.fallback)
     if error.fallback:
-        moved = await advance(message.id, S.QUEUED, fence=fence, channel=None, locked_until=None, last_error=reason,
+        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=None, locked_until=None, last_error=reason,
                               channels_tried=[*message.channels_tried, channel], next_attempt_at=utcnow())
         if moved:
             enqueue_send(message.id)
         return S.QUEUED if moved else None
     if error.retryable and fence < settings.outbox_max_attempts:
         delay = backoff(fence, error.retry_after)
-        moved = await advance(message.id, S.QUEUED, fence=fence, channel=channel, locked_until=None, last_error=reason,
+        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=channel, locked_until=None, last_error=reason,
                               next_attempt_at=utcnow() + timedelta(seconds=delay))
         if moved:
             enqueue_send(message.id, delay_seconds=delay)
@@ -337,8 +429,7 @@ async def sweep_once(now: datetime) -> int:
     late = Q(status=S.QUEUED) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=overdue))
     abandoned = Q(status=S.SENDING) & Q(locked_until__lt=now)
     ids = await Message.filter(late | abandoned).order_by("next_attempt_at").limit(SWEEP_BATCH).values_list("id", flat=True)
-    for message_id in ids:
-        enqueue_send(message_id)
     if ids:
+        enqueue_sends(list(ids))
         log.info("outbox sweep re-enqueued %d messages", len(ids))
     return len(ids)

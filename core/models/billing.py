@@ -112,6 +112,7 @@ class Invoice(TenantModel):
             ("tenant_id", "customer_id", "created_at"),
             ("tenant_id", "status", "due_on"),
             ("status", "due_on"),
+            ("tenant_id", "due_on", "id"),
         )
 
 

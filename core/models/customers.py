@@ -24,7 +24,8 @@ class Customer(TenantModel):
     class Meta:
         table = "customer"
         unique_together = (("tenant_id", "phone"),)
-        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "name", "id"), ("tenant_id", "email"))
+        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "name", "id"), ("tenant_id", "email"),
+                   ("tenant_id", "updated_at", "id"))
 
 
 class CustomerTag(Model):

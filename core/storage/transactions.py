@@ -95,3 +95,30 @@ def after_commit(callback: Callable[[], None]) -> None:
     if in_plain_transaction():
         raise TransactionMisuse("open the transaction with core.transactions.transaction() so work can wait for its commit")
     callback()
+
+
+class _Gathered:
+    """One after-commit callback for many items (see ``after_commit_gathered``)."""
+
+    def __init__(self, run: Callable[[list], None]) -> None:
+        self.run = run
+        self.items: list = []
+
+    def __call__(self) -> None:
+        self.run(self.items)
+
+
+def after_commit_gathered(run: Callable[[list], None], item: object) -> None:
+    """Like ``after_commit(lambda: run([item]))``, but consecutive calls with the same ``run`` in
+    one transaction become one call with all their items (the outbox enqueues one job for the
+    messages a transaction queued, not one each). A nested block's items are dropped with it if
+    it rolls back, as its callbacks are."""
+    pending = _pending.get()
+    if pending is None:
+        after_commit(lambda: run([item]))
+        return
+    last = pending[-1] if pending else None
+    if not (isinstance(last, _Gathered) and last.run == run):
+        last = _Gathered(run)
+        pending.append(last)
+    last.items.append(item)

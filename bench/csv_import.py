@@ -1,0 +1,107 @@
+"""CSV import speed: rows per second for ``--rows`` customers through ``core.customers.csv_import``
+(the code behind the ``customersImport`` mutation and ``seva customers import``), and how much of
+it is phone and email validation (timed alone on the same rows, interleaved with the imports).
+
+Each round imports the same file into a fresh tenant (so no row is a duplicate of an earlier
+round's); a few rows per thousand are bad on purpose (a bad phone, a bad email, a repeated
+phone), so the error report is exercised as in a real file. Prints min / median / max over the
+rounds.
+
+    .venv/bin/python bench/csv_import.py [--rows 100000] [--rounds 3]
+    .venv/bin/python bench/csv_import.py --postgres      # throwaway database on 127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
+    p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
+    return p.parse_args()
+
+
+def make_csv(n: int) -> tuple[str, int]:
+    """A file of ``n`` rows and how many of them are bad."""
+    lines, bad = ["name,phone,email,tags,language"], 0
+    for i in range(n):
+        phone, email = f"98{i:08d}", f"person{i}@example.com"
+        if i % 1000 == 1:
+            phone, bad = "12345", bad + 1
+        elif i % 1000 == 2:
+            email, bad = "not-an-email", bad + 1
+        elif i % 1000 == 3:
+            phone, bad = f"98{i - 3:08d}", bad + 1  # the phone of row i - 3, a good row
+        lines.append(f"Customer {i},{phone},{email},{'vip;gold' if i % 7 == 0 else ''},{'hi' if i % 3 else 'en'}")
+    return "\n".join(lines) + "\n", bad
+
+
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+async def bench(args, label: str) -> None:
+    from seva_crm.core.common.enums import Region
+    from seva_crm.core.common.errors import DomainError
+    from seva_crm.core.common.principal import TenantScope
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.core.common.validation import normalize_email, normalize_phone
+    from seva_crm.core.customers.csv_import import import_csv
+    from seva_crm.core.identity.tenants import create_tenant
+    from seva_crm.core.platform.database import close_db, init_db, migrate
+
+    settings = get_settings()
+    await migrate(settings)
+    await init_db(settings)
+    text, bad = make_csv(args.rows)
+    rates, shares = [], []
+    try:
+        for _ in range(args.rounds):
+            tenant, _ = await create_tenant("Bench Centre", Region.IN, f"owner-{uuid.uuid4().hex[:8]}@bench.example.com",
+                                            "bench-password-0123456789")
+            t0 = time.perf_counter()
+            result = await import_csv(TenantScope(tenant.id, tenant.region), text)
+            elapsed = time.perf_counter() - t0
+            assert result.imported == args.rows - bad, (result.imported, len(result.errors))
+            assert len(result.errors) == bad
+            rates.append(args.rows / elapsed)
+            t0 = time.perf_counter()  # the same rows' phones and emails, validated alone
+            for i in range(args.rows):
+                try:
+                    normalize_phone(f"98{i:08d}", Region.IN)
+                    normalize_email(f"person{i}@example.com")
+                except DomainError:
+                    pass
+            shares.append((time.perf_counter() - t0) / elapsed)
+    finally:
+        await close_db()
+    print(f"database: {label} | rows: {args.rows:,} ({bad} bad, each reported) | {args.rounds} rounds (min / median / max)")
+    print(f"import rows/s:                   {spread(rates)}")
+    print(f"phone + email validation share:  {spread(shares, '{:.0%}')}")
+
+
+def main() -> None:
+    args = parse_args()
+    where = scratch(args.postgres, args.database_url)
+    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url,
+                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
+    sys.path.insert(0, str(ROOT))
+    run_in(where, bench(args, where.label))
+
+
+if __name__ == "__main__":
+    main()
