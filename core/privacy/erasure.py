@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.models import PrivacyRequest
+from seva_crm.core.models import Customer, PrivacyRequest
+from seva_crm.core.platform.personal_data import Redactor
 from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
 from seva_crm.core.platform.tenant_plugins import privacy_fanouts
 from seva_crm.core.privacy.fanout import plugin_name
@@ -18,12 +19,16 @@ from seva_crm.core.privacy.sources import all_sources
 
 
 async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
-    """Apply the policy's decision to every record of the customer; one entry per table and decision."""
+    """Apply the policy's decision to every record of the customer, then remove their details
+    from the free text of what was kept; one entry per table and decision."""
     entries: list[dict[str, Any]] = []
+    redactor = await redactor_for(tenant_id, customer_id)
     for source in all_sources():
         refs = await source.plan(tenant_id, customer_id)
         decisions = [(ref, policy.retention(ref, today)) for ref in refs]
         await source.apply(tenant_id, customer_id, decisions)
+        if redactor is not None and (redact := getattr(source, "redact", None)):
+            await redact(tenant_id, customer_id, redactor)
         groups: dict[tuple, int] = defaultdict(int)
         for _, d in decisions:
             groups[(d.disposition.value, d.basis, d.citation, d.retain_until.isoformat() if d.retain_until else None)] += 1
@@ -31,6 +36,19 @@ async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, t
             entries.append({"table": source.table, "disposition": disposition, "count": count, "basis": basis,
                             "citation": citation, "retain_until": until})
     return entries
+
+
+async def redactor_for(tenant_id: UUID, customer_id: UUID) -> Redactor | None:
+    """The customer's details as they were before erasure (None once the stub is anonymised:
+    the first pass already removed them)."""
+    customer = await Customer.get_or_none(tenant_id=tenant_id, id=customer_id)
+    if customer is None or customer.erased_at is not None:
+        return None
+    return Redactor(customer.name, customer.phone, customer.email, await identifier_values(tenant_id, customer_id))
+
+
+async def identifier_values(tenant_id: UUID, customer_id: UUID) -> list[str]:
+    return []
 
 
 async def erase_plugins(tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:

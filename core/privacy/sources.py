@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
 from seva_crm.core.platform import audit
-from seva_crm.core.platform.personal_data import Source, record_ids as _ids, row_dict
+from seva_crm.core.platform.personal_data import Redactor, Source, record_ids as _ids, redact_rows, row_dict
 from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.common.security import utcnow
@@ -36,6 +36,9 @@ class ServiceRecords:
         keep = _ids(decisions, Disposition.RETAIN, Disposition.ANONYMISE)
         if keep:  # what was done and for how much stays; the references and notes about the person go
             await ServiceRecord.filter(tenant_id=tenant_id, id__in=keep).update(notes="", reference_number="")
+
+    async def redact(self, tenant_id, customer_id, redactor: Redactor) -> int:
+        return await redact_rows(ServiceRecord.filter(tenant_id=tenant_id, customer_id=customer_id), ["service_name"], redactor)
 
 
 class Tags:
@@ -98,6 +101,12 @@ class Messages:
         keep = _ids(decisions, Disposition.RETAIN, Disposition.ANONYMISE)
         if keep:  # channel, status and times stay as the traffic log; the content goes
             await Message.filter(tenant_id=tenant_id, id__in=keep).update(body="", variables={}, last_error="")
+
+    async def redact(self, tenant_id, customer_id, redactor: Redactor) -> int:
+        # what a provider reported (``detail``) may carry the address; alerts to staff may quote the customer
+        fields = ["body", "variables", "last_error", "detail"]
+        return (await redact_rows(Message.filter(tenant_id=tenant_id, customer_id=customer_id), fields, redactor)
+                + await redact_rows(Message.filter(tenant_id=tenant_id, customer_id__isnull=True), fields, redactor))
 
 
 class InboundMessages:
