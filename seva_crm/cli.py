@@ -434,16 +434,26 @@ def secrets_rotate(
 
 @audit_app.command("verify")
 def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
-    """Check every audit chain; print the first broken link of each and exit 1 if any."""
-    from seva_crm.core.platform import audit
+    """Check every audit chain, and each against its last signed checkpoint (truncation, a chain
+    deleted); print the first problem of each and exit 1 if any. The outcome is audited."""
+    from seva_crm.core.privacy.audit_schedule import verify_and_record
 
     name = str(parse_id(chain, "Tenant")) if chain else None
-    result = run(audit.verify(name))
+    result = run(verify_and_record(chain=name))
     for problem in result.breaks:
         typer.echo(f"BROKEN {problem.describe()}")
     if result.breaks:
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {result.events} events in {result.chains} chains")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append the head of every audit chain that grew to the signed checkpoint file in SEVA_DATA_DIR."""
+    from seva_crm.core.platform import audit_checkpoints
+
+    made = run(audit_checkpoints.checkpoint())
+    typer.echo(f"checkpointed {len(made)} chains in {audit_checkpoints.default_path()}")
 
 
 @retention_app.command("run")

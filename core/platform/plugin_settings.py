@@ -17,6 +17,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from seva_crm.core.platform import audit
 from seva_crm.core.common import crypto
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import PluginSettings
@@ -168,6 +169,8 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
         raise DomainError.of("settings", ErrorCode.INVALID, "this plugin has no settings")
     row = await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id)
     values, secrets = (dict(row.values), dict(row.secrets)) if row is not None else ({}, {})
+    before = {"enabled": is_enabled(loaded, row), **values}
+    secrets_changed: set[str] = set()
     if model is not None and (settings or (enabled if enabled is not None else is_enabled(loaded, row))):
         try:
             stored_secrets = _decrypt_all(row) if row is not None else {}
@@ -180,6 +183,9 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
         values = validated.model_dump(mode="json", include=kept - secret_names)
         secrets = {name: crypto.encrypt(getattr(validated, name).get_secret_value(), _context(tenant_id, plugin_id, name))
                    for name in kept & secret_names if getattr(validated, name) is not None}
+        new_secrets = {name: getattr(validated, name).get_secret_value() for name in kept & secret_names
+                       if getattr(validated, name) is not None}
+        secrets_changed = {n for n in set(stored_secrets) | set(new_secrets) if stored_secrets.get(n) != new_secrets.get(n)}
     try:
         async with in_transaction():
             if row is None:
@@ -190,6 +196,12 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
                 if enabled is not None:
                     row.enabled = enabled
                 await row.save(update_fields=["enabled", "values", "secrets", "updated_at"])
+            after = {"enabled": is_enabled(loaded, row), **values}
+            changed, details = audit.setting_changes({**before, **{n: False for n in secrets_changed}},
+                                                     {**after, **{n: True for n in secrets_changed}}, secrets=secrets_changed)
+            if changed:
+                await audit.record(tenant_id, "plugin_settings.updated", subject_type="plugin", subject_id=plugin_id,
+                                   changed=[api_name(c) for c in changed], details=details)
     except IntegrityError:  # another request created the row first
         raise DomainError.of("plugin", ErrorCode.DUPLICATE, "changed by someone else at the same time: try again") from None
     log.info("tenant %s updated plugin %s (enabled=%s)", tenant_id, plugin_id, row.enabled)

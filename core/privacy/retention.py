@@ -14,7 +14,7 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.platform import audit
+from seva_crm.core.platform import audit, audit_checkpoints
 from seva_crm.core.common.enums import TenantStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.jobs.schedule import DAY, periodic
@@ -114,6 +114,7 @@ async def purge_terminated_tenants(now: datetime, dry_run: bool = False) -> list
             if not dry_run:
                 await AuditEvent.filter(chain=str(tenant.id)).delete()
                 await AuditHead.filter(chain=str(tenant.id)).delete()
+                audit_checkpoints.retire(str(tenant.id), now)  # deleted on purpose: verify stops expecting it
                 await Tenant.filter(id=tenant.id).delete()
                 await audit.record(None, "tenant.logs_purged", subject_type="tenant", subject_id=tenant.id,
                                    details={"events": logs.counts.get("audit_event", 0)})
