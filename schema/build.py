@@ -14,6 +14,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
+from seva_crm.schema.audit import AuditQuery
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
@@ -27,7 +28,8 @@ from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
+QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
+           AuditQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
 

@@ -29,10 +29,9 @@ from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
 from tests.test_service_records import UPDATE as SR_UPDATE, add
-
-RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code message } } }"
 from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
+RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code message } } }"
 # A phone no other test uses: the scan below reads every row of the shared test database.
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
 NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram")
