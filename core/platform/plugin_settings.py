@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import types
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
@@ -25,6 +26,16 @@ from seva_crm.core.platform.context import forget
 from seva_crm.core.platform.plugins import LoadedPlugin, Plugins, get_plugins
 
 log = logging.getLogger("seva.plugins")
+
+TransferCheck = Callable[[UUID, str, tuple[str, ...]], Awaitable[None]]
+_transfer_check: TransferCheck | None = None
+
+
+def set_transfer_check(check: TransferCheck) -> None:
+    """The privacy engine's rule for sending data abroad (``core.privacy.policy`` registers it):
+    ``await check(tenant_id, plugin name, countries)`` raises DomainError where it is not allowed."""
+    global _transfer_check
+    _transfer_check = check
 
 
 def api_name(name: str) -> str:
@@ -171,6 +182,7 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
     values, secrets = (dict(row.values), dict(row.secrets)) if row is not None else ({}, {})
     before = {"enabled": is_enabled(loaded, row), **values}
     secrets_changed: set[str] = set()
+    validated = None  # the settings as they will be, when the plugin has a settings model
     if model is not None and (settings or (enabled if enabled is not None else is_enabled(loaded, row))):
         try:
             stored_secrets = _decrypt_all(row) if row is not None else {}
@@ -186,6 +198,11 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
         new_secrets = {name: getattr(validated, name).get_secret_value() for name in kept & secret_names
                        if getattr(validated, name) is not None}
         secrets_changed = {n for n in set(stored_secrets) | set(new_secrets) if stored_secrets.get(n) != new_secrets.get(n)}
+    will_be_enabled = enabled if enabled is not None else is_enabled(loaded, row)
+    if will_be_enabled and _transfer_check is not None:
+        countries = loaded.manifest.countries(validated)
+        if countries:
+            await _transfer_check(tenant_id, loaded.manifest.name, countries)
     try:
         async with in_transaction():
             if row is None:
