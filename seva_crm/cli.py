@@ -194,6 +194,15 @@ def tenant_close(
     typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
 
 
+@tenant_app.command("reopen")
+def tenant_reopen(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
+    """Reopen a closed tenant during its grace period (before the purge); audited."""
+    from seva_crm.core.privacy.retention import reopen_tenant
+
+    row = run(reopen_tenant(parse_id(tenant, "Tenant")))
+    typer.echo(f"reopened {row.name}")
+
+
 @tenant_app.command("channels")
 def tenant_channels(
     tenant: Annotated[str, typer.Option(help="Tenant id")],
