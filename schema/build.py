@@ -27,11 +27,12 @@ from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
+from seva_crm.schema.tenant_lifecycle import TenantExportMutation
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
            AuditQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation)
+             ChannelMutation, TenantExportMutation)
 
 
 def _field_names(cls: type) -> list[str]:

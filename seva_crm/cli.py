@@ -203,6 +203,15 @@ def tenant_reopen(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> Non
     typer.echo(f"reopened {row.name}")
 
 
+@tenant_app.command("export")
+def tenant_export(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
+    """Export every table of a tenant (also a closed one, before its purge) as a zip; prints its signed link."""
+    from seva_crm.core.privacy.tenant_export import export_tenant
+
+    url, expires = run(export_tenant(parse_id(tenant, "Tenant")))
+    typer.echo(f"{get_settings().public_url.rstrip('/')}{url} (until {expires.isoformat()})")
+
+
 @tenant_app.command("channels")
 def tenant_channels(
     tenant: Annotated[str, typer.Option(help="Tenant id")],

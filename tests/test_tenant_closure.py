@@ -3,20 +3,23 @@ service records), anonymised and with the customer's details removed from their 
 their date, then the holds are released; the rest goes. The owner can reopen during the grace
 period, not after the purge."""
 
+import io
 import secrets
+import zipfile
 from datetime import timedelta
 
 import pytest
 from tortoise import Tortoise
 
 from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
-from seva_crm.core.common.enums import TenantStatus
+from seva_crm.core.common.enums import Role, TenantStatus
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.models import AuditEvent, Customer, Invoice, InvoiceLine, Payment, ServiceRecord, Tenant, User
 from seva_crm.core.platform import audit
 from seva_crm.core.privacy.retention import close_tenant, purge_terminated_tenants, reopen_tenant
 from tests.conftest import LOGIN, PASSWORD, Api
 from tests.test_customers import create
+from tests.test_plugin_settings import WHATSAPP
 from tests.test_service_records import add
 
 NAME, PHONE = "Kamala Iyer", f"97{secrets.randbelow(10**8):08d}"
@@ -83,3 +86,26 @@ async def test_the_owner_can_reopen_during_the_grace_period(app, tenant):
     again = await Api(app).ok(LOGIN, email=tenant.owner_email, password=PASSWORD)
     assert again["login"]["errors"] == []
     assert await AuditEvent.filter(chain=str(tenant.id), action="tenant.reopened").count() == 1
+
+
+async def test_the_owner_exports_every_table_behind_a_signed_expiring_link(app, tenant, clock):
+    await create(tenant.api, name="Export Me", phone="9876599001")
+    await tenant.api.ok('mutation($s: JSON) { pluginSettingsUpdate(plugin: "whatsapp", enabled: true, settings: $s) '
+                        '{ errors { code } } }', s=WHATSAPP)
+    made = (await tenant.api.ok("mutation { tenantExport { url expiresAt errors { code } } }"))["tenantExport"]
+    client = Api(app).http
+    download = await client.get(made["url"])
+    assert download.status_code == 200 and download.headers["cache-control"] == "no-store"
+    with zipfile.ZipFile(io.BytesIO(download.content)) as z:
+        names = set(z.namelist())
+        everything = b" ".join(z.read(n) for n in names)
+    assert {"tenant.json", "customer.csv", "customer.json", "staff_user.csv", "plugin_settings.json"} <= names
+    assert b"Export Me" in everything and tenant.owner_email.encode() in everything
+    assert b"EAAG-very-secret" not in everything and b"argon2" not in everything  # no secrets, no password digests
+    assert (await client.get(made["url"][:-3] + "abc")).status_code == 404  # a forged signature
+    actions = await AuditEvent.filter(chain=str(tenant.id), action__startswith="tenant.export").values_list("action", flat=True)
+    assert sorted(actions) == ["tenant.export_downloaded", "tenant.exported"]
+    viewer = await tenant.api_as(Role.ADMIN)
+    assert (await viewer("mutation { tenantExport { url } }"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    clock.advance(hours=73)
+    assert (await client.get(made["url"])).status_code == 404  # expired

@@ -175,7 +175,8 @@ async def _purge_data(tenant: Tenant, item: PurgeItem, now: datetime) -> None:
         await audit.record(tenant.id, "tenant.purged", subject_type="tenant", subject_id=tenant.id,
                            details={"counts": item.counts, "held": held, "logs_kept_until": (now + keep_logs.value).isoformat(),
                                     "citation": keep_logs.citation})
-    shutil.rmtree(get_settings().data_dir / "privacy-exports" / str(tenant.id), ignore_errors=True)
+    for folder in ("privacy-exports", "tenant-exports"):
+        shutil.rmtree(get_settings().data_dir / folder / str(tenant.id), ignore_errors=True)
 
 
 async def _erase_customers(tenant: Tenant, hold: LegalHold, today: date) -> None:
