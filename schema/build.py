@@ -19,6 +19,7 @@ from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
+from seva_crm.schema.identifiers import IdentifierMutation, IdentifierQuery
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
@@ -30,9 +31,9 @@ from seva_crm.schema.staff import StaffMutation, StaffQuery
 from seva_crm.schema.tenant_lifecycle import TenantExportMutation
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
-           AuditQuery)
+           AuditQuery, IdentifierQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation, TenantExportMutation)
+             ChannelMutation, TenantExportMutation, IdentifierMutation)
 
 
 def _field_names(cls: type) -> list[str]:

@@ -14,9 +14,10 @@ import zipfile
 
 from tortoise import Tortoise
 
+from seva_crm.core.customers.identifiers import verhoeff_ok
 from seva_crm.core.platform import audit
 from seva_crm.core.common.ids import from_global_id, to_global_id
-from seva_crm.core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.models import Consent, Customer, CustomerIdentifier, CustomerTag, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.common.settings import get_settings
 from tests.conftest import Api
 from tests.test_consent import grant, publish
@@ -31,10 +32,13 @@ from tests.billing_helpers import subscription
 from tests.test_service_records import UPDATE as SR_UPDATE, add
 from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
+SET_IDENTIFIER = """mutation($c: ID!, $k: String!, $v: String!) {
+  customerIdentifierSet(customerId: $c, kind: $k, value: $v) { errors { code } } }"""
 RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code message } } }"
 # A phone no other test uses: the scan below reads every row of the shared test database.
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
-NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram")
+AADHAAR = next(f"3{PHONE[:10]}{d}" for d in "0123456789" if verhoeff_ok(f"3{PHONE[:10]}{d}"))
+NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram", AADHAAR)
 
 
 async def scan_all_tables() -> list[str]:
@@ -58,7 +62,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     customer = (await create(api, name=NAME, phone=PHONE, email=EMAIL, address="12 Temple Street, Madurai",
                              dateOfBirth="1980-04-02", tags=["walk-in", "pan"], notes=f"{NAME} prefers mornings"))["customer"]
     cid = from_global_id(customer["id"], "Customer")
-    paid = (await add(api, customer["id"], f"PAN card application for {NAME}", feeAmount=10700,
+    await api.ok(SET_IDENTIFIER, c=customer["id"], k="aadhaar", v=AADHAAR)
+    paid = (await add(api, customer["id"], f"PAN card application for {NAME}, Aadhaar {AADHAAR}", feeAmount=10700,
                       referenceNumber="PAN/2026/77"))["serviceRecord"]
     await add(api, customer["id"], "Enquiry about ration card")  # no fee: nothing keeps it
     await grant(api, customer["id"], "marketing", channel="SMS")
@@ -95,7 +100,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert download.status_code == 200  # an earlier export exists, with the billing records
     with zipfile.ZipFile(io.BytesIO(download.content)) as z:
         exported = b" ".join(z.read(n) for n in z.namelist())
-    for needle in (first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank", "not_on_whatsapp_since"):
+    for needle in (AADHAAR, first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank", "not_on_whatsapp_since"):
         assert needle.encode() in exported, needle
 
     before = await scan_all_tables()  # the scan does find them while they are there
@@ -129,7 +134,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert stub["address"] == "" and stub["dateOfBirth"] is None and stub["notes"] == "" and stub["tags"] == [] and stub["erasedAt"]
     record = await ServiceRecord.get(id=from_global_id(paid["id"], "ServiceRecord"))
     assert record.fee_amount == 10700 and record.reference_number == "" and record.customer_id == cid  # kept for GST
-    assert record.service_name == "PAN card application for [erased]"  # what was done stays, not for whom
+    assert record.service_name == "PAN card application for [erased], Aadhaar [erased]"  # what was done, not for whom
+    assert not await CustomerIdentifier.filter(customer_id=cid).exists()
     assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
     message = await Message.get(customer_id=cid, idempotency_key="m-erasure-1")
     assert message.body == "" and message.variables == {} and message.status == "delivered"

@@ -14,7 +14,7 @@ from seva_crm.core.models.billing import (
     Refund,
     Subscription,
 )
-from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
+from seva_crm.core.models.customers import Customer, CustomerIdentifier, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
@@ -31,6 +31,7 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
+    "CustomerIdentifier",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",

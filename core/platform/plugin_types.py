@@ -113,6 +113,7 @@ class RecordCategory(StrEnum):
     CONSENT_PROOF = "consent_proof"  # the consent ledger: the fiduciary's burden of proof
     TRAFFIC_LOG = "traffic_log"  # messages sent: processing and traffic logs
     REQUEST_RECORD = "request_record"  # the privacy request being answered, and earlier ones
+    IDENTIFIER = "identifier"  # a government identifier (Aadhaar, NID, PAN...): nothing keeps it after erasure
 
 
 @dataclass(frozen=True)

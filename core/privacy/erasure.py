@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from seva_crm.core.customers import identifiers
 from seva_crm.core.models import Customer, PrivacyRequest
 from seva_crm.core.platform.personal_data import Redactor
 from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
@@ -48,7 +49,8 @@ async def redactor_for(tenant_id: UUID, customer_id: UUID) -> Redactor | None:
 
 
 async def identifier_values(tenant_id: UUID, customer_id: UUID) -> list[str]:
-    return []
+    """The customer's identity numbers: they too may have been typed into free text."""
+    return [identifiers.plaintext(r) for r in await identifiers.identifiers_of(tenant_id, customer_id)]
 
 
 async def erase_plugins(tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.personal_data import Redactor, Source, record_ids as _ids, redact_rows, row_dict
-from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.customers import identifiers
+from seva_crm.core.models import Consent, Customer, CustomerIdentifier, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.common.security import utcnow
 
@@ -147,6 +148,21 @@ class Requests:
                                                           verification_note="")
 
 
+class Identifiers:
+    table, label = "customer_identifier", "identity numbers recorded for you (Aadhaar, voter id, NID, PAN, passport)"
+
+    async def export(self, tenant_id, customer_id):
+        return [{"kind": r.kind, "value": identifiers.plaintext(r), "recorded_at": r.created_at.isoformat()}
+                for r in await identifiers.identifiers_of(tenant_id, customer_id)]
+
+    async def plan(self, tenant_id, customer_id):
+        return [RecordRef(RecordCategory.IDENTIFIER, self.table, str(r.id), r.created_at)
+                for r in await identifiers.identifiers_of(tenant_id, customer_id)]
+
+    async def apply(self, tenant_id, customer_id, decisions):
+        await CustomerIdentifier.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE)).delete()
+
+
 class CustomerProfile:
     """The customer row. Anonymised rather than deleted, so records the law keeps still point somewhere."""
 
@@ -171,7 +187,7 @@ class CustomerProfile:
         )
 
 
-CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests()]
+CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests(), Identifiers()]
 PROFILE = CustomerProfile()
 
 
