@@ -17,6 +17,7 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.audit import AuditQuery
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
+from seva_crm.schema.compliance import ComplianceQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.identifiers import IdentifierMutation, IdentifierQuery
@@ -31,7 +32,7 @@ from seva_crm.schema.staff import StaffMutation, StaffQuery
 from seva_crm.schema.tenant_lifecycle import TenantExportMutation
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
-           AuditQuery, IdentifierQuery)
+           AuditQuery, IdentifierQuery, ComplianceQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation, TenantExportMutation, IdentifierMutation)
 

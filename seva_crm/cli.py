@@ -28,9 +28,11 @@ secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
+compliance_app = typer.Typer(help="Privacy compliance.", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
-                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
+                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy"),
+                  (compliance_app, "compliance")):
     app.add_typer(sub, name=name)
 
 
@@ -508,6 +510,32 @@ def privacy_sweep() -> None:
 
     escalated, reminders, expired = run(sweep())
     typer.echo(f"escalated {len(escalated)} overdue requests; {len(reminders)} breach reminders; {expired} expired exports deleted")
+
+
+
+@compliance_app.command("report")
+def compliance_report(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    html: Annotated[bool, typer.Option("--html", help="Print the printable HTML page instead")] = False,
+) -> None:
+    """A tenant's duties and whether each is met, open requests, consent coverage, the last audit verification."""
+    from seva_crm.core.common.security import utcnow
+    from seva_crm.core.models import Tenant
+    from seva_crm.core.privacy import compliance
+
+    async def work():
+        row = await Tenant.get(id=parse_id(tenant, "Tenant"))
+        now = utcnow()
+        return row, await compliance.report(row.id, now), now
+
+    row, sections, now = run(work())
+    if html:
+        typer.echo(compliance.render_html(row, sections, now))
+        return
+    for section in sections:
+        typer.echo(f"{section.title}: {section.status}")
+        for item in section.items:
+            typer.echo(f"  {item.label}: {item.value}" + (f" [{item.status}]" if item.status != "info" else ""))
 
 
 def main() -> None:
