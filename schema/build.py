@@ -14,11 +14,14 @@ from strawberry.utils.str_converters import to_camel_case
 
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
+from seva_crm.schema.audit import AuditQuery
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.changes import ChangeQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
+from seva_crm.schema.compliance import ComplianceQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
+from seva_crm.schema.identifiers import IdentifierMutation, IdentifierQuery
 from seva_crm.schema.invitations import InvitationMutation, InvitationQuery
 from seva_crm.schema.gateway_reviews import GatewayReviewMutation, GatewayReviewQuery
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
@@ -30,6 +33,7 @@ from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
+from seva_crm.schema.tenant_lifecycle import TenantExportMutation
 from seva_crm.schema.webhooks import WebhookMutation, WebhookQuery
 
 QUERIES = (
@@ -45,6 +49,9 @@ QUERIES = (
     GatewayReviewQuery,
     ChangeQuery,
     WebhookQuery,
+    AuditQuery,
+    IdentifierQuery,
+    ComplianceQuery,
 )
 MUTATIONS = (
     StaffMutation,
@@ -58,6 +65,8 @@ MUTATIONS = (
     ChannelMutation,
     GatewayReviewMutation,
     WebhookMutation,
+    TenantExportMutation,
+    IdentifierMutation,
 )
 
 

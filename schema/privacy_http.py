@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
-from seva_crm.core.privacy import requests
+from seva_crm.core.privacy import requests, tenant_export
 from seva_crm.core.privacy.export import open_export
 
 MAX_BODY = 16 * 1024
@@ -80,8 +80,20 @@ async def download_export(request: Request):
                         headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
 
 
+async def download_tenant_export(request: Request):
+    found = tenant_export.open_export(request.path_params["token"])
+    if found is None:
+        return PlainTextResponse("This link is invalid or has expired.", status_code=404)
+    tenant_id, path = found
+    await audit.record(tenant_id, "tenant.export_downloaded", subject_type="tenant", subject_id=tenant_id,
+                       details={"ip": audit.personal(_ip(request))}, actor=audit.Actor("link"))
+    return FileResponse(path, media_type="application/zip", filename="tenant-data.zip",
+                        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
+
+
 routes = [
     Route("/privacy/requests", file_request, methods=["POST"]),
     Route("/privacy/requests/verify", verify_request, methods=["POST"]),
     Route("/privacy/exports/{token}", download_export, methods=["GET"]),
+    Route("/tenant-exports/{token}", download_tenant_export, methods=["GET"]),
 ]

@@ -45,6 +45,10 @@ class Session:
     revoked_at: datetime | None
     revoked_reason: SessionEndReason | None
 
+    @strawberry.field(description="How long it has lasted, in seconds: from sign-in to its end (or its latest use while open).")
+    def duration_seconds(self: SessionRow) -> int:
+        return max(0, int(((self.revoked_at or self.last_used_at) - self.created_at).total_seconds()))
+
 
 @strawberry.type
 class SessionPayload:

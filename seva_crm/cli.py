@@ -31,9 +31,11 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
 backup_app = typer.Typer(help="Encrypted backups of the database (docs/operations.md).", no_args_is_help=True)
+compliance_app = typer.Typer(help="Privacy compliance.", no_args_is_help=True)
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
-                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy"), (backup_app, "backup")):
+                  (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy"), (backup_app, "backup"),
+                  (compliance_app, "compliance")):
     app.add_typer(sub, name=name)
 
 
@@ -270,6 +272,24 @@ def tenant_close(
 
     row = run(close_tenant(parse_id(tenant, "Tenant"), confirm_name))
     typer.echo(f"closed {row.name} at {row.terminated_at.isoformat()}")
+
+
+@tenant_app.command("reopen")
+def tenant_reopen(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
+    """Reopen a closed tenant during its grace period (before the purge); audited."""
+    from seva_crm.core.privacy.retention import reopen_tenant
+
+    row = run(reopen_tenant(parse_id(tenant, "Tenant")))
+    typer.echo(f"reopened {row.name}")
+
+
+@tenant_app.command("export")
+def tenant_export(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
+    """Export every table of a tenant (also a closed one, before its purge) as a zip; prints its signed link."""
+    from seva_crm.core.privacy.tenant_export import export_tenant
+
+    url, expires = run(export_tenant(parse_id(tenant, "Tenant")))
+    typer.echo(f"{get_settings().public_url.rstrip('/')}{url} (until {expires.isoformat()})")
 
 
 @tenant_app.command("channels")
@@ -520,16 +540,26 @@ def secrets_rotate(
 
 @audit_app.command("verify")
 def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant id (default: every chain)")] = None) -> None:
-    """Check every audit chain; print the first broken link of each and exit 1 if any."""
-    from seva_crm.core.platform import audit
+    """Check every audit chain, and each against its last signed checkpoint (truncation, a chain
+    deleted); print the first problem of each and exit 1 if any. The outcome is audited."""
+    from seva_crm.core.privacy.audit_schedule import verify_and_record
 
     name = str(parse_id(chain, "Tenant", "--chain")) if chain else None
-    result = run(audit.verify(name))
+    result = run(verify_and_record(chain=name))
     for problem in result.breaks:
         typer.echo(f"BROKEN {problem.describe()}")
     if result.breaks:
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {result.events} events in {result.chains} chains")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append the head of every audit chain that grew to the signed checkpoint file in SEVA_DATA_DIR."""
+    from seva_crm.core.platform import audit_checkpoints
+
+    made = run(audit_checkpoints.checkpoint())
+    typer.echo(f"checkpointed {len(made)} chains in {audit_checkpoints.default_path()}")
 
 
 @retention_app.command("run")
@@ -671,6 +701,30 @@ def _domain_message(exc: DomainError, flags: set[str]) -> str:
         flag = flag if flag in flags else error.field if error.field in flags else ""  # an argument: its name
         parts.append(f"{flag}: {error.message}" if flag else error.message)
     return "; ".join(parts)
+
+@compliance_app.command("report")
+def compliance_report(
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+    html: Annotated[bool, typer.Option("--html", help="Print the printable HTML page instead")] = False,
+) -> None:
+    """A tenant's duties and whether each is met, open requests, consent coverage, the last audit verification."""
+    from seva_crm.core.common.security import utcnow
+    from seva_crm.core.models import Tenant
+    from seva_crm.core.privacy import compliance
+
+    async def work():
+        row = await Tenant.get(id=parse_id(tenant, "Tenant", "--tenant"))
+        now = utcnow()
+        return row, await compliance.report(row.id, now), now
+
+    row, sections, now = run(work())
+    if html:
+        typer.echo(compliance.render_html(row, sections, now))
+        return
+    for section in sections:
+        typer.echo(f"{section.title}: {section.status}")
+        for item in section.items:
+            typer.echo(f"  {item.label}: {item.value}" + (f" [{item.status}]" if item.status != "info" else ""))
 
 
 def main() -> None:

@@ -14,13 +14,14 @@ import zipfile
 
 from tortoise import Tortoise
 
+from seva_crm.core.customers.identifiers import verhoeff_ok
 from seva_crm.core.platform import audit
-from seva_crm.core.common.ids import from_global_id
-from seva_crm.core.models import Consent, Customer, CustomerTag, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.models import Consent, Customer, CustomerIdentifier, CustomerTag, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.common.settings import get_settings
 from tests.conftest import Api
 from tests.test_consent import grant, publish
-from tests.test_customers import create
+from tests.test_customers import UPDATE, create
 from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_privacy_requests import VERIFY, approve, file, file_with_code, privacy_jobs  # noqa: F401
 from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
@@ -28,12 +29,16 @@ from seva_crm.core.billing.payments import GatewayPayment
 from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
-from tests.test_service_records import add
+from tests.test_service_records import UPDATE as SR_UPDATE, add
 from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
+SET_IDENTIFIER = """mutation($c: ID!, $k: String!, $v: String!) {
+  customerIdentifierSet(customerId: $c, kind: $k, value: $v) { errors { code } } }"""
+RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code message } } }"
 # A phone no other test uses: the scan below reads every row of the shared test database.
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
-NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram")
+AADHAAR = next(f"3{PHONE[:10]}{d}" for d in "0123456789" if verhoeff_ok(f"3{PHONE[:10]}{d}"))
+NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram", AADHAAR)
 
 
 async def scan_all_tables() -> list[str]:
@@ -57,7 +62,9 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     customer = (await create(api, name=NAME, phone=PHONE, email=EMAIL, address="12 Temple Street, Madurai",
                              dateOfBirth="1980-04-02", tags=["walk-in", "pan"], notes=f"{NAME} prefers mornings"))["customer"]
     cid = from_global_id(customer["id"], "Customer")
-    paid = (await add(api, customer["id"], "PAN card application", feeAmount=10700, referenceNumber="PAN/2026/77"))["serviceRecord"]
+    await api.ok(SET_IDENTIFIER, c=customer["id"], k="aadhaar", v=AADHAAR)
+    paid = (await add(api, customer["id"], f"PAN card application for {NAME}, Aadhaar {AADHAAR}", feeAmount=10700,
+                      referenceNumber="PAN/2026/77"))["serviceRecord"]
     await add(api, customer["id"], "Enquiry about ration card")  # no fee: nothing keeps it
     await grant(api, customer["id"], "marketing", channel="SMS")
     await grant(api, customer["id"], "service")
@@ -71,7 +78,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     await billing_payments.record_payment(tenant.scope, first.id, {"amount": first.total, "method": "upi",
                                                                    "reference": f"UPI {PHONE}"})
     second = await billing_invoices.create_invoice(tenant.scope, {"customer_id": cid, "notes": f"for {NAME}",
-                                                                 "lines": [{"description": "Form filling", "unit_amount": 5000}]})
+                                                                 "lines": [{"description": f"Aadhaar update for {NAME}, {PHONE}",
+                                                                             "unit_amount": 5000}]})
     pay_id = f"pay_{secrets.token_hex(7)}"
     await billing_payments.record_gateway_payment(tenant.id, second.id,
                                                   GatewayPayment("razorpay", pay_id, second.total, True, utcnow(), "upi"))
@@ -92,7 +100,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert download.status_code == 200  # an earlier export exists, with the billing records
     with zipfile.ZipFile(io.BytesIO(download.content)) as z:
         exported = b" ".join(z.read(n) for n in z.namelist())
-    for needle in (first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank", "not_on_whatsapp_since"):
+    for needle in (AADHAAR, first.number, second.number, pay_id, b"billing_subscription".decode(), "okbank", "not_on_whatsapp_since"):
         assert needle.encode() in exported, needle
 
     before = await scan_all_tables()  # the scan does find them while they are there
@@ -126,6 +134,8 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert stub["address"] == "" and stub["dateOfBirth"] is None and stub["notes"] == "" and stub["tags"] == [] and stub["erasedAt"]
     record = await ServiceRecord.get(id=from_global_id(paid["id"], "ServiceRecord"))
     assert record.fee_amount == 10700 and record.reference_number == "" and record.customer_id == cid  # kept for GST
+    assert record.service_name == "PAN card application for [erased], Aadhaar [erased]"  # what was done, not for whom
+    assert not await CustomerIdentifier.filter(customer_id=cid).exists()
     assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
     message = await Message.get(customer_id=cid, idempotency_key="m-erasure-1")
     assert message.body == "" and message.variables == {} and message.status == "delivered"
@@ -134,6 +144,20 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     kept_invoices = await Invoice.filter(customer_id=cid).order_by("issued_on", "number")
     assert {i.id for i in kept_invoices} == {first.id, second.id} and all(i.status.value == "paid" for i in kept_invoices)
     assert (await Invoice.get(id=second.id)).notes == ""
+    for invoice in kept_invoices:  # the invoice as a customer is sent it: the line typed with their name too
+        html = (await api.ok("query($id: ID!) { invoice(id: $id) { html lines { description } } }",
+                             id=to_global_id("Invoice", invoice.id)))["invoice"]
+        assert invoice.number in html["html"] and "Erased customer" in html["html"]
+        assert not [n for n in NEEDLES if n.lower() in str(html).lower()]
+    assert "Aadhaar update for [erased], [erased]" in html["html"]
+
+    # the stub and its records are locked: the name cannot be typed back in
+    for mutation, variables in ((UPDATE, {"id": customer["id"], "input": {"name": NAME}}),
+                                (SR_UPDATE, {"id": paid["id"], "input": {"notes": f"for {NAME}"}}),
+                                (RESTORE, {"id": customer["id"]})):
+        body = await api(mutation, **variables)
+        errors = next(iter(body["data"].values()))["errors"]
+        assert [e["code"] for e in errors] == ["ERASED"], (mutation, body)
     assert {p.reference.startswith("h:") or p.reference == "upi" for p in await Payment.filter(customer_id=cid)} == {True}
     event = (await GatewayEvent.filter(tenant_id=tenant.id))[0].payload["payload"]["payment"]["entity"]
     assert event["id"] == pay_id and event["notes"]["seva_invoice"] == str(second.id)  # still reconcilable

@@ -119,7 +119,7 @@ def test_cross_border_and_disputed_mark():
 
 
 def test_stricter_of_two_wins():
-    both = combine([IN.configured({"response_days": 45}), BD.configured({"response_days": 20, "breach_hours": 96,
+    both = combine([IN.configured({"response_days": 45}), BD.configured({"response_days": 20, "breach_hours": 48,
                                                                             "minimum_log_retention_days": 730})])
     deadline = both.response_deadline(RequestType.ACCESS)
     assert deadline.value == timedelta(days=20) and "PDPO" in deadline.citation  # the earlier deadline
@@ -130,7 +130,7 @@ def test_stricter_of_two_wins():
     assert notice.elements == IN.notice_requirements().elements | BD.notice_requirements().elements
     assert notice.languages == {"en", "bn"}
     keys = {o.key: o for o in both.breach_obligations()}
-    assert keys["in.board.detailed"].within == timedelta(hours=72) and keys["bd.authority"].within == timedelta(hours=96)
+    assert keys["in.board.detailed"].within == timedelta(hours=72) and keys["bd.authority"].within == timedelta(hours=48)
     assert both.cross_border_allowed("SG").value is False  # Bangladesh refuses
     assert both.dispute_mark().value is True
     tax = both.retention(ref(RecordCategory.TRANSACTION), TODAY)

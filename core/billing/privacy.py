@@ -19,7 +19,7 @@ from typing import Any
 
 from seva_crm.core.billing.gateways import PayloadPrivacy, payload_privacy
 from seva_crm.core.platform import audit
-from seva_crm.core.platform.personal_data import record_ids as _ids, row_dict
+from seva_crm.core.platform.personal_data import Redactor, record_ids as _ids, redact_rows, row_dict
 from seva_crm.core.models import (
     BillingReminder,
     Customer,
@@ -84,7 +84,11 @@ class InvoiceLines:
                 for r in rows]
 
     async def apply(self, tenant_id, customer_id, decisions):
-        pass  # lines name the service and price only; they go with their invoice (Invoices.apply)
+        pass  # kept lines go with their invoice (Invoices.apply); the person's name typed into one goes below
+
+    async def redact(self, tenant_id, customer_id, redactor: Redactor) -> int:
+        invoices = await Invoice.filter(tenant_id=tenant_id, customer_id=customer_id).values_list("id", flat=True)
+        return await redact_rows(InvoiceLine.filter(tenant_id=tenant_id, invoice_id__in=list(invoices)), ["description"], redactor)
 
 
 class Payments:

@@ -126,8 +126,16 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
     return customer
 
 
+def ensure_not_erased(customer: Customer, field: str = "id") -> None:
+    """An erased customer is a locked stub: nothing may be written back into it or its records
+    (a name typed in again would undo the erasure)."""
+    if customer.erased_at is not None:
+        raise DomainError.of(field, ErrorCode.ERASED, "this customer's data was erased; the record is locked")
+
+
 async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[str, Any]) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
+    ensure_not_erased(customer)
     values = await validate(changes, tenant, partial=True)
     if "phone" in values:
         await _ensure_phone_free(tenant.id, values["phone"], exclude=customer.id)
@@ -182,8 +190,7 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
 async def restore_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
     customer = await get_customer(tenant.id, customer_id)
     if customer.deleted_at is not None:
-        if customer.erased_at is not None:
-            raise DomainError.of("id", ErrorCode.INVALID, "this customer's data was erased; it cannot be restored")
+        ensure_not_erased(customer)
         customer.deleted_at = None
         async with transaction():
             await customer.save(update_fields=["deleted_at", "updated_at"])

@@ -13,10 +13,10 @@ from seva_crm.core.platform import audit, events
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
-from seva_crm.core.customers.customers import get_customer
+from seva_crm.core.customers.customers import ensure_not_erased, get_customer
+from seva_crm.core.models import Customer, ServiceRecord
 from seva_crm.core.common.enums import REGION_CURRENCY, Currency, ServiceStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
-from seva_crm.core.models import ServiceRecord
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.validation import require_text
@@ -63,6 +63,7 @@ def clean(data: dict[str, Any], tenant: TenantScope, *, partial: bool = False) -
 async def create_service_record(tenant: TenantScope, customer_id: UUID | None, data: dict[str, Any]) -> ServiceRecord:
     values = clean(data, tenant)
     customer = await get_customer(tenant.id, customer_id, "customerId")
+    ensure_not_erased(customer, "customerId")
     if customer.deleted_at is not None:
         raise DomainError.of("customerId", ErrorCode.INVALID, "customer is deleted; restore it first")
     status = data.get("status") or S.REQUESTED
@@ -77,6 +78,7 @@ async def create_service_record(tenant: TenantScope, customer_id: UUID | None, d
 
 async def update_service_record(tenant: TenantScope, record_id: UUID | None, changes: dict[str, Any]) -> ServiceRecord:
     record = await get_service_record(tenant.id, record_id)
+    ensure_not_erased(await Customer.get(id=record.customer_id), "id")
     values = clean(changes, tenant, partial=True)
     if (status := changes.get("status")) and status != record.status:
         if status not in TRANSITIONS[record.status]:

@@ -15,7 +15,7 @@ from seva_crm.core.models.billing import (
     Subscription,
 )
 from seva_crm.core.models.gateway_reviews import GatewayReview
-from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
+from seva_crm.core.models.customers import Customer, CustomerIdentifier, CustomerTag, ServiceRecord
 from seva_crm.core.models.events import Change, ChangeCounter, WebhookDelivery, WebhookEndpoint
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
@@ -33,6 +33,7 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
+    "CustomerIdentifier",
     "GatewayEvent",
     "GatewayReview",
     "InboundMessage",

@@ -60,3 +60,19 @@ class ServiceRecord(TenantModel):
             ("tenant_id", "status"),
             ("tenant_id", "follow_up_on"),
         )
+
+
+class CustomerIdentifier(TenantModel):
+    """A government identifier a centre records for a customer (Aadhaar, voter id, NID, PAN,
+    passport): the value encrypted at rest (core.common.crypto), its last four digits for the
+    masked display; one per customer and kind."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)
+    value = fields.TextField()  # ciphertext
+    last4 = fields.CharField(max_length=4)
+
+    class Meta:
+        table = "customer_identifier"
+        unique_together = (("customer_id", "kind"),)
+        indexes = (("tenant_id", "customer_id"),)

@@ -17,12 +17,15 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
 from seva_crm.core.models.audit import AuditEvent, AuditHead
+from seva_crm.core.platform import audit_checkpoints
+from seva_crm.core.platform.audit_checkpoints import Checkpoint
 from seva_crm.core.common.security import derive_key, digest, utcnow
 
 PLATFORM = "platform"
@@ -69,6 +72,26 @@ def actor_for(principal: Any, ip: str = "", user_agent: str = "") -> Actor:
 def personal(value: object) -> str:
     """A keyed digest standing in for a personal value (comparable, not reversible)."""
     return "h:" + digest("" if value is None else str(value), "audit")[:32]
+
+
+SECRET_CHANGED = "changed"
+
+
+def setting_changes(before: dict[str, Any], after: dict[str, Any], *, secrets: Iterable[str] = (),
+                    personal_keys: Iterable[str] = ()) -> tuple[list[str], dict[str, Any]]:
+    """The names of the settings that differ and ``{"before": ..., "after": ...}`` for an audit
+    entry: plain values as they are, ``personal_keys`` as keyed digests, ``secrets`` (compared by
+    the caller, given as True when changed) only as "changed"."""
+    secrets, personal_keys = set(secrets), set(personal_keys)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+    def show(key: str, value: Any) -> Any:
+        if key in secrets:
+            return SECRET_CHANGED
+        return personal(value) if key in personal_keys and value not in (None, "") else value
+
+    return changed, {"before": {k: show(k, before.get(k)) for k in changed if k not in secrets},
+                     "after": {k: show(k, after.get(k)) for k in changed}}
 
 
 @lru_cache(maxsize=1)
@@ -168,23 +191,30 @@ class Verification:
         return not self.breaks
 
 
-async def verify(chain: str | None = None, batch: int = 1000) -> Verification:
-    """Walk every chain (or one) from its first entry; report the first broken link of each."""
+async def verify(chain: str | None = None, batch: int = 1000, checkpoints: Path | None = None) -> Verification:
+    """Walk every chain (or one) from its first entry; report the first broken link of each, and
+    whatever the newest signed checkpoint of each chain says is missing (``audit_checkpoints``)."""
+    saved = audit_checkpoints.read(checkpoints)
+    expected = {name for name, c in saved.latest.items() if not c.retired}
     chains = [chain] if chain else sorted(
         set(await AuditHead.all().values_list("chain", flat=True))
         | set(await AuditEvent.all().distinct().values_list("chain", flat=True))
+        | expected
     )
     result = Verification()
+    for line in saved.bad_lines:
+        result.breaks.append(Break("checkpoints", 0, None, f"line {line} of the checkpoint file is not signed by this instance"))
     for name in chains:
         result.chains += 1
-        problem = await _verify_chain(name, batch, result)
+        problem = await _verify_chain(name, batch, result, saved.latest.get(name))
         if problem:
             result.breaks.append(problem)
     return result
 
 
-async def _verify_chain(chain: str, batch: int, result: Verification) -> Break | None:
+async def _verify_chain(chain: str, batch: int, result: Verification, checkpoint: Checkpoint | None) -> Break | None:
     prev_hash, expected_seq, last_seq = GENESIS, 1, 0
+    at_checkpoint = None  # the hash of the entry the checkpoint names
     after = 0
     while True:
         rows = await AuditEvent.filter(chain=chain, seq__gt=after).order_by("seq").limit(batch)
@@ -198,9 +228,22 @@ async def _verify_chain(chain: str, batch: int, result: Verification) -> Break |
                 return Break(chain, row.seq, row.id, "link to the previous entry does not match")
             if not hmac.compare_digest(row.hash, event_hash(row)):
                 return Break(chain, row.seq, row.id, "entry was changed after it was written (hash mismatch)")
+            if checkpoint is not None and row.seq == checkpoint.seq:
+                at_checkpoint = row.hash
             prev_hash, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
         after = rows[-1].seq
     head = await AuditHead.get_or_none(chain=chain)
+    if checkpoint is not None and not checkpoint.retired:
+        when = checkpoint.at.isoformat(timespec="seconds")
+        if last_seq == 0 and head is None:
+            return Break(chain, checkpoint.seq, None, f"the whole chain is missing (checkpointed with {checkpoint.seq} entries "
+                                                      f"at {when})")
+        if last_seq < checkpoint.seq:
+            return Break(chain, last_seq + 1, None, f"entries removed from the end: the log ends at seq {last_seq} but the "
+                                                    f"checkpoint of {when} recorded {checkpoint.seq} entries (truncated)")
+        if at_checkpoint is None or not hmac.compare_digest(at_checkpoint, checkpoint.hash):
+            return Break(chain, checkpoint.seq, None, f"entry seq {checkpoint.seq} is not the one checkpointed at {when} "
+                                                      "(the log was rewritten)")
     if head is not None and (head.seq != last_seq or head.hash != prev_hash):
         return Break(chain, head.seq, None, f"the log ends at seq {last_seq} but its head records seq {head.seq} (entries removed)")
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import types
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from seva_crm.core.platform import audit
 from seva_crm.core.common import crypto
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import PluginSettings
@@ -24,6 +26,16 @@ from seva_crm.core.platform.context import forget
 from seva_crm.core.platform.plugins import LoadedPlugin, Plugins, get_plugins
 
 log = logging.getLogger("seva.plugins")
+
+TransferCheck = Callable[[UUID, str, tuple[str, ...]], Awaitable[None]]
+_transfer_check: TransferCheck | None = None
+
+
+def set_transfer_check(check: TransferCheck) -> None:
+    """The privacy engine's rule for sending data abroad (``core.privacy.policy`` registers it):
+    ``await check(tenant_id, plugin name, countries)`` raises DomainError where it is not allowed."""
+    global _transfer_check
+    _transfer_check = check
 
 
 def api_name(name: str) -> str:
@@ -168,6 +180,9 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
         raise DomainError.of("settings", ErrorCode.INVALID, "this plugin has no settings")
     row = await PluginSettings.get_or_none(tenant_id=tenant_id, plugin_id=plugin_id)
     values, secrets = (dict(row.values), dict(row.secrets)) if row is not None else ({}, {})
+    before = {"enabled": is_enabled(loaded, row), **values}
+    secrets_changed: set[str] = set()
+    validated = None  # the settings as they will be, when the plugin has a settings model
     if model is not None and (settings or (enabled if enabled is not None else is_enabled(loaded, row))):
         try:
             stored_secrets = _decrypt_all(row) if row is not None else {}
@@ -180,6 +195,14 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
         values = validated.model_dump(mode="json", include=kept - secret_names)
         secrets = {name: crypto.encrypt(getattr(validated, name).get_secret_value(), _context(tenant_id, plugin_id, name))
                    for name in kept & secret_names if getattr(validated, name) is not None}
+        new_secrets = {name: getattr(validated, name).get_secret_value() for name in kept & secret_names
+                       if getattr(validated, name) is not None}
+        secrets_changed = {n for n in set(stored_secrets) | set(new_secrets) if stored_secrets.get(n) != new_secrets.get(n)}
+    will_be_enabled = enabled if enabled is not None else is_enabled(loaded, row)
+    if will_be_enabled and _transfer_check is not None:
+        countries = loaded.manifest.countries(validated)
+        if countries:
+            await _transfer_check(tenant_id, loaded.manifest.name, countries)
     try:
         async with in_transaction():
             if row is None:
@@ -190,6 +213,12 @@ async def update_plugin_settings(tenant_id: UUID, plugin_id: str, *, enabled: bo
                 if enabled is not None:
                     row.enabled = enabled
                 await row.save(update_fields=["enabled", "values", "secrets", "updated_at"])
+            after = {"enabled": is_enabled(loaded, row), **values}
+            changed, details = audit.setting_changes({**before, **{n: False for n in secrets_changed}},
+                                                     {**after, **{n: True for n in secrets_changed}}, secrets=secrets_changed)
+            if changed:
+                await audit.record(tenant_id, "plugin_settings.updated", subject_type="plugin", subject_id=plugin_id,
+                                   changed=[api_name(c) for c in changed], details=details)
     except IntegrityError:  # another request created the row first
         raise DomainError.of("plugin", ErrorCode.DUPLICATE, "changed by someone else at the same time: try again") from None
     log.info("tenant %s updated plugin %s (enabled=%s)", tenant_id, plugin_id, row.enabled)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -52,6 +52,15 @@ class PluginManifest:
     # plugin's id; foreign keys to core as "models.Tenant") and the package of its migrations.
     models: str | None = None  # "seva_crm.plugins.email.models"
     migrations: str | None = None  # "seva_crm.plugins.email.migrations"
+    # Where the plugin's provider processes personal data (ISO 3166 alpha-2 codes), or a function
+    # of the tenant's validated settings (None if it has none) answering that (an SMS gateway in
+    # India or in Bangladesh). Enabling the plugin is refused where the tenant's region rules
+    # forbid a transfer there. Empty: data stays with this instance.
+    processing_countries: tuple[str, ...] | Callable[[Any], Sequence[str]] = ()
+
+    def countries(self, settings: Any) -> tuple[str, ...]:
+        found = self.processing_countries(settings) if callable(self.processing_countries) else self.processing_countries
+        return tuple(dict.fromkeys(c.strip().upper() for c in found if c and c.strip()))
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,7 @@ class RecordCategory(StrEnum):
     CONSENT_PROOF = "consent_proof"  # the consent ledger: the fiduciary's burden of proof
     TRAFFIC_LOG = "traffic_log"  # messages sent: processing and traffic logs
     REQUEST_RECORD = "request_record"  # the privacy request being answered, and earlier ones
+    IDENTIFIER = "identifier"  # a government identifier (Aadhaar, NID, PAN...): nothing keeps it after erasure
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.models import PrivacyRequest
+from seva_crm.core.customers import identifiers
+from seva_crm.core.models import Customer, PrivacyRequest
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
+from seva_crm.core.platform.personal_data import Redactor
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.platform.plugin_types import Disposition, RegionPolicy
 from seva_crm.core.platform.tenant_plugins import privacy_fanouts
@@ -26,14 +28,16 @@ FEED_TYPES = {"service_record": ChangeType.SERVICE_RECORD, "message": ChangeType
 
 
 async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
-    """Apply the policy's decision to every record of the customer, in one transaction; one entry per
-    table and decision. The change feed shows the customer as deleted."""
+    """Apply the policy's decision to every record of the customer, then remove their details
+    from the free text of what was kept, in one transaction; one entry per table and decision.
+    The change feed shows the customer as deleted."""
     async with transaction():
         return await _erase_core(tenant_id, customer_id, policy, today)
 
 
 async def _erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
+    redactor = await redactor_for(tenant_id, customer_id)
     for source in all_sources():
         refs = await source.plan(tenant_id, customer_id)
         decisions = [(ref, policy.retention(ref, today)) for ref in refs]
@@ -43,6 +47,8 @@ async def _erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, 
         elif kind := FEED_TYPES.get(source.table):
             for ref, d in decisions:
                 change_feed.record(tenant_id, kind, UUID(ref.record_id), Op.DELETED if d.disposition is Disposition.ERASE else Op.UPDATED)
+        if redactor is not None and (redact := getattr(source, "redact", None)):
+            await redact(tenant_id, customer_id, redactor)
         groups: dict[tuple, int] = defaultdict(int)
         for _, d in decisions:
             groups[(d.disposition.value, d.basis, d.citation, d.retain_until.isoformat() if d.retain_until else None)] += 1
@@ -50,6 +56,20 @@ async def _erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, 
             entries.append({"table": source.table, "disposition": disposition, "count": count, "basis": basis,
                             "citation": citation, "retain_until": until})
     return entries
+
+
+async def redactor_for(tenant_id: UUID, customer_id: UUID) -> Redactor | None:
+    """The customer's details as they were before erasure (None once the stub is anonymised:
+    the first pass already removed them)."""
+    customer = await Customer.get_or_none(tenant_id=tenant_id, id=customer_id)
+    if customer is None or customer.erased_at is not None:
+        return None
+    return Redactor(customer.name, customer.phone, customer.email, await identifier_values(tenant_id, customer_id))
+
+
+async def identifier_values(tenant_id: UUID, customer_id: UUID) -> list[str]:
+    """The customer's identity numbers: they too may have been typed into free text."""
+    return [identifiers.plaintext(r) for r in await identifiers.identifiers_of(tenant_id, customer_id)]
 
 
 async def erase_plugins(tenant_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:

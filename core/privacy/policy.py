@@ -27,6 +27,7 @@ from seva_crm.core.platform.plugin_types import (
     RegionPolicy,
     RetentionDecision,
 )
+from seva_crm.core.platform.plugin_settings import set_transfer_check
 from seva_crm.core.platform.plugins import Plugins, get_plugins
 from seva_crm.core.platform.tenant_plugins import plugin_config
 
@@ -174,3 +175,24 @@ def known_region(value: str) -> str:
         return Region(value.upper()).value
     except ValueError:
         raise DomainError.of("alsoAnswersTo", ErrorCode.INVALID, f"unknown region {value!r}") from None
+
+
+async def check_transfer(tenant_id: UUID, provider: str, countries: tuple[str, ...]) -> None:
+    """Refuse (TRANSFER_NOT_ALLOWED, with the law) a provider processing personal data in a
+    country the tenant's rules forbid: Bangladesh only to authorised destinations, India except
+    to restricted ones, the stricter where a tenant answers to both. An instance running without
+    the policy plugin of a tenant's region (SEVA_PLUGINS) has no rule to apply."""
+    available = region_policies()
+    if not all(region in available for region in await regions_of(tenant_id)):
+        return
+    policy = await tenant_policy(tenant_id)
+    for country in countries:
+        answer = policy.cross_border_allowed(country)
+        if not answer.value:
+            where = f" (setting {answer.setting})" if answer.setting else ""
+            raise DomainError.of("enabled", ErrorCode.TRANSFER_NOT_ALLOWED,
+                                 f"{provider} processes personal data in {country}, and this tenant's rules do not allow "
+                                 f"transfers there: {answer.citation}{where}")
+
+
+set_transfer_check(check_transfer)

@@ -46,15 +46,15 @@ async def update_profile(tenant: TenantScope, changes: dict[str, Any]) -> Privac
             raise DomainError.of("customPurposes", ErrorCode.INVALID,
                                  f"not allowed: {', '.join(bad)} (lower-case letters, digits and _, not a built-in purpose)")
         values["custom_purposes"] = purposes
-    changed = [k for k, v in values.items() if getattr(profile, k) != v]
+    changed, details = audit.setting_changes({k: getattr(profile, k) for k in values}, values,
+                                             personal_keys=("contact_name", "contact_email", "contact_phone"))
     if not changed:
         return profile
-    shown = {k: values[k] for k in changed if k in ("also_answers_to", "custom_purposes")}
     async with in_transaction():
         profile.update_from_dict(values)
         await profile.save()
         await audit.record(tenant.id, "privacy_profile.updated", subject_type="privacy_profile", subject_id=profile.id,
-                           changed=changed, details={"after": shown})
+                           changed=changed, details=details)
     forget(tenant.id)  # the policy this request kept answers to other regions now
     return profile
 

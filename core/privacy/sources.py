@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
 from seva_crm.core.platform import audit
-from seva_crm.core.platform.personal_data import Source, record_ids as _ids, row_dict
-from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
+from seva_crm.core.platform.personal_data import Redactor, Source, record_ids as _ids, redact_rows, row_dict
+from seva_crm.core.customers import identifiers
+from seva_crm.core.models import Consent, Customer, CustomerIdentifier, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.platform.plugin_types import Disposition, RecordCategory, RecordRef
 from seva_crm.core.common.security import utcnow
 
@@ -36,6 +37,9 @@ class ServiceRecords:
         keep = _ids(decisions, Disposition.RETAIN, Disposition.ANONYMISE)
         if keep:  # what was done and for how much stays; the references and notes about the person go
             await ServiceRecord.filter(tenant_id=tenant_id, id__in=keep).update(notes="", reference_number="")
+
+    async def redact(self, tenant_id, customer_id, redactor: Redactor) -> int:
+        return await redact_rows(ServiceRecord.filter(tenant_id=tenant_id, customer_id=customer_id), ["service_name"], redactor)
 
 
 class Tags:
@@ -99,6 +103,12 @@ class Messages:
         if keep:  # channel, status and times stay as the traffic log; the content goes
             await Message.filter(tenant_id=tenant_id, id__in=keep).update(body="", variables={}, last_error="")
 
+    async def redact(self, tenant_id, customer_id, redactor: Redactor) -> int:
+        # what a provider reported (``detail``) may carry the address; alerts to staff may quote the customer
+        fields = ["body", "variables", "last_error", "detail"]
+        return (await redact_rows(Message.filter(tenant_id=tenant_id, customer_id=customer_id), fields, redactor)
+                + await redact_rows(Message.filter(tenant_id=tenant_id, customer_id__isnull=True), fields, redactor))
+
 
 class InboundMessages:
     table, label = "inbound_message", "messages you sent us (WhatsApp replies)"
@@ -138,6 +148,21 @@ class Requests:
                                                           verification_note="")
 
 
+class Identifiers:
+    table, label = "customer_identifier", "identity numbers recorded for you (Aadhaar, voter id, NID, PAN, passport)"
+
+    async def export(self, tenant_id, customer_id):
+        return [{"kind": r.kind, "value": identifiers.plaintext(r), "recorded_at": r.created_at.isoformat()}
+                for r in await identifiers.identifiers_of(tenant_id, customer_id)]
+
+    async def plan(self, tenant_id, customer_id):
+        return [RecordRef(RecordCategory.IDENTIFIER, self.table, str(r.id), r.created_at)
+                for r in await identifiers.identifiers_of(tenant_id, customer_id)]
+
+    async def apply(self, tenant_id, customer_id, decisions):
+        await CustomerIdentifier.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE)).delete()
+
+
 class CustomerProfile:
     """The customer row. Anonymised rather than deleted, so records the law keeps still point somewhere."""
 
@@ -162,7 +187,7 @@ class CustomerProfile:
         )
 
 
-CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests()]
+CORE_SOURCES: list[Source] = [ServiceRecords(), Tags(), Consents(), Messages(), InboundMessages(), Requests(), Identifiers()]
 PROFILE = CustomerProfile()
 
 

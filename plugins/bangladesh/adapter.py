@@ -85,9 +85,11 @@ class BangladeshPolicy:
                                              f"{PDPO} s.13 (legal obligation)", until)
                 return RetentionDecision(Disposition.ERASE, "the tax retention period has passed", erase)
             case RecordCategory.CONSENT_PROOF:
+                until = record.created_at.date() + logs  # kept a log period from when it was made, then erased
+                if until < today:
+                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
                 return RetentionDecision(Disposition.RETAIN, "proof of consent and its withdrawal, evidence masked",
-                                         f"{PDPO} (the controller bears the burden of proof); s.13 (legal obligation)",
-                                         today + logs)
+                                         f"{PDPO} (the controller bears the burden of proof); s.13 (legal obligation)", until)
             case RecordCategory.TRAFFIC_LOG:
                 until = record.created_at.date() + logs
                 if until >= today:
@@ -95,8 +97,11 @@ class BangladeshPolicy:
                                              f"{PDPO} s.13 (legal obligation); log retention setting", until)
                 return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
             case RecordCategory.REQUEST_RECORD:
+                until = record.created_at.date() + logs
+                if until < today:
+                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
                 return RetentionDecision(Disposition.RETAIN, "record of how the request was answered, subject's text removed",
-                                         f"{PDPO} s.13 (legal obligation)", today + logs)
+                                         f"{PDPO} s.13 (legal obligation)", until)
             case _:
                 return RetentionDecision(Disposition.ERASE, "erasure on request", erase)
 

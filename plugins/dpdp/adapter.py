@@ -88,8 +88,11 @@ class DpdpPolicy:
                                              "annual return's due date); " + erase, until)
                 return RetentionDecision(Disposition.ERASE, "the tax retention period has passed", erase)
             case RecordCategory.CONSENT_PROOF:
+                until = record.created_at.date() + logs  # kept a log period from when it was made, then erased
+                if until < today:
+                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
                 return RetentionDecision(Disposition.RETAIN, "proof of consent and its withdrawal, evidence masked",
-                                         f"{ACT} s.6(10); {RULES} Rule 8(3)", today + logs)
+                                         f"{ACT} s.6(10); {RULES} Rule 8(3)", until)
             case RecordCategory.TRAFFIC_LOG:
                 until = record.created_at.date() + logs
                 if until >= today:
@@ -97,8 +100,11 @@ class DpdpPolicy:
                                              f"{RULES} Rule 8(3) (at least one year)", until)
                 return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
             case RecordCategory.REQUEST_RECORD:
+                until = record.created_at.date() + logs
+                if until < today:
+                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
                 return RetentionDecision(Disposition.RETAIN, "record of how the request was answered, subject's text removed",
-                                         f"{RULES} Rule 8(3), Rule 14", today + logs)
+                                         f"{RULES} Rule 8(3), Rule 14", until)
             case _:
                 return RetentionDecision(Disposition.ERASE, "erasure on request", erase)
 

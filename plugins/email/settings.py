@@ -3,7 +3,13 @@ instance's server (SEVA_SMTP_*), under the tenant's from name if it set one."""
 
 from pydantic import EmailStr, Field, model_validator
 
-from seva_crm.plugin_api import SecretStr, SettingsModel, SmtpSecurity
+from seva_crm.plugin_api import InstanceSettings, SecretStr, SettingsModel, SmtpSecurity
+
+
+class EmailInstanceSettings(InstanceSettings):
+    processing_countries: str = Field("", description=(
+        "SEVA_EMAIL_PROCESSING_COUNTRIES: where the instance's SMTP server processes mail (ISO codes, comma separated; "
+        "empty: with this instance)"))
 
 
 class EmailSettings(SettingsModel):
@@ -14,6 +20,8 @@ class EmailSettings(SettingsModel):
     password: SecretStr | None = Field(None, description="SMTP password")
     from_name: str = Field("", max_length=100, description="Sender's display name")
     from_address: EmailStr | None = Field(None, description="Sender's address (required with a host)")
+    server_countries: list[str] = Field(default_factory=list, description=(
+        "Where the tenant's own SMTP server processes mail (ISO codes); checked against the region's transfer rules"))
 
     @model_validator(mode="after")
     def _sender_with_host(self) -> "EmailSettings":

@@ -10,7 +10,8 @@ from seva_crm.plugins.razorpay.settings import RazorpayInstanceSettings, Razorpa
 def seva_manifest() -> PluginManifest:
     return PluginManifest(id="razorpay", name="Razorpay", version="0.1.0",
                           description="Payment links, Checkout, refunds and auto-debit through Razorpay (India)",
-                          settings_model=RazorpaySettings, instance_settings=RazorpayInstanceSettings)
+                          settings_model=RazorpaySettings, instance_settings=RazorpayInstanceSettings,
+                          processing_countries=("IN",))
 
 
 @hookimpl

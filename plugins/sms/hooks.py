@@ -10,7 +10,13 @@ def seva_manifest() -> PluginManifest:
         id="sms", name="SMS", version="0.2.0",
         description="Text messages through MSG91 (India) or SSL Wireless (Bangladesh).",
         settings_model=SmsSettings, instance_settings=SmsInstanceSettings,
+        processing_countries=gateway_countries,
     )
+
+
+def gateway_countries(settings) -> tuple[str, ...]:
+    """MSG91 processes in India, SSL Wireless in Bangladesh."""
+    return {"msg91": ("IN",), "sslwireless": ("BD",)}.get(getattr(settings, "gateway", ""), ())
 
 
 @hookimpl

@@ -11,6 +11,7 @@ def seva_manifest() -> PluginManifest:
         description="Messages to customers through the WhatsApp Business Cloud API.",
         settings_model=WhatsAppSettings, instance_settings=WhatsAppInstanceSettings,
         models="seva_crm.plugins.whatsapp.models", migrations="seva_crm.plugins.whatsapp.migrations",
+        processing_countries=("US",),  # Meta's Cloud API processes messages outside India and Bangladesh
     )
 
 
