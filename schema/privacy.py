@@ -21,7 +21,6 @@ from seva_crm.core.models import PrivacyProfile as ProfileRow
 from seva_crm.core.models import PrivacyRequest as RequestRow
 from seva_crm.core.common.paging import datetime_key
 from seva_crm.core.privacy import breach, consent, notices, profile, requests, retention
-from seva_crm.core.privacy.export import sign_link
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.schema.customers import Customer, customer_id, given
 from seva_crm.schema.enums import Language, Region
@@ -145,9 +144,9 @@ class PrivacyRequest:
         c = self.result.get("contact") or {}
         return ", ".join(v for v in (c.get("name"), c.get("email"), c.get("phone")) if v) or None
 
-    @strawberry.field(description="Signed, expiring download link of the export (give it to the subject)")
-    def export_url(self: RequestRow) -> str | None:
-        return sign_link(self.id, self.export_expires_at) if self.export_path and self.export_expires_at else None
+    @strawberry.field(description="An export waits for the subject (its link went only to them)")
+    def export_ready(self: RequestRow) -> bool:
+        return bool(self.export_path and self.export_expires_at)
 
     export_expires_at: datetime | None
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.privacy import requests
-from seva_crm.core.privacy.export import open_export
+from seva_crm.core.privacy.export import open_export, record_download
 
 MAX_BODY = 16 * 1024
 
@@ -76,6 +76,7 @@ async def download_export(request: Request):
     row, path = found
     await audit.record(row.tenant_id, "privacy_request.export_downloaded", subject_type="privacy_request", subject_id=row.id,
                        details={"ip": audit.personal(_ip(request))}, actor=audit.Actor("link"))
+    await record_download(row)
     return FileResponse(path, media_type="application/zip", filename="my-data.zip",
                         headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
 

@@ -108,9 +108,16 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
     _builtin("staff_verification_code", Purpose.SERVICE,
              en="{code} is your Seva verification code. It expires in 10 minutes."),
     _builtin("privacy_code", Purpose.SERVICE,
-             en="Your Seva verification code is {code}. It expires in {minutes} minutes. Do not share it."),
+             en="{business}: your code for your privacy request is {code}. It expires in {minutes} minutes. "
+                "Do not share it, not even with our staff.",
+             hi="{business}: आपके निजता अनुरोध का कोड {code} है। यह {minutes} मिनट में समाप्त हो जाएगा। "
+                "इसे किसी के साथ साझा न करें, हमारे कर्मचारियों के साथ भी नहीं।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধের কোড {code}। এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে। "
+                "কারও সাথে শেয়ার করবেন না, আমাদের কর্মীদের সাথেও না।"),
     _builtin("privacy_export_ready", Purpose.SERVICE,
-             en="Hello {name}, the copy of your data you asked for is ready until {expires}: {link}"),
+             en="{business}: hello {name}, the copy of your data you asked for can be downloaded until {expires}: {link}",
+             hi="{business}: नमस्ते {name}, आपके द्वारा मांगी गई आपके डेटा की प्रति {expires} तक डाउनलोड की जा सकती है: {link}",
+             bn="{business}: নমস্কার {name}, আপনার চাওয়া আপনার তথ্যের কপি {expires} পর্যন্ত ডাউনলোড করা যাবে: {link}"),
     _builtin("privacy_admin_alert", Purpose.SERVICE,
              en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
     _builtin("privacy_overdue", Purpose.SERVICE,

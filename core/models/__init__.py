@@ -17,6 +17,7 @@ from seva_crm.core.models.billing import (
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
+from seva_crm.core.models.privacy import Disclosure
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
 from seva_crm.core.models.tenancy import ApiKey, RefreshToken, Session, Tenant, User, VerificationCode
 
@@ -31,6 +32,7 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
+    "Disclosure",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",
