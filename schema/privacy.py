@@ -20,7 +20,7 @@ from seva_crm.core.models import ConsentNotice as NoticeRow
 from seva_crm.core.models import PrivacyProfile as ProfileRow
 from seva_crm.core.models import PrivacyRequest as RequestRow
 from seva_crm.core.common.paging import datetime_key
-from seva_crm.core.privacy import breach, consent, notices, profile, requests, retention
+from seva_crm.core.privacy import breach, consent, notices, profile, public, requests, retention
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.schema.customers import Customer, customer_id, given
 from seva_crm.schema.enums import Language, Region
@@ -313,6 +313,10 @@ class PrivacyProfile:
     @strawberry.field(description="Regions whose law the tenant answers to besides its own (the stricter rule wins)")
     def also_answers_to(self: ProfileRow) -> list[Region]:
         return [enums.Region(r) for r in self.also_answers_to]
+
+    @strawberry.field(description="The tenant's public privacy page (how subjects make a request), under its readable slug")
+    async def public_page_url(self: ProfileRow) -> str:
+        return (await public.page(to_global_id("Tenant", self.tenant_id)))["page_url"]
 
 
 @strawberry.input
