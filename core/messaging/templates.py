@@ -118,6 +118,28 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="{business}: hello {name}, the copy of your data you asked for can be downloaded until {expires}: {link}",
              hi="{business}: नमस्ते {name}, आपके द्वारा मांगी गई आपके डेटा की प्रति {expires} तक डाउनलोड की जा सकती है: {link}",
              bn="{business}: নমস্কার {name}, আপনার চাওয়া আপনার তথ্যের কপি {expires} পর্যন্ত ডাউনলোড করা যাবে: {link}"),
+    _builtin("privacy_reply_rejected", Purpose.SERVICE,
+             en="{business}: we could not act on your privacy request: {reason}. Questions or complaints: {contact}.",
+             hi="{business}: हम आपके निजता अनुरोध पर कार्रवाई नहीं कर सके: {reason}। प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আমরা আপনার গোপনীয়তা অনুরোধ অনুযায়ী কাজ করতে পারিনি: {reason}। প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_reply_corrected", Purpose.SERVICE,
+             en="{business}: your correction request is done. Changed: {applied}. Not changed: {refused} ({reason}). "
+                "Questions or complaints: {contact}.",
+             hi="{business}: आपका सुधार अनुरोध पूरा हुआ। बदला गया: {applied}। नहीं बदला गया: {refused} ({reason})। "
+                "प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আপনার সংশোধনের অনুরোধ সম্পন্ন। পরিবর্তন করা হয়েছে: {applied}। পরিবর্তন করা হয়নি: {refused} "
+                "({reason})। প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_reply_answered", Purpose.SERVICE,
+             en="{business}: our answer to your privacy request: {response} Questions or complaints: {contact}.",
+             hi="{business}: आपके निजता अनुरोध पर हमारा उत्तर: {response} प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধে আমাদের উত্তর: {response} প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_code_undelivered", Purpose.SERVICE,
+             en="{business}: the code for your privacy request could not be sent to your phone. Your new code is {code}. "
+                "It expires in {minutes} minutes.",
+             hi="{business}: आपके निजता अनुरोध का कोड आपके फ़ोन पर नहीं भेजा जा सका। आपका नया कोड {code} है। "
+                "यह {minutes} मिनट में समाप्त हो जाएगा।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধের কোড আপনার ফোনে পাঠানো যায়নি। আপনার নতুন কোড {code}। "
+                "এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে।"),
     _builtin("privacy_admin_alert", Purpose.SERVICE,
              en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
     _builtin("privacy_overdue", Purpose.SERVICE,

@@ -83,6 +83,12 @@ async def _business(tenant_id: UUID) -> str:
     return (await Tenant.get(id=tenant_id).only("id", "name")).name
 
 
+async def queue_to_subject(request: Any, template: str, values: dict[str, Any], *, channel: str | None = None,
+                           key: str | None = None):
+    """Queue ``template`` to the subject of ``request`` in their language, under the business's name."""
+    return await _queue(request.tenant_id, template, values, customer_id=request.customer_id, channel=channel, key=key)
+
+
 async def send_subject_code(request: Any, channel: str, address: str, code: str) -> None:
     """Queue a verification code to the subject of ``request``, on ``channel`` only."""
     message = await _queue(request.tenant_id, "privacy_code", {"code": code, "minutes": CODE_MINUTES},

@@ -29,7 +29,7 @@ from seva_crm.core.models import Customer, PrivacyRequest, Tenant
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
-from seva_crm.core.privacy import notify
+from seva_crm.core.privacy import notify, replies
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.platform.ratelimit import hit
 from seva_crm.core.common.security import constant_time_equal, digest, new_code, new_token, utcnow
@@ -269,7 +269,10 @@ async def reject(tenant: TenantScope, request_id: UUID | None, reason: str) -> P
     if not reason:
         raise DomainError.of("reason", ErrorCode.REQUIRED, "a rejection needs a reason the subject can read")
     request = await get_request(tenant.id, request_id)
-    return await transition(request, S.REJECTED, rejection_reason=reason[:2000])
+    async with transaction():  # the reply is queued with the decision
+        request = await transition(request, S.REJECTED, rejection_reason=reason[:2000])
+        await replies.rejected(request, reason)
+    return request
 
 
 @dataclass
@@ -300,8 +303,14 @@ async def complete(tenant: TenantScope, request_id: UUID | None, c: Completion) 
         if not nominee.get("name") or not nominee.get("contact"):
             raise DomainError.of("nominee", ErrorCode.REQUIRED, "name the nominee and how to reach them")
         result["nominee"] = nominee
-    return await transition(request, S.COMPLETED, response=c.response.strip()[:5000], result=result, changes={},
-                            details={k: v for k, v in result.items() if k in ("applied", "refused_fields", "disputed")})
+    async with transaction():  # the reply is queued with the decision
+        request = await transition(request, S.COMPLETED, response=c.response.strip()[:5000], result=result, changes={},
+                                   details={k: v for k, v in result.items() if k in ("applied", "refused_fields", "disputed")})
+        if kind is RequestType.CORRECTION:
+            await replies.corrected(request, result["applied"], result["refused_fields"], result["refusal_reason"])
+        elif request.response:
+            await replies.answered(request, request.response)
+    return request
 
 
 async def _correct(tenant: TenantScope, request: PrivacyRequest, c: Completion) -> dict[str, Any]:
