@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -305,6 +306,16 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
     return await _fail(message, fence, reason, channel=channel)
 
 
+FailureHandler = Callable[[Message], Awaitable[None]]
+_on_failed: dict[str, FailureHandler] = {}
+
+
+def on_failed(template: str, handler: FailureHandler) -> None:
+    """Call ``handler`` with each message of ``template`` that ends failed (after its status
+    moved): the privacy engine falls back to another channel for a code no channel could send."""
+    _on_failed[template] = handler
+
+
 def _spent(message: Message) -> dict[str, Any]:
     """A secret's sealed content is emptied once the message is done with."""
     return {"body": ""} if message.secret else {}
@@ -315,6 +326,12 @@ async def _fail(message: Message, fence: int, reason: str, channel: str | None =
                           last_error=reason[:2000], **({"channel": channel} if channel else {}), **_spent(message))
     if moved:
         log.info("message %s failed after %d attempts", message.id, fence)
+        handler = _on_failed.get(message.template)
+        if handler is not None:
+            try:
+                await handler(message)
+            except Exception:  # noqa: BLE001 - the failure is recorded; the handler's own problem is logged
+                log.exception("failure handler for message %s raised", message.id)
     return S.FAILED if moved else None
 
 

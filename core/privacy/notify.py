@@ -89,9 +89,9 @@ async def queue_to_subject(request: Any, template: str, values: dict[str, Any], 
     return await _queue(request.tenant_id, template, values, customer_id=request.customer_id, channel=channel, key=key)
 
 
-async def send_subject_code(request: Any, channel: str, address: str, code: str) -> None:
+async def send_subject_code(request: Any, channel: str, address: str, code: str, template: str = "privacy_code") -> None:
     """Queue a verification code to the subject of ``request``, on ``channel`` only."""
-    message = await _queue(request.tenant_id, "privacy_code", {"code": code, "minutes": CODE_MINUTES},
+    message = await _queue(request.tenant_id, template, {"code": code, "minutes": CODE_MINUTES},
                            customer_id=request.customer_id, channel=channel, secret="code",
                            key=f"privacy-code:{request.id}:{uuid4().hex}")
     await audit.record(request.tenant_id, "notification.queued", subject_type="privacy_request", subject_id=request.id,

@@ -18,6 +18,7 @@ from uuid import UUID
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
+from seva_crm.core.messaging import outbox
 from seva_crm.core.platform import audit
 from seva_crm.core.customers import customers
 from seva_crm.core.platform import events
@@ -198,6 +199,44 @@ async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str, an
         request.update_from_dict(values)
         await notify.send_subject_code(request, kind, address, code)
     return request
+
+
+async def code_undelivered(message: Any) -> None:
+    """A code no channel of its kind could send: a new code by the subject's other address on
+    record (email for a phone, phone for an email), once; else the admins are alerted (and the
+    audit log says so), so someone calls the subject."""
+    parts = (message.idempotency_key or "").split(":")
+    request = await PrivacyRequest.get_or_none(id=parts[1], tenant_id=message.tenant_id) if len(parts) == 3 else None
+    if request is None or request.customer_id is None:
+        return
+    failed_kind = message.only_channel or request.code_channel
+    other = EMAIL_KIND if failed_kind != EMAIL_KIND else PHONE_KIND
+    customer = await Customer.get(id=request.customer_id)
+    address = _address(customer, other)
+    token = audit.set_actor(audit.SYSTEM)
+    try:
+        async with transaction():
+            if message.template == "privacy_code" and address and customer.erased_at is None:
+                code = new_code()
+                values = {"code_hash": digest(code, "privacy-code"), "code_channel": other,
+                          "code_expires_at": utcnow() + CODE_TTL, "code_attempts": 0}
+                await PrivacyRequest.filter(id=request.id).update(**values)
+                request.update_from_dict(values)
+                await audit.record(request.tenant_id, "privacy_request.code_fallback", subject_type="privacy_request",
+                                   subject_id=request.id, details={"failed": failed_kind, "now": other,
+                                                                   "message": str(message.id)})
+                await notify.send_subject_code(request, other, address, code, template="privacy_code_undelivered")
+                return
+            await audit.record(request.tenant_id, "privacy_request.code_undelivered", subject_type="privacy_request",
+                               subject_id=request.id, details={"channel": failed_kind, "message": str(message.id)})
+            await notify.notify_admins(request.tenant_id, "privacy_request.code_undelivered", "privacy_request", request.id,
+                                       {"request": str(request.id), "channel": failed_kind})
+    finally:
+        audit.reset_actor(token)
+
+
+outbox.on_failed("privacy_code", code_undelivered)
+outbox.on_failed("privacy_code_undelivered", code_undelivered)
 
 
 async def _method_allowed(tenant_id: UUID, request: PrivacyRequest, method: str) -> None:
