@@ -64,7 +64,7 @@ class SharedWith:
 
 
 @strawberry.type(description="A data subject's request: access, correction, erasure, portability, consent "
-                 "withdrawal, grievance or nomination.")
+                 "withdrawal, grievance, nomination or objection.")
 class PrivacyRequest:
     @strawberry.field
     def id(self: RequestRow) -> strawberry.ID:
@@ -149,6 +149,18 @@ class PrivacyRequest:
         return bool(self.export_path and self.export_expires_at)
 
     export_expires_at: datetime | None
+
+    @strawberry.field(description="Nomination: the nominee recorded when the request was completed")
+    def nominee(self: RequestRow) -> Nominee | None:
+        n = self.result.get("nominee")
+        return Nominee(name=n["name"], relation=n.get("relation", ""), contact=n["contact"]) if n else None
+
+
+@strawberry.type(description="The person a data subject nominated to exercise their rights (DPDP s.14)")
+class Nominee:
+    name: str
+    relation: str
+    contact: str
 
 
 @strawberry.type

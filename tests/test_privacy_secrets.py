@@ -18,6 +18,8 @@ from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.models import Message
 from seva_crm.core.privacy import notify
+from seva_crm.core.privacy.disclosures import disclosures_by_provider
+from seva_crm.plugins.email.hooks import seva_manifest as email_manifest
 from tests.conftest import Api
 from tests.test_customers import create
 from tests.test_email import parts, use_tenant_server
@@ -26,6 +28,7 @@ from tests.smtp_support import smtp, smtp_certs  # noqa: F401 - fixtures
 from tests.test_privacy_requests import APPROVE, FIELDS, REQUEST, approve_for_link, file_with_code, link_path
 from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
 
+EMAIL_NAME = email_manifest().name
 CONTACT = 'mutation { privacyProfileUpdate(input: {contactName: "Meena (Grievance Officer)", ' \
           'contactEmail: "grievance@centre.example.com"}) { errors { code } } }'
 
@@ -127,6 +130,13 @@ async def test_the_link_in_the_delivered_email_opens_the_export(make_tenant, app
         assert "Anita Sharma" in archive.read("customer.csv").decode()
     done = (await tenant.api.ok(REQUEST, id=request["node"]["id"]))["privacyRequest"]
     assert done["status"] == "COMPLETED" and done["exportReady"]
+    # "with whom shared": the code went out through the email provider before the summary was made
+    [shared] = done["sharedWith"]
+    assert shared["recipient"] == EMAIL_NAME and "email" in shared["what"] and "message" in shared["what"]
+    # the ledger, per provider, now also has the link's email and the download
+    ledger = {d.provider: d for d in await disclosures_by_provider(tenant.scope, sent_code.created_at)}
+    assert ledger["email"].count == 2 and ledger["email"].customers == 1 and "email" in ledger["email"].categories
+    assert ledger["export-link"].count == 1
 
 
 async def test_codes_and_links_are_localised_under_the_business_name(make_tenant, quiet_jobs):

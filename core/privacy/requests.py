@@ -44,7 +44,7 @@ S = RequestStatus
 CODE_TTL = timedelta(seconds=600)
 CODE_MAX_ATTEMPTS = 3
 AUTOMATIC = {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE, RequestType.CONSENT_WITHDRAWAL}
-MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION}
+MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION, RequestType.OBJECTION}
 CORRECTABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language")
 
 TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
@@ -334,9 +334,9 @@ async def complete(tenant: TenantScope, request_id: UUID | None, c: Completion) 
     result: dict[str, Any] = {"contact": await _contact(tenant.id)}
     if kind is RequestType.CORRECTION:
         result |= await _correct(tenant, request, c)
-    elif kind is RequestType.GRIEVANCE:
+    elif kind in (RequestType.GRIEVANCE, RequestType.OBJECTION):
         if not c.response.strip():
-            raise DomainError.of("response", ErrorCode.REQUIRED, "write the answer to the grievance")
+            raise DomainError.of("response", ErrorCode.REQUIRED, f"write the answer to the {kind.value}")
     elif kind is RequestType.NOMINATION:
         nominee = {k: (v or "").strip() for k, v in (c.nominee or {}).items() if k in ("name", "relation", "contact")}
         if not nominee.get("name") or not nominee.get("contact"):
