@@ -140,6 +140,20 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
                 "यह {minutes} मिनट में समाप्त हो जाएगा।",
              bn="{business}: আপনার গোপনীয়তা অনুরোধের কোড আপনার ফোনে পাঠানো যায়নি। আপনার নতুন কোড {code}। "
                 "এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে।"),
+    _builtin("privacy_notice_updated", Purpose.SERVICE,
+             en="{business}: we have updated our privacy notice (version {version}). Your consent choices stay as they "
+                "are; ask us for the notice at any time.",
+             hi="{business}: हमने अपनी निजता सूचना अद्यतन की है (संस्करण {version})। आपकी सहमति जैसी थी वैसी ही रहेगी; "
+                "सूचना कभी भी हमसे मांगें।",
+             bn="{business}: আমরা আমাদের গোপনীয়তা নোটিশ হালনাগাদ করেছি (সংস্করণ {version})। আপনার সম্মতি যেমন ছিল "
+                "তেমনই থাকবে; নোটিশটি যেকোনো সময় আমাদের কাছে চাইতে পারেন।"),
+    _builtin("privacy_notice_new_purposes", Purpose.SERVICE,
+             en="{business}: our privacy notice (version {version}) adds new purposes: {purposes}. We will not use your "
+                "data for them unless you agree: tell us yes or no.",
+             hi="{business}: हमारी निजता सूचना (संस्करण {version}) में नए उद्देश्य जुड़े हैं: {purposes}। आपकी सहमति के "
+                "बिना हम इनके लिए आपका डेटा उपयोग नहीं करेंगे: हमें हाँ या ना बताएं।",
+             bn="{business}: আমাদের গোপনীয়তা নোটিশে (সংস্করণ {version}) নতুন উদ্দেশ্য যোগ হয়েছে: {purposes}। আপনার "
+                "সম্মতি ছাড়া আমরা এগুলোর জন্য আপনার তথ্য ব্যবহার করব না: হ্যাঁ বা না জানান।"),
     _builtin("privacy_admin_alert", Purpose.SERVICE,
              en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
     _builtin("privacy_overdue", Purpose.SERVICE,

@@ -89,6 +89,12 @@ async def queue_to_subject(request: Any, template: str, values: dict[str, Any], 
     return await _queue(request.tenant_id, template, values, customer_id=request.customer_id, channel=channel, key=key)
 
 
+async def queue_to_customer(tenant_id: UUID, customer_id: UUID, template: str, values: dict[str, Any], *,
+                            key: str | None = None):
+    """Queue ``template`` to a customer in their language, under the business's name (their usual channels)."""
+    return await _queue(tenant_id, template, values, customer_id=customer_id, key=key)
+
+
 async def send_subject_code(request: Any, channel: str, address: str, code: str, template: str = "privacy_code") -> None:
     """Queue a verification code to the subject of ``request``, on ``channel`` only."""
     message = await _queue(request.tenant_id, template, {"code": code, "minutes": CODE_MINUTES},
