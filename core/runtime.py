@@ -8,8 +8,10 @@ from seva_crm.core.platform import ratelimit
 from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.messaging import outbox
 from seva_crm.core.privacy import breach, export, requests, retention, runner
+from seva_crm.core.privacy import inactivity
 
 MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner)
+MODULES += (inactivity,)
 
 # core.common sits below jobs and cannot declare its own periodic work, so it is declared here.
 periodic("ratelimit.prune", every_seconds=DAY)(ratelimit.prune)  # sign-in and endpoint counters

@@ -154,6 +154,13 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
                 "बिना हम इनके लिए आपका डेटा उपयोग नहीं करेंगे: हमें हाँ या ना बताएं।",
              bn="{business}: আমাদের গোপনীয়তা নোটিশে (সংস্করণ {version}) নতুন উদ্দেশ্য যোগ হয়েছে: {purposes}। আপনার "
                 "সম্মতি ছাড়া আমরা এগুলোর জন্য আপনার তথ্য ব্যবহার করব না: হ্যাঁ বা না জানান।"),
+    _builtin("privacy_inactivity_notice", Purpose.SERVICE,
+             en="{business}: you have not used our services for a long time. Unless you visit or contact us before "
+                "{deadline}, we will erase your personal data, as the law requires ({citation}).",
+             hi="{business}: आपने लंबे समय से हमारी सेवाओं का उपयोग नहीं किया है। यदि आप {deadline} से पहले हमसे "
+                "संपर्क नहीं करते, तो कानून के अनुसार हम आपका व्यक्तिगत डेटा मिटा देंगे ({citation})।",
+             bn="{business}: আপনি দীর্ঘদিন আমাদের সেবা ব্যবহার করেননি। {deadline}-এর আগে যোগাযোগ না করলে আইন অনুযায়ী "
+                "আমরা আপনার ব্যক্তিগত তথ্য মুছে ফেলব ({citation})।"),
     _builtin("privacy_admin_alert", Purpose.SERVICE,
              en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
     _builtin("privacy_overdue", Purpose.SERVICE,
