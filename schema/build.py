@@ -22,6 +22,7 @@ from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
 from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
+from seva_crm.schema.privacy_self import PrivacySelfMutation
 from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
@@ -30,6 +31,7 @@ from seva_crm.schema.staff import StaffMutation, StaffQuery
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
+MUTATIONS += (PrivacySelfMutation,)
 
 
 def _field_names(cls: type) -> list[str]:
