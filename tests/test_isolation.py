@@ -26,6 +26,7 @@ NOT_ADDRESSED = {
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
     # staff: one's own password, and the public reset by email address (test_staff)
     "passwordChange", "passwordResetStart", "passwordResetFinish",
+    "myDataExport", "myAccountErase",  # the caller's own account's data (test_privacy_own_data)
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"

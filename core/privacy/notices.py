@@ -107,6 +107,16 @@ async def _tell_consenting(tenant: TenantScope, notice: ConsentNotice, previous:
     return len(live)
 
 
+def lists_purpose(notice: ConsentNotice, purpose: str) -> bool:
+    """Whether the notice names ``purpose``: an entry that is the purpose, or starts with it and a
+    colon ("marketing: offers on new services")."""
+    for entry in notice.purposes or []:
+        entry = str(entry).strip().lower()
+        if entry == purpose or entry.startswith(purpose + ":"):
+            return True
+    return False
+
+
 async def latest_notice(tenant_id: UUID, language: str) -> ConsentNotice | None:
     return await ConsentNotice.filter(tenant_id=tenant_id, language=language).order_by("-version").first()
 
