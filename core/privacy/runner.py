@@ -88,7 +88,10 @@ async def purge_exports(request: PrivacyRequest, tenant: TenantScope) -> None:
 STEPS: dict[RequestType, list[tuple[str, Step]]] = {
     RequestType.ACCESS: [("collect", collect), ("package", package), ("deliver", deliver)],
     RequestType.PORTABILITY: [("collect", collect), ("package", package), ("deliver", deliver)],
-    RequestType.CONSENT_WITHDRAWAL: [("withdraw_consents", withdraw_consents)],
+    # consent withdrawn is consent's purpose served: the data goes too (DPDP s.8(7)(a), Bangladesh s.13),
+    # but for what a law keeps (the erasure keeps it, with its citation)
+    RequestType.CONSENT_WITHDRAWAL: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
+                                     ("erase_core", erase_core), ("purge_exports", purge_exports)],
     RequestType.ERASURE: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
                           ("erase_core", erase_core), ("purge_exports", purge_exports)],
 }
