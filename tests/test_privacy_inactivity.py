@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from seva_crm.core import jobs
+from seva_crm.core.common.enums import Region
 from seva_crm.core.models import Customer, Message, PluginSettings, PrivacyRequest
 from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.common.security import utcnow
@@ -30,6 +31,7 @@ async def test_inactive_customers_are_told_then_erased(make_tenant):
     big = await make_tenant(name="Big Bazaar Online")
     await PluginSettings.create(tenant_id=big.id, plugin_id="dpdp", values={"large_platform": True})
     small = await make_tenant(name="Small Shop")
+    await make_tenant(Region.BD)  # a policy without an inactivity rule at all
     gone = await idle_customer(big.api, "Long Gone", "9876501301", now)
     back = await idle_customer(big.api, "Came Back", "9876501302", now)
     recent = await idle_customer(big.api, "Recent", "9876501303", now, idle=timedelta(days=30))

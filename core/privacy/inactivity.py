@@ -33,8 +33,9 @@ async def sweep(now: datetime) -> dict[str, int]:
     """Notices sent and erasures filed, over every tenant an inactivity rule applies to."""
     counts = {"noticed": 0, "erasing": 0}
     for tenant in await Tenant.filter(terminated_at__isnull=True):
-        rule = (await tenant_policy(tenant.id)).inactivity_erasure()
-        if rule.value is None:
+        ask = getattr(await tenant_policy(tenant.id), "inactivity_erasure", None)  # optional in a region policy
+        rule = ask() if ask is not None else None
+        if rule is None or rule.value is None:
             continue
         scope = TenantScope(tenant.id, tenant.region)
         idle = await Customer.filter(tenant_id=tenant.id, erased_at__isnull=True, deleted_at__isnull=True,
