@@ -29,6 +29,7 @@ from seva_crm.schema.live import LiveSubscription
 from seva_crm.schema.messages import MessageMutation, MessageQuery
 from seva_crm.schema.plugins import PluginMutation, PluginQuery
 from seva_crm.schema.privacy import PrivacyMutation, PrivacyQuery
+from seva_crm.schema.privacy_self import PrivacySelfMutation
 from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
@@ -67,6 +68,7 @@ MUTATIONS = (
     WebhookMutation,
     TenantExportMutation,
     IdentifierMutation,
+    PrivacySelfMutation,
 )
 
 

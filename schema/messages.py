@@ -9,7 +9,7 @@ import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from seva_crm.core.messaging import messages, templates
+from seva_crm.core.messaging import messages, sealed, templates
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Message as MessageRow
@@ -28,7 +28,12 @@ class Message:
 
     purpose: MessagePurpose
     template: str
-    body: str
+
+    @strawberry.field(description="The text sent. A message holding a data subject's secret shows only what it is "
+                      "(\"verification code\", \"export link\"), to every role.")
+    def body(self: MessageRow) -> str:
+        return sealed.label(self.secret) if self.secret else self.body
+
     channel: str | None = strawberry.field(description="The channel it went through, or is being tried")
     channels_tried: list[str] = strawberry.field(description="Channels that could not reach the customer")
     status: MessageStatus

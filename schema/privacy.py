@@ -20,8 +20,7 @@ from seva_crm.core.models import ConsentNotice as NoticeRow
 from seva_crm.core.models import PrivacyProfile as ProfileRow
 from seva_crm.core.models import PrivacyRequest as RequestRow
 from seva_crm.core.common.paging import datetime_key
-from seva_crm.core.privacy import breach, consent, notices, profile, requests, retention
-from seva_crm.core.privacy.export import sign_link
+from seva_crm.core.privacy import breach, consent, notices, profile, public, requests, retention
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.schema.customers import Customer, customer_id, given
 from seva_crm.schema.enums import Language, Region
@@ -65,7 +64,7 @@ class SharedWith:
 
 
 @strawberry.type(description="A data subject's request: access, correction, erasure, portability, consent "
-                 "withdrawal, grievance or nomination.")
+                 "withdrawal, grievance, nomination or objection.")
 class PrivacyRequest:
     @strawberry.field
     def id(self: RequestRow) -> strawberry.ID:
@@ -145,11 +144,23 @@ class PrivacyRequest:
         c = self.result.get("contact") or {}
         return ", ".join(v for v in (c.get("name"), c.get("email"), c.get("phone")) if v) or None
 
-    @strawberry.field(description="Signed, expiring download link of the export (give it to the subject)")
-    def export_url(self: RequestRow) -> str | None:
-        return sign_link(self.id, self.export_expires_at) if self.export_path and self.export_expires_at else None
+    @strawberry.field(description="An export waits for the subject (its link went only to them)")
+    def export_ready(self: RequestRow) -> bool:
+        return bool(self.export_path and self.export_expires_at)
 
     export_expires_at: datetime | None
+
+    @strawberry.field(description="Nomination: the nominee recorded when the request was completed")
+    def nominee(self: RequestRow) -> Nominee | None:
+        n = self.result.get("nominee")
+        return Nominee(name=n["name"], relation=n.get("relation", ""), contact=n["contact"]) if n else None
+
+
+@strawberry.type(description="The person a data subject nominated to exercise their rights (DPDP s.14)")
+class Nominee:
+    name: str
+    relation: str
+    contact: str
 
 
 @strawberry.type
@@ -314,6 +325,10 @@ class PrivacyProfile:
     @strawberry.field(description="Regions whose law the tenant answers to besides its own (the stricter rule wins)")
     def also_answers_to(self: ProfileRow) -> list[Region]:
         return [enums.Region(r) for r in self.also_answers_to]
+
+    @strawberry.field(description="The tenant's public privacy page (how subjects make a request), under its readable slug")
+    async def public_page_url(self: ProfileRow) -> str:
+        return (await public.page(to_global_id("Tenant", self.tenant_id)))["page_url"]
 
 
 @strawberry.input

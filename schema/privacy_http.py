@@ -1,24 +1,30 @@
-"""Public privacy endpoints, for data subjects without an account:
+"""Public privacy endpoints, for data subjects without an account (``tenant``: its slug or opaque id):
 
-    POST /privacy/requests         {"tenant", "phone" or "email", "type", "details"}  -> 202 {"reference", "message"}
-    POST /privacy/requests/verify  {"reference", "code"}                              -> 200 {"status": "verified"}
-    GET  /privacy/exports/<token>  the export zip behind a signed, expiring link (each download audited)
+    GET  /privacy/t/<slug>            the tenant's page: how to make a request, which identifier (HTML;
+                                      JSON with ``Accept: application/json``)
+    POST /privacy/requests            {"tenant", "phone" or "email", "type", "details", "changes"} -> 202 {"reference", "message"}
+    POST /privacy/t/<slug>/requests   the same, the tenant named by the path
+    POST /privacy/requests/verify     {"reference", "code"} -> 200 {"status": "verified"}
+    POST /privacy/requests/resend     {"reference"} -> 202 {"message"}: a new code, to where the last went
+    POST /privacy/requests/status     {"reference", "code"} -> 200 {"type", "status", "due_at", ...}
+    GET  /privacy/exports/<token>     the export zip behind a signed, expiring link (each download audited)
 
-Filing answers the same whether or not the person is known; both POSTs are rate-limited per IP
-(and filing per identifier)."""
+Every answer is the same whether or not the person is known; the POSTs are rate-limited per IP
+(filing per identifier, resending per reference)."""
 
 from __future__ import annotations
 
+import html
 import json
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from seva_crm.core.platform import audit
 from seva_crm.core.common.errors import DomainError, ErrorCode
-from seva_crm.core.privacy import requests, tenant_export
-from seva_crm.core.privacy.export import open_export
+from seva_crm.core.privacy import public, requests, tenant_export
+from seva_crm.core.privacy.export import open_export, record_download
 
 MAX_BODY = 16 * 1024
 
@@ -53,11 +59,70 @@ async def file_request(request: Request) -> JSONResponse:
         identifier = str(data.get("phone") or data.get("email") or "")
         if not identifier:
             raise DomainError.of("phone", ErrorCode.REQUIRED, "give the phone number or email the business knows you by")
-        reference = await requests.file_public(str(data.get("tenant") or ""), identifier, str(data.get("type") or ""),
-                                               str(data.get("details") or ""), _ip(request))
+        tenant = request.path_params.get("slug") or str(data.get("tenant") or "")
+        reference = await requests.file_public(tenant, identifier, str(data.get("type") or ""),
+                                               str(data.get("details") or ""), _ip(request), data.get("changes"))
     except DomainError as exc:
         return _error(exc)
     return JSONResponse({"reference": reference, "message": requests.PUBLIC_ANSWER}, status_code=202)
+
+
+async def resend_code(request: Request) -> JSONResponse:
+    try:
+        data = await _body(request)
+        message = await public.resend_code(str(data.get("reference") or ""), _ip(request))
+    except DomainError as exc:
+        return _error(exc)
+    return JSONResponse({"message": message}, status_code=202)
+
+
+async def request_status(request: Request) -> JSONResponse:
+    try:
+        data = await _body(request)
+        view = await public.status(str(data.get("reference") or ""), str(data.get("code") or ""), _ip(request))
+    except DomainError as exc:
+        return _error(exc)
+    return JSONResponse(view)
+
+
+def _page_html(p: dict) -> str:
+    e = html.escape
+    types = "".join(f"<li><code>{e(t['type'])}</code>: answered within {t['deadline_days']} days ({e(t['citation'])})</li>"
+                    for t in p["request_types"])
+    contact = (f"<p>Privacy contact (grievance officer): {e(p['contact'])}</p>" if p["accepting"] else
+               "<p>This business has not named its privacy contact yet: please ask at the counter.</p>")
+    example = html.escape('{"tenant": "%s", "phone": "your mobile number", "type": "access", "details": ""}' % p["slug"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your data at {e(p['business'])}</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 1em auto; padding: 0 1em">
+<h1>Your personal data at {e(p['business'])}</h1>
+<p>Under {e(p['law'])} you may ask this business about the personal data it holds about you.</p>
+{contact}
+<h2>How to make a request</h2>
+<ol>
+<li>Send <code>POST {e(p['file_url'])}</code> with a JSON body naming this business (<code>{e(p['slug'])}</code>),
+{e(p['identifier'])} (<code>phone</code> or <code>email</code>), and the type of request, for example
+<pre>{example}</pre>
+A correction also gives <code>changes</code>: the fields and their new values.</li>
+<li>We send a code to that phone or email. Confirm with <code>POST {e(p['verify_url'])}</code>:
+<code>{{"reference", "code"}}</code>. No code? Ask for a new one: <code>POST {e(p['resend_url'])}</code>.</li>
+<li>See where your request stands: <code>POST {e(p['status_url'])}</code> with your reference and a code.</li>
+</ol>
+<h2>Requests you can make</h2>
+<ul>{types}</ul>
+</body></html>
+"""
+
+
+async def tenant_page(request: Request):
+    try:
+        p = await public.page(request.path_params["slug"])
+    except DomainError as exc:
+        return _error(exc)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(p)
+    return HTMLResponse(_page_html(p), headers={"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
 
 async def verify_request(request: Request) -> JSONResponse:
@@ -76,6 +141,7 @@ async def download_export(request: Request):
     row, path = found
     await audit.record(row.tenant_id, "privacy_request.export_downloaded", subject_type="privacy_request", subject_id=row.id,
                        details={"ip": audit.personal(_ip(request))}, actor=audit.Actor("link"))
+    await record_download(row)
     return FileResponse(path, media_type="application/zip", filename="my-data.zip",
                         headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
 
@@ -94,6 +160,10 @@ async def download_tenant_export(request: Request):
 routes = [
     Route("/privacy/requests", file_request, methods=["POST"]),
     Route("/privacy/requests/verify", verify_request, methods=["POST"]),
+    Route("/privacy/requests/resend", resend_code, methods=["POST"]),
+    Route("/privacy/requests/status", request_status, methods=["POST"]),
+    Route("/privacy/t/{slug}", tenant_page, methods=["GET"]),
+    Route("/privacy/t/{slug}/requests", file_request, methods=["POST"]),
     Route("/privacy/exports/{token}", download_export, methods=["GET"]),
     Route("/tenant-exports/{token}", download_tenant_export, methods=["GET"]),
 ]

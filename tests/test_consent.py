@@ -22,7 +22,7 @@ WITHDRAW = """mutation($input: ConsentWithdrawInput!) {
 FULL_NOTICE = {
     "language": "EN",
     "personalData": ["name", "phone number", "services used"],
-    "purposes": ["doing the services you ask for", "offers, if you agree"],
+    "purposes": ["service: doing the services you ask for", "marketing: offers, if you agree"],
     "goodsServices": "government e-services at our centre",
     "withdrawLink": "https://centre.example.com/withdraw",
     "rightsLink": "https://centre.example.com/rights",
@@ -99,6 +99,11 @@ async def test_tenant_defined_purposes(tenant):
     unknown = await grant(tenant.api, customer["id"], purpose="loyalty")
     assert unknown["errors"][0]["field"] == "purpose"
     await tenant.api.ok('mutation { privacyProfileUpdate(input: {customPurposes: ["loyalty"]}) { errors { code } } }')
+    # a purpose the notice in force does not list cannot be consented to
+    unlisted = await grant(tenant.api, customer["id"], purpose="loyalty")
+    assert unlisted["errors"][0]["field"] == "purpose" and unlisted["errors"][0]["code"] == "INVALID"
+    assert "does not list loyalty" in unlisted["errors"][0]["message"]
+    assert (await publish(tenant.api, purposes=[*FULL_NOTICE["purposes"], "loyalty: points on every visit"]))["errors"] == []
     assert (await grant(tenant.api, customer["id"], purpose="loyalty"))["errors"] == []
 
 

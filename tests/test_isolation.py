@@ -31,6 +31,7 @@ NOT_ADDRESSED = {
     "invitations", "userInvite", "invitationAccept", "invitationRevoke",
     # events out: the caller's own tenant's feed and endpoints (test_changes, test_webhooks)
     "changes", "changesHead", "webhookEndpoints", "webhookEventTypes", "webhookEndpointCreate",
+    "myDataExport", "myAccountErase",  # the caller's own account's data (test_privacy_own_data)
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"

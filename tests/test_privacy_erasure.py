@@ -23,7 +23,7 @@ from tests.conftest import Api
 from tests.test_consent import grant, publish
 from tests.test_customers import UPDATE, create
 from tests.jobs_support import inprocess_jobs  # noqa: F401 - a fixture
-from tests.test_privacy_requests import VERIFY, approve, file, file_with_code, privacy_jobs  # noqa: F401
+from tests.test_privacy_requests import VERIFY, approve, approve_for_link, file, file_with_code, link_path, privacy_jobs  # noqa: F401
 from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
 from seva_crm.core.billing.payments import GatewayPayment
 from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
@@ -94,9 +94,9 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     grievance = (await file(api, customer["id"], "GRIEVANCE", details=f"I am {NAME}, stop calling {PHONE}"))["privacyRequest"]
     access = (await file(api, customer["id"], "ACCESS"))["privacyRequest"]
     await api.ok(VERIFY, id=access["id"], reason="known customer")
-    access = await approve(api, access["id"])
+    access, link = await approve_for_link(api, access["id"])
     client = Api(app).http
-    download = await client.get(access["exportUrl"])
+    download = await client.get(link_path(link))
     assert download.status_code == 200  # an earlier export exists, with the billing records
     with zipfile.ZipFile(io.BytesIO(download.content)) as z:
         exported = b" ".join(z.read(n) for n in z.namelist())
@@ -167,7 +167,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert not await is_unreachable(tenant.id, cid)  # the plugin erased its row too
 
     # the earlier export is gone, and nothing on disk or in any table or log still names them
-    assert (await client.get(access["exportUrl"])).status_code == 404
+    assert (await client.get(link_path(link))).status_code == 404
     for path in (get_settings().data_dir / "privacy-exports").rglob("*"):
         if path.is_file():
             assert not any(n.encode() in path.read_bytes() for n in NEEDLES), path

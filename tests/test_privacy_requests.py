@@ -20,12 +20,13 @@ from seva_crm.core.privacy import notify, runner
 from seva_crm.core.privacy.export import expire_exports
 from seva_crm.core.privacy.requests import create_request, escalate_overdue
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.settings import get_settings
 from tests.conftest import Api
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_customers import create
 
 FIELDS = """id type status daysLeft dueAt dueCitation overdue currentStep stepsDone failure verificationMethod
-  exportUrl rejectionReason kept { table count basis citation retainUntil } sharedWith { recipient what }
+  exportReady rejectionReason kept { table count basis citation retainUntil } sharedWith { recipient what }
   appliedFields refusedFields requestedFields"""
 CREATE = f"""mutation($input: PrivacyRequestCreateInput!) {{
   privacyRequestCreate(input: $input) {{ privacyRequest {{ {FIELDS} }} errors {{ field code message }} }}
@@ -64,6 +65,22 @@ async def approve(api, request_id) -> dict:
     return (await api.ok(REQUEST, id=request_id))["privacyRequest"]
 
 
+async def approve_for_link(api, request_id) -> tuple[dict, str]:
+    """Approve an access request; return it done and the download link the subject was sent
+    (read from the listener: the message itself holds it sealed)."""
+    with notify.listen() as sent:
+        done = await approve(api, request_id)
+    links = [i.secret for i in sent if i.kind == "subject_link"]
+    assert len(links) == 1, sent
+    return done, links[0]
+
+
+def link_path(url: str) -> str:
+    """The absolute link's path, for the in-process client."""
+    assert url.startswith(get_settings().public_url + "/privacy/exports/"), url
+    return url.removeprefix(get_settings().public_url)
+
+
 async def latest_message(customer_gid, template="privacy_code") -> Message:
     """The newest outbox message of ``template`` queued for the customer (codes are read from here)."""
     return await Message.filter(customer_id=from_global_id(customer_gid, "Customer"), template=template).order_by("-created_at").first()
@@ -81,7 +98,7 @@ async def file_with_code(api, customer_id, kind="ACCESS", via="SMS", **extra):
     codes = [i for i in sent if i.kind == "subject_code"]
     message = await latest_message(customer_id)
     assert message.id == codes[-1].message_ids[0] and message.only_channel == via.lower() and message.purpose == "service"
-    assert message.variables["code"] == codes[-1].secret and codes[-1].secret in message.body
+    assert message.secret == "code" and message.variables == {} and codes[-1].secret not in message.body  # sealed
     return result["privacyRequest"], codes[-1]
 
 
@@ -100,10 +117,9 @@ async def test_staff_filed_access_request_end_to_end(tenant, app, caplog):
     verified = (await tenant.api.ok(VERIFY, id=request["id"], code=intent.secret))["privacyRequestVerify"]["privacyRequest"]
     assert verified["status"] == "IDENTITY_VERIFIED" and verified["verificationMethod"] == "otp"
 
-    done = await approve(tenant.api, request["id"])
-    assert done["status"] == "COMPLETED" and done["stepsDone"] == ["collect", "package", "deliver"]
-    url = done["exportUrl"]
-    assert url.startswith("/privacy/exports/")
+    done, url = await approve_for_link(tenant.api, request["id"])
+    assert done["status"] == "COMPLETED" and done["stepsDone"] == ["collect", "package", "deliver"] and done["exportReady"]
+    url = link_path(url)
     client = Api(app).http
     download = await client.get(url)
     assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
@@ -294,6 +310,8 @@ async def test_india_has_no_disputed_mark_but_grievance_and_nomination(tenant):
 
 async def test_public_endpoint_answers_alike_and_is_rate_limited(make_tenant, app):
     t = await make_tenant(Region.IN)
+    await t.api.ok('mutation { privacyProfileUpdate(input: {contactName: "Officer", contactEmail: "dpo@centre.example.com"}) '
+                   '{ errors { code } } }')
     await create(t.api, name="Public Person", phone="9876500301")
     public = to_global_id("Tenant", t.id)
     client = Api(app, ip="198.51.100.7").http
@@ -355,11 +373,11 @@ async def test_exports_and_erasure_reach_plugins(tenant, fake_plugin):
     customer = (await create(tenant.api, name="Synced Person", phone="9876500401"))["customer"]
     request = (await file(tenant.api, customer["id"]))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=request["id"], reason="known")
-    done = await approve(tenant.api, request["id"])
+    done, _ = await approve_for_link(tenant.api, request["id"])
     assert {"recipient": "Fake CRM sync", "what": "data the plugin stores itself"} in done["sharedWith"]
     erase = (await file(tenant.api, customer["id"], "ERASURE"))["privacyRequest"]
     await tenant.api.ok(VERIFY, id=erase["id"], reason="known")
     erased = await approve(tenant.api, erase["id"])
     assert erased["status"] in ("COMPLETED", "COMPLETED_WITH_RETENTION")
     assert from_global_id(customer["id"], "Customer") in fake_plugin.erased
-    assert done["exportUrl"] and (await PrivacyRequest.get(id=from_global_id(request["id"], "PrivacyRequest"))).export_path == ""
+    assert done["exportReady"] and (await PrivacyRequest.get(id=from_global_id(request["id"], "PrivacyRequest"))).export_path == ""

@@ -19,6 +19,7 @@ from seva_crm.core.billing.plans import check_amount
 from seva_crm.core.common.enums import Currency, InvoiceStatus, RefundStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.models import Customer, Invoice, Payment, PaymentLink, Refund, Subscription
+from seva_crm.core.platform import disclosures
 from seva_crm.core.platform.tenant_plugins import payment_gateways
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
@@ -114,13 +115,17 @@ async def create_payment_link(tenant: TenantScope, invoice_id: UUID | None) -> P
     )
     result = await _call(gateway.create_payment_link(request))
     try:
-        return await PaymentLink.create(
+        link = await PaymentLink.create(
             tenant_id=tenant.id, invoice_id=invoice.id, provider=gateway.name, provider_id=result.provider_id,
             reference_id=invoice.number, status=result.status, short_url=result.short_url, amount=due,
             currency=invoice.currency,
         )
     except IntegrityError:  # a concurrent call saved it first (the gateway returned the same link)
         return await PaymentLink.get(tenant_id=tenant.id, provider=gateway.name, reference_id=invoice.number)
+    shared = ["name", "amount due"] + (["phone"] if customer.phone else []) + (["email"] if customer.email else [])
+    await disclosures.record(tenant.id, customer.id, gateway.name, shared, subject_type="payment_link",
+                             subject_id=link.id, purpose="payment")
+    return link
 
 
 async def refund(tenant: TenantScope, payment_id: UUID | None, data: dict[str, Any]) -> Refund:

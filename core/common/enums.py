@@ -149,6 +149,7 @@ class RequestType(StrEnum):
     CONSENT_WITHDRAWAL = "consent_withdrawal"
     GRIEVANCE = "grievance"
     NOMINATION = "nomination"
+    OBJECTION = "objection"  # to a processing (Bangladesh s.13): staff stop it and answer
 
 
 class RequestStatus(StrEnum):

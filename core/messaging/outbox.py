@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -35,9 +36,12 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import UpdateQuery
 
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
+from seva_crm.core.messaging import sealed
 from seva_crm.core.messaging.consent import may_send
+from seva_crm.core.platform import disclosures
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
 from seva_crm.core.messaging.templates import binding_for
+from seva_crm.core.common.crypto import CryptoError
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.jobs import enqueue, job
@@ -118,7 +122,7 @@ async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus
 async def queue_message(
     tenant_id: UUID, customer_id: UUID | None, *, purpose: Purpose, template: str, body: str,
     variables: dict[str, Any] | None = None, idempotency_key: str | None = None,
-    user_id: UUID | None = None, only_channel: str | None = None,
+    user_id: UUID | None = None, only_channel: str | None = None, secret: str = "",
 ) -> Message:
     """Write a message to the outbox and send it once the current transaction commits.
 
@@ -126,7 +130,8 @@ async def queue_message(
     (or outside any transaction). A repeated ``idempotency_key`` returns the first message.
     The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
     ``only_channel`` (a channel id or a kind) sends on channels of it or not at all (a code
-    sent "by SMS", kind "sms", goes by one of the tenant's SMS channels)."""
+    sent "by SMS", kind "sms", goes by one of the tenant's SMS channels). With ``secret`` (a kind of
+    ``core.messaging.sealed``) the body and variables are stored sealed."""
     if (customer_id is None) == (user_id is None):
         raise ValueError("a message goes to a customer or to a member of staff")
     if idempotency_key:
@@ -135,12 +140,17 @@ async def queue_message(
             return existing
     detail = await check_body(tenant_id, body)
     message_id = uuid4()
+    variables = variables or {}
+    if secret:
+        if secret not in sealed.KINDS:
+            raise ValueError(f"unknown kind of secret {secret!r}")
+        body, variables = sealed.seal(tenant_id, message_id, body, variables), {}
     async with transaction():  # a savepoint in the caller's transaction, if any
         message = await Message.create(
-            detail=detail,
+            detail=detail, secret=secret,
             id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
             purpose=Purpose(purpose).value,
-            template=template, body=body, variables=variables or {}, status=S.QUEUED, next_attempt_at=utcnow(),
+            template=template, body=body, variables=variables, status=S.QUEUED, next_attempt_at=utcnow(),
             idempotency_key=idempotency_key or f"seva-{message_id.hex}",
         )
         change_feed.record(tenant_id, ChangeType.MESSAGE, message_id, Op.CREATED)
@@ -360,9 +370,15 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
         return await _fail(message, fence, exc.reason)
 
     binding = bindings[channel]
+    body, variables = message.body, message.variables
+    if message.secret:
+        try:
+            body, variables = sealed.unseal(message.tenant_id, message.id, message.body)
+        except (CryptoError, ValueError, KeyError):
+            return await _fail(message, fence, "its sealed content cannot be opened (the secret key changed)")
     outgoing = OutgoingMessage(
         id=message.id, tenant_id=message.tenant_id, channel=channel, purpose=Purpose(message.purpose),
-        template=message.template, body=message.body, variables=message.variables, recipient=recipient,
+        template=message.template, body=body, variables=variables, recipient=recipient,
         idempotency_key=message.idempotency_key, attempt=fence,
         binding=await context.binding_for(message.tenant_id, message.template, channel, recipient.language),
     )
@@ -377,9 +393,12 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
         error = SendError(type(exc).__name__, "the channel adapter raised an unexpected error", retryable=True)
     else:
         detail = {**message.detail, channel: result.detail} if result.detail else message.detail
-        if await advance(message.id, S.SENT, fence=fence, tenant_id=message.tenant_id, channel=channel, provider_id=result.provider_id[:128], detail=detail,
-                         sent_at=utcnow(), locked_until=None, last_error=""):
+        if await advance(message.id, S.SENT, fence=fence, tenant_id=message.tenant_id, channel=channel,
+                         provider_id=result.provider_id[:128], detail=detail, sent_at=utcnow(), locked_until=None,
+                         last_error="", **_spent(message)):
             log.info("message %s sent via %s (attempt %d)", message.id, channel, fence)
+            await disclosures.record_message(message.tenant_id, message.customer_id, binding.plugin_id, binding.kind,
+                                             message.id, message.purpose)
             return S.SENT
         log.warning("message %s sent via %s but its claim had passed to another sender", message.id, channel)
         return None
@@ -405,11 +424,32 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
     return await _fail(message, fence, reason, channel=channel)
 
 
+FailureHandler = Callable[[Message], Awaitable[None]]
+_on_failed: dict[str, FailureHandler] = {}
+
+
+def on_failed(template: str, handler: FailureHandler) -> None:
+    """Call ``handler`` with each message of ``template`` that ends failed (after its status
+    moved): the privacy engine falls back to another channel for a code no channel could send."""
+    _on_failed[template] = handler
+
+
+def _spent(message: Message) -> dict[str, Any]:
+    """A secret's sealed content is emptied once the message is done with."""
+    return {"body": ""} if message.secret else {}
+
+
 async def _fail(message: Message, fence: int, reason: str, channel: str | None = None) -> MessageStatus | None:
     moved = await advance(message.id, S.FAILED, fence=fence, failed_at=utcnow(), locked_until=None,
-                          last_error=reason[:2000], **({"channel": channel} if channel else {}))
+                          last_error=reason[:2000], **({"channel": channel} if channel else {}), **_spent(message))
     if moved:
         log.info("message %s failed after %d attempts", message.id, fence)
+        handler = _on_failed.get(message.template)
+        if handler is not None:
+            try:
+                await handler(message)
+            except Exception:  # noqa: BLE001 - the failure is recorded; the handler's own problem is logged
+                log.exception("failure handler for message %s raised", message.id)
     return S.FAILED if moved else None
 
 

@@ -108,9 +108,59 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
     _builtin("staff_verification_code", Purpose.SERVICE,
              en="{code} is your Seva verification code. It expires in 10 minutes."),
     _builtin("privacy_code", Purpose.SERVICE,
-             en="Your Seva verification code is {code}. It expires in {minutes} minutes. Do not share it."),
+             en="{business}: your code for your privacy request is {code}. It expires in {minutes} minutes. "
+                "Do not share it, not even with our staff.",
+             hi="{business}: आपके निजता अनुरोध का कोड {code} है। यह {minutes} मिनट में समाप्त हो जाएगा। "
+                "इसे किसी के साथ साझा न करें, हमारे कर्मचारियों के साथ भी नहीं।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধের কোড {code}। এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে। "
+                "কারও সাথে শেয়ার করবেন না, আমাদের কর্মীদের সাথেও না।"),
     _builtin("privacy_export_ready", Purpose.SERVICE,
-             en="Hello {name}, the copy of your data you asked for is ready until {expires}: {link}"),
+             en="{business}: hello {name}, the copy of your data you asked for can be downloaded until {expires}: {link}",
+             hi="{business}: नमस्ते {name}, आपके द्वारा मांगी गई आपके डेटा की प्रति {expires} तक डाउनलोड की जा सकती है: {link}",
+             bn="{business}: নমস্কার {name}, আপনার চাওয়া আপনার তথ্যের কপি {expires} পর্যন্ত ডাউনলোড করা যাবে: {link}"),
+    _builtin("privacy_reply_rejected", Purpose.SERVICE,
+             en="{business}: we could not act on your privacy request: {reason}. Questions or complaints: {contact}.",
+             hi="{business}: हम आपके निजता अनुरोध पर कार्रवाई नहीं कर सके: {reason}। प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আমরা আপনার গোপনীয়তা অনুরোধ অনুযায়ী কাজ করতে পারিনি: {reason}। প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_reply_corrected", Purpose.SERVICE,
+             en="{business}: your correction request is done. Changed: {applied}. Not changed: {refused} ({reason}). "
+                "Questions or complaints: {contact}.",
+             hi="{business}: आपका सुधार अनुरोध पूरा हुआ। बदला गया: {applied}। नहीं बदला गया: {refused} ({reason})। "
+                "प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আপনার সংশোধনের অনুরোধ সম্পন্ন। পরিবর্তন করা হয়েছে: {applied}। পরিবর্তন করা হয়নি: {refused} "
+                "({reason})। প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_reply_answered", Purpose.SERVICE,
+             en="{business}: our answer to your privacy request: {response} Questions or complaints: {contact}.",
+             hi="{business}: आपके निजता अनुरोध पर हमारा उत्तर: {response} प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধে আমাদের উত্তর: {response} প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_code_undelivered", Purpose.SERVICE,
+             en="{business}: the code for your privacy request could not be sent to your phone. Your new code is {code}. "
+                "It expires in {minutes} minutes.",
+             hi="{business}: आपके निजता अनुरोध का कोड आपके फ़ोन पर नहीं भेजा जा सका। आपका नया कोड {code} है। "
+                "यह {minutes} मिनट में समाप्त हो जाएगा।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধের কোড আপনার ফোনে পাঠানো যায়নি। আপনার নতুন কোড {code}। "
+                "এটি {minutes} মিনিটের মধ্যে মেয়াদোত্তীর্ণ হবে।"),
+    _builtin("privacy_notice_updated", Purpose.SERVICE,
+             en="{business}: we have updated our privacy notice (version {version}). Your consent choices stay as they "
+                "are; ask us for the notice at any time.",
+             hi="{business}: हमने अपनी निजता सूचना अद्यतन की है (संस्करण {version})। आपकी सहमति जैसी थी वैसी ही रहेगी; "
+                "सूचना कभी भी हमसे मांगें।",
+             bn="{business}: আমরা আমাদের গোপনীয়তা নোটিশ হালনাগাদ করেছি (সংস্করণ {version})। আপনার সম্মতি যেমন ছিল "
+                "তেমনই থাকবে; নোটিশটি যেকোনো সময় আমাদের কাছে চাইতে পারেন।"),
+    _builtin("privacy_notice_new_purposes", Purpose.SERVICE,
+             en="{business}: our privacy notice (version {version}) adds new purposes: {purposes}. We will not use your "
+                "data for them unless you agree: tell us yes or no.",
+             hi="{business}: हमारी निजता सूचना (संस्करण {version}) में नए उद्देश्य जुड़े हैं: {purposes}। आपकी सहमति के "
+                "बिना हम इनके लिए आपका डेटा उपयोग नहीं करेंगे: हमें हाँ या ना बताएं।",
+             bn="{business}: আমাদের গোপনীয়তা নোটিশে (সংস্করণ {version}) নতুন উদ্দেশ্য যোগ হয়েছে: {purposes}। আপনার "
+                "সম্মতি ছাড়া আমরা এগুলোর জন্য আপনার তথ্য ব্যবহার করব না: হ্যাঁ বা না জানান।"),
+    _builtin("privacy_inactivity_notice", Purpose.SERVICE,
+             en="{business}: you have not used our services for a long time. Unless you visit or contact us before "
+                "{deadline}, we will erase your personal data, as the law requires ({citation}).",
+             hi="{business}: आपने लंबे समय से हमारी सेवाओं का उपयोग नहीं किया है। यदि आप {deadline} से पहले हमसे "
+                "संपर्क नहीं करते, तो कानून के अनुसार हम आपका व्यक्तिगत डेटा मिटा देंगे ({citation})।",
+             bn="{business}: আপনি দীর্ঘদিন আমাদের সেবা ব্যবহার করেননি। {deadline}-এর আগে যোগাযোগ না করলে আইন অনুযায়ী "
+                "আমরা আপনার ব্যক্তিগত তথ্য মুছে ফেলব ({citation})।"),
     _builtin("privacy_admin_alert", Purpose.SERVICE,
              en="Privacy alert for your centre: {summary}. Open Seva to act on it."),
     _builtin("privacy_overdue", Purpose.SERVICE,

@@ -19,6 +19,7 @@ from seva_crm.core.models.customers import Customer, CustomerIdentifier, Custome
 from seva_crm.core.models.events import Change, ChangeCounter, WebhookDelivery, WebhookEndpoint
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
+from seva_crm.core.models.privacy import Disclosure
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
 from seva_crm.core.models.tenancy import ApiKey, Invitation, RefreshToken, Session, Tenant, User, VerificationCode
 
@@ -34,6 +35,7 @@ __all__ = [
     "Customer",
     "CustomerTag",
     "CustomerIdentifier",
+    "Disclosure",
     "GatewayEvent",
     "GatewayReview",
     "InboundMessage",

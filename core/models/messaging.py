@@ -33,6 +33,9 @@ class Message(TenantModel):
     # what channels found out about the message: at queue time (e.g. {"sms": {"segments": 2, ...}})
     # and from the provider on sending (SendResult.detail under the channel's name)
     detail = fields.JSONField(default=dict)
+    # a subject's secret (``code``: a verification code, ``link``: an export link): the body and
+    # variables are sealed (core.common.crypto) until sent, emptied after, and never shown to staff
+    secret = fields.CharField(max_length=8, default="")
 
     class Meta:
         table = "message"

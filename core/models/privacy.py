@@ -88,6 +88,25 @@ class PrivacyRequest(TenantModel):
         )
 
 
+class Disclosure(TenantModel):
+    """Personal data that left through a plugin: a message sent through a provider, a payment
+    link, an export download. Which provider, when, which categories of data (DPDP s.11 "with
+    whom shared"). Holds ids and names of categories only."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, null=True, on_delete=fields.SET_NULL)
+    provider = fields.CharField(max_length=64)  # the plugin (or channel) id the data went through
+    recipient = fields.CharField(max_length=200)  # the provider as a subject reads it
+    categories = fields.JSONField(default=list)  # e.g. ["phone", "message text"]
+    purpose = fields.CharField(max_length=32, default="")  # service, marketing, payment, access
+    subject_type = fields.CharField(max_length=32)  # message, payment_link, export
+    subject_id = fields.UUIDField(null=True)
+    disclosed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "disclosure"
+        indexes = (("tenant_id", "customer_id", "disclosed_at"), ("tenant_id", "disclosed_at"))
+
+
 class BreachIncident(TenantModel):
     """A personal data breach and the notifications owed for it, each with its deadline,
     citation, and when it was done. Holds no personal data."""

@@ -15,6 +15,7 @@ class Tenant(TimestampedModel):
     status = fields.CharEnumField(TenantStatus, max_length=16, default=TenantStatus.ACTIVE)
     terminated_at = fields.DatetimeField(null=True)
     channel_fallback = fields.JSONField(default=["whatsapp", "sms", "email"])  # after the customer's preferred channel
+    slug = fields.CharField(max_length=64, null=True, unique=True)  # the readable name of its public privacy page
 
     class Meta:
         table = "tenant"

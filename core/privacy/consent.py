@@ -22,7 +22,7 @@ from seva_crm.core.messaging.consent import has_consent, may_send, set_child_rul
 from seva_crm.core.models import Consent, Customer
 from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
 from seva_crm.core.common.principal import TenantScope
-from seva_crm.core.privacy.notices import find_notice, latest_notice
+from seva_crm.core.privacy.notices import find_notice, latest_notice, lists_purpose
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.privacy.profile import purposes_of
 from seva_crm.core.common.security import utcnow
@@ -101,6 +101,11 @@ async def grant(
         raise DomainError.of("noticeVersion", ErrorCode.REQUIRED,
                              f"no published consent notice{f' version {notice_version}' if notice_version else ''} in "
                              f"{language}: consent follows the notice ({policy.notice_requirements().citation})")
+    if not lists_purpose(notice, purpose):
+        raise DomainError.of("purpose", ErrorCode.INVALID,
+                             f"notice version {notice.version} ({notice.language}) does not list {purpose}: publish one "
+                             f"whose purposes name it (\"{purpose}: ...\") before asking for it "
+                             f"({policy.notice_requirements().citation})")
     async with in_transaction():
         row = await Consent.create(
             tenant_id=tenant.id, customer_id=customer.id, purpose=purpose, channel=channel, granted=True,

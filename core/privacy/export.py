@@ -21,8 +21,10 @@ from typing import Any
 from uuid import UUID
 
 from seva_crm.core.jobs.schedule import HOUR, periodic
-from seva_crm.core.models import Message, PrivacyProfile, PrivacyRequest, Tenant
+from seva_crm.core.models import PrivacyProfile, PrivacyRequest, Tenant
+from seva_crm.core.platform import disclosures as platform_disclosures
 from seva_crm.core.platform.tenant_plugins import privacy_fanouts
+from seva_crm.core.privacy import disclosures
 from seva_crm.core.privacy.fanout import plugin_name
 from seva_crm.core.privacy.sources import all_sources
 from seva_crm.core.common.security import derive_key, utcnow
@@ -55,13 +57,7 @@ async def collect(tenant_id: UUID, customer_id: UUID) -> dict[str, Any]:
             plugins[offer.plugin_id] = data
             shared_with.append({"recipient": plugin_name(offer.plugin_id), "plugin": offer.plugin_id,
                                 "what": "data the plugin stores itself"})
-    channels: dict[str, int] = {}
-    for channel in await Message.filter(tenant_id=tenant_id, customer_id=customer_id).values_list("channels_tried", flat=True):
-        for name in channel or []:
-            channels[name] = channels.get(name, 0) + 1
-    for name, count in sorted(channels.items()):
-        shared_with.append({"recipient": f"{name} messaging provider", "plugin": name,
-                            "what": f"{count} messages (your contact and the message)"})
+    shared_with.extend(await disclosures.shared_with(tenant_id, customer_id))
     tenant = await Tenant.get(id=tenant_id)
     profile = await PrivacyProfile.get_or_none(tenant_id=tenant_id)
     purposes = sorted({c["purpose"] for c in tables.get("consent", []) if c.get("granted")})
@@ -118,6 +114,11 @@ def sign_link(request_id: UUID, expires_at: datetime) -> str:
     return LINK_PREFIX + _b64(payload.encode()) + "." + _b64(mac)
 
 
+def absolute_link(request_id: UUID, expires_at: datetime) -> str:
+    """The link as the subject gets it: under ``SEVA_PUBLIC_URL``, so it opens from a phone."""
+    return get_settings().public_url.rstrip("/") + sign_link(request_id, expires_at)
+
+
 def check_token(token: str, now: datetime | None = None) -> UUID | None:
     """The request id a token names, if its signature is right and it has not expired."""
     try:
@@ -146,6 +147,13 @@ async def open_export(token: str) -> tuple[PrivacyRequest, Path] | None:
         return None
     path = Path(request.export_path)
     return (request, path) if path.exists() else None
+
+
+async def record_download(request: PrivacyRequest) -> None:
+    """An export left through its link: a disclosure to whoever holds the link (the subject)."""
+    await platform_disclosures.record(request.tenant_id, request.customer_id, "export-link", ["everything held (export)"],
+                                      subject_type="export", subject_id=request.id, purpose="access",
+                                      recipient="the holder of the download link sent to you")
 
 
 @periodic("privacy.expire_exports", every_seconds=HOUR)

@@ -12,16 +12,20 @@ is logged."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from zoneinfo import ZoneInfo
+from uuid import UUID, uuid4
+
+from babel.dates import format_datetime
 
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.common.enums import Role
-from seva_crm.core.models import Customer, User
+from seva_crm.core.models import Customer, Tenant, User
 from seva_crm.core.messaging.outbox import queue_message
 from seva_crm.core.messaging.templates import get_template, render
 
@@ -63,36 +67,64 @@ def _emit(intent: Intent) -> None:
 
 
 async def _queue(tenant_id: UUID, template_key: str, values: dict[str, Any], *, customer_id: UUID | None = None,
-                 user_id: UUID | None = None, channel: str | None = None, key: str | None = None):
+                 user_id: UUID | None = None, channel: str | None = None, key: str | None = None, secret: str = ""):
     template = await get_template(tenant_id, template_key)
     language = None
     if customer_id is not None:
-        from seva_crm.core.models import Customer
-
         language = (await Customer.get(id=customer_id).only("id", "language")).language.value
+        values = {"business": await _business(tenant_id), **values}
     return await queue_message(tenant_id, customer_id, user_id=user_id, purpose=Purpose.SERVICE, template=template.key,
                                body=render(template, values, language), variables=values, only_channel=channel,
-                               idempotency_key=key)
+                               idempotency_key=key, secret=secret)
 
 
-async def send_subject_code(request: Any, channel: str, address: str, code: str) -> None:
+async def _business(tenant_id: UUID) -> str:
+    """The name a subject knows the business by: messages to subjects go under it."""
+    return (await Tenant.get(id=tenant_id).only("id", "name")).name
+
+
+async def queue_to_subject(request: Any, template: str, values: dict[str, Any], *, channel: str | None = None,
+                           key: str | None = None):
+    """Queue ``template`` to the subject of ``request`` in their language, under the business's name."""
+    return await _queue(request.tenant_id, template, values, customer_id=request.customer_id, channel=channel, key=key)
+
+
+async def queue_to_customer(tenant_id: UUID, customer_id: UUID, template: str, values: dict[str, Any], *,
+                            key: str | None = None):
+    """Queue ``template`` to a customer in their language, under the business's name (their usual channels)."""
+    return await _queue(tenant_id, template, values, customer_id=customer_id, key=key)
+
+
+async def send_subject_code(request: Any, channel: str, address: str, code: str, template: str = "privacy_code") -> None:
     """Queue a verification code to the subject of ``request``, on ``channel`` only."""
-    message = await _queue(request.tenant_id, "privacy_code", {"code": code, "minutes": CODE_MINUTES},
-                           customer_id=request.customer_id, channel=channel)
+    message = await _queue(request.tenant_id, template, {"code": code, "minutes": CODE_MINUTES},
+                           customer_id=request.customer_id, channel=channel, secret="code",
+                           key=f"privacy-code:{request.id}:{uuid4().hex}")
     await audit.record(request.tenant_id, "notification.queued", subject_type="privacy_request", subject_id=request.id,
                        details={"kind": "subject_code", "channel": channel, "message": str(message.id)})
     _emit(Intent("subject_code", request.tenant_id, channel, address, code, request.id, message_ids=(message.id,)))
 
 
 async def send_subject_link(request: Any, channel: str, address: str, url: str) -> None:
-    """Queue the export download link to the subject, on ``channel`` only."""
-    customer = await Customer.get(id=request.customer_id).only("id", "name")
-    expires = request.export_expires_at.strftime("%d %b %Y %H:%M UTC") if request.export_expires_at else "soon"
+    """Queue the export download link (absolute, under ``SEVA_PUBLIC_URL``) to the subject, on
+    ``channel`` only; the expiry in the subject's language and the tenant's timezone."""
+    customer = await Customer.get(id=request.customer_id).only("id", "name", "language")
+    expires = await local_datetime(request.tenant_id, request.export_expires_at, customer.language.value)
     message = await _queue(request.tenant_id, "privacy_export_ready", {"name": customer.name, "link": url, "expires": expires},
-                           customer_id=request.customer_id, channel=channel, key=f"privacy-link:{request.id}")
+                           customer_id=request.customer_id, channel=channel, key=f"privacy-link:{request.id}",
+                           secret="link")
     await audit.record(request.tenant_id, "notification.queued", subject_type="privacy_request", subject_id=request.id,
                        details={"kind": "subject_link", "channel": channel, "message": str(message.id)})
     _emit(Intent("subject_link", request.tenant_id, channel, address, url, request.id, message_ids=(message.id,)))
+
+
+async def local_datetime(tenant_id: UUID, when: datetime | None, language: str) -> str:
+    """``when`` as the subject reads it: the tenant's timezone, the language's format."""
+    if when is None:
+        return "-"
+    tenant = await Tenant.get(id=tenant_id).only("id", "timezone")
+    locale = {"en": "en_IN", "hi": "hi_IN", "bn": "bn_BD"}.get(language, "en_IN")
+    return format_datetime(when, "medium", tzinfo=ZoneInfo(tenant.timezone), locale=locale)
 
 
 def _alert_values(kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,15 @@ class CombinedPolicy:
     def configured(self, values: Mapping[str, Any]) -> CombinedPolicy:
         return self
 
+    def inactivity_erasure(self) -> Cited[timedelta | None]:
+        """The shortest inactivity after which a customer's data must be erased (with notice), of
+        the policies that set one (an optional method of a region policy); None: no such rule."""
+        answers = [c for c in (getattr(p, "inactivity_erasure", lambda: None)() for p in self.policies)
+                   if c is not None and c.value is not None]
+        if not answers:
+            return Cited(None, "no inactivity erasure applies")
+        return min(answers, key=lambda c: c.value)
+
     def request_types(self) -> dict[RequestType, Cited[bool]]:
         merged: dict[RequestType, list[Cited[bool]]] = {}
         for p in self.policies:

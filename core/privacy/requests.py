@@ -18,6 +18,7 @@ from uuid import UUID
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
+from seva_crm.core.messaging import outbox
 from seva_crm.core.platform import audit
 from seva_crm.core.customers import customers
 from seva_crm.core.platform import events
@@ -25,12 +26,11 @@ from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.common.enums import RequestStatus, RequestType
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
-from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.models import Customer, PrivacyRequest, Tenant
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import check_kind, loaded_channels
-from seva_crm.core.privacy import notify
+from seva_crm.core.privacy import notify, replies
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.platform.ratelimit import hit
 from seva_crm.core.common.security import constant_time_equal, digest, new_code, new_token, utcnow
@@ -44,7 +44,7 @@ S = RequestStatus
 CODE_TTL = timedelta(seconds=600)
 CODE_MAX_ATTEMPTS = 3
 AUTOMATIC = {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE, RequestType.CONSENT_WITHDRAWAL}
-MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION}
+MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION, RequestType.OBJECTION}
 CORRECTABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language")
 
 TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
@@ -176,9 +176,15 @@ async def send_code(tenant: TenantScope, request_id: UUID | None, channel: str) 
     return await _send_code(tenant, request_id, kind)
 
 
-async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str) -> PrivacyRequest:
+async def resend_for_subject(tenant: TenantScope, request: PrivacyRequest) -> PrivacyRequest:
+    """A fresh code, to where the last one went, at any stage: to confirm the request, or to look
+    up its status (the public endpoints)."""
+    return await _send_code(tenant, request.id, request.code_channel, any_status=True)
+
+
+async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str, any_status: bool = False) -> PrivacyRequest:
     request = await get_request(tenant.id, request_id)
-    if S(request.status) is not S.RECEIVED:
+    if S(request.status) is not S.RECEIVED and not any_status:
         raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
     await _method_allowed(tenant.id, request, "otp")
     customer = await Customer.get(id=request.customer_id)
@@ -195,6 +201,44 @@ async def _send_code(tenant: TenantScope, request_id: UUID | None, kind: str) ->
     return request
 
 
+async def code_undelivered(message: Any) -> None:
+    """A code no channel of its kind could send: a new code by the subject's other address on
+    record (email for a phone, phone for an email), once; else the admins are alerted (and the
+    audit log says so), so someone calls the subject."""
+    parts = (message.idempotency_key or "").split(":")
+    request = await PrivacyRequest.get_or_none(id=parts[1], tenant_id=message.tenant_id) if len(parts) == 3 else None
+    if request is None or request.customer_id is None:
+        return
+    failed_kind = message.only_channel or request.code_channel
+    other = EMAIL_KIND if failed_kind != EMAIL_KIND else PHONE_KIND
+    customer = await Customer.get(id=request.customer_id)
+    address = _address(customer, other)
+    token = audit.set_actor(audit.SYSTEM)
+    try:
+        async with transaction():
+            if message.template == "privacy_code" and address and customer.erased_at is None:
+                code = new_code()
+                values = {"code_hash": digest(code, "privacy-code"), "code_channel": other,
+                          "code_expires_at": utcnow() + CODE_TTL, "code_attempts": 0}
+                await PrivacyRequest.filter(id=request.id).update(**values)
+                request.update_from_dict(values)
+                await audit.record(request.tenant_id, "privacy_request.code_fallback", subject_type="privacy_request",
+                                   subject_id=request.id, details={"failed": failed_kind, "now": other,
+                                                                   "message": str(message.id)})
+                await notify.send_subject_code(request, other, address, code, template="privacy_code_undelivered")
+                return
+            await audit.record(request.tenant_id, "privacy_request.code_undelivered", subject_type="privacy_request",
+                               subject_id=request.id, details={"channel": failed_kind, "message": str(message.id)})
+            await notify.notify_admins(request.tenant_id, "privacy_request.code_undelivered", "privacy_request", request.id,
+                                       {"request": str(request.id), "channel": failed_kind})
+    finally:
+        audit.reset_actor(token)
+
+
+outbox.on_failed("privacy_code", code_undelivered)
+outbox.on_failed("privacy_code_undelivered", code_undelivered)
+
+
 async def _method_allowed(tenant_id: UUID, request: PrivacyRequest, method: str) -> None:
     methods = (await tenant_policy(tenant_id)).identity_methods(RequestType(request.kind))
     if method not in methods.value:
@@ -202,9 +246,18 @@ async def _method_allowed(tenant_id: UUID, request: PrivacyRequest, method: str)
 
 
 async def verify_code(tenant: TenantScope, request_id: UUID | None, code: str) -> PrivacyRequest:
+    """The code the subject received confirms their identity. The code stays valid until it
+    expires, for a status lookup (``core.privacy.public.status``)."""
     request = await get_request(tenant.id, request_id)
     if S(request.status) is not S.RECEIVED:
         raise DomainError.of("id", ErrorCode.INVALID_TRANSITION, "identity is already settled for this request")
+    await check_code(request, code)
+    return await transition(request, S.IDENTITY_VERIFIED, details={"method": "otp", "channel": request.code_channel},
+                            verification_method="otp", verified_at=utcnow())
+
+
+async def check_code(request: PrivacyRequest, code: str) -> None:
+    """Compare ``code`` with the request's current one: expired, used up, or wrong is a DomainError."""
     if not request.code_hash or request.code_expires_at is None or request.code_expires_at <= utcnow():
         raise DomainError.of("code", ErrorCode.EXPIRED, "no valid code; send a new one")
     # the attempt is counted, guarded, before the code is compared: of concurrent tries exactly
@@ -214,10 +267,9 @@ async def verify_code(tenant: TenantScope, request_id: UUID | None, code: str) -
     if not counted:
         raise DomainError.of("code", ErrorCode.TOO_MANY_ATTEMPTS, "too many attempts; send a new code")
     if not constant_time_equal(request.code_hash, digest((code or "").strip(), "privacy-code")):
-        await audit.record(tenant.id, "privacy_request.code_rejected", subject_type="privacy_request", subject_id=request.id)
+        await audit.record(request.tenant_id, "privacy_request.code_rejected", subject_type="privacy_request",
+                           subject_id=request.id)
         raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
-    return await transition(request, S.IDENTITY_VERIFIED, details={"method": "otp", "channel": request.code_channel},
-                            verification_method="otp", verified_at=utcnow(), code_hash="", code_expires_at=None)
 
 
 async def verify_in_person(tenant: TenantScope, request_id: UUID | None, reason: str, staff_id: UUID | None) -> PrivacyRequest:
@@ -256,7 +308,10 @@ async def reject(tenant: TenantScope, request_id: UUID | None, reason: str) -> P
     if not reason:
         raise DomainError.of("reason", ErrorCode.REQUIRED, "a rejection needs a reason the subject can read")
     request = await get_request(tenant.id, request_id)
-    return await transition(request, S.REJECTED, rejection_reason=reason[:2000])
+    async with transaction():  # the reply is queued with the decision
+        request = await transition(request, S.REJECTED, rejection_reason=reason[:2000])
+        await replies.rejected(request, reason)
+    return request
 
 
 @dataclass
@@ -279,16 +334,22 @@ async def complete(tenant: TenantScope, request_id: UUID | None, c: Completion) 
     result: dict[str, Any] = {"contact": await _contact(tenant.id)}
     if kind is RequestType.CORRECTION:
         result |= await _correct(tenant, request, c)
-    elif kind is RequestType.GRIEVANCE:
+    elif kind in (RequestType.GRIEVANCE, RequestType.OBJECTION):
         if not c.response.strip():
-            raise DomainError.of("response", ErrorCode.REQUIRED, "write the answer to the grievance")
+            raise DomainError.of("response", ErrorCode.REQUIRED, f"write the answer to the {kind.value}")
     elif kind is RequestType.NOMINATION:
         nominee = {k: (v or "").strip() for k, v in (c.nominee or {}).items() if k in ("name", "relation", "contact")}
         if not nominee.get("name") or not nominee.get("contact"):
             raise DomainError.of("nominee", ErrorCode.REQUIRED, "name the nominee and how to reach them")
         result["nominee"] = nominee
-    return await transition(request, S.COMPLETED, response=c.response.strip()[:5000], result=result, changes={},
-                            details={k: v for k, v in result.items() if k in ("applied", "refused_fields", "disputed")})
+    async with transaction():  # the reply is queued with the decision
+        request = await transition(request, S.COMPLETED, response=c.response.strip()[:5000], result=result, changes={},
+                                   details={k: v for k, v in result.items() if k in ("applied", "refused_fields", "disputed")})
+        if kind is RequestType.CORRECTION:
+            await replies.corrected(request, result["applied"], result["refused_fields"], result["refusal_reason"])
+        elif request.response:
+            await replies.answered(request, request.response)
+    return request
 
 
 async def _correct(tenant: TenantScope, request: PrivacyRequest, c: Completion) -> dict[str, Any]:
@@ -331,7 +392,7 @@ PUBLIC_ANSWER = ("If we hold data for this phone number or email, we have sent a
                  "Confirm your request with the code and this reference within 10 minutes.")
 
 
-async def _at_least(seconds: float, work: Awaitable[T]) -> T:
+async def at_least(seconds: float, work: Awaitable[T]) -> T:
     """Run ``work``, then wait until ``seconds`` have passed since it started, whatever the
     outcome: the public endpoints take as long for a known subject as for an unknown one."""
     started = time.perf_counter()
@@ -341,27 +402,35 @@ async def _at_least(seconds: float, work: Awaitable[T]) -> T:
         await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - started)))
 
 
-async def file_public(tenant_public_id: str, identifier: str, kind: str, details: str, ip: str) -> str:
-    """A subject files a request themselves. Rate-limited per IP and per identifier; answers
-    the same (a reference), in the same time (at least ``SEVA_PRIVACY_PUBLIC_MIN_SECONDS``),
-    whether or not the person is known. Returns the reference."""
-    return await _at_least(get_settings().privacy_public_min_seconds,
-                           _file_public(tenant_public_id, identifier, kind, details, ip))
+async def file_public(tenant_ref: str, identifier: str, kind: str, details: str, ip: str,
+                      changes: dict[str, Any] | None = None) -> str:
+    """A subject files a request themselves (``tenant_ref``: the tenant's slug or opaque id; a
+    correction with ``changes``, field -> new value). Rate-limited per IP and per identifier;
+    answers the same (a reference), in the same time (at least
+    ``SEVA_PRIVACY_PUBLIC_MIN_SECONDS``), whether or not the person is known: everything that
+    can be refused is checked before anyone is looked up. Returns the reference."""
+    return await at_least(get_settings().privacy_public_min_seconds,
+                           _file_public(tenant_ref, identifier, kind, details, ip, changes))
 
 
-async def _file_public(tenant_public_id: str, identifier: str, kind: str, details: str, ip: str) -> str:
+async def _file_public(tenant_ref: str, identifier: str, kind: str, details: str, ip: str,
+                       changes: dict[str, Any] | None) -> str:
+    from seva_crm.core.privacy.public import find_tenant, reply_contact
+
     settings = get_settings()
     window = settings.privacy_window_seconds
     await hit("privacy-ip", ip, settings.privacy_max_per_ip, window)
-    tenant_id = from_global_id(tenant_public_id or "", "Tenant")
-    tenant = await Tenant.get_or_none(id=tenant_id) if tenant_id else None
-    if tenant is None or tenant.terminated_at is not None:
-        raise NotFound("tenant", "tenant")
+    tenant = await find_tenant(tenant_ref)
+    await reply_contact(tenant.id)
     try:
-        kind_value = RequestType(kind)
+        kind_value = RequestType((kind or "").strip().lower())
     except ValueError:
         raise DomainError.of("type", ErrorCode.INVALID, f"unknown request type {kind!r}") from None
     scope = TenantScope(tenant.id, tenant.region)
+    if kind_value is RequestType.CORRECTION:
+        if changes is not None and not isinstance(changes, dict):
+            raise DomainError.of("changes", ErrorCode.INVALID, "an object of field names to new values")
+        changes = await _clean_changes(changes, scope)
     identifier = (identifier or "").strip()
     if "@" in identifier:
         address, kind = normalize_email(identifier, "identifier").lower(), EMAIL_KIND
@@ -379,7 +448,7 @@ async def _file_public(tenant_public_id: str, identifier: str, kind: str, detail
         token = audit.set_actor(audit.Actor("subject", "", "", ""))
         try:  # one transaction: a code that cannot be queued leaves no request behind
             await create_request(scope, customer.id, kind_value, details=details, filed_via="public",
-                                 reference=reference, send_code_via=kind)
+                                 reference=reference, send_code_via=kind, changes=changes)
         except DomainError as exc:  # answered like an unknown subject; logged without personal data
             log.warning("public privacy request for tenant %s not filed: %s", tenant.id,
                         ",".join(e.code.value for e in exc.errors))
@@ -391,19 +460,24 @@ async def _file_public(tenant_public_id: str, identifier: str, kind: str, detail
 async def verify_public(reference: str, code: str, ip: str) -> None:
     """The subject confirms with the code. An unknown reference fails exactly like a wrong code,
     in the same time."""
-    await _at_least(get_settings().privacy_public_min_seconds, _verify_public(reference, code, ip))
+    await at_least(get_settings().privacy_public_min_seconds, _verify_public(reference, code, ip))
 
 
 async def _verify_public(reference: str, code: str, ip: str) -> None:
+    from seva_crm.core.privacy.public import dummy_compare, wrong_code
+
     settings = get_settings()
     await hit("privacy-verify-ip", ip, settings.privacy_max_per_ip, settings.privacy_window_seconds)
     request = await PrivacyRequest.get_or_none(reference_hash=digest(reference or "", "privacy-ref"))
     if request is None:
-        raise DomainError.of("code", ErrorCode.INVALID, "wrong code")
+        dummy_compare(code)
+        raise wrong_code()
     tenant = await Tenant.get(id=request.tenant_id)
     token = audit.set_actor(audit.Actor("subject", "", "", ""))
     try:
         await verify_code(TenantScope(tenant.id, tenant.region), request.id, code)
+    except DomainError:  # wrong, expired, used up, or already verified: one answer for all
+        raise wrong_code() from None
     finally:
         audit.reset_actor(token)
 

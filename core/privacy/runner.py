@@ -49,13 +49,19 @@ async def package(request: PrivacyRequest, tenant: TenantScope) -> None:
 
 
 async def deliver(request: PrivacyRequest, tenant: TenantScope) -> None:
+    """The link goes to the subject only (staff never see it): by the kind of channel their code
+    went by, else to their email, else their phone. With neither, the admins are alerted."""
     request.export_expires_at = utcnow() + timedelta(hours=get_settings().privacy_export_link_hours)
-    if request.filed_via == "public":
-        customer = await Customer.get(id=request.customer_id)
-        channel = request.code_channel or PHONE_KIND  # a kind (older requests: a channel id)
+    customer = await Customer.get(id=request.customer_id)
+    kinds = [request.code_channel] if request.code_channel in (EMAIL_KIND, PHONE_KIND) else []
+    for channel in [*kinds, EMAIL_KIND, PHONE_KIND]:
         address = customer.email if channel == EMAIL_KIND else customer.phone
         if address:
-            await notify.send_subject_link(request, channel, address, export.sign_link(request.id, request.export_expires_at))
+            await notify.send_subject_link(request, channel, address,
+                                           export.absolute_link(request.id, request.export_expires_at))
+            return
+    await notify.notify_admins(tenant.id, "privacy_request.export_undeliverable", "privacy_request", request.id,
+                               {"request": str(request.id)})
 
 
 async def withdraw_consents(request: PrivacyRequest, tenant: TenantScope) -> None:
@@ -82,7 +88,10 @@ async def purge_exports(request: PrivacyRequest, tenant: TenantScope) -> None:
 STEPS: dict[RequestType, list[tuple[str, Step]]] = {
     RequestType.ACCESS: [("collect", collect), ("package", package), ("deliver", deliver)],
     RequestType.PORTABILITY: [("collect", collect), ("package", package), ("deliver", deliver)],
-    RequestType.CONSENT_WITHDRAWAL: [("withdraw_consents", withdraw_consents)],
+    # consent withdrawn is consent's purpose served: the data goes too (DPDP s.8(7)(a), Bangladesh s.13),
+    # but for what a law keeps (the erasure keeps it, with its citation)
+    RequestType.CONSENT_WITHDRAWAL: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
+                                     ("erase_core", erase_core), ("purge_exports", purge_exports)],
     RequestType.ERASURE: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
                           ("erase_core", erase_core), ("purge_exports", purge_exports)],
 }

@@ -43,6 +43,8 @@ class BangladeshPolicy:
             RequestType.ERASURE: Cited(True, f"{PDPO} s.13"),
             RequestType.CONSENT_WITHDRAWAL: Cited(True, f"{PDPO} s.13 (withdraw fully or partly)"),
             RequestType.GRIEVANCE: Cited(False, f"no controller grievance procedure in the {PDPO}: offered voluntarily"),
+            RequestType.OBJECTION: Cited(True, f"{PDPO} s.13 (objection to a processing; erasure follows unless an "
+                                               "exception applies)"),
         }
 
     def response_deadline(self, kind: RequestType) -> Cited[timedelta]:

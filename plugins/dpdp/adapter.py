@@ -132,6 +132,14 @@ class DpdpPolicy:
     def dispute_mark(self) -> Cited[bool]:
         return Cited(False, f"{ACT} s.12 (no disputed mark)")
 
+    def inactivity_erasure(self) -> Cited[timedelta | None]:
+        """Large platforms erase a user's data three years after their last approach or use,
+        telling them 48 hours before (Rule 8(1)-(2), Third Schedule)."""
+        if not self.settings.large_platform:
+            return Cited(None, f"{RULES} Rule 8(1): only the Third Schedule's large platforms", setting="large_platform")
+        return Cited(timedelta(days=3 * 365), f"{RULES} Rule 8(1)-(2), Third Schedule (three years; notice 48 hours before)",
+                     setting="large_platform")
+
 
 def gst_retention_until(day: date, months: int) -> date:
     """The last day GST records of ``day`` must be kept: ``months`` after the due date of the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from email.headerregistry import Address
 from urllib.parse import quote
 
@@ -39,6 +40,16 @@ def server_for(settings: EmailSettings | None) -> SmtpServer | None:
     if server is not None and settings is not None and settings.from_name:
         server = SmtpServer(**{**server.__dict__, "from_name": settings.from_name})
     return server
+
+
+# the last sentence of a text when it offers opting out by replying STOP (the built-in "offer"
+# template in en, hi, bn): inbound mail is not read, so email says nothing of it (the one-click
+# unsubscribe link stands in its place)
+REPLY_STOP = re.compile(r"\s*[^.।!?]*\bSTOP\b[^.।!?]*[.।!?]?\s*$")
+
+
+def without_reply_stop(text: str) -> str:
+    return REPLY_STOP.sub("", text)
 
 
 def subject_of(message: OutgoingMessage) -> str:
@@ -80,7 +91,8 @@ class EmailChannel:
         local, _, domain = address.partition("@")
         message_id = mail_message_id(server, message.id.hex)
         email = compose_mail(server, to=Address(display_name=message.recipient.name, username=local, domain=domain),
-                             subject=subject_of(message), text=message.body, message_id=message_id, headers=headers,
+                             subject=subject_of(message), message_id=message_id, headers=headers,
+                             text=without_reply_stop(message.body) if message.purpose is Purpose.MARKETING else message.body,
                              text_footer=text_footer, html_footer=html_footer)
         try:
             await send_mail(server, email)
