@@ -1,13 +1,15 @@
 """The compliance report: each duty met or not as the tenant's state says, open requests with
-days left, consent coverage, the disclosures placeholder, the last audit verification; as
+days left, consent coverage, disclosures by provider, the last audit verification; as
 GraphQL sections and a printable page, for owners and admins only."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 from seva_crm.core.common.enums import Role
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import SchedulerLease
-from seva_crm.core.platform import audit_checkpoints
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.platform import audit_checkpoints, disclosures
 from seva_crm.core.privacy import compliance
 from seva_crm.core.privacy.audit_schedule import verify_and_record
 from tests.test_consent import grant, publish
@@ -33,7 +35,7 @@ async def test_the_report_follows_what_the_tenant_has_done(tenant):
     assert item(duties, "Grievance contact published")["status"] == "not_met"
     assert item(duties, "Consent notice in en")["status"] == "not_met"
     assert item(duties, "Audit log checkpointed (last day)")["value"] == "never"
-    assert first["disclosures"]["status"] == "not_available"
+    assert item(first["disclosures"], "Disclosures")["value"] == "none"
     assert first["audit"]["items"][0]["value"] == "never"
     assert first["requests"]["items"] == [{"label": "Open requests", "value": "none", "status": "info", "detail": ""}]
 
@@ -44,6 +46,7 @@ async def test_the_report_follows_what_the_tenant_has_done(tenant):
     await create(tenant.api, name="Coverage Two")
     await grant(tenant.api, customer["id"], "marketing")
     await file(tenant.api, customer["id"], "ACCESS")
+    await disclosures.record_message(tenant.id, from_global_id(customer["id"], "Customer"), "email", "email", uuid4(), "service")
     await audit_checkpoints.checkpoint(chain=str(tenant.id))
     await verify_and_record(chain=str(tenant.id))
     await SchedulerLease.update_or_create(name="retention.kept_records",
@@ -55,6 +58,8 @@ async def test_the_report_follows_what_the_tenant_has_done(tenant):
     [request] = now["requests"]["items"]
     assert request["label"] == "access (received)" and request["value"] == "30 days left" and request["status"] == "met"
     assert item(now["consent"], "marketing")["value"] == "1 of 2 customers"
+    [sent] = now["disclosures"]["items"]  # the disclosure ledger, per provider
+    assert sent["value"] == "1 disclosures about 1 customers" and sent["detail"].startswith("email, message text, name")
     assert item(now["consent"], "service")["value"] == "0 of 2 customers"
 
     later = {s.key: s for s in await compliance.report(tenant.id, utcnow() + timedelta(days=34))}
@@ -67,7 +72,7 @@ async def test_the_report_follows_what_the_tenant_has_done(tenant):
 async def test_a_printable_page_for_owners_and_admins_only(tenant):
     html = (await tenant.api.ok("{ complianceReportHtml }"))["complianceReportHtml"]
     assert html.startswith("<!doctype html>") and "Compliance report" in html and "<script" not in html
-    assert "Disclosures by provider" in html and "not available" in html
+    assert "Disclosures by provider (last 12 months)" in html
     for role in (Role.AGENT, Role.VIEWER):
         body = await (await tenant.api_as(role))(REPORT)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -14,6 +14,7 @@ from uuid import UUID
 from seva_crm.core.models import BreachIncident, Consent, Customer, PrivacyRequest, SchedulerLease, Tenant
 from seva_crm.core.platform import audit, audit_checkpoints
 from seva_crm.core.privacy.audit_schedule import last_verification
+from seva_crm.core.privacy.disclosures import tenant_disclosures_by_provider
 from seva_crm.core.privacy.notices import latest_notice
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.privacy.profile import get_profile, purposes_of
@@ -102,8 +103,15 @@ async def consent_coverage(tenant_id: UUID, now: datetime) -> Section:
 
 
 async def disclosures(tenant_id: UUID, now: datetime) -> Section:
-    """Disclosures by provider: to come from the disclosure ledger."""
-    return Section("disclosures", "Disclosures by provider", [Item("Disclosures", "not available yet")], NOT_AVAILABLE)
+    """Disclosures by provider over the last year, from the disclosure ledger (what left through
+    a plugin: messages, payment links, exports)."""
+    section = Section("disclosures", "Disclosures by provider (last 12 months)")
+    for found in await tenant_disclosures_by_provider(tenant_id, now - timedelta(days=365)):
+        section.items.append(Item(found.recipient, f"{found.count} disclosures about {found.customers} customers",
+                                  detail=f"{', '.join(found.categories)}; last {found.last_at.date().isoformat()}"))
+    if not section.items:
+        section.items.append(Item("Disclosures", "none"))
+    return section.close()
 
 
 async def audit_verification(tenant_id: UUID, now: datetime) -> Section:

@@ -25,7 +25,11 @@ class ProviderDisclosures:
 
 async def disclosures_by_provider(scope: TenantScope, since: datetime) -> list[ProviderDisclosures]:
     """The tenant's disclosures since ``since``, one summary per provider (by provider id)."""
-    rows = await Disclosure.filter(tenant_id=scope.id, disclosed_at__gte=since).order_by("disclosed_at")
+    return await tenant_disclosures_by_provider(scope.id, since)
+
+
+async def tenant_disclosures_by_provider(tenant_id: UUID, since: datetime) -> list[ProviderDisclosures]:
+    rows = await Disclosure.filter(tenant_id=tenant_id, disclosed_at__gte=since).order_by("disclosed_at")
     grouped: dict[str, list[Disclosure]] = {}
     for row in rows:
         grouped.setdefault(row.provider, []).append(row)
