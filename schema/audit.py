@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from seva_crm.core.common.enums import Role
 from seva_crm.core.common.errors import NotFound
 from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.common.paging import count_up_to
 from seva_crm.core.identity.guards import managed_user
 from seva_crm.core.models import AuditEvent as AuditEventRow
 from seva_crm.core.platform import audit, audit_query
@@ -94,11 +95,15 @@ def _filter(f: AuditEventFilter | None) -> audit_query.AuditFilter:
         subject_id=_stored_id(f.subject_id) if f.subject_id else None, action=f.action, since=f.since, until=f.until)
 
 
-def _connection(result: audit_query.EventPage, count) -> Connection:
-    edges = [Edge(cursor=audit_query.cursor_of(e), node=e) for e in result.items]
-    return Connection(edges=edges, count=count, page_info=PageInfo(
+def _connection(result: audit_query.EventPage, qs=None) -> Connection:
+    """A page of entries; ``qs`` (None: nothing to count) counts them for totalCount and cappedCount."""
+    items, cursor = result.items, audit_query.cursor_of
+    edges = [Edge(cursor_of=cursor, node=e) for e in items]
+    count = qs.count if qs is not None else _zero
+    up_to = (lambda ceiling: count_up_to(qs, ceiling)) if qs is not None else (lambda ceiling: _zero())
+    return Connection(edges=edges, count=count, count_up_to=up_to, page_info=PageInfo(
         has_next_page=result.has_next, has_previous_page=result.has_previous,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        start_cursor=cursor(items[0]) if items else None, end_cursor=cursor(items[-1]) if items else None))
 
 
 @strawberry.type
@@ -108,7 +113,7 @@ class AuditQuery:
     async def audit_events(self, info: Info, filter: AuditEventFilter | None = None, first: int | None = None,
                            after: str | None = None) -> Connection[AuditEvent]:
         qs = audit_query.events_queryset(info.context.tenant.id, _filter(filter))
-        return _connection(await audit_query.page(qs, first, after), qs.count)
+        return _connection(await audit_query.page(qs, first, after), qs)
 
     @strawberry.field(permission_classes=needs(Role.ADMIN),
                       description="The entries the filter selects as CSV, oldest first (at most 10,000: narrow the "
@@ -128,10 +133,10 @@ class AuditQuery:
         try:
             user = await managed_user(info.context.principal, user_id_arg(user_id, "userId"), allow_self=True, field="userId")
         except NotFound:
-            return _connection(audit_query.EventPage([], False, False), _zero)
+            return _connection(audit_query.EventPage([], False, False))
         qs = audit_query.logins_queryset(info.context.tenant.id, user.id)
         result = await audit_query.page(qs, first, after)
-        connection = _connection(result, qs.count)
+        connection = _connection(result, qs)
         for edge in connection.edges:
             e = edge.node
             edge.node = LoginAttempt(at=e.at, ip=e.ip, user_agent=e.user_agent, outcome=audit_query.LOGIN_ACTIONS[e.action])
