@@ -17,6 +17,7 @@ from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
+from seva_crm.schema.customer_search import CustomerSearchQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
@@ -27,7 +28,8 @@ from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
-QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
+QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
+           CustomerSearchQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
 

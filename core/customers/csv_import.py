@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from seva_crm.core.platform import audit
 from seva_crm.core.customers import customers
+from seva_crm.core.customers.name_key import name_key
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant
 from seva_crm.core.common.principal import TenantScope
@@ -189,7 +190,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
 
     async with in_transaction():
         for start in range(0, len(rows), BATCH):
-            batch = [Customer(tenant_id=tenant.id, **values) for values in rows[start:start + BATCH]]
+            batch = [Customer(tenant_id=tenant.id, name_key=name_key(values["name"]), **values) for values in rows[start:start + BATCH]]
             await Customer.bulk_create(batch)
             tags = [CustomerTag(tenant_id=tenant.id, customer_id=c.id, tag=t) for c in batch for t in c.tags]
             if tags:

@@ -19,6 +19,7 @@ from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Customer, CustomerTag
+from seva_crm.core.customers.name_key import name_key
 from seva_crm.core.platform.channel_catalog import check_channel, tenant_channels
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
@@ -112,7 +113,7 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer
     await _ensure_phone_free(tenant.id, values.get("phone"))
     try:
         async with in_transaction():
-            customer = await Customer.create(tenant_id=tenant.id, **values)
+            customer = await Customer.create(tenant_id=tenant.id, name_key=name_key(values["name"]), **values)
             await _write_tags(customer, values.get("tags", []))
             await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
                                changed=values)
@@ -134,7 +135,9 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
     details = field_changes(customer, values, changed)
     async with in_transaction():
         customer.update_from_dict(values)
-        await customer.save(update_fields=[*values, "updated_at"])
+        keys = ["name_key"] if "name" in values else []
+        customer.name_key = name_key(customer.name)
+        await customer.save(update_fields=[*values, *keys, "updated_at"])
         if "tags" in values:
             await CustomerTag.filter(customer_id=customer.id).delete()
             await _write_tags(customer, values["tags"])
