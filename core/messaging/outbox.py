@@ -31,6 +31,7 @@ from uuid import UUID, uuid4
 
 from tortoise.expressions import F, Q
 
+from seva_crm.core.customers.households import shared_phone
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
 from seva_crm.core.messaging.consent import may_send
 from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
@@ -234,7 +235,8 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
     elif customer is None or customer.deleted_at is not None:
         return await _fail(message, fence, "the customer no longer exists")
     else:
-        recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
+        # a household member is reached on its contact's phone, in its own name (core.customers.households)
+        recipient = Recipient(customer.id, customer.name, await shared_phone(customer), customer.email, customer.language.value)
     tenant = await Tenant.get(id=message.tenant_id).only("id", "channel_fallback")
     bindings = await channels_for_tenant(message.tenant_id)
     try:

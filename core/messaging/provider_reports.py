@@ -85,5 +85,7 @@ async def last_inbound_at(tenant_id: UUID, customer_id: UUID | None, channel: st
     """When the customer last wrote to us on ``channel`` (e.g. for WhatsApp's 24-hour window)."""
     if customer_id is None:
         return None
-    return await (InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id, channel=channel)
+    # a household member's replies come from its contact's phone
+    contact_id = await Customer.filter(tenant_id=tenant_id, id=customer_id).first().values_list("household_contact_id", flat=True)
+    return await (InboundMessage.filter(tenant_id=tenant_id, customer_id=contact_id or customer_id, channel=channel)
                   .order_by("-received_at").first().values_list("received_at", flat=True))

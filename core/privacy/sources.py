@@ -157,7 +157,8 @@ class CustomerProfile:
         now = utcnow()
         row = await Customer.get(tenant_id=tenant_id, id=customer_id)
         await Customer.filter(id=row.id).update(
-            name=ERASED_NAME, name_key="", household_contact_id=None, phone=None, email=None, address="", date_of_birth=None, notes="", tags=[],
+            name=ERASED_NAME, name_key="", household_contact_id=None, phone=None, email=None, address="", date_of_birth=None,
+            notes="", tags=[],
             disputed_fields=[], erased_at=row.erased_at or now, deleted_at=row.deleted_at or now,
         )
 
