@@ -18,6 +18,7 @@ from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.customer_search import CustomerSearchQuery
+from seva_crm.schema.status_rules import StatusRuleMutation, StatusRuleQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
@@ -29,9 +30,9 @@ from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
-           CustomerSearchQuery)
+           CustomerSearchQuery, StatusRuleQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation)
+             ChannelMutation, StatusRuleMutation)
 
 
 def _field_names(cls: type) -> list[str]:

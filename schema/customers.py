@@ -10,6 +10,7 @@ import strawberry
 from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
+from seva_crm.core.crm import service_records as crm_service_records
 from seva_crm.core.customers import csv_import, customers, households, service_records
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.enums import Role as CoreRole
@@ -292,13 +293,13 @@ class CustomerMutation:
     async def service_record_create(self, info: Info, input: ServiceRecordCreateInput) -> ServiceRecordPayload:
         data = {k: v for k, v in vars(input).items() if v is not None and k not in ("customer_id", "status")}
         data["status"] = input.status
-        work = service_records.create_service_record(info.context.tenant, customer_id(input.customer_id), data)
+        work = crm_service_records.create_service_record(info.context.tenant, customer_id(input.customer_id), data)
         return await payload(ServiceRecordPayload, "service_record", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def service_record_update(self, info: Info, id: strawberry.ID, input: ServiceRecordUpdateInput) -> ServiceRecordPayload:
         rid = from_global_id(id, "ServiceRecord")
-        work = service_records.update_service_record(info.context.tenant, rid, given(input))
+        work = crm_service_records.update_service_record(info.context.tenant, rid, given(input))
         return await payload(ServiceRecordPayload, "service_record", work)
 
     @strawberry.mutation(

@@ -15,6 +15,7 @@ from seva_crm.core.models.billing import (
     Subscription,
 )
 from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
+from seva_crm.core.models.crm import Conversation, CrmSettings, CustomerNote, Lead, StatusRule, Ticket, TicketComment
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
@@ -54,4 +55,11 @@ __all__ = [
     "Tenant",
     "User",
     "VerificationCode",
+    "Conversation",
+    "CrmSettings",
+    "CustomerNote",
+    "Lead",
+    "StatusRule",
+    "Ticket",
+    "TicketComment",
 ]
