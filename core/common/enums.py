@@ -178,3 +178,18 @@ class ConsentSource(StrEnum):
     IMPORT = "import"
     PRIVACY_REQUEST = "privacy_request"
     PROVIDER = "provider"  # the channel's provider told us (WhatsApp user_preferences, error 131050)
+
+
+class TicketPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"  # on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from seva_crm.core.common.enums import ServiceStatus
+from seva_crm.core.common.enums import ServiceStatus, TicketStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.messaging import outbox, templates
@@ -22,7 +22,7 @@ from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.storage.transactions import transaction
 
 SERVICE_RECORD, TICKET = "service_record", "ticket"
-TICKET_STATUSES = ("open", "in_progress", "waiting", "resolved", "closed")
+TICKET_STATUSES = tuple(s.value for s in TicketStatus)
 STATUSES: dict[str, tuple[str, ...]] = {
     SERVICE_RECORD: tuple(s.value for s in ServiceStatus),
     TICKET: TICKET_STATUSES,

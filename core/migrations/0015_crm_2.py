@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from seva_crm.core.common.enums import Currency
+from seva_crm.core.common.enums import Currency, TicketPriority, TicketStatus
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
@@ -108,8 +108,8 @@ class Migration(migrations.Migration):
                 ('is_incident', fields.BooleanField(default=False)),
                 ('subject', fields.CharField(max_length=200)),
                 ('category', fields.CharField(default='', max_length=50)),
-                ('priority', fields.CharField(max_length=16)),
-                ('status', fields.CharField(max_length=16)),
+                ('priority', fields.CharEnumField(description='LOW: low\nNORMAL: normal\nHIGH: high\nURGENT: urgent', enum_type=TicketPriority, max_length=16)),
+                ('status', fields.CharEnumField(default=TicketStatus.OPEN, description='OPEN: open\nIN_PROGRESS: in_progress\nWAITING: waiting\nRESOLVED: resolved\nCLOSED: closed', enum_type=TicketStatus, max_length=16)),
                 ('assignee', fields.ForeignKeyField('models.User', source_field='assignee_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('first_response_due_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('resolution_due_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),

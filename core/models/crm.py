@@ -3,7 +3,7 @@ conversations, customer notes and leads (core.crm, core.messaging.conversations)
 
 from tortoise import fields
 
-from seva_crm.core.common.enums import Currency
+from seva_crm.core.common.enums import Currency, TicketPriority, TicketStatus
 from seva_crm.core.models.base import TenantModel
 
 
@@ -42,8 +42,8 @@ class Ticket(TenantModel):
     is_incident = fields.BooleanField(default=False)
     subject = fields.CharField(max_length=200)
     category = fields.CharField(max_length=50, default="")
-    priority = fields.CharField(max_length=16)
-    status = fields.CharField(max_length=16)
+    priority = fields.CharEnumField(TicketPriority, max_length=16)
+    status = fields.CharEnumField(TicketStatus, max_length=16, default=TicketStatus.OPEN)
     assignee = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     first_response_due_at = fields.DatetimeField()
     resolution_due_at = fields.DatetimeField()
