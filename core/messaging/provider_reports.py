@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.messaging.outbox import advance
+from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Customer, InboundMessage, Message
 
 S = MessageStatus
@@ -73,11 +74,13 @@ async def record_inbound(tenant_id: UUID, channel: str, *, sender: str, provider
     customer_id = await customer_by_phone(tenant_id, sender)
     if customer_id is None or not provider_id:
         return None
+    received_at = received_at or utcnow()
     try:
         await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel, provider_id=provider_id[:128],
-                                    sender=sender, kind=kind[:16], body=body[:4096], received_at=received_at or utcnow())
+                                    sender=sender, kind=kind[:16], body=body[:4096], received_at=received_at)
     except IntegrityError:
         return InboundReport(customer_id, stored=False)
+    await conversations.touch_inbound(tenant_id, customer_id, received_at)  # threaded, unread
     return InboundReport(customer_id, stored=True)
 
 
