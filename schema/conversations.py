@@ -17,7 +17,7 @@ from seva_crm.core.common.paging import datetime_key
 from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Conversation as ConversationRow
 from seva_crm.core.models import Message as MessageRow
-from seva_crm.schema.customers import Customer, customer_id
+from seva_crm.schema.customers import Customer
 from seva_crm.schema.errors import UserError, payload
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, Edge, PageInfo, connection
