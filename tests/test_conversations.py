@@ -63,7 +63,8 @@ async def test_assignment_and_unread_per_agent(wa, fake):
     cid = to_global_id("Customer", who.id)
     agent = await wa.api_as(Role.AGENT)
     me = await User.get(tenant_id=wa.id, role="agent")
-    assign = """mutation($c: ID!, $a: ID) { conversationAssign(customerId: $c, assigneeId: $a) { conversation { assigneeId } errors { code } } }"""
+    assign = """mutation($c: ID!, $a: ID) {
+      conversationAssign(customerId: $c, assigneeId: $a) { conversation { assigneeId } errors { code } } }"""
     done = await wa.api.ok(assign, c=cid, a=to_global_id("User", me.id))
     assert done["conversationAssign"]["conversation"]["assigneeId"] == to_global_id("User", me.id)
     await inbound(wa, fake, "one", at=utcnow().timestamp())
