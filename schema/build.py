@@ -21,6 +21,7 @@ from seva_crm.schema.customer_search import CustomerSearchQuery
 from seva_crm.schema.status_rules import StatusRuleMutation, StatusRuleQuery
 from seva_crm.schema.tickets import TicketMutation, TicketQuery
 from seva_crm.schema.conversations import ConversationMutation, ConversationQuery
+from seva_crm.schema.timeline import TimelineMutation, TimelineQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
@@ -32,9 +33,9 @@ from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
-           CustomerSearchQuery, StatusRuleQuery, TicketQuery, ConversationQuery)
+           CustomerSearchQuery, StatusRuleQuery, TicketQuery, ConversationQuery, TimelineQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation, StatusRuleMutation, TicketMutation, ConversationMutation)
+             ChannelMutation, StatusRuleMutation, TicketMutation, ConversationMutation, TimelineMutation)
 
 
 def _field_names(cls: type) -> list[str]:
