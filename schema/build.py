@@ -22,6 +22,7 @@ from seva_crm.schema.status_rules import StatusRuleMutation, StatusRuleQuery
 from seva_crm.schema.tickets import TicketMutation, TicketQuery
 from seva_crm.schema.conversations import ConversationMutation, ConversationQuery
 from seva_crm.schema.timeline import TimelineMutation, TimelineQuery
+from seva_crm.schema.leads import LeadMutation, LeadQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.limits import Limits, PlainStrings, QueryCost
 from seva_crm.schema.messages import MessageMutation, MessageQuery
@@ -33,9 +34,9 @@ from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
 
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery,
-           CustomerSearchQuery, StatusRuleQuery, TicketQuery, ConversationQuery, TimelineQuery)
+           CustomerSearchQuery, StatusRuleQuery, TicketQuery, ConversationQuery, TimelineQuery, LeadQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
-             ChannelMutation, StatusRuleMutation, TicketMutation, ConversationMutation, TimelineMutation)
+             ChannelMutation, StatusRuleMutation, TicketMutation, ConversationMutation, TimelineMutation, LeadMutation)
 
 
 def _field_names(cls: type) -> list[str]:
