@@ -6,11 +6,12 @@ Other areas define their own tables as sources (``core.common.personal_data``) a
 collects them here: billing's invoices, their lines, payments, refunds, payment links,
 subscriptions, reminders and gateway events (``core.billing.privacy``; tax records as
 ``RecordCategory.TRANSACTION`` with ``tax_date``, kept for GST/VAT with the customer
-anonymised). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
+anonymised), and the CRM's notes, tickets and leads (``core.crm.privacy``). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
 
 from __future__ import annotations
 
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
+from seva_crm.core.crm.privacy import SOURCES as CRM_SOURCES
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.personal_data import Source, record_ids as _ids, row_dict
 from seva_crm.core.models import Consent, Customer, CustomerTag, InboundMessage, Message, PrivacyRequest, ServiceRecord
@@ -169,4 +170,4 @@ PROFILE = CustomerProfile()
 
 def all_sources() -> list[Source]:
     """Every source, the customer row last: it is anonymised once the rest is decided."""
-    return [*CORE_SOURCES, *BILLING_SOURCES, PROFILE]
+    return [*CORE_SOURCES, *BILLING_SOURCES, *CRM_SOURCES, PROFILE]
