@@ -6,7 +6,8 @@ Other areas define their own tables as sources (``core.common.personal_data``) a
 collects them here: billing's invoices, their lines, payments, refunds, payment links,
 subscriptions, reminders and gateway events (``core.billing.privacy``; tax records as
 ``RecordCategory.TRANSACTION`` with ``tax_date``, kept for GST/VAT with the customer
-anonymised), and the CRM's notes, tickets and leads (``core.crm.privacy``). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
+anonymised), and the CRM's notes, tickets and leads (``core.crm.privacy``). Plugins' own data
+goes through ``seva_privacy_fanout`` instead."""
 
 from __future__ import annotations
 
