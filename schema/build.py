@@ -20,6 +20,12 @@ from seva_crm.schema.changes import ChangeQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.compliance import ComplianceQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
+from seva_crm.schema.customer_search import CustomerSearchQuery
+from seva_crm.schema.status_rules import StatusRuleMutation, StatusRuleQuery
+from seva_crm.schema.tickets import TicketMutation, TicketQuery
+from seva_crm.schema.conversations import ConversationMutation, ConversationQuery
+from seva_crm.schema.timeline import TimelineMutation, TimelineQuery
+from seva_crm.schema.leads import LeadMutation, LeadQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
 from seva_crm.schema.identifiers import IdentifierMutation, IdentifierQuery
 from seva_crm.schema.invitations import InvitationMutation, InvitationQuery
@@ -53,6 +59,12 @@ QUERIES = (
     AuditQuery,
     IdentifierQuery,
     ComplianceQuery,
+    CustomerSearchQuery,
+    StatusRuleQuery,
+    TicketQuery,
+    ConversationQuery,
+    TimelineQuery,
+    LeadQuery,
 )
 MUTATIONS = (
     StaffMutation,
@@ -69,6 +81,11 @@ MUTATIONS = (
     TenantExportMutation,
     IdentifierMutation,
     PrivacySelfMutation,
+    StatusRuleMutation,
+    TicketMutation,
+    ConversationMutation,
+    TimelineMutation,
+    LeadMutation,
 )
 
 

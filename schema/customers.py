@@ -10,7 +10,8 @@ import strawberry
 from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
-from seva_crm.core.customers import csv_import, customers, service_records
+from seva_crm.core.crm import service_records as crm_service_records
+from seva_crm.core.customers import csv_import, customers, households, service_records
 from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import from_global_id, to_global_id
@@ -64,7 +65,22 @@ class Customer:
         return strawberry.ID(to_global_id("Customer", self.id))
 
     name: str
-    phone: str | None = strawberry.field(description="E.164, e.g. +919876543210")
+
+    @strawberry.field(description="E.164, e.g. +919876543210. A household member's is its contact's (the phone it shares)")
+    async def phone(self: CustomerRow, info: Info) -> str | None:
+        if self.phone or not self.household_contact_id:
+            return self.phone
+        contact = await info.context.loaders.customer.load(self.household_contact_id)
+        return contact.phone if contact else None
+
+    @strawberry.field(description="Whose phone this customer shares, if it is a member of a household")
+    async def household_contact(self: CustomerRow, info: Info) -> Customer | None:
+        return await info.context.loaders.customer.load(self.household_contact_id) if self.household_contact_id else None
+
+    @strawberry.field(description="The members who share this customer's phone (it is their household's contact)")
+    async def household_members(self: CustomerRow, info: Info) -> list[Customer]:
+        return [c for c in await info.context.loaders.household_members.load(self.id) if c.deleted_at is None]
+
     email: str | None
     address: str
     date_of_birth: date | None
@@ -115,6 +131,8 @@ class CustomerCreateInput:
     language: Language | None = None
     tags: list[str] | None = None
     notes: str | None = None
+    join_household: bool = strawberry.field(default=False, description="If another customer has this phone, share it "
+                                            "as a member of that customer's household (else the phone is a duplicate)")
 
 
 @strawberry.input(description="Only the fields given are changed; null clears an optional field.")
@@ -243,8 +261,20 @@ class CustomerQuery:
 class CustomerMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def customer_create(self, info: Info, input: CustomerCreateInput) -> CustomerPayload:
-        data = {k: v for k, v in vars(input).items() if v is not None}
-        return await payload(CustomerPayload, "customer", customers.create_customer(info.context.tenant, data))
+        data = {k: v for k, v in vars(input).items() if v is not None and k != "join_household"}
+        work = customers.create_customer(info.context.tenant, data, join_household=input.join_household)
+        return await payload(CustomerPayload, "customer", work)
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
+                         description="Make a customer a member of another's household: it shares that customer's phone")
+    async def customer_household_join(self, info: Info, id: strawberry.ID, contact_id: strawberry.ID) -> CustomerPayload:
+        work = households.join_household(info.context.tenant, customer_id(id), customer_id(contact_id))
+        return await payload(CustomerPayload, "customer", work)
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
+                         description="A household member stops sharing its contact's phone (it has none until given one)")
+    async def customer_household_leave(self, info: Info, id: strawberry.ID) -> CustomerPayload:
+        return await payload(CustomerPayload, "customer", households.leave_household(info.context.tenant, customer_id(id)))
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def customer_update(self, info: Info, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
@@ -263,13 +293,13 @@ class CustomerMutation:
     async def service_record_create(self, info: Info, input: ServiceRecordCreateInput) -> ServiceRecordPayload:
         data = {k: v for k, v in vars(input).items() if v is not None and k not in ("customer_id", "status")}
         data["status"] = input.status
-        work = service_records.create_service_record(info.context.tenant, customer_id(input.customer_id), data)
+        work = crm_service_records.create_service_record(info.context.tenant, customer_id(input.customer_id), data)
         return await payload(ServiceRecordPayload, "service_record", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def service_record_update(self, info: Info, id: strawberry.ID, input: ServiceRecordUpdateInput) -> ServiceRecordPayload:
         rid = from_global_id(id, "ServiceRecord")
-        work = service_records.update_service_record(info.context.tenant, rid, given(input))
+        work = crm_service_records.update_service_record(info.context.tenant, rid, given(input))
         return await payload(ServiceRecordPayload, "service_record", work)
 
     @strawberry.mutation(

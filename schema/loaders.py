@@ -26,6 +26,7 @@ class Loaders:
         self.payments_by_invoice = DataLoader(self._grouped(Payment, "invoice_id", "received_at"))
         self.refunds_by_payment = DataLoader(self._grouped(Refund, "payment_id", "created_at"))
         self.links_by_invoice = DataLoader(self._grouped(PaymentLink, "invoice_id", "created_at"))
+        self.household_members = DataLoader(self._grouped(Customer, "household_contact_id", "name"))
 
     async def _service_records_by_customer(self, customer_ids: list[UUID]) -> list[list[ServiceRecord]]:
         grouped: dict[UUID, list[ServiceRecord]] = defaultdict(list)

@@ -3,6 +3,8 @@ each must answer as if the object did not exist, and A's data must be unchanged.
 
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.crm import leads as crm_leads, notes as crm_notes, tickets as crm_tickets
 from seva_crm.core.models import (
     ApiKey, BreachIncident, Consent, Customer, GatewayReview, Invoice, Message, MessageTemplate, Payment, Plan, PluginSettings,
     PrivacyRequest, ServiceRecord, Session, Subscription, Tenant, User, WebhookDelivery, WebhookEndpoint,
@@ -32,6 +34,8 @@ NOT_ADDRESSED = {
     # events out: the caller's own tenant's feed and endpoints (test_changes, test_webhooks)
     "changes", "changesHead", "webhookEndpoints", "webhookEventTypes", "webhookEndpointCreate",
     "myDataExport", "myAccountErase",  # the caller's own account's data (test_privacy_own_data)
+    # the CRM's settings of the caller's own tenant, and creating a lead from no other object
+    "statusRules", "statusRuleSet", "ticketSla", "ticketSlaSet", "leadStages", "leadStagesSet", "leadCreate",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
@@ -223,6 +227,51 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "webhookDeliveryRedeliver": ("mutation($id: ID!) { webhookDeliveryRedeliver(id: $id) { delivery { id } errors { code } } }",
                                      {"id": delivery_id},
                                      lambda d: d["webhookDeliveryRedeliver"]["errors"][0]["code"] == "NOT_FOUND"),
+    }
+    # the CRM: A's ticket, incident, lead, note and conversation (core.crm, core.messaging.conversations)
+    a_customer = from_global_id(customer["id"], "Customer")
+    ticket = await crm_tickets.create_ticket(a.scope, a_customer, {"subject": "Secret ticket"})
+    lead = await crm_leads.create_lead(a.scope, {"name": "Secret Lead", "value_amount": 500})
+    await crm_notes.add_note(a.scope, None, a_customer, "Secret note")
+    await a.api.ok("mutation($id: ID!) { conversationMarkRead(customerId: $id) { errors { code } } }", id=customer["id"])
+    tid, lid = {"id": to_global_id("Ticket", ticket.id)}, {"id": to_global_id("Lead", lead.id)}
+    probes |= {
+        "customerSearch": ('{ a: customerSearch(text: "Secret Customer") { score } b: customerSearch(text: "98765 12345") { score } }',
+                           {}, lambda d: d["a"] == [] == d["b"]),
+        "customerHouseholdJoin": ("mutation($id: ID!) { customerHouseholdJoin(id: $id, contactId: $id) { errors { code } } }", cid,
+                                  not_found("customerHouseholdJoin")),
+        "customerHouseholdLeave": ("mutation($id: ID!) { customerHouseholdLeave(id: $id) { errors { code } } }", cid,
+                                   not_found("customerHouseholdLeave")),
+        "ticket": ("query($id: ID!) { ticket(id: $id) { subject } }", tid, lambda d: d["ticket"] is None),
+        "tickets": ("query($c: ID!) { all: tickets { totalCount } c: tickets(filter: {customerId: $c}) { totalCount } }",
+                    {"c": customer["id"]}, lambda d: d["all"]["totalCount"] == 0 == d["c"]["totalCount"]),
+        "ticketCreate": ('mutation($id: ID!) { ticketCreate(input: {customerId: $id, subject: "x"}) { errors { code } } }', cid,
+                         not_found("ticketCreate")),
+        "incidentCreate": ('mutation($id: ID!) { incidentCreate(input: {customerIds: [$id], subject: "x"}) { errors { code } } }', cid,
+                           not_found("incidentCreate")),
+        "ticketUpdate": ("mutation($id: ID!) { ticketUpdate(id: $id, input: {status: CLOSED}) { errors { code } } }", tid,
+                         not_found("ticketUpdate")),
+        "ticketComment": ('mutation($id: ID!) { ticketComment(ticketId: $id, body: "x", internal: false) { errors { code } } }', tid,
+                          not_found("ticketComment")),
+        "conversation": ("query($id: ID!) { conversation(customerId: $id) { id } }", cid, lambda d: d["conversation"] is None),
+        "conversations": ("{ conversations { totalCount } }", {}, lambda d: d["conversations"]["totalCount"] == 0),
+        "myUnreadCount": ("{ myUnreadCount }", {}, lambda d: d["myUnreadCount"] == 0),
+        "conversationMarkRead": ("mutation($id: ID!) { conversationMarkRead(customerId: $id) { errors { code } } }", cid,
+                                 not_found("conversationMarkRead")),
+        "conversationAssign": ("mutation($id: ID!) { conversationAssign(customerId: $id, assigneeId: null) { errors { code } } }", cid,
+                               not_found("conversationAssign")),
+        "conversationReply": ('mutation($id: ID!) { conversationReply(customerId: $id, text: "x") { errors { code } } }', cid,
+                              not_found("conversationReply")),
+        "customerTimeline": ("query($id: ID!) { customerTimeline(customerId: $id) { edges { cursor } } }", cid,
+                             lambda d: d["customerTimeline"] is None),
+        "customerNoteAdd": ('mutation($id: ID!) { customerNoteAdd(customerId: $id, body: "x") { errors { code } } }', cid,
+                            not_found("customerNoteAdd")),
+        "lead": ("query($id: ID!) { lead(id: $id) { name } }", lid, lambda d: d["lead"] is None),
+        "leads": ("{ leads { totalCount } }", {}, lambda d: d["leads"]["totalCount"] == 0),
+        "pipelineSummary": ("{ pipelineSummary { count } }", {}, lambda d: all(s["count"] == 0 for s in d["pipelineSummary"])),
+        "leadUpdate": ('mutation($id: ID!) { leadUpdate(id: $id, input: {name: "pwned"}) { errors { code } } }', lid,
+                       not_found("leadUpdate")),
+        "leadConvert": ("mutation($id: ID!) { leadConvert(id: $id) { errors { code } } }", lid, not_found("leadConvert")),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)

@@ -194,3 +194,16 @@ class GatewayReviewResolution(StrEnum):
     ACCEPTED = "accepted"  # recorded on the invoice after all
     REFUNDED = "refunded"  # given back through the gateway
     DISMISSED = "dismissed"  # settled outside Seva (noted by staff)
+class TicketPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"  # on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 
 from seva_crm.core.platform import audit
@@ -24,13 +24,15 @@ from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers
+from seva_crm.core.customers.name_key import name_key
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.models import Customer, CustomerTag, Tenant
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import tenant_channels
 from seva_crm.core.common.text import invalid_char
 
-COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes"}
+COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes", "household"}
+YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
 MAX_ROWS = 100_000
 BATCH = 1000
@@ -109,6 +111,12 @@ def _row_values(raw: dict[str, str]) -> tuple[dict, list[FieldError]]:
         elif value.strip():
             data[key] = value.strip()
     data.setdefault("name", "")
+    if "household" in data:
+        answer = data.pop("household").lower()
+        if answer in YES | NO:
+            data["household"] = answer in YES
+        else:
+            errors.append(FieldError("household", ErrorCode.INVALID, "use yes or no"))
     if "date_of_birth" in data:
         try:
             data["date_of_birth"] = date.fromisoformat(data["date_of_birth"])
@@ -140,7 +148,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
 
     channels = await tenant_channels(tenant.id)
     valid: list[tuple[int, dict]] = []
-    seen_phones: dict[str, int] = {}
+    seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
     index = 1
     while True:
         index += 1
@@ -160,6 +168,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
             result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
             continue
         data, errors = _row_values(dict(zip(keys, cells, strict=True)))
+        household = data.pop("household", False)
         try:
             values = customers.clean(data, tenant, channels=channels)
         except DomainError as exc:
@@ -170,28 +179,35 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
             result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
             continue
         phone = values.get("phone")
+        values["id"] = uuid4()
         if phone and phone in seen_phones:
-            result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone]}"))
-            continue
-        if phone:
-            seen_phones[phone] = index
-        valid.append((index, values))
+            if not household:
+                result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone][0]}"))
+                continue
+            values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
+        elif phone:
+            seen_phones[phone] = (index, values["id"])
+        valid.append((index, values, household))
         if progress and index % BATCH == 0:
             progress(BATCH // 2)
 
     existing = await _existing_phones(tenant.id, list(seen_phones))
     rows = []
-    for index, values in valid:
+    for index, values, household in valid:
         if (phone := values.get("phone")) in existing:
             name, id = existing[phone]
-            err = customers.duplicate_phone(name, id).errors[0]
-            result.errors.append(RowError(index, columns["phone"], err.code, err.message))
-        else:
-            rows.append(values)
+            if not household:
+                err = customers.duplicate_phone(name, id).errors[0]
+                result.errors.append(RowError(index, columns["phone"], err.code, err.message))
+                continue
+            values["household_contact_id"] = id  # joins the household of the customer holding the phone
+        if values.get("household_contact_id"):
+            values["phone"] = None
+        rows.append(values)
 
     async with transaction():
         for start in range(0, len(rows), BATCH):
-            batch = [Customer(tenant_id=tenant.id, **values) for values in rows[start:start + BATCH]]
+            batch = [Customer(tenant_id=tenant.id, name_key=name_key(values["name"]), **values) for values in rows[start:start + BATCH]]
             await Customer.bulk_create(batch)
             change_feed.record_many(tenant.id, ChangeType.CUSTOMER, [c.id for c in batch], Op.CREATED)
             tags = [CustomerTag(tenant_id=tenant.id, customer_id=c.id, tag=t) for c in batch for t in c.tags]

@@ -21,6 +21,7 @@ from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Customer, CustomerTag
+from seva_crm.core.customers.name_key import name_key
 from seva_crm.core.platform.channel_catalog import check_channel, tenant_channels
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
@@ -109,16 +110,23 @@ def duplicate_phone(name: str, id: UUID) -> DomainError:
     )
 
 
-async def create_customer(tenant: TenantScope, data: dict[str, Any]) -> Customer:
+async def create_customer(tenant: TenantScope, data: dict[str, Any], *, join_household: bool = False) -> Customer:
+    """A new customer. A phone already taken is a duplicate, unless ``join_household``: then the
+    new customer joins the household of the customer holding it (core.customers.households)."""
     values = await validate(data, tenant)
+    contact = await Customer.get_or_none(tenant_id=tenant.id, phone=values["phone"]) if join_household and values.get("phone") else None
+    if contact is not None:
+        values["phone"] = None
     await _ensure_phone_free(tenant.id, values.get("phone"))
     try:
         async with transaction():
-            customer = await Customer.create(tenant_id=tenant.id, **values)
+            customer = await Customer.create(tenant_id=tenant.id, name_key=name_key(values["name"]),
+                                             household_contact_id=contact.id if contact else None, **values)
             change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.CREATED)
             await _write_tags(customer, values.get("tags", []))
             await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
-                               changed=values)
+                               changed=[*values, *(["household_contact"] if contact else [])],
+                               details={"household_contact": str(contact.id)} if contact else None)
     except IntegrityError:  # lost a race with another create of the same phone
         await _ensure_phone_free(tenant.id, values.get("phone"))
         raise
@@ -139,13 +147,21 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
     values = await validate(changes, tenant, partial=True)
     if "phone" in values:
         await _ensure_phone_free(tenant.id, values["phone"], exclude=customer.id)
+        if not values["phone"] and customer.phone and await Customer.filter(tenant_id=tenant.id, household_contact_id=customer.id).exists():
+            raise DomainError.of("phone", ErrorCode.INVALID, "household members share this phone: they must leave the household first")
     if not values:
         return customer
     changed = [k for k, v in values.items() if getattr(customer, k) != v]
     details = field_changes(customer, values, changed)
+    keys = ["name_key"] if "name" in values else []
+    if values.get("phone") and customer.household_contact_id:  # a phone of its own: it leaves the household
+        customer.household_contact_id = None
+        keys.append("household_contact_id")
+        changed.append("household_contact")
     async with transaction():
         customer.update_from_dict(values)
-        await customer.save(update_fields=[*values, "updated_at"])
+        customer.name_key = name_key(customer.name)
+        await customer.save(update_fields=[*values, *keys, "updated_at"])
         change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.UPDATED)
         if "tags" in values:
             await CustomerTag.filter(customer_id=customer.id).delete()

@@ -35,6 +35,7 @@ from uuid import UUID, uuid4
 from tortoise.expressions import F, Q
 from tortoise.queryset import UpdateQuery
 
+from seva_crm.core.customers.households import shared_phone
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
 from seva_crm.core.messaging import sealed
 from seva_crm.core.messaging.consent import may_send
@@ -362,7 +363,8 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
     elif customer is None or customer.deleted_at is not None:
         return await _fail(message, fence, "the customer no longer exists")
     else:
-        recipient = Recipient(customer.id, customer.name, customer.phone, customer.email, customer.language.value)
+        # a household member is reached on its contact's phone, in its own name (core.customers.households)
+        recipient = Recipient(customer.id, customer.name, await shared_phone(customer), customer.email, customer.language.value)
     bindings = context.bindings[message.tenant_id]
     try:
         channel = await choose_channel(message, customer, context.fallback[message.tenant_id], recipient, bindings)
@@ -407,14 +409,16 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
     log.info("message %s: %s error %s on attempt %d (retryable=%s, fallback=%s)",
              message.id, channel, error.code, fence, error.retryable, error.fallback)
     if error.fallback:
-        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=None, locked_until=None, last_error=reason,
+        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=None, locked_until=None,
+                              last_error=reason,
                               channels_tried=[*message.channels_tried, channel], next_attempt_at=utcnow())
         if moved:
             enqueue_send(message.id)
         return S.QUEUED if moved else None
     if error.retryable and fence < settings.outbox_max_attempts:
         delay = backoff(fence, error.retry_after)
-        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=channel, locked_until=None, last_error=reason,
+        moved = await advance(message.id, S.QUEUED, fence=fence, tenant_id=message.tenant_id, channel=channel, locked_until=None,
+                              last_error=reason,
                               next_attempt_at=utcnow() + timedelta(seconds=delay))
         if moved:
             enqueue_send(message.id, delay_seconds=delay)

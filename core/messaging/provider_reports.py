@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.messaging.outbox import advance
+from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Customer, InboundMessage, Message
 from seva_crm.core.platform import events
 
@@ -74,6 +75,7 @@ async def record_inbound(tenant_id: UUID, channel: str, *, sender: str, provider
     customer_id = await customer_by_phone(tenant_id, sender)
     if customer_id is None or not provider_id:
         return None
+    received_at = received_at or utcnow()
     try:
         row = await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel,
                                           provider_id=provider_id[:128], sender=sender, kind=kind[:16], body=body[:4096],
@@ -82,6 +84,7 @@ async def record_inbound(tenant_id: UUID, channel: str, *, sender: str, provider
         return InboundReport(customer_id, stored=False)
     await events.emit(events.new_event(events.MESSAGE_RECEIVED, tenant_id, row.id, channel=channel, kind=row.kind,
                                        customer_id=str(customer_id)))
+    await conversations.touch_inbound(tenant_id, customer_id, row.received_at)  # threaded, unread
     return InboundReport(customer_id, stored=True)
 
 
@@ -89,5 +92,7 @@ async def last_inbound_at(tenant_id: UUID, customer_id: UUID | None, channel: st
     """When the customer last wrote to us on ``channel`` (e.g. for WhatsApp's 24-hour window)."""
     if customer_id is None:
         return None
-    return await (InboundMessage.filter(tenant_id=tenant_id, customer_id=customer_id, channel=channel)
+    # a household member's replies come from its contact's phone
+    contact_id = await Customer.filter(tenant_id=tenant_id, id=customer_id).first().values_list("household_contact_id", flat=True)
+    return await (InboundMessage.filter(tenant_id=tenant_id, customer_id=contact_id or customer_id, channel=channel)
                   .order_by("-received_at").first().values_list("received_at", flat=True))

@@ -17,6 +17,7 @@ from seva_crm.core.models.billing import (
 from seva_crm.core.models.gateway_reviews import GatewayReview
 from seva_crm.core.models.customers import Customer, CustomerIdentifier, CustomerTag, ServiceRecord
 from seva_crm.core.models.events import Change, ChangeCounter, WebhookDelivery, WebhookEndpoint
+from seva_crm.core.models.crm import Conversation, CrmSettings, CustomerNote, Lead, StatusRule, Ticket, TicketComment
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.privacy import Disclosure
@@ -65,4 +66,11 @@ __all__ = [
     "ChangeCounter",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Conversation",
+    "CrmSettings",
+    "CustomerNote",
+    "Lead",
+    "StatusRule",
+    "Ticket",
+    "TicketComment",
 ]

@@ -20,6 +20,9 @@ class Customer(TenantModel):
     deleted_at = fields.DatetimeField(null=True)
     erased_at = fields.DatetimeField(null=True)  # personal data erased: a stub kept for retained records
     disputed_fields = fields.JSONField(default=list)  # refused corrections the customer disputes
+    name_key = fields.CharField(max_length=255, default="")  # core.customers.name_key, kept with the name
+    # a household member shares its contact's phone: its own ``phone`` is null (core.customers.households)
+    household_contact = fields.ForeignKeyField("models.Customer", related_name=False, null=True, on_delete=fields.SET_NULL)
 
     class Meta:
         table = "customer"

@@ -45,6 +45,13 @@ def listen(listener: Listener) -> Listener:
     if listener not in _listeners:
         _listeners.append(listener)
     return listener
+TICKET_CREATED = "ticket.created"
+TICKET_UPDATED = "ticket.updated"
+TICKET_COMMENTED = "ticket.commented"
+LEAD_CREATED = "lead.created"
+LEAD_UPDATED = "lead.updated"
+LEAD_CONVERTED = "lead.converted"
+CONVERSATION_UPDATED = "conversation.updated"  # assigned, read or replied to
 
 def new_event(name: str, tenant_id: UUID, subject_id: UUID, **data: Any) -> DomainEvent:
     return DomainEvent(name=name, tenant_id=tenant_id, subject_id=subject_id, data=data, occurred_at=utcnow())

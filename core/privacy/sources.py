@@ -6,11 +6,13 @@ Other areas define their own tables as sources (``core.common.personal_data``) a
 collects them here: billing's invoices, their lines, payments, refunds, payment links,
 subscriptions, reminders and gateway events (``core.billing.privacy``; tax records as
 ``RecordCategory.TRANSACTION`` with ``tax_date``, kept for GST/VAT with the customer
-anonymised). Plugins' own data goes through ``seva_privacy_fanout`` instead."""
+anonymised), and the CRM's notes, tickets and leads (``core.crm.privacy``). Plugins' own data
+goes through ``seva_privacy_fanout`` instead."""
 
 from __future__ import annotations
 
 from seva_crm.core.billing.privacy import SOURCES as BILLING_SOURCES
+from seva_crm.core.crm.privacy import SOURCES as CRM_SOURCES
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.personal_data import Redactor, Source, record_ids as _ids, redact_rows, row_dict
 from seva_crm.core.customers import identifiers
@@ -182,7 +184,8 @@ class CustomerProfile:
         now = utcnow()
         row = await Customer.get(tenant_id=tenant_id, id=customer_id)
         await Customer.filter(id=row.id).update(
-            name=ERASED_NAME, phone=None, email=None, address="", date_of_birth=None, notes="", tags=[],
+            name=ERASED_NAME, name_key="", household_contact_id=None, phone=None, email=None, address="", date_of_birth=None,
+            notes="", tags=[],
             disputed_fields=[], erased_at=row.erased_at or now, deleted_at=row.deleted_at or now,
         )
 
@@ -193,4 +196,4 @@ PROFILE = CustomerProfile()
 
 def all_sources() -> list[Source]:
     """Every source, the customer row last: it is anonymised once the rest is decided."""
-    return [*CORE_SOURCES, *BILLING_SOURCES, PROFILE]
+    return [*CORE_SOURCES, *BILLING_SOURCES, *CRM_SOURCES, PROFILE]

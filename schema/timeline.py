@@ -1,0 +1,78 @@
+"""A customer's timeline and notes (core.crm.timeline, core.crm.notes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Info
+
+from seva_crm.core.common.enums import Role as CoreRole
+from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.crm import notes, timeline
+from seva_crm.core.models import CustomerNote as NoteRow
+from seva_crm.schema.customers import Money
+from seva_crm.schema.enums import Currency
+from seva_crm.schema.errors import UserError, payload
+from seva_crm.schema.permissions import needs
+from seva_crm.schema.relay import Connection, Edge, PageInfo
+
+
+@strawberry.type(description="One thing that happened with a customer.")
+class TimelineEvent:
+    kind: str = strawberry.field(description="service_record, message, inbound_message, invoice, payment, ticket, consent or note")
+    at: datetime
+    subject_id: strawberry.ID = strawberry.field(description="The id of the object (a ServiceRecord, Message, Ticket, ...)")
+    summary: str
+    amount: Money | None
+
+
+@strawberry.type
+class CustomerNote:
+    @strawberry.field
+    def id(self: NoteRow) -> strawberry.ID:
+        return strawberry.ID(to_global_id("CustomerNote", self.id))
+
+    body: str
+    created_at: datetime
+
+
+@strawberry.type
+class CustomerNotePayload:
+    note: CustomerNote | None
+    errors: list[UserError]
+
+
+def _event(entry) -> TimelineEvent:
+    e: timeline.Event = entry.item
+    amount = Money(amount=e.amount, currency=Currency(e.currency)) if e.amount is not None and e.currency else None
+    return TimelineEvent(kind=e.kind, at=e.at, subject_id=strawberry.ID(to_global_id(e.subject_type, e.subject_id)),
+                         summary=e.summary, amount=amount)
+
+
+@strawberry.type
+class TimelineQuery:
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER),
+                      description="A customer's services, messages, invoices, payments, tickets, consents and notes, newest first")
+    async def customer_timeline(self, info: Info, customer_id: strawberry.ID, first: int | None = 20,
+                                after: str | None = None) -> Connection[TimelineEvent] | None:
+        cid = from_global_id(customer_id, "Customer")
+        if not cid or not await info.context.loaders.customer.load(cid):
+            return None
+        entries, more = await timeline.timeline(info.context.tenant.id, cid, first, after)
+        edges = [Edge(cursor=e.cursor(), node=_event(e)) for e in entries]
+
+        async def count() -> int:
+            return len(edges)
+
+        return Connection(edges=edges, page_info=PageInfo(has_next_page=more, has_previous_page=after is not None,
+                                                          start_cursor=edges[0].cursor if edges else None,
+                                                          end_cursor=edges[-1].cursor if edges else None), count=count)
+
+
+@strawberry.type
+class TimelineMutation:
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
+    async def customer_note_add(self, info: Info, customer_id: strawberry.ID, body: str) -> CustomerNotePayload:
+        work = notes.add_note(info.context.tenant, info.context.principal.user_id, from_global_id(customer_id, "Customer"), body)
+        return await payload(CustomerNotePayload, "note", work)

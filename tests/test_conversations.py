@@ -1,0 +1,80 @@
+"""Conversations: WhatsApp replies threaded with what we sent, unread counts, assignment, and
+answers through the outbox (free text in the 24-hour window, the template outside it)."""
+
+from datetime import timedelta
+
+from seva_crm.core.common.enums import Role
+from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.models import Conversation, InboundMessage, User
+from tests.jobs_support import fast_outbox, provider, settle  # noqa: F401 - fixtures
+from tests.test_whatsapp import E164, customer, fake, inbound, wa  # noqa: F401 - fixtures and helpers
+
+THREAD = """query($c: ID!) { conversation(customerId: $c) {
+  unreadCount assigneeId messages(first: 10) { edges { node { direction channel body status } } pageInfo { hasNextPage } } } }"""
+REPLY = """mutation($c: ID!, $t: String!) { conversationReply(customerId: $c, text: $t) { messageId errors { field code } } }"""
+LIST = """query($unread: Boolean!) { conversations(unreadOnly: $unread) { edges { node { customer { name } unreadCount } } } }"""
+
+
+async def test_a_reply_is_read_and_answered_in_the_window_as_free_text(wa, fake):
+    who = await customer(wa)
+    cid = to_global_id("Customer", who.id)
+    await inbound(wa, fake, "Is my PAN card ready?")  # the fake keeps its window on the wall clock
+    await InboundMessage.filter(tenant_id=wa.id).update(received_at=utcnow())  # ours on the pinned clock
+    await Conversation.filter(tenant_id=wa.id).update(last_inbound_at=utcnow())
+    listed = await wa.api.ok(LIST, unread=True)
+    assert listed["conversations"]["edges"] == [{"node": {"customer": {"name": "Asha Devi"}, "unreadCount": 1}}]
+    thread = (await wa.api.ok(THREAD, c=cid))["conversation"]
+    assert thread["messages"]["edges"] == [{"node": {"direction": "IN", "channel": "whatsapp", "body": "Is my PAN card ready?",
+                                                     "status": None}}]
+    answer = await wa.api.ok(REPLY, c=cid, t="Yes, collect it today.")
+    assert answer["conversationReply"]["errors"] == []
+    messages = await settle_reply(wa)
+    assert messages[0].status.value == "sent"
+    [(payload, code)] = fake.tries(E164)
+    assert payload["type"] == "text" and payload["text"]["body"] == "Yes, collect it today.\n- Test Centre"
+    thread = (await wa.api.ok(THREAD, c=cid))["conversation"]
+    assert [e["node"]["direction"] for e in thread["messages"]["edges"]] == ["OUT", "IN"]
+    assert thread["unreadCount"] == 0
+    assert (await wa.api.ok(LIST, unread=True))["conversations"]["edges"] == []
+
+
+async def settle_reply(tenant):
+    from seva_crm.core.models import Message
+    [row] = await Message.filter(tenant_id=tenant.id, template="conversation_reply").order_by("-created_at").limit(1)
+    return await settle(row.id)
+
+
+async def test_outside_the_window_the_reply_goes_as_the_template(wa, fake):
+    fake.register("seva_conversation_reply", "en", 2)
+    who = await customer(wa)
+    await inbound(wa, fake, "Hello", at=(utcnow() - timedelta(hours=30)).timestamp())
+    await InboundMessage.filter(tenant_id=wa.id).update(received_at=utcnow() - timedelta(hours=30))
+    await wa.api.ok(REPLY, c=to_global_id("Customer", who.id), t="Your card has arrived.")
+    [sent] = await settle_reply(wa)
+    assert sent.status.value == "sent"
+    [(payload, code)] = fake.tries(E164)
+    assert payload["type"] == "template" and payload["template"]["name"] == "seva_conversation_reply"
+    assert [p["text"] for p in payload["template"]["components"][0]["parameters"]] == ["Your card has arrived.", "Test Centre"]
+
+
+async def test_assignment_and_unread_per_agent(wa, fake):
+    who = await customer(wa)
+    cid = to_global_id("Customer", who.id)
+    agent = await wa.api_as(Role.AGENT)
+    me = await User.get(tenant_id=wa.id, role="agent")
+    assign = """mutation($c: ID!, $a: ID) {
+      conversationAssign(customerId: $c, assigneeId: $a) { conversation { assigneeId } errors { code } } }"""
+    done = await wa.api.ok(assign, c=cid, a=to_global_id("User", me.id))
+    assert done["conversationAssign"]["conversation"]["assigneeId"] == to_global_id("User", me.id)
+    await inbound(wa, fake, "one", at=utcnow().timestamp())
+    await inbound(wa, fake, "two", at=utcnow().timestamp())
+    assert (await agent.ok("{ myUnreadCount }"))["myUnreadCount"] == 2
+    assert (await wa.api.ok("{ myUnreadCount }"))["myUnreadCount"] == 0  # the owner was not assigned
+    await agent.ok("""mutation($c: ID!) { conversationMarkRead(customerId: $c) { errors { code } } }""", c=cid)
+    assert (await agent.ok("{ myUnreadCount }"))["myUnreadCount"] == 0
+    viewer = await wa.api_as(Role.VIEWER)
+    refused = await viewer(REPLY, c=cid, t="hi")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    empty = await wa.api.ok(REPLY, c=cid, t="  ")
+    assert empty["conversationReply"]["errors"] == [{"field": "text", "code": "REQUIRED"}]
