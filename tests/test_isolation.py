@@ -26,6 +26,8 @@ NOT_ADDRESSED = {
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
     # staff: one's own password, and the public reset by email address (test_staff)
     "passwordChange", "passwordResetStart", "passwordResetFinish",
+    # the caller's own tenant's compliance report and export
+    "complianceReport", "complianceReportHtml", "tenantExport",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
@@ -71,6 +73,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     def not_found(field):
         return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
 
+    identifier = (await a.api.ok('mutation($id: ID!) { customerIdentifierSet(customerId: $id, kind: "pan", value: "ABCDE1234F") '
+                                 '{ identifier { id } } }', id=customer["id"]))["customerIdentifierSet"]["identifier"]
     rid, cid = {"id": request["id"]}, {"id": customer["id"]}
     a_owner = await User.get(email=a.owner_email)
     a_session = await Session.filter(user_id=a_owner.id).first()
@@ -193,6 +197,20 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                           {"id": to_global_id("Session", a_session.id)}, not_found("sessionRevoke")),
         "sessionRevokeAll": ("mutation($id: ID!) { sessionRevokeAll(userId: $id) { count errors { code } } }", uid,
                              not_found("sessionRevokeAll")),
+    }
+    probes |= {  # the audit log, sign-in history and identifiers
+        "auditEvents": ("query($id: ID!) { auditEvents(filter: {subjectId: $id}) { totalCount } }", cid,
+                        lambda d: d["auditEvents"]["totalCount"] == 0),
+        "auditEventsCsv": ("query($id: ID!) { auditEventsCsv(filter: {subjectId: $id}) }", cid,
+                           lambda d: d["auditEventsCsv"].count("\n") == 1),  # the header only
+        "loginHistory": ("query($id: ID!) { loginHistory(userId: $id) { totalCount } }", uid,
+                         lambda d: d["loginHistory"]["totalCount"] == 0),
+        "customerIdentifiers": ("query($id: ID!) { customerIdentifiers(customerId: $id) { id } }", cid,
+                                lambda d: d["customerIdentifiers"] == []),
+        "customerIdentifierSet": ('mutation($id: ID!) { customerIdentifierSet(customerId: $id, kind: "pan", value: "ZZZZZ9999Z") '
+                                  '{ errors { code } } }', cid, not_found("customerIdentifierSet")),
+        "customerIdentifierReveal": ("mutation($id: ID!) { customerIdentifierReveal(id: $id) { value errors { code } } }",
+                                     {"id": identifier["id"]}, not_found("customerIdentifierReveal")),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
