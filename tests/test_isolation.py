@@ -36,6 +36,8 @@ NOT_ADDRESSED = {
     "myDataExport", "myAccountErase",  # the caller's own account's data (test_privacy_own_data)
     # the CRM's settings of the caller's own tenant, and creating a lead from no other object
     "statusRules", "statusRuleSet", "ticketSla", "ticketSlaSet", "leadStages", "leadStagesSet", "leadCreate",
+    # the caller's own tenant's compliance report and export
+    "complianceReport", "complianceReportHtml", "tenantExport",
 }
 
 TEMPLATE_UPSERT = "mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { code } } }"
@@ -84,6 +86,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     def not_found(field):
         return lambda d: d[field]["errors"][0]["code"] == "NOT_FOUND"
 
+    identifier = (await a.api.ok('mutation($id: ID!) { customerIdentifierSet(customerId: $id, kind: "pan", value: "ABCDE1234F") '
+                                 '{ identifier { id } } }', id=customer["id"]))["customerIdentifierSet"]["identifier"]
     rid, cid = {"id": request["id"]}, {"id": customer["id"]}
     a_owner = await User.get(email=a.owner_email)
     a_session = await Session.filter(user_id=a_owner.id).first()
@@ -272,6 +276,20 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "leadUpdate": ('mutation($id: ID!) { leadUpdate(id: $id, input: {name: "pwned"}) { errors { code } } }', lid,
                        not_found("leadUpdate")),
         "leadConvert": ("mutation($id: ID!) { leadConvert(id: $id) { errors { code } } }", lid, not_found("leadConvert")),
+    }
+    probes |= {  # the audit log, sign-in history and identifiers
+        "auditEvents": ("query($id: ID!) { auditEvents(filter: {subjectId: $id}) { totalCount } }", cid,
+                        lambda d: d["auditEvents"]["totalCount"] == 0),
+        "auditEventsCsv": ("query($id: ID!) { auditEventsCsv(filter: {subjectId: $id}) }", cid,
+                           lambda d: d["auditEventsCsv"].count("\n") == 1),  # the header only
+        "loginHistory": ("query($id: ID!) { loginHistory(userId: $id) { totalCount } }", uid,
+                         lambda d: d["loginHistory"]["totalCount"] == 0),
+        "customerIdentifiers": ("query($id: ID!) { customerIdentifiers(customerId: $id) { id } }", cid,
+                                lambda d: d["customerIdentifiers"] == []),
+        "customerIdentifierSet": ('mutation($id: ID!) { customerIdentifierSet(customerId: $id, kind: "pan", value: "ZZZZZ9999Z") '
+                                  '{ errors { code } } }', cid, not_found("customerIdentifierSet")),
+        "customerIdentifierReveal": ("mutation($id: ID!) { customerIdentifierReveal(id: $id) { value errors { code } } }",
+                                     {"id": identifier["id"]}, not_found("customerIdentifierReveal")),
     }
     for name, (query, variables, hidden) in probes.items():
         data = await b.api.ok(query, **variables)
