@@ -13,7 +13,7 @@ from uuid import UUID
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing import gateways, invoices, payments, plans, subscriptions
+from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
 from seva_crm.core.billing.summary import billing_summary
@@ -140,6 +140,10 @@ class Refund:
     status: RefundStatus
     reason: str
     created_at: datetime
+
+    @strawberry.field(description="The member of staff who made it; null for a gateway's or the system's refund")
+    def refunded_by_id(self: RefundRow) -> strawberry.ID | None:
+        return strawberry.ID(to_global_id("User", self.refunded_by_id)) if self.refunded_by_id else None
 
 
 @strawberry.type
@@ -316,6 +320,14 @@ class PlanCreateInput:
     active: bool = True
 
 
+@strawberry.input(description="Only the fields given change. A new price applies from each subscription's next invoice.")
+class PlanUpdateInput:
+    name: str | None = None
+    amount: int | None = strawberry.field(default=None, description="Price before tax, in minor units")
+    tax_rate_bp: int | None = None
+    active: bool | None = None
+
+
 @strawberry.input
 class SubscriptionCreateInput:
     customer_id: strawberry.ID
@@ -487,6 +499,17 @@ class BillingMutation:
     async def plan_create(self, info: Info, input: PlanCreateInput) -> PlanPayload:
         return await payload(PlanPayload, "plan", plans.create_plan(info.context.tenant, _data(input)))
 
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description="Change a plan (audited with before and after).")
+    async def plan_update(self, info: Info, id: strawberry.ID, input: PlanUpdateInput) -> PlanPayload:
+        return await payload(PlanPayload, "plan", plans.update_plan(info.context.tenant, gid("Plan", id), _data(input)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
+        "Move an active subscription to another plan from today: the unused days of the paid period are credited, "
+        "the new plan's charged; a positive difference is invoiced at once, a negative one kept as the customer's credit."))
+    async def subscription_change_plan(self, info: Info, id: strawberry.ID, plan_id: strawberry.ID) -> SubscriptionPayload:
+        work = plan_changes.change_plan(info.context.tenant, gid("Subscription", id), gid("Plan", plan_id))
+        return await payload(SubscriptionPayload, "subscription", work)
+
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
         "Start a subscription. Without a trial it is active at once and its first invoice is issued, due on the start day."))
     async def subscription_create(self, info: Info, input: SubscriptionCreateInput) -> SubscriptionPayload:
@@ -518,9 +541,15 @@ class BillingMutation:
         data["lines"] = [vars(line) for line in input.lines]
         return await payload(InvoicePayload, "invoice", invoices.create_invoice(info.context.tenant, data))
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Void an unpaid invoice; its number stays used.")
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
+        "Void an unpaid invoice; its number stays used. Its open payment links are cancelled at the gateway first."))
     async def invoice_void(self, info: Info, id: strawberry.ID) -> InvoicePayload:
-        return await payload(InvoicePayload, "invoice", invoices.void_invoice(info.context.tenant, gid("Invoice", id)))
+        return await payload(InvoicePayload, "invoice", voiding.void(info.context.tenant, gid("Invoice", id)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description=(
+        "Write off an open invoice (status UNCOLLECTIBLE): no more reminders; a payment that still comes pays it."))
+    async def invoice_write_off(self, info: Info, id: strawberry.ID) -> InvoicePayload:
+        return await payload(InvoicePayload, "invoice", invoices.write_off_invoice(info.context.tenant, gid("Invoice", id)))
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
                          description="Record a payment taken by staff (cash, UPI, bank). Partial payments are fine.")
@@ -530,9 +559,11 @@ class BillingMutation:
         return await payload(PaymentPayload, "payment", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
-                         description="Refund part or all of a payment (a gateway payment at its gateway).")
+                         description="Refund part or all of a payment (a gateway payment at its gateway). "
+                                     "The invoice becomes REFUNDED: nothing more is asked of the customer.")
     async def payment_refund(self, info: Info, input: PaymentRefundInput) -> RefundPayload:
-        work = gateways.refund(info.context.tenant, gid("Payment", input.payment_id), _data(input, "payment_id"))
+        work = gateways.refund(info.context.tenant, gid("Payment", input.payment_id), _data(input, "payment_id"),
+                               user_id=info.context.principal.user_id)
         return await payload(RefundPayload, "refund", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(

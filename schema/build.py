@@ -15,6 +15,7 @@ from strawberry.utils.str_converters import to_camel_case
 from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.billing_settings import BillingSettingsMutation, BillingSettingsQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
@@ -30,6 +31,8 @@ from seva_crm.schema.staff import StaffMutation, StaffQuery
 QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, PrivacyQuery, PluginQuery, ChannelQuery)
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
+QUERIES += (BillingSettingsQuery,)
+MUTATIONS += (BillingSettingsMutation,)
 
 
 def _field_names(cls: type) -> list[str]:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from html import escape
 
 from seva_crm.core.billing.invoices import amount_due, tax_lines
+from seva_crm.core.common import localise
 from seva_crm.core.models import Customer, Invoice, InvoiceLine, Tenant
 
 SYMBOLS = {"INR": "₹", "BDT": "৳"}
 
 
-def format_money(amount: int, currency: str) -> str:
-    """12345 INR -> '₹123.45' (two minor digits for both INR and BDT)."""
-    sign = "-" if amount < 0 else ""
-    major, minor = divmod(abs(amount), 100)
-    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{major:,}.{minor:02d}"
+def format_money(amount: int, currency: str, language: str | None = "en") -> str:
+    """17700000 INR -> '₹1,77,000.00' (``core.common.localise.money``)."""
+    return localise.money(amount, currency, language)
 
 
 def format_rate(rate_bp: int) -> str:

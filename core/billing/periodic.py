@@ -18,7 +18,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.billing import events
+from seva_crm.core.billing import events, notify
 from seva_crm.core.billing.clock import todays
 from seva_crm.core.billing.invoices import PAYABLE
 from seva_crm.core.billing.money import days, period_end
@@ -29,6 +29,8 @@ from seva_crm.core.common.enums import BillingInterval, SubscriptionStatus
 from seva_crm.core.jobs.schedule import HOUR, periodic
 from seva_crm.core.models import Invoice, Plan, Subscription
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform import audit
+from seva_crm.core.storage.transactions import transaction
 
 log = logging.getLogger("seva.billing")
 S = SubscriptionStatus
@@ -126,10 +128,18 @@ async def suspend_after_grace(now: datetime) -> list[UUID]:
         if oldest is None or oldest.due_on + days(sub.grace_days) >= today or not can_move(sub, S.SUSPENDED):
             continue
         old = transition(sub, S.SUSPENDED)
-        if await _save_guarded(sub, ["status"], old):
+        async with transaction():  # the status, the notices and the audit entry commit together
+            if not await _save_guarded(sub, ["status"], old):
+                continue
+            await notify.send_subscription_notice(sub, notify.SUSPENDED, oldest, str(oldest.id))
+            await notify.alert_staff(sub.tenant_id, f"subscription {sub.id} suspended: invoice {oldest.number} is "
+                                     f"{(today - oldest.due_on).days} days overdue", f"suspended:{sub.id}:{oldest.id}")
+            await audit.record(sub.tenant_id, "subscription.suspended", subject_type="subscription", subject_id=sub.id,
+                               changed=["status"], details={"invoice": str(oldest.id), "days_overdue": (today - oldest.due_on).days},
+                               actor=audit.SYSTEM)
             await events.emit(events.SUBSCRIPTION_SUSPENDED, sub.tenant_id, sub.id, status=sub.status.value,
-                        invoice_id=str(oldest.id), days_overdue=(today - oldest.due_on).days)
-            done.append(sub.id)
+                              invoice_id=str(oldest.id), days_overdue=(today - oldest.due_on).days)
+        done.append(sub.id)
     return done
 
 

@@ -22,19 +22,22 @@ from uuid import UUID
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.billing import events
+from seva_crm.core.billing import events, notify
 from seva_crm.core.billing.clock import local_date, tenant_today
 from seva_crm.core.billing.invoices import LineDraft, issue_invoice
 from seva_crm.core.billing.money import days, period_end
 from seva_crm.core.billing.plans import get_plan
 from seva_crm.core.billing.settings import billing_settings
+from seva_crm.core.customers import customers
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
-from seva_crm.core.models import Invoice, Plan, Subscription, Tenant
+from seva_crm.core.models import Customer, Invoice, Plan, Subscription, Tenant
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform import audit
+from seva_crm.core.storage.transactions import transaction
 
 S = SubscriptionStatus
 TRANSITIONS: dict[SubscriptionStatus, set[SubscriptionStatus]] = {
@@ -114,8 +117,14 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
         )
         if not trial_days:
             await _invoice_period(sub, plan, start, end, issued_on=today, due_on=start)
+        await audit_change(sub, "subscription.created", plan=str(plan.id), amount=plan.amount, currency=plan.currency.value)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
+
+
+async def audit_change(sub: Subscription, action: str, **details: Any) -> None:
+    await audit.record(sub.tenant_id, action, subject_type="subscription", subject_id=sub.id, changed=["status"],
+                       details={"status": sub.status.value, **details})
 
 
 async def _invoice_period(sub: Subscription, plan: Plan, start: date, end: date, *, issued_on: date, due_on: date) -> Invoice:
@@ -132,9 +141,27 @@ async def cancel_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     sub = await get_subscription(tenant.id, sub_id)
     transition(sub, S.CANCELLED)
     sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
-    await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
-    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+    async with transaction():
+        await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+        await audit_change(sub, "subscription.cancelled")
+        await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
+
+
+async def delete_customer(tenant: TenantScope, customer_id: UUID | None, *, cancel_subscriptions: bool = False) -> Customer:
+    """Soft-delete a customer; with ``cancel_subscriptions`` their live subscriptions are
+    cancelled in the same transaction (without it, live subscriptions refuse the deletion)."""
+    async with transaction():
+        if cancel_subscriptions and customer_id:
+            live = await Subscription.filter(tenant_id=tenant.id, customer_id=customer_id,
+                                             status__in=customers.LIVE_SUBSCRIPTIONS).select_for_update()
+            for sub in live:
+                transition(sub, S.CANCELLED)
+                sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
+                await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+                await audit_change(sub, "subscription.cancelled", reason="customer deleted")
+                await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        return await customers.delete_customer(tenant, customer_id)
 
 
 async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscription:
@@ -148,6 +175,7 @@ async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscr
         today = await tenant_today(tenant.id, now)
         await Invoice.filter(tenant_id=tenant.id, subscription_id=sub.id, status=InvoiceStatus.OPEN, amount_paid=0,
                              period_start__gt=today).update(status=InvoiceStatus.VOID, voided_at=now)
+        await audit_change(sub, "subscription.paused")
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
@@ -164,7 +192,9 @@ async def resume_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     if sub.next_renewal_on is not None:
         sub.next_renewal_on += days(paused_days)
     sub.paused_at = None
-    await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
+    async with in_transaction():
+        await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
+        await audit_change(sub, "subscription.resumed", paused_days=paused_days)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
     return sub
 
@@ -182,13 +212,19 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
     if sub.status is S.TRIALING and sub.current_period_end > today:
         return None  # paid ahead: the trial runs on and becomes active when it ends
     old = transition(sub, S.ACTIVE)
-    async with in_transaction():
+    async with transaction():
         if old is S.SUSPENDED and sub.current_period_end <= today and sub.auto_renew:
             plan = await Plan.get(id=sub.plan_id)
             end = period_end(today, plan.interval)
             sub.current_period_start, sub.current_period_end, sub.next_renewal_on = today, end, end
             await _invoice_period(sub, plan, today, end, issued_on=today, due_on=today)
         await sub.save(update_fields=["status", "current_period_start", "current_period_end", "next_renewal_on", "updated_at"])
+        if old is S.SUSPENDED:  # the customer and staff were told of the suspension: tell them it is over
+            stamp = now.isoformat()
+            await notify.send_subscription_notice(sub, notify.REACTIVATED, None, stamp)
+            await notify.alert_staff(tenant_id, f"subscription {sub.id} is active again after a payment", f"reactivated:{sub.id}:{stamp}")
+            await audit.record(tenant_id, "subscription.reactivated", subject_type="subscription", subject_id=sub.id,
+                               changed=["status"], details={"previous": old.value})
     await events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
     return sub
 

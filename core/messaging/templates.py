@@ -119,6 +119,19 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="Breach reported. Notifications owed: {owed}. Open Seva to record each one."),
     _builtin("breach_reminder", Purpose.SERVICE,
              en="Reminder: breach notification {key} is due by {due_at} UTC ({citation}). Open Seva to record it."),
+    _builtin("subscription_suspended", Purpose.SERVICE,
+             en="Hello {name}, your {plan} service from {business} is suspended: invoice {invoice_number} for {amount} "
+                "is unpaid since {due_date}. Pay it to restore the service.",
+             hi="नमस्ते {name}, {business} से आपकी {plan} सेवा निलंबित कर दी गई है: बिल {invoice_number} की राशि {amount} "
+                "{due_date} से बकाया है। सेवा फिर से शुरू करने के लिए भुगतान करें।",
+             bn="নমস্কার {name}, {business}-এর আপনার {plan} পরিষেবা স্থগিত করা হয়েছে: বিল {invoice_number}-এর {amount} "
+                "{due_date} থেকে বকেয়া। পরিষেবা আবার চালু করতে পরিশোধ করুন।"),
+    _builtin("subscription_reactivated", Purpose.SERVICE,
+             en="Hello {name}, your {plan} service from {business} is active again. Thank you for your payment.",
+             hi="नमस्ते {name}, {business} से आपकी {plan} सेवा फिर से चालू है। भुगतान के लिए धन्यवाद।",
+             bn="নমস্কার {name}, {business}-এর আপনার {plan} পরিষেবা আবার চালু হয়েছে। পরিশোধের জন্য ধন্যবাদ।"),
+    _builtin("billing_staff_alert", Purpose.SERVICE,
+             en="Billing alert for {business}: {summary}"),
 )}
 TEMPLATES = BUILTIN  # the name earlier code used
 

@@ -4,6 +4,7 @@ from seva_crm.core.models.audit import AuditEvent, AuditHead
 from seva_crm.core.models.billing import (
     BillingReminder,
     BillingSettings,
+    Credit,
     GatewayEvent,
     Invoice,
     InvoiceCounter,
@@ -31,6 +32,7 @@ __all__ = [
     "ConsentNotice",
     "Customer",
     "CustomerTag",
+    "Credit",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",

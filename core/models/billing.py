@@ -9,6 +9,7 @@ from seva_crm.core.common.enums import (
     BillingInterval,
     Currency,
     InvoiceStatus,
+    LatePaymentAction,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
@@ -25,6 +26,8 @@ class BillingSettings(TenantModel):
     reminder_days_before = fields.IntField(default=3)  # also how early a renewal invoice is issued
     invoice_due_days = fields.IntField(default=7)  # manual invoices: due this many days after issue
     grace_days = fields.IntField(default=7)  # default for new subscriptions
+    late_payment_action = fields.CharEnumField(LatePaymentAction, max_length=16, default=LatePaymentAction.CREDIT)
+    upi_vpa = fields.CharField(max_length=100, default="")  # the tenant's UPI id (India): a UPI link and QR on each invoice
 
     class Meta:
         table = "billing_settings"
@@ -160,11 +163,28 @@ class Refund(TenantModel):
     status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.PROCESSED)
     reason = fields.CharField(max_length=300, default="")
     provider_refund_id = fields.CharField(max_length=64, null=True)  # rfnd_..., once per tenant
+    # who made it; null: a gateway's report or the system
+    refunded_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
 
     class Meta:
         table = "billing_refund"
         unique_together = (("tenant_id", "provider_refund_id"),)
         indexes = (("tenant_id", "payment_id"),)
+
+
+class Credit(TenantModel):
+    """Money a customer has with the tenant (a payment for a void invoice, unused days of a changed plan)."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.NO_ACTION)
+    payment = fields.ForeignKeyField("models.Payment", related_name=False, null=True, on_delete=fields.NO_ACTION)
+    amount = fields.BigIntField()  # minor units
+    currency = fields.CharEnumField(Currency, max_length=3)
+    reason = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "billing_credit"
+        unique_together = (("tenant_id", "payment_id"),)  # one credit per late payment
+        indexes = (("tenant_id", "customer_id"),)
 
 
 class BillingReminder(TenantModel):
