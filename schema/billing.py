@@ -13,7 +13,7 @@ from uuid import UUID
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, voiding
+from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
 from seva_crm.core.billing.summary import billing_summary
@@ -25,6 +25,7 @@ from seva_crm.core.models import PaymentLink as PaymentLinkRow
 from seva_crm.core.models import Plan as PlanRow
 from seva_crm.core.models import Refund as RefundRow
 from seva_crm.core.models import Subscription as SubscriptionRow
+from seva_crm.core.models import Tenant as TenantRow
 from seva_crm.core.common.paging import encode_cursor
 from seva_crm.schema.customers import Customer, customer_id
 from seva_crm.schema.enums import (
@@ -44,6 +45,7 @@ from seva_crm.schema.errors import UserError, payload
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, connection, list_connection
 from seva_crm.schema.scalars import BigInt
+from seva_crm.schema.tax_invoice import TaxInvoice, to_graphql
 
 MAX_NESTED = 100
 
@@ -74,6 +76,7 @@ class Plan:
     name: str
     interval: BillingInterval
     tax_rate_bp: int = strawberry.field(description="Tax rate in basis points: 1800 is 18%")
+    hsn_sac: str = strawberry.field(description="HSN (goods) or SAC (services) code printed on tax invoices, e.g. 998422")
     active: bool
     created_at: datetime
 
@@ -121,6 +124,7 @@ class InvoiceLine:
     amount: BigInt = strawberry.field(description="Quantity x unit amount")
     tax_rate_bp: int
     tax_amount: BigInt = strawberry.field(description="Tax on this line, rounded half up to the minor unit")
+    hsn_sac: str
 
 
 @strawberry.type(description="The tax at one rate: the sum of its lines' rounded taxes.")
@@ -259,6 +263,12 @@ class Invoice:
         links = await info.context.loaders.links_by_invoice.load(self.id)
         return links[-1] if links else None
 
+    @strawberry.field(description="The invoice's tax invoice fields: GST (CGST + SGST or IGST, place of supply) in India, "
+                                  "Mushak-6.3 VAT in Bangladesh (costs a few queries: ask for one invoice at a time)")
+    async def tax_invoice(self: InvoiceRow, info: Info) -> TaxInvoice:
+        tenant = await TenantRow.get(id=self.tenant_id).only("id", "locale")
+        return to_graphql(await tax_invoice.tax_invoice(self), tenant.locale)
+
     @strawberry.field(description="The invoice as a self-contained HTML page to send the customer "
                                   "(costs a few queries: ask for one invoice at a time)")
     async def html(self: InvoiceRow) -> str:
@@ -317,6 +327,7 @@ class PlanCreateInput:
     interval: BillingInterval
     currency: Currency | None = strawberry.field(default=None, description="Default: the tenant's currency")
     tax_rate_bp: int = strawberry.field(default=0, description="Basis points: 1800 is 18% GST")
+    hsn_sac: str | None = strawberry.field(default=None, description="HSN or SAC code, 4 to 8 digits")
     active: bool = True
 
 
@@ -325,6 +336,7 @@ class PlanUpdateInput:
     name: str | None = None
     amount: int | None = strawberry.field(default=None, description="Price before tax, in minor units")
     tax_rate_bp: int | None = None
+    hsn_sac: str | None = None
     active: bool | None = None
 
 
@@ -345,6 +357,7 @@ class InvoiceLineInput:
     unit_amount: int = strawberry.field(description="Minor units, before tax")
     quantity: int = 1
     tax_rate_bp: int = 0
+    hsn_sac: str | None = None
 
 
 @strawberry.input

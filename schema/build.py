@@ -16,6 +16,8 @@ from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.billing import BillingMutation, BillingQuery
 from seva_crm.schema.billing_settings import BillingSettingsMutation, BillingSettingsQuery
+from seva_crm.schema.tax_invoice import TaxMutation
+from seva_crm.schema.tenant_profile import TenantProfileMutation
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.customers import CustomerMutation, CustomerQuery
 from seva_crm.schema.errors import ErrorPolicy, expect_unavailable
@@ -32,7 +34,7 @@ QUERIES = (StaffQuery, SessionQuery, CustomerQuery, MessageQuery, BillingQuery, 
 MUTATIONS = (StaffMutation, SessionMutation, CustomerMutation, MessageMutation, BillingMutation, PrivacyMutation, PluginMutation,
              ChannelMutation)
 QUERIES += (BillingSettingsQuery,)
-MUTATIONS += (BillingSettingsMutation,)
+MUTATIONS += (BillingSettingsMutation, TenantProfileMutation, TaxMutation)
 
 
 def _field_names(cls: type) -> list[str]:

@@ -28,6 +28,7 @@ from seva_crm.core.platform import audit
 from seva_crm.core.common.paging import SortKey, date_key, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.common.tax_ids import check_hsn_sac, financial_year
 from seva_crm.core.common.validation import collect, require_text
 
 Status = InvoiceStatus
@@ -57,6 +58,7 @@ class LineDraft:
     quantity: int
     unit_amount: int
     tax_rate_bp: int
+    hsn_sac: str = ""
 
     @property
     def amount(self) -> int:
@@ -82,13 +84,14 @@ def clean_lines(lines: list[dict[str, Any]]) -> list[LineDraft]:
     out, errors = [], []
     for i, line in enumerate(lines):
         try:
-            description, quantity, unit_amount, tax_rate_bp = collect(
+            description, quantity, unit_amount, tax_rate_bp, hsn_sac = collect(
                 lambda line=line, i=i: require_text(line.get("description"), f"lines.{i}.description", 300),
                 lambda line=line, i=i: check_quantity(line.get("quantity", 1), f"lines.{i}.quantity"),
                 lambda line=line, i=i: check_amount(line.get("unit_amount"), f"lines.{i}.unitAmount"),
                 lambda line=line, i=i: check_tax_rate(line.get("tax_rate_bp", 0), f"lines.{i}.taxRateBp"),
+                lambda line=line, i=i: check_hsn_sac(line.get("hsn_sac"), f"lines.{i}.hsnSac"),
             )
-            out.append(LineDraft(description, quantity, unit_amount, tax_rate_bp))
+            out.append(LineDraft(description, quantity, unit_amount, tax_rate_bp, hsn_sac))
         except DomainError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -149,23 +152,30 @@ async def issue_invoice(
     tenant_id: UUID, customer_id: UUID, currency: Currency, lines: list[LineDraft], *, issued_on: date, due_on: date,
     subscription_id: UUID | None = None, period: tuple[date, date] | None = None, notes: str = "",
 ) -> Invoice:
-    """Number and save an invoice with its lines in one transaction."""
+    """Number and save an invoice with its lines in one transaction, with the tax identities of
+    both sides as they are today (``core.billing.tax_invoice.parties``)."""
+    from seva_crm.core.billing.tax_invoice import parties
+
     prefix = (await billing_settings(tenant_id)).invoice_prefix
-    await numbering.ensure_counter(tenant_id, issued_on.year)
+    tax_ids = await parties(tenant_id, customer_id)
+    year = financial_year(tax_ids.region, issued_on)
+    await numbering.ensure_counter(tenant_id, year)
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
     async with in_transaction() as conn:
-        number = await numbering.take_number(conn, tenant_id, issued_on.year, prefix)
+        number = await numbering.take_number(conn, tenant_id, year, prefix)
         invoice = await Invoice.create(
             using_db=conn, tenant_id=tenant_id, customer_id=customer_id, subscription_id=subscription_id, number=number,
             status=InvoiceStatus.OPEN, currency=currency, subtotal=subtotal, tax_total=tax_total,
             total=subtotal + tax_total, issued_on=issued_on, due_on=due_on, notes=notes,
             period_start=period[0] if period else None, period_end=period[1] if period else None,
+            supplier_tax_id=tax_ids.supplier_tax_id, supplier_state_code=tax_ids.supplier_state_code,
+            recipient_tax_id=tax_ids.recipient_tax_id, place_of_supply=tax_ids.place_of_supply,
         )
         await InvoiceLine.bulk_create([
             InvoiceLine(tenant_id=tenant_id, invoice_id=invoice.id, position=i, description=line.description,
                         quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
-                        tax_rate_bp=line.tax_rate_bp, tax_amount=line.tax_amount)
+                        tax_rate_bp=line.tax_rate_bp, tax_amount=line.tax_amount, hsn_sac=line.hsn_sac)
             for i, line in enumerate(lines)
         ], using_db=conn)
     return invoice

@@ -58,7 +58,7 @@ async def change_plan(tenant: TenantScope, sub_id: UUID | None, plan_id: UUID | 
             label = (f"{new.name} from {old.name}: {localise.day(today)} to {localise.day(last)} "
                      f"({unused} of {period_days} days, less the unused part of {old.name})")
             invoice = await issue_invoice(tenant.id, sub.customer_id, new.currency,
-                                          [LineDraft(label[:300], 1, difference, new.tax_rate_bp)],
+                                          [LineDraft(label[:300], 1, difference, new.tax_rate_bp, new.hsn_sac)],
                                           issued_on=today, due_on=today, subscription_id=sub.id)
             details["invoice"] = str(invoice.id)
         elif difference < 0:

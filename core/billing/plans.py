@@ -15,6 +15,7 @@ from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotF
 from seva_crm.core.models import Plan
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
+from seva_crm.core.common.tax_ids import check_hsn_sac
 from seva_crm.core.common.validation import require_text
 from seva_crm.core.platform import audit
 
@@ -56,6 +57,7 @@ async def create_plan(tenant: TenantScope, data: dict[str, Any]) -> Plan:
         "tax_rate_bp": lambda: check_tax_rate(data.get("tax_rate_bp", 0)),
         "interval": lambda: BillingInterval(data["interval"]) if data.get("interval") else _required("interval"),
         "currency": lambda: check_currency(data.get("currency"), tenant),
+        "hsn_sac": lambda: check_hsn_sac(data.get("hsn_sac")),
     }
     for key, check in checks.items():
         try:
@@ -77,6 +79,7 @@ UPDATABLE = {
     "amount": lambda v: check_amount(v, "amount"),
     "tax_rate_bp": lambda v: check_tax_rate(v),
     "active": lambda v: v is not False,
+    "hsn_sac": lambda v: check_hsn_sac(v),
 }
 
 

@@ -10,9 +10,9 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seva_crm.core.common.enums import LatePaymentAction
+from seva_crm.core.common.enums import LatePaymentAction, Region
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError
-from seva_crm.core.models import BillingSettings
+from seva_crm.core.models import BillingSettings, Tenant
 from seva_crm.core.platform import audit
 
 PREFIX = re.compile(r"^[A-Z0-9]{1,12}$")
@@ -47,10 +47,19 @@ def _check(changes: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in changes.items() if k in FIELDS}
 
 
+INDIA_PREFIX = 4  # PREFIX-2526-000001 stays within GST's 16 characters
+
+
 async def update_billing_settings(tenant_id: UUID, changes: dict[str, Any]) -> BillingSettings:
     """Change some settings; audited with each changed value before and after (the UPI id is
-    the business's own, not personal data)."""
+    the business's own, not personal data). In India the prefix has at most 4 characters, so
+    an invoice number fits GST's 16."""
     changes = _check(dict(changes))
+    if len(changes.get("invoice_prefix") or "") > INDIA_PREFIX:
+        region = (await Tenant.get(id=tenant_id).only("id", "region")).region
+        if region is Region.IN:
+            raise DomainError.of("invoicePrefix", ErrorCode.INVALID, f"at most {INDIA_PREFIX} characters in India: "
+                                                                     "a GST invoice number has at most 16")
     async with in_transaction():
         row = await billing_settings(tenant_id)
         before = {k: _plain(getattr(row, k)) for k in changes}

@@ -28,6 +28,7 @@ from seva_crm.core.billing.invoices import LineDraft, issue_invoice
 from seva_crm.core.billing.money import days, period_end
 from seva_crm.core.billing.plans import get_plan
 from seva_crm.core.billing.settings import billing_settings
+from seva_crm.core.common import localise
 from seva_crm.core.customers import customers
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
@@ -129,8 +130,9 @@ async def audit_change(sub: Subscription, action: str, **details: Any) -> None:
 
 async def _invoice_period(sub: Subscription, plan: Plan, start: date, end: date, *, issued_on: date, due_on: date) -> Invoice:
     label = (plan.name if plan.interval is BillingInterval.ONE_TIME
-             else f"{plan.name} ({start.isoformat()} to {(end - days(1)).isoformat()})")
-    line = LineDraft(description=label[:300], quantity=1, unit_amount=plan.amount, tax_rate_bp=plan.tax_rate_bp)
+             else f"{plan.name} ({localise.day(start)} to {localise.day(end - days(1))})")
+    line = LineDraft(description=label[:300], quantity=1, unit_amount=plan.amount, tax_rate_bp=plan.tax_rate_bp,
+                     hsn_sac=plan.hsn_sac)
     return await issue_invoice(sub.tenant_id, sub.customer_id, plan.currency, [line], issued_on=issued_on, due_on=due_on,
                                subscription_id=sub.id, period=(start, end))
 

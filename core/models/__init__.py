@@ -5,6 +5,7 @@ from seva_crm.core.models.billing import (
     BillingReminder,
     BillingSettings,
     Credit,
+    CustomerTax,
     GatewayEvent,
     Invoice,
     InvoiceCounter,
@@ -19,6 +20,7 @@ from seva_crm.core.models.customers import Customer, CustomerTag, ServiceRecord
 from seva_crm.core.models.messaging import Consent, InboundMessage, Message, MessageTemplate
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
+from seva_crm.core.models.profile import TenantProfile
 from seva_crm.core.models.tenancy import ApiKey, RefreshToken, Session, Tenant, User, VerificationCode
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Customer",
     "CustomerTag",
     "Credit",
+    "CustomerTax",
     "GatewayEvent",
     "InboundMessage",
     "Invoice",
@@ -54,6 +57,7 @@ __all__ = [
     "Session",
     "Subscription",
     "Tenant",
+    "TenantProfile",
     "User",
     "VerificationCode",
 ]

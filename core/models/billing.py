@@ -42,6 +42,7 @@ class Plan(TenantModel):
     currency = fields.CharEnumField(Currency, max_length=3)
     interval = fields.CharEnumField(BillingInterval, max_length=16)
     tax_rate_bp = fields.IntField(default=0)
+    hsn_sac = fields.CharField(max_length=8, default="")  # HSN (goods) or SAC (services) code, printed on tax invoices
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -106,6 +107,12 @@ class Invoice(TenantModel):
     paid_at = fields.DatetimeField(null=True)
     voided_at = fields.DatetimeField(null=True)
     notes = fields.TextField(default="")
+    # the tax identities as they were at issue (a tax invoice never changes after): GSTIN or BIN,
+    # and for India the supplier's state and the place of supply (GST state codes)
+    supplier_tax_id = fields.CharField(max_length=15, default="")
+    supplier_state_code = fields.CharField(max_length=2, default="")
+    recipient_tax_id = fields.CharField(max_length=15, default="")
+    place_of_supply = fields.CharField(max_length=2, default="")
 
     class Meta:
         table = "billing_invoice"
@@ -131,6 +138,7 @@ class InvoiceLine(Model):
     amount = fields.BigIntField()
     tax_rate_bp = fields.IntField(default=0)
     tax_amount = fields.BigIntField(default=0)
+    hsn_sac = fields.CharField(max_length=8, default="")
 
     class Meta:
         table = "billing_invoice_line"
@@ -185,6 +193,19 @@ class Credit(TenantModel):
         table = "billing_credit"
         unique_together = (("tenant_id", "payment_id"),)  # one credit per late payment
         indexes = (("tenant_id", "customer_id"),)
+
+
+class CustomerTax(TenantModel):
+    """A business customer's tax identity (B2B): GSTIN or BIN, and for India the GST state code
+    that makes the place of supply. The address printed is the customer's own."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    tax_id = fields.CharField(max_length=15, default="")
+    state_code = fields.CharField(max_length=2, default="")
+
+    class Meta:
+        table = "billing_customer_tax"
+        unique_together = (("tenant_id", "customer_id"),)
 
 
 class BillingReminder(TenantModel):
