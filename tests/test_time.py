@@ -4,7 +4,7 @@ month boundary at +05:30 (Asia/Kolkata) and +06:00 (Asia/Dhaka)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from tortoise import connections

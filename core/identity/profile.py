@@ -142,9 +142,18 @@ async def update_profile(tenant: TenantScope, changes: dict[str, Any]) -> Profil
     current = await get_profile(tenant.id)
     logo_change = "logo" in changes
     logo: tuple[bytes, str] | None = None
+    errors: list[FieldError] = []
     if logo_change and changes["logo"]:
-        logo = check_logo(changes["logo"])
-    values = _check(tenant.region, current.profile, {k: v for k, v in changes.items() if k != "logo"})
+        try:
+            logo = check_logo(changes["logo"])
+        except DomainError as exc:
+            errors.extend(exc.errors)
+    try:
+        values = _check(tenant.region, current.profile, {k: v for k, v in changes.items() if k != "logo"})
+    except DomainError as exc:
+        raise DomainError(*errors, *exc.errors) from None
+    if errors:
+        raise DomainError(*errors)
     on_tenant = {k: values.pop(k) for k in ("name", "timezone", "locale") if k in values}
     before = {k: getattr(current.tenant, k) for k in on_tenant} | {k: getattr(current.profile, k) for k in values}
     async with in_transaction():
