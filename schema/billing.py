@@ -7,13 +7,14 @@ line or payment at a time, so they stay plain Int minor units."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from uuid import UUID
 
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, voiding
+from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, upi, voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
 from seva_crm.core.billing.summary import billing_summary
@@ -199,6 +200,15 @@ class PaymentLink:
         return _money(self.amount, self.currency)
 
 
+@strawberry.type(description="A UPI payment request for what is due: the upi://pay link and its QR code")
+class UpiPayment:
+    uri: str = strawberry.field(description="upi://pay?pa=...&pn=...&am=...&cu=INR&tn=...&tr=<invoice number>")
+    vpa: str
+    payee_name: str
+    reference: str = strawberry.field(description="Record the payment with method UPI and this reference")
+    qr_png_base64: str = strawberry.field(description="The QR code of the uri, a PNG in base64")
+
+
 @strawberry.type
 class Invoice:
     @strawberry.field
@@ -262,6 +272,15 @@ class Invoice:
     async def payment_link(self: InvoiceRow, info: Info) -> PaymentLink | None:
         links = await info.context.loaders.links_by_invoice.load(self.id)
         return links[-1] if links else None
+
+    @strawberry.field(description="India: pay by UPI (the tenant's UPI id, the amount due, the invoice number as reference); "
+                                  "null when nothing is due or no UPI id is set")
+    async def upi(self: InvoiceRow) -> UpiPayment | None:
+        found = await upi.upi_request(self)
+        if found is None:
+            return None
+        return UpiPayment(uri=found.uri, vpa=found.vpa, payee_name=found.payee, reference=found.reference,
+                          qr_png_base64=base64.b64encode(upi.qr_png(found.uri)).decode())
 
     @strawberry.field(description="The invoice's tax invoice fields: GST (CGST + SGST or IGST, place of supply) in India, "
                                   "Mushak-6.3 VAT in Bangladesh (costs a few queries: ask for one invoice at a time)")

@@ -310,7 +310,7 @@ async def test_a_due_reminder_queues_exactly_one_outbox_message(tenant):
     # with the name: WhatsApp template parameters and DLT variables are filled from these at send time
     assert invoice.due_on.isoformat() == "2026-03-13"  # the pinned clock's today + 2
     assert m.variables == {"name": "Ravi Kumar", "amount": "₹1,234.50", "due_date": "13 Mar 2026",
-                           "invoice_number": invoice.number, "business": "Test Centre"}
+                           "invoice_number": invoice.number, "business": "Test Centre", "payment": "Pay at Test Centre."}
     assert "Ravi Kumar" in m.body and invoice.number in m.body and "₹1,234.50" in m.body
 
     await periodic.due_reminders(at(today + timedelta(days=3)))  # overdue now: one more, of the other kind

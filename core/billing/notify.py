@@ -15,11 +15,12 @@ import hashlib
 from typing import Any
 from uuid import UUID
 
+from seva_crm.core.billing.upi import upi_request
 from seva_crm.core.common import localise
 from seva_crm.core.common.enums import ReminderKind, Role
 from seva_crm.core.messaging.outbox import queue_message
 from seva_crm.core.messaging.templates import get_template, render
-from seva_crm.core.models import Customer, Invoice, Plan, Subscription, Tenant, User
+from seva_crm.core.models import Customer, Invoice, PaymentLink, Plan, Subscription, Tenant, User
 from seva_crm.core.platform.channels import Purpose
 
 PURPOSE = Purpose.SERVICE
@@ -42,7 +43,7 @@ def variables(invoice: Invoice, language: str | None = "en") -> dict[str, str]:
 
 
 async def business_name(tenant_id: UUID) -> str:
-    """The name customers know the business by: its profile's trading name, else the tenant's name."""
+    """The name customers know the business by: the tenant's name (the legal name is on invoices)."""
     tenant = await Tenant.get(id=tenant_id).only("id", "name")
     return tenant.name
 
@@ -58,11 +59,30 @@ async def _to_customer(tenant_id: UUID, customer_id: UUID, key: str, values: dic
                         idempotency_key=idempotency_key)
 
 
+PAY_BY = {  # {payment} in reminders: a UPI link (India), else the gateway's link, else where to pay
+    "upi": {"en": "Pay by UPI: {link}", "hi": "UPI से भुगतान करें: {link}", "bn": "UPI দিয়ে পরিশোধ করুন: {link}"},
+    "link": {"en": "Pay online: {link}", "hi": "ऑनलाइन भुगतान करें: {link}", "bn": "অনলাইনে পরিশোধ করুন: {link}"},
+    "none": {"en": "Pay at {business}.", "hi": "{business} पर भुगतान करें।", "bn": "{business}-এ পরিশোধ করুন।"},
+}
+
+
+async def payment_text(invoice: Invoice, language: str) -> str:
+    """How to pay, in ``language``: the UPI link for what is due, or the invoice's open payment
+    link at the tenant's gateway, or the business's name."""
+    upi = await upi_request(invoice)
+    link = None if upi else await PaymentLink.filter(tenant_id=invoice.tenant_id, invoice_id=invoice.id).exclude(
+        status__in=("paid", "cancelled", "expired")).order_by("-created_at").first()
+    kind, value = ("upi", upi.uri) if upi else ("link", link.short_url) if link else ("none", "")
+    texts = PAY_BY[kind]
+    return texts.get(language, texts["en"]).format(link=value, business=await business_name(invoice.tenant_id))
+
+
 async def send_reminder(invoice: Invoice, kind: ReminderKind) -> None:
     """Queue the reminder message for the invoice's customer (in the caller's transaction)."""
     customer = await Customer.get(id=invoice.customer_id).only("id", "language")
-    await _to_customer(invoice.tenant_id, invoice.customer_id, TEMPLATES[kind], variables(invoice, customer.language.value),
-                       idempotency_key(invoice, kind))
+    language = customer.language.value
+    values = {**variables(invoice, language), "payment": await payment_text(invoice, language)}
+    await _to_customer(invoice.tenant_id, invoice.customer_id, TEMPLATES[kind], values, idempotency_key(invoice, kind))
 
 
 async def send_subscription_notice(sub: Subscription, key: str, invoice: Invoice | None, stamp: str) -> None:

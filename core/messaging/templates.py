@@ -91,16 +91,16 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              hi="नमस्ते {name}, हमें आपका {amount} का भुगतान प्राप्त हो गया है। धन्यवाद।",
              bn="নমস্কার {name}, আমরা আপনার {amount} পেমেন্ট পেয়েছি। ধন্যবাদ।"),
     _builtin("invoice_due", Purpose.SERVICE,
-             en="Hello {name}, invoice {invoice_number} for {amount} is due on {due_date}.",
-             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} का भुगतान {due_date} तक करना है।",
-             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} পরিশোধের শেষ তারিখ {due_date}।"),
+             en="Hello {name}, invoice {invoice_number} for {amount} is due on {due_date}. {payment}",
+             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} का भुगतान {due_date} तक करना है। {payment}",
+             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} পরিশোধের শেষ তারিখ {due_date}। {payment}"),
     _builtin("invoice_overdue", Purpose.SERVICE,
              en="Hello {name}, invoice {invoice_number} for {amount} was due on {due_date} and is now overdue. "
-                "Please pay at the earliest.",
+                "Please pay at the earliest. {payment}",
              hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} {due_date} को देय थी और अब बकाया है। "
-                "कृपया जल्द से जल्द भुगतान करें।",
+                "कृपया जल्द से जल्द भुगतान करें। {payment}",
              bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} {due_date} তারিখে দেয় ছিল, এখন বকেয়া। "
-                "অনুগ্রহ করে দ্রুত পরিশোধ করুন।"),
+                "অনুগ্রহ করে দ্রুত পরিশোধ করুন। {payment}"),
     _builtin("offer", Purpose.MARKETING,
              en="Hello {name}, {offer}. Reply STOP to stop these messages.",
              hi="नमस्ते {name}, {offer}। ये संदेश बंद करने के लिए STOP या बंद लिखकर भेजें।",
