@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 from uuid import UUID
@@ -28,6 +29,8 @@ secrets_app = typer.Typer(help="Secrets stored encrypted (plugin settings).", no
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
+billing_app = typer.Typer(help="Billing: the periodic work on demand, invoice PDFs.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
                   (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy")):
@@ -495,3 +498,21 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@billing_app.command("run")
+def billing_run_command(
+    as_of: Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The date to run for (YYYY-MM-DD)")],
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Only this tenant (its id as the API shows it)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write and send nothing")] = False,
+) -> None:
+    """Renewals, overdue, suspensions and reminders for a date, idempotently (a second run does nothing)."""
+    from seva_crm.core.billing.run import billing_run
+
+    tenant_id = parse_id(tenant, "Tenant") if tenant else None
+    done = run(billing_run(as_of.date(), tenant_id, dry_run=dry_run))
+    prefix = "would: " if dry_run else ""
+    kinds = {"subscription": "Subscription", "invoice": "Invoice"}
+    for item in done:
+        typer.echo(f"{prefix}{item.step}: {item.subject} {to_global_id(kinds[item.subject], item.id)} {item.what}")
+    typer.echo(f"{'dry run, nothing written' if dry_run else 'done'}: {len(done)} change(s) for {as_of.date().isoformat()}")
