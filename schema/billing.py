@@ -17,6 +17,7 @@ from strawberry import Info
 from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, upi, voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
+from seva_crm.core.billing.pdf import invoice_pdf
 from seva_crm.core.billing.summary import billing_summary
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import from_global_id, to_global_id
@@ -34,6 +35,7 @@ from seva_crm.schema.enums import (
     Currency,
     InvoiceOrder,
     InvoiceStatus,
+    Language,
     PaymentMethod,
     PaymentOrder,
     PaymentStatus,
@@ -281,6 +283,11 @@ class Invoice:
             return None
         return UpiPayment(uri=found.uri, vpa=found.vpa, payee_name=found.payee, reference=found.reference,
                           qr_png_base64=base64.b64encode(upi.qr_png(found.uri)).decode())
+
+    @strawberry.field(description="The printable PDF (A4, fonts embedded), base64, in the customer's language or the one given "
+                                  "(renders a document: ask for one invoice at a time)")
+    async def pdf_base64(self: InvoiceRow, language: Language | None = None) -> str:
+        return base64.b64encode(await invoice_pdf(self, language.value if language else None)).decode()
 
     @strawberry.field(description="The invoice's tax invoice fields: GST (CGST + SGST or IGST, place of supply) in India, "
                                   "Mushak-6.3 VAT in Bangladesh (costs a few queries: ask for one invoice at a time)")

@@ -516,3 +516,26 @@ def billing_run_command(
     for item in done:
         typer.echo(f"{prefix}{item.step}: {item.subject} {to_global_id(kinds[item.subject], item.id)} {item.what}")
     typer.echo(f"{'dry run, nothing written' if dry_run else 'done'}: {len(done)} change(s) for {as_of.date().isoformat()}")
+
+
+@billing_app.command("pdf")
+def billing_pdf_command(
+    invoice: Annotated[str, typer.Argument(help="The invoice's id as the API shows it")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the PDF")],
+    language: Annotated[Optional[str], typer.Option("--language", help="en, hi or bn (default: the customer's)")] = None,
+) -> None:
+    """Write an invoice's printable PDF."""
+    from seva_crm.core.billing.pdf import invoice_pdf
+    from seva_crm.core.models import Invoice
+
+    invoice_id = parse_id(invoice, "Invoice")
+
+    async def render() -> bytes | None:
+        row = await Invoice.get_or_none(id=invoice_id)
+        return await invoice_pdf(row, language) if row else None
+
+    data = run(render())
+    if data is None:
+        raise typer.BadParameter(f"no invoice {invoice}")
+    out.write_bytes(data)
+    typer.echo(f"wrote {out} ({len(data)} bytes)")
