@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing.settings import billing_settings, update_billing_settings
+from seva_crm.core.billing import settings
 from seva_crm.core.common import enums
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import to_global_id
@@ -78,9 +78,9 @@ NEWEST = datetime_key("created_at", True)
 
 @strawberry.type
 class BillingSettingsQuery:
-    @strawberry.field(name="billingSettings", permission_classes=needs(CoreRole.VIEWER))
-    async def billing_settings_(self, info: Info) -> BillingSettings:
-        row: SettingsRow = await billing_settings(info.context.tenant.id)
+    @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
+    async def billing_settings(self, info: Info) -> BillingSettings:
+        row: SettingsRow = await settings.billing_settings(info.context.tenant.id)
         return row  # type: ignore[return-value]
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER), description="Customers' credits, newest first")
@@ -99,4 +99,4 @@ class BillingSettingsMutation:
         changes = _data(input)
         if "late_payment_action" in changes:
             changes["late_payment_action"] = changes["late_payment_action"].value
-        return await payload(BillingSettingsPayload, "billing_settings", update_billing_settings(info.context.tenant.id, changes))
+        return await payload(BillingSettingsPayload, "billing_settings", settings.update_billing_settings(info.context.tenant.id, changes))

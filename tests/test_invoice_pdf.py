@@ -16,6 +16,7 @@ from seva_crm.core.billing.tax_invoice import set_customer_tax
 from seva_crm.core.common.enums import Region
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.identity.profile import update_profile
+from seva_crm.core.models import PaymentLink
 from tests.billing_helpers import customer
 
 PDF = "query($id: ID!, $l: Language) { invoice(id: $id) { number pdfBase64(language: $l) } }"
@@ -72,6 +73,11 @@ async def test_a_bangladeshi_invoice_in_bengali(make_tenant):
         assert expected in text, expected
     assert "Three Thousand Four Hundred Fifty Taka Only" in text
     assert any(name.startswith("NotoSansBengali") for name in fonts_of(reader))
+    # the tenant's gateway made a payment link for it (as paymentLinkCreate stores it): the PDF offers it
+    await PaymentLink.create(tenant_id=t.id, invoice_id=invoice.id, provider="bkash", provider_id="TR0011abc",
+                             reference_id=invoice.number, status="created", short_url="https://pay.example/i/abc123",
+                             amount=invoice.total, currency=invoice.currency)
     english = read((await t.api.ok(PDF, id=to_global_id("Invoice", invoice.id), l="EN"))["invoice"]["pdfBase64"])[1]
     assert "Tax Invoice (Mushak-6.3)" in english and "৳3,450.00" in english and "Time of issue" in english
+    assert "Pay online: https://pay.example/i/abc123" in english
 

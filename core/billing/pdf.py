@@ -1,6 +1,6 @@
 """A printable PDF of an invoice: the tax invoice's fields (``core.billing.tax_invoice``) in
 English, Hindi or Bengali, with money and dates through ``core.common.localise``, the UPI QR code
-(India) and the tenant's logo.
+(India) or the invoice's open payment link at the tenant's gateway, and the tenant's logo.
 
 Fonts are embedded from ``core/billing/fonts`` (Noto Sans, Noto Sans Devanagari, Noto Sans
 Bengali, OFL 1.1; ``fonts/refresh.sh`` fetches them at pinned versions): nothing is loaded from
@@ -21,7 +21,7 @@ from seva_crm.core.billing.tax_invoice import TaxInvoice, tax_invoice
 from seva_crm.core.billing.upi import UpiRequest, qr_png, upi_request
 from seva_crm.core.common import localise
 from seva_crm.core.common.enums import Region
-from seva_crm.core.models import Customer, Invoice, TenantProfile
+from seva_crm.core.models import Customer, Invoice, PaymentLink, TenantProfile
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILIES = {"en": "NotoSans", "hi": "NotoSansDevanagari", "bn": "NotoSansBengali"}
@@ -31,20 +31,21 @@ LABELS: dict[str, dict[str, str]] = {
            "time": "Time of issue", "due": "Due date", "supplier": "Supplier", "recipient": "Billed to", "state": "State",
            "supply": "Place of supply", "item": "Description", "qty": "Qty", "price": "Unit price", "rate": "Rate",
            "taxable": "Taxable value", "value": "Value excl. VAT", "vat": "VAT", "sd": "SD", "total": "Total",
-           "words": "Amount in words", "paid": "Paid", "amount_due": "Amount due", "upi": "Pay by UPI",
+           "words": "Amount in words", "paid": "Paid", "amount_due": "Amount due", "upi": "Pay by UPI", "online": "Pay online",
            "signatory": "Authorised signatory", "generated": "Computer-generated invoice"},
     "hi": {"title_in": "कर बीजक", "title_bd": "कर बीजक (मूसक-6.3)", "number": "बीजक संख्या", "date": "दिनांक",
            "time": "जारी करने का समय", "due": "देय तिथि", "supplier": "आपूर्तिकर्ता", "recipient": "प्राप्तकर्ता",
            "state": "राज्य", "supply": "आपूर्ति का स्थान", "item": "विवरण", "qty": "मात्रा", "price": "दर", "rate": "कर दर",
            "taxable": "कर योग्य मूल्य", "value": "कर रहित मूल्य", "vat": "वैट", "sd": "पूरक शुल्क", "total": "कुल",
            "words": "राशि शब्दों में", "paid": "भुगतान किया", "amount_due": "देय राशि", "upi": "UPI से भुगतान करें",
-           "signatory": "अधिकृत हस्ताक्षरकर्ता", "generated": "कंप्यूटर द्वारा बनाया गया बीजक"},
+           "online": "ऑनलाइन भुगतान करें", "signatory": "अधिकृत हस्ताक्षरकर्ता", "generated": "कंप्यूटर द्वारा बनाया गया बीजक"},
     "bn": {"title_in": "কর চালান", "title_bd": "কর চালানপত্র (মূসক-৬.৩)", "number": "চালানপত্র নম্বর", "date": "তারিখ",
            "time": "ইস্যুর সময়", "due": "পরিশোধের শেষ তারিখ", "supplier": "বিক্রেতা", "recipient": "ক্রেতা",
            "state": "রাজ্য", "supply": "সরবরাহের স্থান", "item": "বিবরণ", "qty": "পরিমাণ", "price": "একক মূল্য",
            "rate": "হার", "taxable": "করযোগ্য মূল্য", "value": "মূসক ব্যতীত মূল্য", "vat": "মূসক", "sd": "সম্পূরক শুল্ক",
            "total": "সর্বমোট", "words": "কথায়", "paid": "পরিশোধিত", "amount_due": "বকেয়া",
-           "upi": "UPI দিয়ে পরিশোধ করুন", "signatory": "অনুমোদিত স্বাক্ষরকারী", "generated": "কম্পিউটারে তৈরি চালানপত্র"},
+           "upi": "UPI দিয়ে পরিশোধ করুন", "online": "অনলাইনে পরিশোধ করুন", "signatory": "অনুমোদিত স্বাক্ষরকারী",
+           "generated": "কম্পিউটারে তৈরি চালানপত্র"},
 }
 
 
@@ -71,7 +72,8 @@ class _Pdf(FPDF):
         self.multi_cell(0, size * 0.55, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render_pdf(t: TaxInvoice, invoice: Invoice, language: str, upi: UpiRequest | None, logo: bytes | None) -> bytes:
+def render_pdf(t: TaxInvoice, invoice: Invoice, language: str, upi: UpiRequest | None, logo: bytes | None,
+               pay_link: str = "") -> bytes:
     lang = _language(language)
     L = LABELS[lang]
     india = t.region is Region.IN
@@ -147,6 +149,9 @@ def render_pdf(t: TaxInvoice, invoice: Invoice, language: str, upi: UpiRequest |
         pdf.ln(3)
         pdf.text_line(f"{L['upi']}: {upi.vpa} · {money(upi.amount)} · {upi.reference}", 9, bold=True)
         pdf.image(io.BytesIO(qr_png(upi.uri, scale=8)), w=38)
+    elif pay_link and amount_due(invoice) > 0:
+        pdf.ln(3)
+        pdf.text_line(f"{L['online']}: {pay_link}", 9, bold=True)
     pdf.ln(6)
     pdf.text_line(f"{L['signatory']}, {t.supplier.name}", 9, align="R")
     pdf.text_line(L["generated"], 7, align="R")
@@ -162,4 +167,7 @@ async def invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
     if language is None:
         language = (await Customer.get(id=invoice.customer_id).only("id", "language")).language.value
     profile = await TenantProfile.get_or_none(tenant_id=invoice.tenant_id).only("id", "logo")
-    return render_pdf(await tax_invoice(invoice), invoice, language, await upi_request(invoice), profile.logo if profile else None)
+    link = await PaymentLink.filter(tenant_id=invoice.tenant_id, invoice_id=invoice.id).exclude(
+        status__in=("paid", "cancelled", "expired")).order_by("-created_at").first()
+    return render_pdf(await tax_invoice(invoice), invoice, language, await upi_request(invoice), profile.logo if profile else None,
+                      link.short_url if link else "")
