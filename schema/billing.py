@@ -7,15 +7,17 @@ line or payment at a time, so they stay plain Int minor units."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from uuid import UUID
 
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing import gateways, invoices, payments, plans, subscriptions
+from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, upi, voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
+from seva_crm.core.billing.pdf import invoice_pdf
 from seva_crm.core.billing.summary import billing_summary
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import from_global_id, to_global_id
@@ -25,6 +27,7 @@ from seva_crm.core.models import PaymentLink as PaymentLinkRow
 from seva_crm.core.models import Plan as PlanRow
 from seva_crm.core.models import Refund as RefundRow
 from seva_crm.core.models import Subscription as SubscriptionRow
+from seva_crm.core.models import Tenant as TenantRow
 from seva_crm.core.common.paging import encode_cursor
 from seva_crm.schema.customers import Customer, customer_id
 from seva_crm.schema.enums import (
@@ -32,6 +35,7 @@ from seva_crm.schema.enums import (
     Currency,
     InvoiceOrder,
     InvoiceStatus,
+    Language,
     PaymentMethod,
     PaymentOrder,
     PaymentStatus,
@@ -44,6 +48,7 @@ from seva_crm.schema.errors import UserError, payload
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, connection, list_connection
 from seva_crm.schema.scalars import BigInt
+from seva_crm.schema.tax_invoice import TaxInvoice, to_graphql
 
 MAX_NESTED = 100
 
@@ -74,6 +79,7 @@ class Plan:
     name: str
     interval: BillingInterval
     tax_rate_bp: int = strawberry.field(description="Tax rate in basis points: 1800 is 18%")
+    hsn_sac: str = strawberry.field(description="HSN (goods) or SAC (services) code printed on tax invoices, e.g. 998422")
     active: bool
     created_at: datetime
 
@@ -121,6 +127,7 @@ class InvoiceLine:
     amount: BigInt = strawberry.field(description="Quantity x unit amount")
     tax_rate_bp: int
     tax_amount: BigInt = strawberry.field(description="Tax on this line, rounded half up to the minor unit")
+    hsn_sac: str
 
 
 @strawberry.type(description="The tax at one rate: the sum of its lines' rounded taxes.")
@@ -140,6 +147,10 @@ class Refund:
     status: RefundStatus
     reason: str
     created_at: datetime
+
+    @strawberry.field(description="The member of staff who made it; null for a gateway's or the system's refund")
+    def refunded_by_id(self: RefundRow) -> strawberry.ID | None:
+        return strawberry.ID(to_global_id("User", self.refunded_by_id)) if self.refunded_by_id else None
 
 
 @strawberry.type
@@ -189,6 +200,15 @@ class PaymentLink:
     @strawberry.field
     def amount(self: PaymentLinkRow) -> BigMoney:
         return _money(self.amount, self.currency)
+
+
+@strawberry.type(description="A UPI payment request for what is due: the upi://pay link and its QR code")
+class UpiPayment:
+    uri: str = strawberry.field(description="upi://pay?pa=...&pn=...&am=...&cu=INR&tn=...&tr=<invoice number>")
+    vpa: str
+    payee_name: str
+    reference: str = strawberry.field(description="Record the payment with method UPI and this reference")
+    qr_png_base64: str = strawberry.field(description="The QR code of the uri, a PNG in base64")
 
 
 @strawberry.type
@@ -255,6 +275,26 @@ class Invoice:
         links = await info.context.loaders.links_by_invoice.load(self.id)
         return links[-1] if links else None
 
+    @strawberry.field(description="India: pay by UPI (the tenant's UPI id, the amount due, the invoice number as reference); "
+                                  "null when nothing is due or no UPI id is set")
+    async def upi(self: InvoiceRow) -> UpiPayment | None:
+        found = await upi.upi_request(self)
+        if found is None:
+            return None
+        return UpiPayment(uri=found.uri, vpa=found.vpa, payee_name=found.payee, reference=found.reference,
+                          qr_png_base64=base64.b64encode(upi.qr_png(found.uri)).decode())
+
+    @strawberry.field(description="The printable PDF (A4, fonts embedded), base64, in the customer's language or the one given "
+                                  "(renders a document: ask for one invoice at a time)")
+    async def pdf_base64(self: InvoiceRow, language: Language | None = None) -> str:
+        return base64.b64encode(await invoice_pdf(self, language.value if language else None)).decode()
+
+    @strawberry.field(description="The invoice's tax invoice fields: GST (CGST + SGST or IGST, place of supply) in India, "
+                                  "Mushak-6.3 VAT in Bangladesh (costs a few queries: ask for one invoice at a time)")
+    async def tax_invoice(self: InvoiceRow, info: Info) -> TaxInvoice:
+        tenant = await TenantRow.get(id=self.tenant_id).only("id", "locale")
+        return to_graphql(await tax_invoice.tax_invoice(self), tenant.locale)
+
     @strawberry.field(description="The invoice as a self-contained HTML page to send the customer "
                                   "(costs a few queries: ask for one invoice at a time)")
     async def html(self: InvoiceRow) -> str:
@@ -313,7 +353,17 @@ class PlanCreateInput:
     interval: BillingInterval
     currency: Currency | None = strawberry.field(default=None, description="Default: the tenant's currency")
     tax_rate_bp: int = strawberry.field(default=0, description="Basis points: 1800 is 18% GST")
+    hsn_sac: str | None = strawberry.field(default=None, description="HSN or SAC code, 4 to 8 digits")
     active: bool = True
+
+
+@strawberry.input(description="Only the fields given change. A new price applies from each subscription's next invoice.")
+class PlanUpdateInput:
+    name: str | None = None
+    amount: int | None = strawberry.field(default=None, description="Price before tax, in minor units")
+    tax_rate_bp: int | None = None
+    hsn_sac: str | None = None
+    active: bool | None = None
 
 
 @strawberry.input
@@ -333,6 +383,7 @@ class InvoiceLineInput:
     unit_amount: int = strawberry.field(description="Minor units, before tax")
     quantity: int = 1
     tax_rate_bp: int = 0
+    hsn_sac: str | None = None
 
 
 @strawberry.input
@@ -487,6 +538,17 @@ class BillingMutation:
     async def plan_create(self, info: Info, input: PlanCreateInput) -> PlanPayload:
         return await payload(PlanPayload, "plan", plans.create_plan(info.context.tenant, _data(input)))
 
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description="Change a plan (audited with before and after).")
+    async def plan_update(self, info: Info, id: strawberry.ID, input: PlanUpdateInput) -> PlanPayload:
+        return await payload(PlanPayload, "plan", plans.update_plan(info.context.tenant, gid("Plan", id), _data(input)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
+        "Move an active subscription to another plan from today: the unused days of the paid period are credited, "
+        "the new plan's charged; a positive difference is invoiced at once, a negative one kept as the customer's credit."))
+    async def subscription_change_plan(self, info: Info, id: strawberry.ID, plan_id: strawberry.ID) -> SubscriptionPayload:
+        work = plan_changes.change_plan(info.context.tenant, gid("Subscription", id), gid("Plan", plan_id))
+        return await payload(SubscriptionPayload, "subscription", work)
+
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
         "Start a subscription. Without a trial it is active at once and its first invoice is issued, due on the start day."))
     async def subscription_create(self, info: Info, input: SubscriptionCreateInput) -> SubscriptionPayload:
@@ -518,9 +580,15 @@ class BillingMutation:
         data["lines"] = [vars(line) for line in input.lines]
         return await payload(InvoicePayload, "invoice", invoices.create_invoice(info.context.tenant, data))
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description="Void an unpaid invoice; its number stays used.")
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
+        "Void an unpaid invoice; its number stays used. Its open payment links are cancelled at the gateway first."))
     async def invoice_void(self, info: Info, id: strawberry.ID) -> InvoicePayload:
-        return await payload(InvoicePayload, "invoice", invoices.void_invoice(info.context.tenant, gid("Invoice", id)))
+        return await payload(InvoicePayload, "invoice", voiding.void(info.context.tenant, gid("Invoice", id)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description=(
+        "Write off an open invoice (status UNCOLLECTIBLE): no more reminders; a payment that still comes pays it."))
+    async def invoice_write_off(self, info: Info, id: strawberry.ID) -> InvoicePayload:
+        return await payload(InvoicePayload, "invoice", invoices.write_off_invoice(info.context.tenant, gid("Invoice", id)))
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
                          description="Record a payment taken by staff (cash, UPI, bank). Partial payments are fine.")
@@ -530,9 +598,11 @@ class BillingMutation:
         return await payload(PaymentPayload, "payment", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
-                         description="Refund part or all of a payment (a gateway payment at its gateway).")
+                         description="Refund part or all of a payment (a gateway payment at its gateway). "
+                                     "The invoice becomes REFUNDED: nothing more is asked of the customer.")
     async def payment_refund(self, info: Info, input: PaymentRefundInput) -> RefundPayload:
-        work = gateways.refund(info.context.tenant, gid("Payment", input.payment_id), _data(input, "payment_id"))
+        work = gateways.refund(info.context.tenant, gid("Payment", input.payment_id), _data(input, "payment_id"),
+                               user_id=info.context.principal.user_id)
         return await payload(RefundPayload, "refund", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(

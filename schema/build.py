@@ -16,6 +16,9 @@ from seva_crm.core.platform.plugins import PluginError, Plugins, get_plugins
 from seva_crm.core.common.settings import Settings, get_settings
 from seva_crm.schema.audit import AuditQuery
 from seva_crm.schema.billing import BillingMutation, BillingQuery
+from seva_crm.schema.billing_settings import BillingSettingsMutation, BillingSettingsQuery
+from seva_crm.schema.tax_invoice import TaxMutation
+from seva_crm.schema.tenant_profile import TenantProfileMutation
 from seva_crm.schema.changes import ChangeQuery
 from seva_crm.schema.channels import ChannelMutation, ChannelQuery
 from seva_crm.schema.compliance import ComplianceQuery
@@ -65,6 +68,7 @@ QUERIES = (
     ConversationQuery,
     TimelineQuery,
     LeadQuery,
+    BillingSettingsQuery,
 )
 MUTATIONS = (
     StaffMutation,
@@ -86,6 +90,9 @@ MUTATIONS = (
     ConversationMutation,
     TimelineMutation,
     LeadMutation,
+    BillingSettingsMutation,
+    TenantProfileMutation,
+    TaxMutation,
 )
 
 

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
+from seva_crm.core.billing import subscriptions
 from seva_crm.core.crm import service_records as crm_service_records
 from seva_crm.core.customers import csv_import, customers, households, service_records
 from seva_crm.core.common.errors import DomainError, ErrorCode
@@ -281,9 +282,12 @@ class CustomerMutation:
         work = customers.update_customer(info.context.tenant, customer_id(id), given(input))
         return await payload(CustomerPayload, "customer", work)
 
-    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
-    async def customer_delete(self, info: Info, id: strawberry.ID) -> CustomerPayload:
-        return await payload(CustomerPayload, "customer", customers.delete_customer(info.context.tenant, customer_id(id)))
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT), description=(
+        "Soft delete. A customer with live subscriptions is refused (HAS_SUBSCRIPTIONS) unless cancelSubscriptions "
+        "is true: then they are cancelled in the same transaction."))
+    async def customer_delete(self, info: Info, id: strawberry.ID, cancel_subscriptions: bool = False) -> CustomerPayload:
+        work = subscriptions.delete_customer(info.context.tenant, customer_id(id), cancel_subscriptions=cancel_subscriptions)
+        return await payload(CustomerPayload, "customer", work)
 
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def customer_restore(self, info: Info, id: strawberry.ID) -> CustomerPayload:

@@ -21,6 +21,7 @@ from seva_crm.schema.enums import Region, Role, TenantStatus
 from seva_crm.schema.errors import UserError, payload, user_errors
 from seva_crm.schema.permissions import OPERATOR, SignedIn, needs
 from seva_crm.schema.relay import Connection, connection
+from seva_crm.schema.tenant_profile import TenantProfile, load_profile
 
 NEWEST = datetime_key("created_at", True)
 
@@ -44,6 +45,10 @@ class Tenant:
     status: TenantStatus
     created_at: datetime
 
+    @strawberry.field(description="How the business describes itself (legal name, address, tax ids, contact, logo)")
+    async def profile(self: TenantRow) -> TenantProfile:
+        return await load_profile(self.id)
+
 
 @strawberry.type(description="A member of staff, or an operator superuser.")
 class User:
@@ -61,6 +66,10 @@ class User:
     phone_verified: bool = strawberry.field(resolver=lambda root: root.phone_verified_at is not None)
     last_login_at: datetime | None
     created_at: datetime
+
+    @strawberry.field(description="The user's tenant (null for an operator): its id is the one webhook URLs ask for")
+    async def tenant(self: UserRow) -> Tenant | None:
+        return await TenantRow.get_or_none(id=self.tenant_id) if self.tenant_id else None
 
 
 @strawberry.type(description="A server-to-server credential. The key itself is shown only when created.")

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 from uuid import UUID
@@ -32,6 +33,8 @@ retention_app = typer.Typer(help="Retention sweeps.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy deadlines and breach reminders.", no_args_is_help=True)
 backup_app = typer.Typer(help="Encrypted backups of the database (docs/operations.md).", no_args_is_help=True)
 compliance_app = typer.Typer(help="Privacy compliance.", no_args_is_help=True)
+billing_app = typer.Typer(help="Billing: the periodic work on demand, invoice PDFs.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "session"), (apikey_app, "apikey"), (schema_app, "schema"),
                   (customers_app, "customers"), (plugins_app, "plugins"), (secrets_app, "secrets"),
                   (audit_app, "audit"), (retention_app, "retention"), (privacy_app, "privacy"), (backup_app, "backup"),
@@ -750,3 +753,44 @@ def main() -> None:
         typer.echo("error: the database has no tables yet: run `seva migrate` first", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@billing_app.command("run")
+def billing_run_command(
+    as_of: Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The date to run for (YYYY-MM-DD)")],
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Only this tenant (its id as the API shows it)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write and send nothing")] = False,
+) -> None:
+    """Renewals, overdue, suspensions and reminders for a date, idempotently (a second run does nothing)."""
+    from seva_crm.core.billing.run import billing_run
+
+    tenant_id = parse_id(tenant, "Tenant") if tenant else None
+    done = run(billing_run(as_of.date(), tenant_id, dry_run=dry_run))
+    prefix = "would: " if dry_run else ""
+    kinds = {"subscription": "Subscription", "invoice": "Invoice"}
+    for item in done:
+        typer.echo(f"{prefix}{item.step}: {item.subject} {to_global_id(kinds[item.subject], item.id)} {item.what}")
+    typer.echo(f"{'dry run, nothing written' if dry_run else 'done'}: {len(done)} change(s) for {as_of.date().isoformat()}")
+
+
+@billing_app.command("pdf")
+def billing_pdf_command(
+    invoice: Annotated[str, typer.Argument(help="The invoice's id as the API shows it")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the PDF")],
+    language: Annotated[Optional[str], typer.Option("--language", help="en, hi or bn (default: the customer's)")] = None,
+) -> None:
+    """Write an invoice's printable PDF."""
+    from seva_crm.core.billing.pdf import invoice_pdf
+    from seva_crm.core.models import Invoice
+
+    invoice_id = parse_id(invoice, "Invoice")
+
+    async def render() -> bytes | None:
+        row = await Invoice.get_or_none(id=invoice_id)
+        return await invoice_pdf(row, language) if row else None
+
+    data = run(render())
+    if data is None:
+        raise typer.BadParameter(f"no invoice {invoice}")
+    out.write_bytes(data)
+    typer.echo(f"wrote {out} ({len(data)} bytes)")

@@ -25,6 +25,8 @@ NOT_ADDRESSED = {
     "notificationChannels", "channelOrderUpdate",  # the caller's tenant's channels and order (checked below)
     "razorpayCheckoutVerify",  # takes provider ids, checked against the caller's own keys (test_razorpay)
     "planCreate",  # creates in the caller's own catalogue, from no other object
+    # the caller's own tenant's billing settings and profile
+    "billingSettings", "billingSettingsUpdate", "tenantProfileUpdate",
     # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
     # staff: one's own password, and the public reset by email address (test_staff)
@@ -152,6 +154,16 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                           {"c": customer["id"]}, lambda d: d["invoiceCreate"]["errors"] == [{"field": "customerId", "code": "NOT_FOUND"}]),
         "invoiceVoid": ("mutation($id: ID!) { invoiceVoid(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
                         lambda d: d["invoiceVoid"]["errors"][0]["code"] == "NOT_FOUND"),
+        "invoiceWriteOff": ("mutation($id: ID!) { invoiceWriteOff(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
+                            not_found("invoiceWriteOff")),
+        "planUpdate": ("mutation($id: ID!) { planUpdate(id: $id, input: {amount: 1}) { plan { id } errors { code } } }", {"id": plan["id"]},
+                       not_found("planUpdate")),
+        "subscriptionChangePlan": ("mutation($id: ID!, $p: ID!) { subscriptionChangePlan(id: $id, planId: $p) { subscription { id } "
+                                   "errors { code } } }", {"id": sub["id"], "p": plan["id"]}, not_found("subscriptionChangePlan")),
+        "customerTaxSet": ('mutation($id: ID!) { customerTaxSet(customer: $id, taxId: "27AAPFU0939F1ZV") { taxId errors { code } } }',
+                           cid, not_found("customerTaxSet")),
+        "credits": ("query($id: ID!) { credits(customer: $id) { totalCount } all: credits { totalCount } }", cid,
+                    lambda d: d["credits"]["totalCount"] == 0 == d["all"]["totalCount"]),
         "paymentRecord": ("mutation($i: ID!) { paymentRecord(input: {invoiceId: $i, amount: 100}) { payment { id } errors { code } } }",
                           {"i": invoice["id"]}, lambda d: d["paymentRecord"]["errors"][0]["code"] == "NOT_FOUND"),
         "paymentRefund": ("mutation($p: ID!) { paymentRefund(input: {paymentId: $p, amount: 100}) { refund { id } errors { code } } }",

@@ -142,7 +142,8 @@ async def test_renewal_reminder_falls_back_to_sms_in_hindi_and_stop_blocks_marke
     [reminder] = await wait_for_messages(india.id, asha.id, 1)
     [reminder] = await settle(reminder.id)
     hindi = BUILTIN["invoice_due"].texts["hi"].format(name="Asha Devi", invoice_number=renewal.number,
-                                                       amount=reminder.variables["amount"], due_date=renewal.due_on.isoformat())
+                                                       amount=reminder.variables["amount"], due_date="14 मार्च 2026",
+                                                       payment=reminder.variables["payment"])
     assert reminder.body == hindi and "भुगतान" in hindi
     assert (reminder.status, reminder.channel, reminder.channels_tried) == (S.SENT, "sms", ["whatsapp"])
     assert reminder.last_error == ""

@@ -327,7 +327,7 @@ async def test_refund_events_before_their_payment_wait_and_then_apply(tenant, fa
     await fake.deliver(url, fake.refund_event(refund["id"], "refund.created"), client=hooks_client)  # late and older: no change
     assert (await Refund.get(provider_refund_id=refund["id"])).status is RefundStatus.PROCESSED
     await invoice.refresh_from_db()
-    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.OPEN, invoice.total - 10000)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.REFUNDED, invoice.total - 10000)  # owed no more
     await fake.deliver(url, captured, client=hooks_client)
     assert await Payment.filter(invoice_id=invoice.id).count() == 1
 

@@ -4,7 +4,7 @@ month boundary at +05:30 (Asia/Kolkata) and +06:00 (Asia/Dhaka)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from tortoise import connections
@@ -105,22 +105,30 @@ async def test_billing_summary_follows_the_tenants_month_across_the_boundary(mak
     last_month = await billing_summary(t.scope, now=before)  # the month's last minute, local time
     assert last_month.collected_this_month == 20000
     assert last_month.overdue == 0  # due today, not yet overdue
-    assert last_month.dues_outstanding == 60000 - 7000 + 3000  # what is owed is as of now: the refund reopened 3000
+    assert last_month.dues_outstanding == 60000 - 7000  # what is owed is as of now: the refund asks for nothing back
     assert (last_month.mrr, last_month.active_subscriptions) == (60000, 1)
 
     this_month = await billing_summary(t.scope)  # the new month's first minute (the clock's now)
     assert this_month.collected_this_month == 7000 - 3000  # the UTC date is still the old month's last day
     assert this_month.overdue == 60000 - 7000  # due yesterday, local time
-    assert this_month.dues_outstanding == 60000 - 7000 + 3000
+    assert this_month.dues_outstanding == 60000 - 7000
     assert (this_month.mrr, this_month.active_subscriptions) == (60000, 1)
 
 
-@pytest.mark.parametrize(("region", "year"), [(Region.IN, 2026), (Region.BD, 2027)])
-async def test_invoice_numbers_take_the_year_of_the_tenants_calendar(make_tenant, still, region, year):
-    """At 18:15 UTC on 31 December it is 23:45 in India and already 00:15 on 1 January in Bangladesh."""
+@pytest.mark.parametrize(("region", "new_year"), [
+    (Region.IN, datetime(2026, 3, 31, 18, 30, tzinfo=UTC)),  # 1 April 00:00 at +05:30
+    (Region.BD, datetime(2026, 6, 30, 18, 0, tzinfo=UTC)),  # 1 July 00:00 at +06:00
+])
+async def test_invoice_numbers_restart_with_the_tenants_financial_year(make_tenant, still, region, new_year):
+    """GST serials are unique within India's April-March year; Bangladesh's runs July-June. A
+    minute before local midnight is the old year (2526 = FY 2025-26), midnight the new one."""
     t = await make_tenant(region)
-    still.set(datetime(2026, 12, 31, 18, 15, tzinfo=UTC))
     c = await customer(t.scope)
-    invoice = await create_invoice(t.scope, {"customer_id": c.id, "lines": [{"description": "Visit", "unit_amount": 500}]})
-    assert invoice.number.split("-")[1] == str(year) and invoice.issued_on.year == year
-    assert invoice.issued_on == date(year, 1, 1) if year == 2027 else invoice.issued_on == date(2026, 12, 31)
+    line = {"customer_id": c.id, "lines": [{"description": "Visit", "unit_amount": 500}]}
+    still.set(new_year - timedelta(minutes=1))
+    last = [await create_invoice(t.scope, line) for _ in range(2)][-1]
+    still.set(new_year)
+    first = await create_invoice(t.scope, line)
+    assert (last.number, first.number) == ("INV-2526-000002", "INV-2627-000001")
+    assert len(first.number) <= 16
+    assert (last.issued_on, first.issued_on) == ((new_year - timedelta(minutes=1)).date(), new_year.date() + timedelta(days=1))

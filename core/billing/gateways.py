@@ -76,6 +76,11 @@ class BillingGateway(Protocol):
 
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult: ...
 
+    # Optional (a gateway without payment links may leave it out): cancel the hosted page so it
+    # can no longer be paid; return the link's status at the gateway afterwards ("cancelled", or
+    # "paid" if the customer paid first). Voiding an invoice calls it for each open link.
+    # async def cancel_payment_link(self, tenant_id: UUID, provider_link_id: str) -> str: ...
+
 
 def payload_privacy(provider: str) -> PayloadPrivacy | None:
     """What the gateway ``provider`` says is personal in its payloads; None if no loaded plugin
@@ -128,11 +133,12 @@ async def create_payment_link(tenant: TenantScope, invoice_id: UUID | None) -> P
     return link
 
 
-async def refund(tenant: TenantScope, payment_id: UUID | None, data: dict[str, Any]) -> Refund:
-    """Refund a payment: a gateway payment is refunded at its gateway first, then recorded."""
+async def refund(tenant: TenantScope, payment_id: UUID | None, data: dict[str, Any], *, user_id: UUID | None = None) -> Refund:
+    """Refund a payment: a gateway payment is refunded at its gateway first, then recorded.
+    ``user_id``: the member of staff who made it (None: the system)."""
     payment = await get_payment(tenant.id, payment_id, "paymentId")
     if payment.provider is None:
-        return await refund_payment(tenant, payment.id, data)
+        return await refund_payment(tenant, payment.id, data, user_id=user_id)
     amount = check_amount(data.get("amount"), "amount", positive=True)
     if amount > refundable(payment):
         raise DomainError.of("amount", ErrorCode.INVALID, f"more than the {refundable(payment)} minor units left to refund")
@@ -141,7 +147,7 @@ async def refund(tenant: TenantScope, payment_id: UUID | None, data: dict[str, A
     result = await _call(gateway.refund(tenant.id, payment.provider_payment_id, amount, refund_id.hex))
     try:
         return await refund_payment(tenant, payment.id, data, provider_refund_id=result.provider_refund_id,
-                                    status=result.status, refund_id=refund_id)
+                                    status=result.status, refund_id=refund_id, user_id=user_id)
     except IntegrityError:  # the gateway's refund webhook recorded it first
         return await Refund.get(provider_refund_id=result.provider_refund_id, tenant_id=tenant.id)
 

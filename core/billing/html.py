@@ -1,21 +1,23 @@
 """The invoice as a self-contained HTML page a customer can be sent: inline CSS, no scripts,
-no external resources, every value escaped."""
+no external resources, every value escaped. It carries the tax invoice's fields
+(``core.billing.tax_invoice``): GSTIN or BIN of both sides, HSN/SAC, CGST + SGST or IGST and the
+place of supply (India), VAT (Bangladesh), the total in words; money and dates through
+``core.common.localise`` (English, with the tenant's grouping)."""
 
 from __future__ import annotations
 
 from html import escape
 
-from seva_crm.core.billing.invoices import amount_due, tax_lines
-from seva_crm.core.models import Customer, Invoice, InvoiceLine, Tenant
+from seva_crm.core.billing.invoices import amount_due
+from seva_crm.core.billing.tax_invoice import TaxInvoice, build
+from seva_crm.core.common import localise
+from seva_crm.core.common.enums import Region
+from seva_crm.core.models import Customer, Invoice, InvoiceLine, Tenant, TenantProfile
 
-SYMBOLS = {"INR": "₹", "BDT": "৳"}
 
-
-def format_money(amount: int, currency: str) -> str:
-    """12345 INR -> '₹123.45' (two minor digits for both INR and BDT)."""
-    sign = "-" if amount < 0 else ""
-    major, minor = divmod(abs(amount), 100)
-    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{major:,}.{minor:02d}"
+def format_money(amount: int, currency: str, language: str | None = "en") -> str:
+    """17700000 INR -> '₹1,77,000.00' (``core.common.localise.money``)."""
+    return localise.money(amount, currency, language)
 
 
 def format_rate(rate_bp: int) -> str:
@@ -23,45 +25,80 @@ def format_rate(rate_bp: int) -> str:
     return f"{whole}%" if not frac else f"{whole}.{frac:02d}".rstrip("0") + "%"
 
 
-def render_invoice(invoice: Invoice, lines: list[InvoiceLine], customer: Customer, tenant: Tenant) -> str:
+def render_invoice(invoice: Invoice, t: TaxInvoice) -> str:
     cur = invoice.currency.value
     e = escape
+    india = t.region is Region.IN
 
     def money(value: int) -> str:
         return e(format_money(value, cur))
 
-    rows = "".join(
-        f"<tr><td>{e(line.description)}</td><td class=n>{line.quantity}</td><td class=n>{money(line.unit_amount)}</td>"
-        f"<td class=n>{e(format_rate(line.tax_rate_bp))}</td><td class=n>{money(line.amount)}</td></tr>"
-        for line in lines
-    )
-    taxes = "".join(
-        f"<tr><td colspan=4>Tax {e(format_rate(t.rate_bp))} on {money(t.taxable)}</td><td class=n>{money(t.tax)}</td></tr>"
-        for t in tax_lines(lines)
-    )
+    if india:
+        head = ("<th>Item</th><th>HSN/SAC</th><th class=n>Qty</th><th class=n>Unit price</th><th class=n>GST rate</th>"
+                "<th class=n>Taxable</th>") + (
+            "<th class=n>IGST</th>" if t.inter_state else "<th class=n>CGST</th><th class=n>SGST</th>") + "<th class=n>Total</th>"
+    else:
+        head = ("<th>Item</th><th class=n>Qty</th><th class=n>Unit price</th><th class=n>VAT rate</th><th class=n>Value excl. VAT</th>"
+                "<th class=n>SD</th><th class=n>VAT</th><th class=n>Total</th>")
+    rows = []
+    for line in t.lines:
+        half = format_rate(line.rate_bp // 2) if line.rate_bp % 2 == 0 else format_rate(line.rate_bp) + "/2"
+        if india:
+            taxes = (f"<td class=n>{money(line.igst)} ({e(format_rate(line.rate_bp))})</td>" if t.inter_state else
+                     f"<td class=n>{money(line.cgst)} ({e(half)})</td><td class=n>{money(line.sgst)} ({e(half)})</td>")
+            rows.append(f"<tr><td>{e(line.description)}</td><td>{e(line.hsn_sac)}</td><td class=n>{line.quantity}</td>"
+                        f"<td class=n>{money(line.unit_amount)}</td><td class=n>{e(format_rate(line.rate_bp))}</td>"
+                        f"<td class=n>{money(line.taxable)}</td>{taxes}"
+                        f"<td class=n>{money(line.total)}</td></tr>")
+        else:
+            rows.append(f"<tr><td>{e(line.description)}</td><td class=n>{line.quantity}</td>"
+                        f"<td class=n>{money(line.unit_amount)}</td>"
+                        f"<td class=n>{e(format_rate(line.rate_bp))}</td><td class=n>{money(line.taxable)}</td>"
+                        f"<td class=n>{money(line.supplementary_duty)}</td>"
+                        f"<td class=n>{money(line.vat)}</td><td class=n>{money(line.total)}</td></tr>")
+    width = head.count("<th")  # columns
+    if india:
+        sums = ([("IGST", t.igst)] if t.inter_state else [("CGST", t.cgst), ("SGST", t.sgst)])
+    else:
+        sums = [("Supplementary duty", t.supplementary_duty), ("VAT", t.vat)]
+    totals = "".join(f"<tr><td colspan={width - 1}>{e(name)}</td><td class=n>{money(value)}</td></tr>" for name, value in sums)
+    tax_label = "GSTIN" if india else "BIN"
+
+    def party(p) -> str:
+        parts = [f"<strong>{e(p.name)}</strong>", *map(e, p.address)]
+        if p.tax_id:
+            parts.append(f"{tax_label}: {e(p.tax_id)}")
+        if india and p.state_code:
+            parts.append(f"State: {e(p.state)} ({e(p.state_code)})")
+        return "<br>".join(parts)
+
     period = ""
     if invoice.period_start and invoice.period_end and invoice.period_end > invoice.period_start:
-        period = f"<p>Period: {e(invoice.period_start.isoformat())} to {e(invoice.period_end.isoformat())}</p>"
-    address = f"<br>{e(customer.address)}" if customer.address else ""
+        period = f"<p>Period: {e(localise.day(invoice.period_start))} to {e(localise.day(invoice.period_end))}</p>"
+    supply = f"<p>Place of supply: {e(t.place_of_supply)}</p>" if india and t.place_of_supply else ""
+    issued = (e(localise.day(invoice.issued_on)) if india else e(localise.moment(t.issued_at, t.timezone, "en", cur)))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Invoice {e(invoice.number)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222}}
+<style>body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}}
 table{{width:100%;border-collapse:collapse}}td,th{{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}}
 .n{{text-align:right}}.total td{{font-weight:bold}}.status{{text-transform:uppercase;letter-spacing:.1em}}</style>
 </head><body>
-<h1>{e(tenant.name)}</h1>
+<h1>{e(t.title)}</h1>
+<p>{party(t.supplier)}</p>
 <h2>Invoice {e(invoice.number)} <span class=status>{e(invoice.status.value)}</span></h2>
-<p>Issued {e(invoice.issued_on.isoformat())} &middot; Due {e(invoice.due_on.isoformat())}</p>
-{period}<p>Billed to: {e(customer.name)}{address}</p>
-<table><thead><tr><th>Item</th><th class=n>Qty</th><th class=n>Unit price</th><th class=n>Tax</th><th class=n>Amount</th></tr></thead>
-<tbody>{rows}</tbody><tfoot>
-<tr><td colspan=4>Subtotal</td><td class=n>{money(invoice.subtotal)}</td></tr>{taxes}
-<tr class=total><td colspan=4>Total</td><td class=n>{money(invoice.total)}</td></tr>
-<tr><td colspan=4>Paid</td><td class=n>{money(invoice.amount_paid)}</td></tr>
-<tr class=total><td colspan=4>Amount due</td><td class=n>{money(amount_due(invoice))}</td></tr>
+<p>Issued {issued} &middot; Due {e(localise.day(invoice.due_on))}</p>
+{period}{supply}<p>Billed to:<br>{party(t.recipient)}</p>
+<table><thead><tr>{head}</tr></thead>
+<tbody>{"".join(rows)}</tbody><tfoot>
+<tr><td colspan={width - 1}>Taxable value</td><td class=n>{money(t.taxable)}</td></tr>{totals}
+<tr class=total><td colspan={width - 1}>Total</td><td class=n>{money(t.total)}</td></tr>
+<tr><td colspan={width}>{e(localise.money_in_words(t.total, cur))}</td></tr>
+<tr><td colspan={width - 1}>Paid</td><td class=n>{money(invoice.amount_paid)}</td></tr>
+<tr class=total><td colspan={width - 1}>Amount due</td><td class=n>{money(amount_due(invoice))}</td></tr>
 </tfoot></table>
 {f"<p>{e(invoice.notes)}</p>" if invoice.notes else ""}
+<p>Authorised signatory, {e(t.supplier.name)} (computer-generated invoice)</p>
 </body></html>
 """
 
@@ -70,4 +107,5 @@ async def invoice_html(invoice: Invoice) -> str:
     lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("position")
     customer = await Customer.get(id=invoice.customer_id, tenant_id=invoice.tenant_id)
     tenant = await Tenant.get(id=invoice.tenant_id)
-    return render_invoice(invoice, lines, customer, tenant)
+    profile = await TenantProfile.get_or_none(tenant_id=invoice.tenant_id)
+    return render_invoice(invoice, build(invoice, lines, customer, tenant, profile))

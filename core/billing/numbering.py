@@ -1,5 +1,8 @@
-"""Gapless, per-tenant invoice numbers: ``INV-2026-000123`` (prefix from the tenant's billing
-settings, the year of issue, a counter that restarts each year).
+"""Gapless, per-tenant invoice numbers: ``INV-2526-000123`` (prefix from the tenant's billing
+settings, the financial year of issue, a counter that restarts each financial year). India's
+year runs April to March (GST, CGST Rules rule 46(b): a serial of at most 16 letters, digits,
+"-" or "/", unique within the financial year), Bangladesh's July to June; both in the tenant's
+local calendar. ``2526`` is FY 2025-26; the counter row's ``year`` is the year it began (2025).
 
 The counter row for (tenant, year) is locked with SELECT ... FOR UPDATE inside the transaction
 that writes the invoice: concurrent creators queue on the lock, each takes the next number, and
@@ -11,6 +14,7 @@ from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from seva_crm.core.common.tax_ids import fy_label
 from seva_crm.core.models import InvoiceCounter
 
 
@@ -30,4 +34,5 @@ async def take_number(conn: BaseDBAsyncClient, tenant_id: UUID, year: int, prefi
 
 
 def format_number(prefix: str, year: int, n: int) -> str:
-    return f"{prefix}-{year}-{n:06d}"
+    """``year``: the financial year's first year; 16 characters with a prefix of 4."""
+    return f"{prefix}-{fy_label(year)}-{n:06d}"

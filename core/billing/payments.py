@@ -19,9 +19,10 @@ from seva_crm.core.billing import events
 from seva_crm.core.billing.invoices import PAYABLE, amount_due, lock_invoice, settle
 from seva_crm.core.billing.plans import check_amount
 from seva_crm.core.billing.subscriptions import reactivate_after_payment
-from seva_crm.core.common.enums import PaymentMethod, PaymentStatus, RefundStatus
+from seva_crm.core.common.enums import InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, NotFound
-from seva_crm.core.models import Invoice, Payment, Refund
+from seva_crm.core.models import Credit, Invoice, Payment, Refund
+from seva_crm.core.platform import audit
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
@@ -62,8 +63,16 @@ async def record_payment(tenant: TenantScope, invoice_id: UUID | None, data: dic
         )
         change_feed.record(tenant.id, ChangeType.PAYMENT, payment.id, Op.CREATED)
         paid_now = await _apply(conn, invoice, amount, now)
+        await _audit_payment(payment, invoice)
     await _after(invoice, payment, paid_now, now)
     return payment
+
+
+async def _audit_payment(payment: Payment, invoice: Invoice, **extra: Any) -> None:
+    await audit.record(payment.tenant_id, "payment.recorded", subject_type="payment", subject_id=payment.id,
+                       details={"invoice": str(invoice.id), "number": invoice.number, "amount": payment.amount,
+                                "currency": payment.currency.value, "method": payment.method.value,
+                                "provider": payment.provider or "", "invoice_status": invoice.status.value, **extra})
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,10 @@ class GatewayPayment:
 async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayPayment) -> tuple[Payment, bool]:
     """Record what a gateway reports, once per gateway payment id; returns (payment, changed).
     A failed attempt that is later captured is updated; a captured payment never moves back.
-    A captured amount is recorded even if it overpays (the money was taken)."""
+    A captured amount is recorded even if it overpays (the money was taken). A payment captured
+    for a void invoice (its link was paid before the cancellation reached the gateway) pays
+    nothing: it becomes the customer's credit, staff are alerted, and with the billing setting
+    ``late_payment_action`` = refund it is refunded at the gateway (``core.billing.late_payments``)."""
     now = utcnow()
     status = PaymentStatus.CAPTURED if gp.captured else PaymentStatus.FAILED
     existing = await Payment.get_or_none(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id)
@@ -103,17 +115,27 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
                     received_at=gp.received_at,
                 )
                 change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.CREATED)
-            paid_now = await _apply(conn, invoice, gp.amount, now) if gp.captured else False
+            late = gp.captured and invoice.status is InvoiceStatus.VOID
+            paid_now = await _apply(conn, invoice, gp.amount, now) if gp.captured and not late else False
+            if late:
+                await Credit.create(using_db=conn, tenant_id=tenant_id, customer_id=invoice.customer_id, payment_id=payment.id,
+                                    amount=gp.amount, currency=invoice.currency, reason=f"paid for void invoice {invoice.number}")
+            if gp.captured:
+                await _audit_payment(payment, invoice, credited=late)
     except IntegrityError:  # another delivery of the same payment won the race
         return await Payment.get(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id), False
-    if gp.captured:
+    if late:
+        from seva_crm.core.billing.voiding import payment_for_void_invoice  # it imports this module
+
+        await payment_for_void_invoice(invoice, payment)
+    elif gp.captured:
         await _after(invoice, payment, paid_now, now)
     return payment, True
 
 
 async def _apply(conn, invoice: Invoice, delta: int, now: datetime) -> bool:
     invoice.amount_paid += delta
-    paid_now = settle(invoice, now)
+    paid_now = settle(invoice, now, refunded=delta < 0)
     await invoice.save(using_db=conn, update_fields=["amount_paid", "status", "paid_at", "updated_at"])
     change_feed.record(invoice.tenant_id, ChangeType.INVOICE, invoice.id, Op.UPDATED)
     return paid_now
@@ -129,12 +151,14 @@ async def _after(invoice: Invoice, payment: Payment, paid_now: bool, now: dateti
 
 async def refund_payment(tenant: TenantScope, payment_id: UUID | None, data: dict[str, Any], *,
                          provider_refund_id: str | None = None, status: RefundStatus = RefundStatus.PROCESSED,
-                         refund_id: UUID | None = None) -> Refund:
+                         refund_id: UUID | None = None, user_id: UUID | None = None) -> Refund:
     """A refund of part or all of a captured payment; never more than is left unrefunded.
-    For a gateway payment the caller (core.billing.gateways) has the gateway refund first."""
+    ``user_id`` is the member of staff who made it. The invoice becomes refunded (nothing is
+    asked for any more). For a gateway payment the caller (core.billing.gateways) has the
+    gateway refund first."""
     amount = check_amount(data.get("amount"), "amount", positive=True)
     reason = (data.get("reason") or "").strip()[:300]
-    return await _refund(tenant.id, payment_id, amount, reason, provider_refund_id, status, refund_id)
+    return await _refund(tenant.id, payment_id, amount, reason, provider_refund_id, status, refund_id, user_id)
 
 
 def refundable(payment: Payment) -> int:
@@ -142,7 +166,8 @@ def refundable(payment: Payment) -> int:
 
 
 async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason: str,
-                  provider_refund_id: str | None, status: RefundStatus, refund_id: UUID | None = None) -> Refund:
+                  provider_refund_id: str | None, status: RefundStatus, refund_id: UUID | None = None,
+                  user_id: UUID | None = None) -> Refund:
     now = utcnow()
     payment = await get_payment(tenant_id, payment_id, "paymentId")
     async with transaction() as conn:
@@ -155,12 +180,16 @@ async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason:
             raise DomainError.of("amount", ErrorCode.INVALID,
                                  f"more than the {payment.amount - payment.refunded_amount} minor units left to refund")
         refund = await Refund.create(using_db=conn, id=refund_id or uuid4(), tenant_id=tenant_id, payment_id=payment.id, amount=amount,
-                                     status=status, reason=reason, provider_refund_id=provider_refund_id)
+                                     status=status, reason=reason, provider_refund_id=provider_refund_id, refunded_by_id=user_id)
         if counts:
             payment.refunded_amount += amount
             await payment.save(using_db=conn, update_fields=["refunded_amount", "updated_at"])
             change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.UPDATED)
-            await _apply(conn, invoice, -amount, now)
+            await _take_back(conn, invoice, payment, -amount, now)
+        await audit.record(tenant_id, "payment.refunded", subject_type="payment", subject_id=payment.id,
+                           details={"refund": str(refund.id), "invoice": str(invoice.id), "amount": amount,
+                                    "currency": payment.currency.value, "status": status.value,
+                                    "provider": payment.provider or "", "invoice_status": invoice.status.value})
     await events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount, status=status.value)
     return refund
 
@@ -193,8 +222,22 @@ async def update_gateway_refund(tenant_id: UUID, provider_payment_id: str, provi
             payment.refunded_amount -= refund.amount
             await payment.save(using_db=conn, update_fields=["refunded_amount", "updated_at"])
             change_feed.record(tenant_id, ChangeType.PAYMENT, payment.id, Op.UPDATED)
-            await _apply(conn, invoice, refund.amount, utcnow())
+            await _take_back(conn, invoice, payment, refund.amount, utcnow())
+        await audit.record(tenant_id, "refund.updated", subject_type="payment", subject_id=payment.id,
+                           details={"refund": str(refund.id), "status": status.value, "provider": payment.provider or ""})
     return refund, f"refund {status.value}"
+
+
+async def _take_back(conn, invoice: Invoice, payment: Payment, delta: int, now: datetime) -> None:
+    """A refund (negative ``delta``) or a failed refund's return: on the invoice, or on the
+    customer's credit when the payment came for a void invoice (it never paid the invoice)."""
+    if invoice.status is InvoiceStatus.VOID:
+        credit = await Credit.select_for_update().using_db(conn).get_or_none(tenant_id=invoice.tenant_id, payment_id=payment.id)
+        if credit is not None:
+            credit.amount += delta
+            await credit.save(using_db=conn, update_fields=["amount", "updated_at"])
+        return
+    await _apply(conn, invoice, delta, now)
 
 
 async def get_payment(tenant_id: UUID, payment_id: UUID | None, field: str = "id") -> Payment:

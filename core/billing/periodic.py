@@ -18,7 +18,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.billing import events
+from seva_crm.core.billing import events, notify
 from seva_crm.core.billing.clock import todays
 from seva_crm.core.billing.invoices import PAYABLE
 from seva_crm.core.billing.money import days, period_end
@@ -32,6 +32,7 @@ from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform import audit
 
 log = logging.getLogger("seva.billing")
 S = SubscriptionStatus
@@ -41,14 +42,19 @@ __all__ = ["run_renewals", "mark_overdue", "suspend_after_grace", "due_reminders
 
 
 @periodic("billing.renewals", every_seconds=HOUR)
-async def run_renewals(now: datetime) -> list[tuple[UUID, str]]:
-    """Returns (subscription id, what happened: "invoiced", "renewed" or "expired") for each change."""
-    return await _issue_renewal_invoices(now) + await _roll_periods(now)
+async def run_renewals(now: datetime, tenant_id: UUID | None = None) -> list[tuple[UUID, str]]:
+    """Returns (subscription id, what happened: "invoiced", "renewed" or "expired") for each change.
+    ``tenant_id``: only that tenant's (``seva billing run --tenant``)."""
+    return await _issue_renewal_invoices(now, tenant_id) + await _roll_periods(now, tenant_id)
 
 
-async def _issue_renewal_invoices(now: datetime) -> list[tuple[UUID, str]]:
+def _scoped(tenant_id: UUID | None) -> dict:
+    return {"tenant_id": tenant_id} if tenant_id else {}
+
+
+async def _issue_renewal_invoices(now: datetime, tenant_id: UUID | None) -> list[tuple[UUID, str]]:
     horizon = now.date() + days(MAX_LEAD_DAYS + 1)
-    candidates = await Subscription.filter(status__in=RENEWING, auto_renew=True, next_renewal_on__lte=horizon)
+    candidates = await Subscription.filter(status__in=RENEWING, auto_renew=True, next_renewal_on__lte=horizon, **_scoped(tenant_id))
     today_of = await todays({s.tenant_id for s in candidates}, now)
     lead_of: dict = {}
     plans = {p.id: p for p in await Plan.filter(id__in={s.plan_id for s in candidates})}
@@ -72,8 +78,8 @@ async def _issue_renewal_invoices(now: datetime) -> list[tuple[UUID, str]]:
     return done
 
 
-async def _roll_periods(now: datetime) -> list[tuple[UUID, str]]:
-    candidates = await Subscription.filter(status__in=RENEWING, current_period_end__lte=now.date() + days(1))
+async def _roll_periods(now: datetime, tenant_id: UUID | None) -> list[tuple[UUID, str]]:
+    candidates = await Subscription.filter(status__in=RENEWING, current_period_end__lte=now.date() + days(1), **_scoped(tenant_id))
     today_of = await todays({s.tenant_id for s in candidates}, now)
     plans = {p.id: p for p in await Plan.filter(id__in={s.plan_id for s in candidates})}
     done = []
@@ -101,9 +107,9 @@ async def _roll_periods(now: datetime) -> list[tuple[UUID, str]]:
 
 
 @periodic("billing.overdue", every_seconds=HOUR)
-async def mark_overdue(now: datetime) -> list[UUID]:
+async def mark_overdue(now: datetime, tenant_id: UUID | None = None) -> list[UUID]:
     """Returns the subscriptions that became past due."""
-    overdue = Invoice.filter(status__in=PAYABLE, subscription_id__isnull=False, due_on__lt=now.date() + days(1))
+    overdue = Invoice.filter(status__in=PAYABLE, subscription_id__isnull=False, due_on__lt=now.date() + days(1), **_scoped(tenant_id))
     sub_ids = set(await overdue.values_list("subscription_id", flat=True))
     subs = await Subscription.filter(id__in=sub_ids, status__in=(S.TRIALING, S.ACTIVE)) if sub_ids else []
     today_of = await todays({s.tenant_id for s in subs}, now)
@@ -118,9 +124,9 @@ async def mark_overdue(now: datetime) -> list[UUID]:
 
 
 @periodic("billing.suspensions", every_seconds=HOUR)
-async def suspend_after_grace(now: datetime) -> list[UUID]:
+async def suspend_after_grace(now: datetime, tenant_id: UUID | None = None) -> list[UUID]:
     """Returns the subscriptions suspended."""
-    subs = await Subscription.filter(status=S.PAST_DUE)
+    subs = await Subscription.filter(status=S.PAST_DUE, **_scoped(tenant_id))
     today_of = await todays({s.tenant_id for s in subs}, now)
     done = []
     for sub in subs:
@@ -129,10 +135,18 @@ async def suspend_after_grace(now: datetime) -> list[UUID]:
         if oldest is None or oldest.due_on + days(sub.grace_days) >= today or not can_move(sub, S.SUSPENDED):
             continue
         old = transition(sub, S.SUSPENDED)
-        if await _save_guarded(sub, ["status"], old):
+        async with transaction():  # the status, the notices and the audit entry commit together
+            if not await _save_guarded(sub, ["status"], old):
+                continue
+            await notify.send_subscription_notice(sub, notify.SUSPENDED, oldest, str(oldest.id))
+            await notify.alert_staff(sub.tenant_id, f"subscription {sub.id} suspended: invoice {oldest.number} is "
+                                     f"{(today - oldest.due_on).days} days overdue", f"suspended:{sub.id}:{oldest.id}")
+            await audit.record(sub.tenant_id, "subscription.suspended", subject_type="subscription", subject_id=sub.id,
+                               changed=["status"], details={"invoice": str(oldest.id), "days_overdue": (today - oldest.due_on).days},
+                               actor=audit.SYSTEM)
             await events.emit(events.SUBSCRIPTION_SUSPENDED, sub.tenant_id, sub.id, status=sub.status.value,
-                        invoice_id=str(oldest.id), days_overdue=(today - oldest.due_on).days)
-            done.append(sub.id)
+                              invoice_id=str(oldest.id), days_overdue=(today - oldest.due_on).days)
+        done.append(sub.id)
     return done
 
 

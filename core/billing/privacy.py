@@ -22,7 +22,9 @@ from seva_crm.core.platform import audit
 from seva_crm.core.platform.personal_data import Redactor, record_ids as _ids, redact_rows, row_dict
 from seva_crm.core.models import (
     BillingReminder,
+    Credit,
     Customer,
+    CustomerTax,
     GatewayEvent,
     Invoice,
     InvoiceLine,
@@ -242,4 +244,38 @@ class GatewayEvents:
                 await GatewayEvent.filter(id=row.id).update(payload=masked)
 
 
-SOURCES = [Invoices(), InvoiceLines(), Payments(), Refunds(), PaymentLinks(), Reminders(), Subscriptions(), GatewayEvents()]
+class CustomerTaxIds:
+    """A business customer's GSTIN or BIN: part of the customer's profile (each invoice keeps
+    its own copy as a tax record); erased with it."""
+
+    table, label = "billing_customer_tax", "your tax registration"
+
+    async def export(self, tenant_id, customer_id):
+        return [row_dict(r) for r in await CustomerTax.filter(tenant_id=tenant_id, customer_id=customer_id)]
+
+    async def plan(self, tenant_id, customer_id):
+        rows = await CustomerTax.filter(tenant_id=tenant_id, customer_id=customer_id)
+        return [RecordRef(RecordCategory.PROFILE, self.table, str(r.id), r.created_at) for r in rows]
+
+    async def apply(self, tenant_id, customer_id, decisions):
+        await CustomerTax.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE, Disposition.ANONYMISE)).delete()
+
+
+class Credits:
+    """Money the customer has with the tenant: a transaction record, with its reason masked on erasure."""
+
+    table, label = "billing_credit", "your credits"
+
+    async def export(self, tenant_id, customer_id):
+        return [row_dict(r) for r in await Credit.filter(tenant_id=tenant_id, customer_id=customer_id).order_by("created_at")]
+
+    async def plan(self, tenant_id, customer_id):
+        rows = await Credit.filter(tenant_id=tenant_id, customer_id=customer_id)
+        return [RecordRef(T, self.table, str(r.id), r.created_at, r.created_at.date()) for r in rows]
+
+    async def apply(self, tenant_id, customer_id, decisions):
+        await Credit.filter(tenant_id=tenant_id, id__in=_ids(decisions, Disposition.ERASE)).delete()
+
+
+SOURCES = [Invoices(), InvoiceLines(), Payments(), Refunds(), PaymentLinks(), Reminders(), Subscriptions(), GatewayEvents(),
+           CustomerTaxIds(), Credits()]

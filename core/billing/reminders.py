@@ -18,7 +18,7 @@ from tortoise.expressions import Subquery
 
 from seva_crm.core.billing import notify
 from seva_crm.core.billing.clock import todays
-from seva_crm.core.billing.invoices import PAYABLE
+from seva_crm.core.billing.invoices import DUNNED
 from seva_crm.core.billing.money import days
 from seva_crm.core.billing.settings import LIMITS, billing_settings
 from seva_crm.core.common.enums import ReminderKind
@@ -30,14 +30,16 @@ MAX_LEAD_DAYS = LIMITS["reminder_days_before"][1]
 
 
 @periodic("billing.reminders", every_seconds=HOUR)
-async def due_reminders(now: datetime) -> list[tuple[UUID, ReminderKind]]:
-    """Produce every reminder due at ``now``; returns (invoice id, kind) of each one produced."""
+async def due_reminders(now: datetime, tenant_id: UUID | None = None) -> list[tuple[UUID, ReminderKind]]:
+    """Produce every reminder due at ``now`` (of ``tenant_id`` only, if given); returns (invoice
+    id, kind) of each one produced."""
     produced: list[tuple[UUID, ReminderKind]] = []
     horizon = now.date() + days(MAX_LEAD_DAYS + 1)
     for kind, due in ((ReminderKind.OVERDUE, {"due_on__lt": now.date() + days(1)}),
                       (ReminderKind.DUE_SOON, {"due_on__lte": horizon})):
         already = Subquery(BillingReminder.filter(kind=kind).values("invoice_id"))
-        invoices = await Invoice.filter(status__in=PAYABLE, **due).exclude(id__in=already).order_by("due_on")
+        scope = {"tenant_id": tenant_id} if tenant_id else {}
+        invoices = await Invoice.filter(status__in=DUNNED, **due, **scope).exclude(id__in=already).order_by("due_on")
         today_of = await todays({i.tenant_id for i in invoices}, now)
         lead_of: dict[UUID, int] = {}
         for invoice in invoices:

@@ -21,22 +21,25 @@ from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
-from seva_crm.core.billing import events
+from seva_crm.core.billing import events, notify
 from seva_crm.core.billing.clock import local_date, tenant_today
 from seva_crm.core.billing.invoices import LineDraft, issue_invoice
 from seva_crm.core.billing.money import days, period_end
 from seva_crm.core.billing.plans import get_plan
 from seva_crm.core.billing.settings import billing_settings
+from seva_crm.core.common import localise
+from seva_crm.core.customers import customers
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.common.enums import BillingInterval, InvoiceStatus, SubscriptionStatus
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
-from seva_crm.core.models import Invoice, Plan, Subscription, Tenant
+from seva_crm.core.models import Customer, Invoice, Plan, Subscription, Tenant
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.common.paging import SortKey, datetime_key
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.common.security import utcnow
+from seva_crm.core.platform import audit
 
 S = SubscriptionStatus
 TRANSITIONS: dict[SubscriptionStatus, set[SubscriptionStatus]] = {
@@ -117,14 +120,21 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
         change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.CREATED)
         if not trial_days:
             await _invoice_period(sub, plan, start, end, issued_on=today, due_on=start)
+        await audit_change(sub, "subscription.created", plan=str(plan.id), amount=plan.amount, currency=plan.currency.value)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
+async def audit_change(sub: Subscription, action: str, **details: Any) -> None:
+    await audit.record(sub.tenant_id, action, subject_type="subscription", subject_id=sub.id, changed=["status"],
+                       details={"status": sub.status.value, **details})
+
+
 async def _invoice_period(sub: Subscription, plan: Plan, start: date, end: date, *, issued_on: date, due_on: date) -> Invoice:
     label = (plan.name if plan.interval is BillingInterval.ONE_TIME
-             else f"{plan.name} ({start.isoformat()} to {(end - days(1)).isoformat()})")
-    line = LineDraft(description=label[:300], quantity=1, unit_amount=plan.amount, tax_rate_bp=plan.tax_rate_bp)
+             else f"{plan.name} ({localise.day(start)} to {localise.day(end - days(1))})")
+    line = LineDraft(description=label[:300], quantity=1, unit_amount=plan.amount, tax_rate_bp=plan.tax_rate_bp,
+                     hsn_sac=plan.hsn_sac)
     return await issue_invoice(sub.tenant_id, sub.customer_id, plan.currency, [line], issued_on=issued_on, due_on=due_on,
                                subscription_id=sub.id, period=(start, end))
 
@@ -138,8 +148,25 @@ async def cancel_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     async with transaction():
         await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
         change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
+        await audit_change(sub, "subscription.cancelled")
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
+
+
+async def delete_customer(tenant: TenantScope, customer_id: UUID | None, *, cancel_subscriptions: bool = False) -> Customer:
+    """Soft-delete a customer; with ``cancel_subscriptions`` their live subscriptions are
+    cancelled in the same transaction (without it, live subscriptions refuse the deletion)."""
+    async with transaction():
+        if cancel_subscriptions and customer_id:
+            live = await Subscription.filter(tenant_id=tenant.id, customer_id=customer_id,
+                                             status__in=customers.LIVE_SUBSCRIPTIONS).select_for_update()
+            for sub in live:
+                transition(sub, S.CANCELLED)
+                sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
+                await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+                await audit_change(sub, "subscription.cancelled", reason="customer deleted")
+                await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        return await customers.delete_customer(tenant, customer_id)
 
 
 async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscription:
@@ -157,6 +184,7 @@ async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscr
         for invoice_id in await early.values_list("id", flat=True):
             change_feed.record(tenant.id, ChangeType.INVOICE, invoice_id, Op.UPDATED)
         await early.update(status=InvoiceStatus.VOID, voided_at=now)
+        await audit_change(sub, "subscription.paused")
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
@@ -176,6 +204,7 @@ async def resume_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
     async with transaction():
         await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
         change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
+        await audit_change(sub, "subscription.resumed", paused_days=paused_days)
     await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
     return sub
 
@@ -201,6 +230,12 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
             sub.current_period_start, sub.current_period_end, sub.next_renewal_on = today, end, end
             await _invoice_period(sub, plan, today, end, issued_on=today, due_on=today)
         await sub.save(update_fields=["status", "current_period_start", "current_period_end", "next_renewal_on", "updated_at"])
+        if old is S.SUSPENDED:  # the customer and staff were told of the suspension: tell them it is over
+            stamp = now.isoformat()
+            await notify.send_subscription_notice(sub, notify.REACTIVATED, None, stamp)
+            await notify.alert_staff(tenant_id, f"subscription {sub.id} is active again after a payment", f"reactivated:{sub.id}:{stamp}")
+            await audit.record(tenant_id, "subscription.reactivated", subject_type="subscription", subject_id=sub.id,
+                               changed=["status"], details={"previous": old.value})
     await events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
     return sub
 

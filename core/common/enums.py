@@ -107,6 +107,7 @@ class InvoiceStatus(StrEnum):
     PAID = "paid"
     VOID = "void"
     UNCOLLECTIBLE = "uncollectible"
+    REFUNDED = "refunded"  # money was given back: nothing is owed, no reminder is sent
 
 
 class PaymentMethod(StrEnum):
@@ -132,6 +133,13 @@ class RefundStatus(StrEnum):
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
+
+
+class LatePaymentAction(StrEnum):
+    """What becomes of a gateway payment that arrives for a void invoice (billing settings)."""
+
+    CREDIT = "credit"  # kept as the customer's credit
+    REFUND = "refund"  # refunded at the gateway at once
 
 
 class ReminderKind(StrEnum):

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     GATEWAY_ERROR = "gateway_error"  # a payment gateway refused or could not be reached
     MISSING_VARIABLE = "missing_variable"
+    HAS_SUBSCRIPTIONS = "has_subscriptions"  # a customer with live subscriptions cannot be deleted
     UNAVAILABLE = "unavailable"  # the instance has nothing configured to do this (no SMTP server)
     ERASED = "erased"  # the customer's data was erased: the stub and its records are locked
     TRANSFER_NOT_ALLOWED = "transfer_not_allowed"  # the tenant's region rules forbid sending data there

@@ -189,10 +189,21 @@ async def _write_tags(customer: Customer, tags: list[str]) -> None:
         )
 
 
+LIVE_SUBSCRIPTIONS = ("trialing", "active", "past_due", "suspended", "paused")
+
+
 async def delete_customer(tenant: TenantScope, customer_id: UUID) -> Customer:
-    """Soft delete: hidden from lists by default, restorable. Erasure is a privacy request."""
+    """Soft delete: hidden from lists by default, restorable. Erasure is a privacy request.
+    A customer with live subscriptions is refused (HAS_SUBSCRIPTIONS): they would go on billing
+    and count in MRR. ``core.billing.subscriptions.delete_customer`` cancels them first."""
     customer = await get_customer(tenant.id, customer_id)
     if customer.deleted_at is None:
+        from seva_crm.core.models import Subscription
+
+        live = await Subscription.filter(tenant_id=tenant.id, customer_id=customer.id, status__in=LIVE_SUBSCRIPTIONS).count()
+        if live:
+            raise DomainError.of("id", ErrorCode.HAS_SUBSCRIPTIONS, f"the customer has {live} live subscription(s): "
+                                                                    "cancel them first, or delete with cancelSubscriptions")
         customer.deleted_at = utcnow()
         async with transaction():
             await customer.save(update_fields=["deleted_at", "updated_at"])

@@ -91,16 +91,16 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              hi="नमस्ते {name}, हमें आपका {amount} का भुगतान प्राप्त हो गया है। धन्यवाद।",
              bn="নমস্কার {name}, আমরা আপনার {amount} পেমেন্ট পেয়েছি। ধন্যবাদ।"),
     _builtin("invoice_due", Purpose.SERVICE,
-             en="Hello {name}, invoice {invoice_number} for {amount} is due on {due_date}.",
-             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} का भुगतान {due_date} तक करना है।",
-             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} পরিশোধের শেষ তারিখ {due_date}।"),
+             en="Hello {name}, invoice {invoice_number} for {amount} is due on {due_date}. {payment}",
+             hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} का भुगतान {due_date} तक करना है। {payment}",
+             bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} পরিশোধের শেষ তারিখ {due_date}। {payment}"),
     _builtin("invoice_overdue", Purpose.SERVICE,
              en="Hello {name}, invoice {invoice_number} for {amount} was due on {due_date} and is now overdue. "
-                "Please pay at the earliest.",
+                "Please pay at the earliest. {payment}",
              hi="नमस्ते {name}, बिल {invoice_number} की राशि {amount} {due_date} को देय थी और अब बकाया है। "
-                "कृपया जल्द से जल्द भुगतान करें।",
+                "कृपया जल्द से जल्द भुगतान करें। {payment}",
              bn="নমস্কার {name}, বিল {invoice_number}-এর {amount} {due_date} তারিখে দেয় ছিল, এখন বকেয়া। "
-                "অনুগ্রহ করে দ্রুত পরিশোধ করুন।"),
+                "অনুগ্রহ করে দ্রুত পরিশোধ করুন। {payment}"),
     _builtin("ticket_status", Purpose.SERVICE,
              en="Hello {name}, your request {number} ({ticket}) is now {status}.",
              hi="नमस्ते {name}, आपका अनुरोध {number} ({ticket}) अब {status} है।",
@@ -185,6 +185,19 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="{centre}: the webhook to {host} kept failing and was turned off. Fix it, then turn it on again in Seva.",
              hi="{centre}: {host} का वेबहुक बार-बार विफल रहा और बंद कर दिया गया। इसे ठीक करें, फिर Seva में दोबारा चालू करें।",
              bn="{centre}: {host}-এর ওয়েবহুক বারবার ব্যর্থ হয়েছে এবং বন্ধ করা হয়েছে। ঠিক করে Seva-তে আবার চালু করুন।"),
+    _builtin("subscription_suspended", Purpose.SERVICE,
+             en="Hello {name}, your {plan} service from {business} is suspended: invoice {invoice_number} for {amount} "
+                "is unpaid since {due_date}. Pay it to restore the service.",
+             hi="नमस्ते {name}, {business} से आपकी {plan} सेवा निलंबित कर दी गई है: बिल {invoice_number} की राशि {amount} "
+                "{due_date} से बकाया है। सेवा फिर से शुरू करने के लिए भुगतान करें।",
+             bn="নমস্কার {name}, {business}-এর আপনার {plan} পরিষেবা স্থগিত করা হয়েছে: বিল {invoice_number}-এর {amount} "
+                "{due_date} থেকে বকেয়া। পরিষেবা আবার চালু করতে পরিশোধ করুন।"),
+    _builtin("subscription_reactivated", Purpose.SERVICE,
+             en="Hello {name}, your {plan} service from {business} is active again. Thank you for your payment.",
+             hi="नमस्ते {name}, {business} से आपकी {plan} सेवा फिर से चालू है। भुगतान के लिए धन्यवाद।",
+             bn="নমস্কার {name}, {business}-এর আপনার {plan} পরিষেবা আবার চালু হয়েছে। পরিশোধের জন্য ধন্যবাদ।"),
+    _builtin("billing_staff_alert", Purpose.SERVICE,
+             en="Billing alert for {business}: {summary}"),
 )}
 TEMPLATES = BUILTIN  # the name earlier code used
 

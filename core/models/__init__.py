@@ -4,6 +4,8 @@ from seva_crm.core.models.audit import AuditEvent, AuditHead
 from seva_crm.core.models.billing import (
     BillingReminder,
     BillingSettings,
+    Credit,
+    CustomerTax,
     GatewayEvent,
     Invoice,
     InvoiceCounter,
@@ -22,6 +24,7 @@ from seva_crm.core.models.messaging import Consent, InboundMessage, Message, Mes
 from seva_crm.core.models.privacy import BreachIncident, ConsentNotice, PrivacyProfile, PrivacyRequest, RateLimit
 from seva_crm.core.models.privacy import Disclosure
 from seva_crm.core.models.platform import PluginSettings, SchedulerLease
+from seva_crm.core.models.profile import TenantProfile
 from seva_crm.core.models.tenancy import ApiKey, Invitation, RefreshToken, Session, Tenant, User, VerificationCode
 
 __all__ = [
@@ -37,6 +40,8 @@ __all__ = [
     "CustomerTag",
     "CustomerIdentifier",
     "Disclosure",
+    "Credit",
+    "CustomerTax",
     "GatewayEvent",
     "GatewayReview",
     "InboundMessage",
@@ -60,6 +65,7 @@ __all__ = [
     "Session",
     "Subscription",
     "Tenant",
+    "TenantProfile",
     "User",
     "VerificationCode",
     "Change",

@@ -9,6 +9,7 @@ from seva_crm.core.common.enums import (
     BillingInterval,
     Currency,
     InvoiceStatus,
+    LatePaymentAction,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
@@ -25,6 +26,8 @@ class BillingSettings(TenantModel):
     reminder_days_before = fields.IntField(default=3)  # also how early a renewal invoice is issued
     invoice_due_days = fields.IntField(default=7)  # manual invoices: due this many days after issue
     grace_days = fields.IntField(default=7)  # default for new subscriptions
+    late_payment_action = fields.CharEnumField(LatePaymentAction, max_length=16, default=LatePaymentAction.CREDIT)
+    upi_vpa = fields.CharField(max_length=100, default="")  # the tenant's UPI id (India): a UPI link and QR on each invoice
 
     class Meta:
         table = "billing_settings"
@@ -39,6 +42,7 @@ class Plan(TenantModel):
     currency = fields.CharEnumField(Currency, max_length=3)
     interval = fields.CharEnumField(BillingInterval, max_length=16)
     tax_rate_bp = fields.IntField(default=0)
+    hsn_sac = fields.CharField(max_length=8, default="")  # HSN (goods) or SAC (services) code, printed on tax invoices
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -103,6 +107,12 @@ class Invoice(TenantModel):
     paid_at = fields.DatetimeField(null=True)
     voided_at = fields.DatetimeField(null=True)
     notes = fields.TextField(default="")
+    # the tax identities as they were at issue (a tax invoice never changes after): GSTIN or BIN,
+    # and for India the supplier's state and the place of supply (GST state codes)
+    supplier_tax_id = fields.CharField(max_length=15, default="")
+    supplier_state_code = fields.CharField(max_length=2, default="")
+    recipient_tax_id = fields.CharField(max_length=15, default="")
+    place_of_supply = fields.CharField(max_length=2, default="")
 
     class Meta:
         table = "billing_invoice"
@@ -129,6 +139,7 @@ class InvoiceLine(Model):
     amount = fields.BigIntField()
     tax_rate_bp = fields.IntField(default=0)
     tax_amount = fields.BigIntField(default=0)
+    hsn_sac = fields.CharField(max_length=8, default="")
 
     class Meta:
         table = "billing_invoice_line"
@@ -161,11 +172,41 @@ class Refund(TenantModel):
     status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.PROCESSED)
     reason = fields.CharField(max_length=300, default="")
     provider_refund_id = fields.CharField(max_length=64, null=True)  # rfnd_..., once per tenant
+    # who made it; null: a gateway's report or the system
+    refunded_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
 
     class Meta:
         table = "billing_refund"
         unique_together = (("tenant_id", "provider_refund_id"),)
         indexes = (("tenant_id", "payment_id"),)
+
+
+class Credit(TenantModel):
+    """Money a customer has with the tenant (a payment for a void invoice, unused days of a changed plan)."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.NO_ACTION)
+    payment = fields.ForeignKeyField("models.Payment", related_name=False, null=True, on_delete=fields.NO_ACTION)
+    amount = fields.BigIntField()  # minor units
+    currency = fields.CharEnumField(Currency, max_length=3)
+    reason = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "billing_credit"
+        unique_together = (("tenant_id", "payment_id"),)  # one credit per late payment
+        indexes = (("tenant_id", "customer_id"),)
+
+
+class CustomerTax(TenantModel):
+    """A business customer's tax identity (B2B): GSTIN or BIN, and for India the GST state code
+    that makes the place of supply. The address printed is the customer's own."""
+
+    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    tax_id = fields.CharField(max_length=15, default="")
+    state_code = fields.CharField(max_length=2, default="")
+
+    class Meta:
+        table = "billing_customer_tax"
+        unique_together = (("tenant_id", "customer_id"),)
 
 
 class BillingReminder(TenantModel):

@@ -52,6 +52,22 @@ class RazorpayGateway:
             link = await _guard(client.create_payment_link(body))
         return LinkResult(provider_id=link["id"], short_url=link["short_url"], status=link["status"])
 
+    async def cancel_payment_link(self, tenant_id: UUID, provider_link_id: str) -> str:
+        """Cancel the link; its status at Razorpay afterwards (a link already paid, cancelled or
+        expired cannot be cancelled: Razorpay refuses, and the link's own status is the answer)."""
+        async with RazorpayClient(await self._config(tenant_id)) as client:
+            try:
+                link = await client.cancel_payment_link(provider_link_id)
+            except RazorpayError as exc:
+                if exc.status != 400:
+                    raise GatewayFailure(f"Razorpay: {exc.description or exc.code}") from None
+                link = await _guard(client.fetch_payment_link(provider_link_id))
+                if link.get("status") in ("created", "partially_paid"):
+                    raise GatewayFailure(f"Razorpay: {exc.description or exc.code}") from None
+            except RazorpayUnavailable:
+                raise GatewayFailure("Razorpay could not be reached; try again shortly") from None
+        return str(link.get("status"))
+
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult:
         async with RazorpayClient(await self._config(tenant_id)) as client:
             refund = await _guard(client.refund(provider_payment_id, amount, receipt))

@@ -138,6 +138,15 @@ class RazorpayClient:
     async def fetch_payment_link(self, plink_id: str) -> dict[str, Any]:
         return await self._get(f"payment_links/{plink_id}")
 
+    async def cancel_payment_link(self, plink_id: str) -> dict[str, Any]:
+        """POST /payment_links/{id}/cancel: the link, status cancelled. Cancelling twice is
+        refused by Razorpay, so the caller fetches the link to see where it stands."""
+        return await self._create(f"payment_links/{plink_id}/cancel", {}, lambda: self._if_cancelled(plink_id))
+
+    async def _if_cancelled(self, plink_id: str) -> dict[str, Any] | None:
+        link = await self.fetch_payment_link(plink_id)
+        return link if link.get("status") == "cancelled" else None
+
     # ------------------------------------------------------------------ refunds
 
     async def refund(self, payment_id: str, amount: int, receipt: str, notes: dict[str, str] | None = None) -> dict[str, Any]:

@@ -143,6 +143,7 @@ class FakeRazorpay:
             Route("/v1/payments/{id}/refunds", self._refunds, methods=["GET"]),
             Route("/v1/payment_links", self._payment_links, methods=["GET", "POST"]),
             Route("/v1/payment_links/{id}", self._payment_link, methods=["GET"]),
+            Route("/v1/payment_links/{id}/cancel", self._cancel_payment_link, methods=["POST"]),
             Route("/v1/plans", self._plans, methods=["POST"]),
             Route("/v1/subscriptions", self._subscriptions, methods=["POST"]),
             Route("/v1/subscriptions/{id}", self._subscription, methods=["GET"]),
@@ -316,6 +317,17 @@ class FakeRazorpay:
         link = self.state.links.get(request.path_params["id"])
         return JSONResponse(link) if link else error(400, "The id provided does not exist", "id")
 
+    async def _cancel_payment_link(self, request: Request) -> JSONResponse:
+        """Only a link in state created or partially_paid can be cancelled (Razorpay's rule)."""
+        with self._lock:
+            link = self.state.links.get(request.path_params["id"])
+            if link is None:
+                return error(400, "The id provided does not exist", "id")
+            if link["status"] not in ("created", "partially_paid"):
+                return error(400, f"Payment Link cannot be cancelled as it is in {link['status']} state")
+            link["status"] = "cancelled"
+        return JSONResponse(link)
+
     # ------------------------------------------------------------------ refunds
 
     async def _refund(self, request: Request) -> JSONResponse:
@@ -407,6 +419,8 @@ class FakeRazorpay:
         Razorpay would send, in its usual order: payment.captured, order.paid, payment_link.paid."""
         with self._lock:
             link = self.state.links[plink_id]
+            if link["status"] not in ("created", "partially_paid"):
+                raise ValueError(f"a {link['status']} payment link cannot be paid")
             amount = amount or link["amount"] - link["amount_paid"]
             order = self._new_order_unlocked(link["amount"], None, link["notes"])
             payment = self._capture(amount, order["id"], link["notes"])
