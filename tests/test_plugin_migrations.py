@@ -26,14 +26,21 @@ from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.models import WhatsAppContact
 
 async def main():
+    import types, uuid
     settings = get_settings()
     # a database as it was before plugins owned their data
     await migrate_to(config=tortoise_config(settings.db_url), target="models.0009_login_attempts_use_ratelimit")
     await Tortoise.close_connections()
     await init_db(settings)
     tenant, _ = await create_tenant("Before", Region.IN, "owner@before.example.com", "long-enough-pw")
-    gone, reached = [await Customer.create(tenant_id=tenant.id, name=n, phone=p)
-                     for n, p in (("Gone", "+919800000001"), ("Reached", "+919800000002"))]
+    # rows written as the table was then (today's model has columns added later)
+    gone, reached = (types.SimpleNamespace(id=uuid.uuid4()) for _ in range(2))
+    for c, n, p in ((gone, "Gone", "+919800000001"), (reached, "Reached", "+919800000002")):
+        await connections.get("default").execute_script(
+            "INSERT INTO customer (id, tenant_id, name, phone, address, preferred_channel, language, tags, notes, "
+            "disputed_fields, created_at, updated_at) VALUES "
+            f"('{c.id}', '{tenant.id}', '{n}', '{p}', '', '', 'en', '[]', '', '[]', '2026-01-01 00:00:00+00:00', "
+            "'2026-01-01 00:00:00+00:00')")
     await connections.get("default").execute_query(
         f"UPDATE customer SET whatsapp_unreachable_at = created_at WHERE id = '{gone.id}'")
     await EmailSuppression.create(tenant_id=tenant.id, address_hash=address_hash("bounced@example.com"), reason="bounce")
