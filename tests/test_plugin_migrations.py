@@ -148,8 +148,16 @@ async def main():
     await migrate_to(config=tortoise_config(settings.db_url), target="models.0011_open_channels")
     await Tortoise.close_connections()
     await init_db(settings)
+    # today's services on the old schema: lend the customer table the plain columns added since
+    # 0011 while they run, then take them back, so the upgrade below starts from 0011's table
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE customer ADD COLUMN name_key VARCHAR(255) NOT NULL DEFAULT ''")
+        db.execute("ALTER TABLE customer ADD COLUMN household_contact_id CHAR(36)")
     first = await paid_and_refunded("First", "pay_shared")
     await close_db()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE customer DROP COLUMN name_key")
+        db.execute("ALTER TABLE customer DROP COLUMN household_contact_id")
     before = indexes(path)
 
     await migrate(settings)
