@@ -26,14 +26,21 @@ from seva_crm.plugins.whatsapp.contacts import is_unreachable
 from seva_crm.plugins.whatsapp.models import WhatsAppContact
 
 async def main():
+    import types, uuid
     settings = get_settings()
     # a database as it was before plugins owned their data
     await migrate_to(config=tortoise_config(settings.db_url), target="models.0009_login_attempts_use_ratelimit")
     await Tortoise.close_connections()
     await init_db(settings)
     tenant, _ = await create_tenant("Before", Region.IN, "owner@before.example.com", "long-enough-pw")
-    gone, reached = [await Customer.create(tenant_id=tenant.id, name=n, phone=p)
-                     for n, p in (("Gone", "+919800000001"), ("Reached", "+919800000002"))]
+    # rows written as the table was then (today's model has columns added later)
+    gone, reached = (types.SimpleNamespace(id=uuid.uuid4()) for _ in range(2))
+    for c, n, p in ((gone, "Gone", "+919800000001"), (reached, "Reached", "+919800000002")):
+        await connections.get("default").execute_script(
+            "INSERT INTO customer (id, tenant_id, name, phone, address, preferred_channel, language, tags, notes, "
+            "disputed_fields, created_at, updated_at) VALUES "
+            f"('{c.id}', '{tenant.id}', '{n}', '{p}', '', '', 'en', '[]', '', '[]', '2026-01-01 00:00:00+00:00', "
+            "'2026-01-01 00:00:00+00:00')")
     await connections.get("default").execute_query(
         f"UPDATE customer SET whatsapp_unreachable_at = created_at WHERE id = '{gone.id}'")
     await EmailSuppression.create(tenant_id=tenant.id, address_hash=address_hash("bounced@example.com"), reason="bounce")
@@ -143,9 +150,17 @@ async def main():
     await Tortoise.close_connections()
     await init_db(settings)
     record_many, changes.record_many = changes.record_many, lambda *args, **kwargs: None  # no change log before 0014
+    # today's services on the old schema: lend the customer table the plain columns added since
+    # 0011 while they run, then take them back, so the upgrade below starts from 0011's table
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE customer ADD COLUMN name_key VARCHAR(255) NOT NULL DEFAULT ''")
+        db.execute("ALTER TABLE customer ADD COLUMN household_contact_id CHAR(36)")
     first = await paid_and_refunded("First", "pay_shared")
     changes.record_many = record_many
     await close_db()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE customer DROP COLUMN name_key")
+        db.execute("ALTER TABLE customer DROP COLUMN household_contact_id")
     before = indexes(path)
 
     await migrate(settings)

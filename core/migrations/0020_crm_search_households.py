@@ -4,6 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 from seva_crm.core.customers.name_key import name_key
+from seva_crm.core.storage.migration_ops import AddColumnWithDefault
 
 
 async def trigram_index(apps, schema_editor) -> None:
@@ -41,10 +42,11 @@ class Migration(migrations.Migration):
             name='household_contact',
             field=fields.ForeignKeyField('models.Customer', source_field='household_contact_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
         ),
-        ops.AddField(
+        AddColumnWithDefault(
             model_name='Customer',
             name='name_key',
             field=fields.CharField(default='', max_length=255),
+            column_sql="VARCHAR(255) NOT NULL DEFAULT ''",  # existing rows: '' until the backfill below
         ),
         ops.RunPython(backfill_name_keys, ops.RunPython.noop),
         ops.RunPython(trigram_index, drop_trigram_index),

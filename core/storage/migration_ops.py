@@ -4,7 +4,7 @@ adapt its own: the state changes as the wrapped operation says, the database as 
 
 from __future__ import annotations
 
-from tortoise.migrations.operations import AlterField, CreateModel, DeleteModel, RemoveField
+from tortoise.migrations.operations import AddField, AlterField, CreateModel, DeleteModel, RemoveField
 
 
 async def table_exists(schema_editor, table: str) -> bool:
@@ -113,3 +113,20 @@ class DropColumn(RemoveField):
         column = model._meta.fields_db_projection[self.name]
         table = state_editor._qualify_table_name(model._meta.db_table, model._meta.schema)
         await state_editor._run_sql(state_editor.DELETE_FIELD_TEMPLATE.format(table=table, column=column))
+
+
+class AddColumnWithDefault(AddField):
+    """AddField whose column carries a default in the database too (``column_sql``, e.g.
+    ``VARCHAR(255) NOT NULL DEFAULT ''``): Tortoise's defaults are Python-side, and a NOT NULL
+    column without one cannot be added to a table that has rows (SQLite refuses at once,
+    PostgreSQL as soon as a row exists)."""
+
+    def __init__(self, model_name: str, name: str, field, column_sql: str) -> None:
+        super().__init__(model_name=model_name, name=name, field=field)
+        self.column_sql = column_sql
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor is None:
+            return
+        table = new_state.apps.get_model(f"{app_label}.{self.model_name}")._meta.db_table
+        await state_editor.client.execute_script(f'ALTER TABLE "{table}" ADD COLUMN "{self.name}" {self.column_sql}')
