@@ -33,12 +33,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='BillingSettings',
             name='late_payment_action',
-            field=fields.CharEnumField(default=LatePaymentAction.CREDIT, description='CREDIT: credit\nREFUND: refund', enum_type=LatePaymentAction, max_length=16),
+            field=fields.CharEnumField(default=LatePaymentAction.CREDIT, db_default='credit', description='CREDIT: credit\nREFUND: refund', enum_type=LatePaymentAction, max_length=16),
         ),
         ops.AddField(
             model_name='BillingSettings',
             name='upi_vpa',
-            field=fields.CharField(default='', max_length=100),
+            field=fields.CharField(default='', db_default='', max_length=100),
         ),
         AlterColumn(
             model_name='Invoice',

@@ -53,31 +53,31 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='place_of_supply',
-            field=fields.CharField(default='', max_length=2),
+            field=fields.CharField(default='', db_default='', max_length=2),
         ),
         ops.AddField(
             model_name='Invoice',
             name='recipient_tax_id',
-            field=fields.CharField(default='', max_length=15),
+            field=fields.CharField(default='', db_default='', max_length=15),
         ),
         ops.AddField(
             model_name='Invoice',
             name='supplier_state_code',
-            field=fields.CharField(default='', max_length=2),
+            field=fields.CharField(default='', db_default='', max_length=2),
         ),
         ops.AddField(
             model_name='Invoice',
             name='supplier_tax_id',
-            field=fields.CharField(default='', max_length=15),
+            field=fields.CharField(default='', db_default='', max_length=15),
         ),
         ops.AddField(
             model_name='InvoiceLine',
             name='hsn_sac',
-            field=fields.CharField(default='', max_length=8),
+            field=fields.CharField(default='', db_default='', max_length=8),
         ),
         ops.AddField(
             model_name='Plan',
             name='hsn_sac',
-            field=fields.CharField(default='', max_length=8),
+            field=fields.CharField(default='', db_default='', max_length=8),
         ),
     ]

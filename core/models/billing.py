@@ -26,8 +26,9 @@ class BillingSettings(TenantModel):
     reminder_days_before = fields.IntField(default=3)  # also how early a renewal invoice is issued
     invoice_due_days = fields.IntField(default=7)  # manual invoices: due this many days after issue
     grace_days = fields.IntField(default=7)  # default for new subscriptions
-    late_payment_action = fields.CharEnumField(LatePaymentAction, max_length=16, default=LatePaymentAction.CREDIT)
-    upi_vpa = fields.CharField(max_length=100, default="")  # the tenant's UPI id (India): a UPI link and QR on each invoice
+    late_payment_action = fields.CharEnumField(LatePaymentAction, max_length=16, default=LatePaymentAction.CREDIT,
+                                              db_default="credit")
+    upi_vpa = fields.CharField(max_length=100, default="", db_default="")  # the tenant UPI id (India): link and QR on invoices
 
     class Meta:
         table = "billing_settings"
@@ -42,7 +43,7 @@ class Plan(TenantModel):
     currency = fields.CharEnumField(Currency, max_length=3)
     interval = fields.CharEnumField(BillingInterval, max_length=16)
     tax_rate_bp = fields.IntField(default=0)
-    hsn_sac = fields.CharField(max_length=8, default="")  # HSN (goods) or SAC (services) code, printed on tax invoices
+    hsn_sac = fields.CharField(max_length=8, default="", db_default="")  # HSN (goods) or SAC (services), on tax invoices
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -109,10 +110,10 @@ class Invoice(TenantModel):
     notes = fields.TextField(default="")
     # the tax identities as they were at issue (a tax invoice never changes after): GSTIN or BIN,
     # and for India the supplier's state and the place of supply (GST state codes)
-    supplier_tax_id = fields.CharField(max_length=15, default="")
-    supplier_state_code = fields.CharField(max_length=2, default="")
-    recipient_tax_id = fields.CharField(max_length=15, default="")
-    place_of_supply = fields.CharField(max_length=2, default="")
+    supplier_tax_id = fields.CharField(max_length=15, default="", db_default="")
+    supplier_state_code = fields.CharField(max_length=2, default="", db_default="")
+    recipient_tax_id = fields.CharField(max_length=15, default="", db_default="")
+    place_of_supply = fields.CharField(max_length=2, default="", db_default="")
 
     class Meta:
         table = "billing_invoice"
@@ -139,7 +140,7 @@ class InvoiceLine(Model):
     amount = fields.BigIntField()
     tax_rate_bp = fields.IntField(default=0)
     tax_amount = fields.BigIntField(default=0)
-    hsn_sac = fields.CharField(max_length=8, default="")
+    hsn_sac = fields.CharField(max_length=8, default="", db_default="")
 
     class Meta:
         table = "billing_invoice_line"
