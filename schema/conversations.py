@@ -20,7 +20,7 @@ from seva_crm.core.models import Message as MessageRow
 from seva_crm.schema.customers import Customer
 from seva_crm.schema.errors import UserError, payload
 from seva_crm.schema.permissions import needs
-from seva_crm.schema.relay import Connection, Edge, PageInfo, connection
+from seva_crm.schema.relay import connection, Connection, cursor_page
 
 ORDER = datetime_key("updated_at", True)
 
@@ -74,14 +74,7 @@ class Conversation:
     @strawberry.field(description="Newest first; page with after")
     async def messages(self: ConversationRow, first: int | None = 20, after: str | None = None) -> Connection[ConversationMessage]:
         entries, more = await merged_page(conversations.thread_sources(self.tenant_id, self.customer_id), first, after)
-        edges = [Edge(cursor=e.cursor(), node=_message(e)) for e in entries]
-
-        async def count() -> int:
-            return len(edges)
-
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=more, has_previous_page=after is not None,
-                                                          start_cursor=edges[0].cursor if edges else None,
-                                                          end_cursor=edges[-1].cursor if edges else None), count=count)
+        return cursor_page([(e.cursor(), _message(e)) for e in entries], more, after is not None)
 
 
 @strawberry.type

@@ -100,3 +100,24 @@ def list_connection(items: list, total: int, cursor: Callable[[object], str]) ->
         count=count,
         count_up_to=up_to,
     )
+
+
+def cursor_page(pairs: list[tuple[str, object]], has_next: bool, has_previous: bool) -> Connection:
+    """A page whose rows come with their own cursors (a page merged from several tables, such as a
+    timeline); its counts are of this page."""
+    cursors = {id(node): cursor for cursor, node in pairs}
+    edges = [Edge(cursor_of=lambda node: cursors[id(node)], node=node) for _, node in pairs]
+
+    async def count() -> int:
+        return len(pairs)
+
+    async def up_to(ceiling: int) -> int:
+        return min(len(pairs), ceiling)
+
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, has_previous_page=has_previous,
+                           start_cursor=pairs[0][0] if pairs else None, end_cursor=pairs[-1][0] if pairs else None),
+        count=count,
+        count_up_to=up_to,
+    )

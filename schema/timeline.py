@@ -15,7 +15,7 @@ from seva_crm.schema.customers import Money
 from seva_crm.schema.enums import Currency
 from seva_crm.schema.errors import UserError, payload
 from seva_crm.schema.permissions import needs
-from seva_crm.schema.relay import Connection, Edge, PageInfo
+from seva_crm.schema.relay import Connection, cursor_page
 
 
 @strawberry.type(description="One thing that happened with a customer.")
@@ -60,14 +60,7 @@ class TimelineQuery:
         if not cid or not await info.context.loaders.customer.load(cid):
             return None
         entries, more = await timeline.timeline(info.context.tenant.id, cid, first, after)
-        edges = [Edge(cursor=e.cursor(), node=_event(e)) for e in entries]
-
-        async def count() -> int:
-            return len(edges)
-
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=more, has_previous_page=after is not None,
-                                                          start_cursor=edges[0].cursor if edges else None,
-                                                          end_cursor=edges[-1].cursor if edges else None), count=count)
+        return cursor_page([(e.cursor(), _event(e)) for e in entries], more, after is not None)
 
 
 @strawberry.type

@@ -268,7 +268,7 @@ async def test_refunds_go_back_through_sslcommerz_and_processing_ones_are_follow
     assert await webhooks.poll_refunds() == [f"{made[1]['refund_ref_id']}: refund processed"]
     assert (await Refund.get(id=ours[1].id)).status is RefundStatus.PROCESSED
     await invoice.refresh_from_db()
-    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.OPEN, 20000)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.REFUNDED, 20000)  # refunded: never dunned again
 
     assert (await tenant.api.ok(REFUND, p=pid, a=10000))["paymentRefund"]["refund"]["status"] == "PENDING"
     fake.finish_refunds("cancelled")  # SSLCommerz gave up: the money stays with the tenant
