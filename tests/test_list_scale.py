@@ -122,6 +122,8 @@ async def test_every_list_query_reads_an_index_not_the_tenants_whole_list(tenant
     deep = customers[SEED * 3 // 4]  # a cursor three quarters down the list
     by_created = encode_cursor(deep.created_at, deep.id)
     middle = customers[SEED // 2].created_at
+    # Not here: name and phone search (being reworked with their own index), and the tag filter,
+    # whose best plan depends on how common the tag is (bench/scale.py measures both).
     lists = {
         "first page": "{ customers(first: 50) { edges { node { id } } } }",
         "deep page": '{ customers(first: 50, after: "%s") { edges { node { id } } } }' % by_created,
