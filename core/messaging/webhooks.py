@@ -260,10 +260,17 @@ async def deliver(delivery_id: UUID) -> str | None:
         return "failed"
     code, error, started = None, "", time.monotonic()
     try:
+        secret = secret_of(endpoint)
+    except crypto.CryptoError:  # cannot sign: retrying will not help, and nothing unsigned is sent
+        log.warning("webhook endpoint %s: its secret cannot be opened with this instance's key", endpoint.id)
+        await _finish(delivery, attempt, now, None, 0, "the endpoint's secret cannot be opened (the instance's secret "
+                      "key changed without `seva secrets rotate`?): rotate the endpoint's secret", final=True)
+        return "failed"
+    try:
         url = await check_public_url(endpoint.url)
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
         headers = {"content-type": "application/json", "user-agent": "Seva-Webhooks/1",
-                   **sign(secret_of(endpoint), delivery.event_id, now, body)}
+                   **sign(secret, delivery.event_id, now, body)}
         async with httpx.AsyncClient(timeout=get_settings().webhook_timeout_seconds, follow_redirects=False) as client:
             response = await client.post(url, content=body.encode(), headers=headers)
         code = response.status_code
