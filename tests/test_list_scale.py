@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from seva_crm.core.common.enums import Currency, MessageStatus
 from seva_crm.core.common.ids import to_global_id
@@ -154,7 +155,11 @@ async def test_every_list_query_reads_an_index_not_the_tenants_whole_list(tenant
         for text, values in sql.seen:
             if not text.lstrip().upper().startswith("SELECT") or not any(f"FROM {t}" in text for t in lists_tables):
                 continue
-            _, rows = await db.execute_query(f"EXPLAIN (ANALYZE, FORMAT JSON) {text}", list(values))
+            # On a table this small the planner may rightly prefer reading it all; with sequential
+            # scans discouraged it still falls back to one where no index can serve the query.
+            async with in_transaction() as conn:
+                await conn.execute_script("SET LOCAL enable_seqscan = off")
+                _, rows = await conn.execute_query(f"EXPLAIN (ANALYZE, FORMAT JSON) {text}", list(values))
             plan = rows[0]["QUERY PLAN"]
             plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
             for node in nodes(plan):
