@@ -14,7 +14,8 @@ from uuid import UUID
 import strawberry
 from strawberry import Info
 
-from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, subscriptions, tax_invoice, upi, voiding
+from seva_crm.core.billing import gateways, invoices, payments, plan_changes, plans, sending, subscriptions, tax_invoice, upi
+from seva_crm.core.billing import voiding
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.billing.html import invoice_html
 from seva_crm.core.billing.pdf import invoice_pdf
@@ -430,6 +431,12 @@ class InvoicePayload:
 
 
 @strawberry.type
+class InvoiceSendPayload:
+    message_id: strawberry.ID | None = strawberry.field(description="The queued message (see `messages`)")
+    errors: list[UserError]
+
+
+@strawberry.type
 class PaymentPayload:
     payment: Payment | None
     errors: list[UserError]
@@ -584,6 +591,16 @@ class BillingMutation:
         "Void an unpaid invoice; its number stays used. Its open payment links are cancelled at the gateway first."))
     async def invoice_void(self, info: Info, id: strawberry.ID) -> InvoicePayload:
         return await payload(InvoicePayload, "invoice", voiding.void(info.context.tenant, gid("Invoice", id)))
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.VIEWER), description=(
+        "Send the invoice's PDF to its customer, in their language, through the outbox: on `channel` (an id or kind) "
+        "or the first of the business's channels that carries documents (email attachment, WhatsApp document). "
+        "SMS cannot carry it: a `channel` error."))
+    async def invoice_send(self, info: Info, id: strawberry.ID, channel: str | None = None) -> InvoiceSendPayload:
+        async def work() -> strawberry.ID:
+            message = await sending.send_invoice(info.context.tenant, gid("Invoice", id), channel)
+            return strawberry.ID(to_global_id("Message", message.id))
+        return await payload(InvoiceSendPayload, "message_id", work())
 
     @strawberry.mutation(permission_classes=needs(CoreRole.ADMIN), description=(
         "Write off an open invoice (status UNCOLLECTIBLE): no more reminders; a payment that still comes pays it."))

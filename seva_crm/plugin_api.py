@@ -31,6 +31,7 @@ from seva_crm.core.storage.migration_ops import AdoptModel  # migration operatio
 from seva_crm.core.storage.migration_ops import column_exists  # in a migration: whether a column is there (older databases)
 
 # --- notification channels ----------------------------------------------------------------------
+from seva_crm.core.platform.channels import Attachment  # Attachment(content, filename, media_type): a document to send
 from seva_crm.core.platform.channels import NotificationChannel  # the channel adapter contract
 from seva_crm.core.platform.channels import OutgoingMessage  # one message for a channel to send
 from seva_crm.core.platform.channels import Purpose  # SERVICE or MARKETING (marketing needs consent)
@@ -230,7 +231,7 @@ def instance_smtp_server() -> SmtpServer | None:
 def compose_mail(server: SmtpServer, **parts: Any) -> Any:
     """An email (``email.message.EmailMessage``, text and HTML) from ``server``: keyword arguments
     ``to`` (an ``email.headerregistry.Address``), ``subject``, ``text``, ``message_id``, and
-    optional ``headers``, ``text_footer``, ``html_footer``."""
+    optional ``headers``, ``text_footer``, ``html_footer``, ``attachments`` (a tuple of ``Attachment``)."""
     return _mail.compose(server, **parts)
 
 
@@ -394,7 +395,7 @@ __all__ = [
     # a plugin's own configuration and data
     "InstanceSettings", "ProviderUrl", "instance_settings", "TenantModel", "AdoptModel", "column_exists", "keyed_digest", "record_audit",
     # channels
-    "NotificationChannel", "OutgoingMessage", "Recipient", "SendResult", "SendError", "Purpose", "MessageStatus",
+    "NotificationChannel", "Attachment", "OutgoingMessage", "Recipient", "SendResult", "SendError", "Purpose", "MessageStatus",
     "ConsentSource", "StatusReport", "InboundReport",
     "record_delivery_status", "record_inbound", "customer_by_phone", "last_inbound_at",
     "record_consent_withdrawn", "record_consent_given", "queue_message",

@@ -17,6 +17,7 @@ from uuid import uuid4
 import aiosmtplib
 
 from seva_crm.core.common.settings import SmtpSecurity, get_settings
+from seva_crm.core.platform.channels import Attachment
 
 log = logging.getLogger("seva.mail")
 
@@ -130,8 +131,9 @@ def html_from_text(text: str, footer: str = "") -> str:
 
 def compose(server: SmtpServer, *, to: Address, subject: str, text: str, message_id: str,
             from_name: str | None = None, headers: dict[str, str] | None = None, html_footer: str = "",
-            text_footer: str = "") -> EmailMessage:
-    """A multipart/alternative message: ``text`` as it is, and an escaped HTML rendering of it."""
+            text_footer: str = "", attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
+    """A multipart/alternative message: ``text`` as it is, and an escaped HTML rendering of it;
+    with ``attachments``, multipart/mixed with each document after them."""
     message = EmailMessage()
     message["From"] = sender(server, from_name)
     message["To"] = to
@@ -142,6 +144,10 @@ def compose(server: SmtpServer, *, to: Address, subject: str, text: str, message
         message[name] = value
     message.set_content(text.rstrip() + "\n" + (f"\n{text_footer}\n" if text_footer else ""))
     message.add_alternative(html_from_text(text, html_footer), subtype="html")
+    for document in attachments:
+        maintype, _, subtype = document.media_type.partition("/")
+        message.add_attachment(document.content, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=document.filename)
     return message
 
 

@@ -37,10 +37,10 @@ from tortoise.queryset import UpdateQuery
 
 from seva_crm.core.customers.households import shared_phone
 from seva_crm.core.messaging.channel_registry import ChannelBinding, channels_for_tenant
-from seva_crm.core.messaging import sealed
+from seva_crm.core.messaging import attachments, sealed
 from seva_crm.core.messaging.consent import may_send
 from seva_crm.core.platform import disclosures
-from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError
+from seva_crm.core.platform.channels import OutgoingMessage, Purpose, Recipient, SendError, carries_attachments
 from seva_crm.core.messaging.templates import binding_for
 from seva_crm.core.common.crypto import CryptoError
 from seva_crm.core.common.enums import MessageStatus
@@ -124,6 +124,7 @@ async def queue_message(
     tenant_id: UUID, customer_id: UUID | None, *, purpose: Purpose, template: str, body: str,
     variables: dict[str, Any] | None = None, idempotency_key: str | None = None,
     user_id: UUID | None = None, only_channel: str | None = None, secret: str = "",
+    attachment: dict[str, Any] | None = None,
 ) -> Message:
     """Write a message to the outbox and send it once the current transaction commits.
 
@@ -132,7 +133,9 @@ async def queue_message(
     The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
     ``only_channel`` (a channel id or a kind) sends on channels of it or not at all (a code
     sent "by SMS", kind "sms", goes by one of the tenant's SMS channels). With ``secret`` (a kind of
-    ``core.messaging.sealed``) the body and variables are stored sealed."""
+    ``core.messaging.sealed``) the body and variables are stored sealed. ``attachment`` is a
+    document's reference (``core.messaging.attachments``), rendered at send time; such a message
+    goes only on channels that carry documents."""
     if (customer_id is None) == (user_id is None):
         raise ValueError("a message goes to a customer or to a member of staff")
     if idempotency_key:
@@ -150,6 +153,7 @@ async def queue_message(
         message = await Message.create(
             detail=detail, secret=secret,
             id=message_id, tenant_id=tenant_id, customer_id=customer_id, user_id=user_id, only_channel=only_channel,
+            attachment=attachment,
             purpose=Purpose(purpose).value,
             template=template, body=body, variables=variables, status=S.QUEUED, next_attempt_at=utcnow(),
             idempotency_key=idempotency_key or f"seva-{message_id.hex}",
@@ -259,6 +263,8 @@ async def choose_channel(message: Message, customer: Customer | None, fallback: 
         binding = bindings.get(name)
         if binding is None or not binding.adapter.can_reach(recipient):
             continue
+        if message.attachment and not carries_attachments(binding.adapter):
+            continue
         if customer is None:  # a staff alert: a service message, no consent involved
             if Purpose(message.purpose) is not Purpose.SERVICE:
                 raise Unsendable("only service messages go to staff")
@@ -270,6 +276,8 @@ async def choose_channel(message: Message, customer: Customer | None, fallback: 
         raise Unsendable(NO_CONSENT)
     if message.channels_tried:
         raise Unsendable(f"no channel left to try after {', '.join(message.channels_tried)}")
+    if message.attachment:
+        raise Unsendable("no channel that sends documents can reach the recipient")
     raise Unsendable("no channel can reach the recipient")
 
 
@@ -378,11 +386,18 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
             body, variables = sealed.unseal(message.tenant_id, message.id, message.body)
         except (CryptoError, ValueError, KeyError):
             return await _fail(message, fence, "its sealed content cannot be opened (the secret key changed)")
+    document = None
+    if message.attachment:
+        try:
+            document = await attachments.render(message.tenant_id, message.attachment)
+        except attachments.CannotRender as exc:
+            return await _fail(message, fence, f"its document cannot be made: {exc}")
     outgoing = OutgoingMessage(
         id=message.id, tenant_id=message.tenant_id, channel=channel, purpose=Purpose(message.purpose),
         template=message.template, body=body, variables=variables, recipient=recipient,
         idempotency_key=message.idempotency_key, attempt=fence,
         binding=await context.binding_for(message.tenant_id, message.template, channel, recipient.language),
+        attachment=document,
     )
     try:
         result = await asyncio.wait_for(binding.adapter.send(outgoing, binding.settings),

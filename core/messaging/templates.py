@@ -196,6 +196,10 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="Hello {name}, your {plan} service from {business} is active again. Thank you for your payment.",
              hi="नमस्ते {name}, {business} से आपकी {plan} सेवा फिर से चालू है। भुगतान के लिए धन्यवाद।",
              bn="নমস্কার {name}, {business}-এর আপনার {plan} পরিষেবা আবার চালু হয়েছে। পরিশোধের জন্য ধন্যবাদ।"),
+    _builtin("invoice_document", Purpose.SERVICE,
+             en="Hello {name}, here is invoice {invoice_number} from {business}. Amount due: {amount} by {due_date}.",
+             hi="नमस्ते {name}, {business} का बिल {invoice_number} संलग्न है। देय राशि: {amount}, {due_date} तक।",
+             bn="নমস্কার {name}, {business}-এর বিল {invoice_number} সংযুক্ত করা হলো। বকেয়া: {amount}, {due_date}-এর মধ্যে।"),
     _builtin("billing_staff_alert", Purpose.SERVICE,
              en="Billing alert for {business}: {summary}"),
 )}

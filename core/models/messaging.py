@@ -36,6 +36,8 @@ class Message(TenantModel):
     # a subject's secret (``code``: a verification code, ``link``: an export link): the body and
     # variables are sealed (core.common.crypto) until sent, emptied after, and never shown to staff
     secret = fields.CharField(max_length=8, default="")
+    # a document to send with it, as a reference rendered at send time (core.messaging.attachments)
+    attachment = fields.JSONField(null=True)
 
     class Meta:
         table = "message"

@@ -37,6 +37,16 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document sent with a message (an invoice's PDF). Rendered when the message is sent, never
+    stored in the outbox as bytes; a channel must not log ``content``."""
+
+    content: bytes = field(repr=False)
+    filename: str
+    media_type: str  # e.g. "application/pdf"
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     id: UUID
     tenant_id: UUID
@@ -53,6 +63,9 @@ class OutgoingMessage:
     # WhatsApp template, {"dlt_template_id": "...", "text": "..."} for Indian DLT SMS. Empty when
     # the template has none for this channel (the adapter then sends ``body`` if it can).
     binding: dict[str, Any] = field(default_factory=dict)
+    # A document to send with the body: only to channels that declare ``attachments = True``
+    # (the outbox never gives one to another channel).
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ class NotificationChannel(Protocol):
     async def send(self, message: OutgoingMessage, settings: Any) -> SendResult:
         """Deliver one message to the provider. Raise SendError on failure."""
 
+    # Optional: ``attachments = True``: the channel sends ``message.attachment`` (a document) with
+    # the body. A message with an attachment goes only on channels that declare it.
     # Optional: ``check(body, settings) -> dict`` at queue time: facts about the text on this
     # channel (stored in ``Message.detail[name]``), or SendError if the channel can never carry
     # it (e.g. an SMS over the tenant's segment limit). The outbox refuses the message when every
@@ -99,6 +114,11 @@ class NotificationChannel(Protocol):
     # Optional: ``default_binding(template_key, language, text, variables) -> dict | None``: the
     # binding a built-in template (one the tenant has not overridden) uses on this channel, e.g.
     # a WhatsApp template name derived from the key. None: no binding (the adapter sends ``body``).
+
+
+def carries_attachments(adapter: Any) -> bool:
+    """Whether the adapter sends documents (``attachments = True``)."""
+    return getattr(adapter, "attachments", False) is True
 
 
 def channel_kind(adapter: Any) -> str:

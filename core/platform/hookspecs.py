@@ -55,7 +55,8 @@ def seva_notification_channels() -> list[NotificationChannel]:
     Arguments: none. Returns: a list of channel adapters (``seva_crm.plugin_api.NotificationChannel``).
     When: once per process, the first time channels are looked up. Adapter: for a tenant that
     enabled the plugin, core awaits ``adapter.send(message, settings)`` (in a job) with the
-    plugin's validated settings, secrets decrypted.
+    plugin's validated settings, secrets decrypted. An adapter that declares ``attachments = True``
+    also gets messages carrying a document (``message.attachment``: bytes, filename, media type).
     """
 
 

@@ -60,6 +60,7 @@ def subject_of(message: OutgoingMessage) -> str:
 class EmailChannel:
     name = "email"
     kind = "email"
+    attachments = True  # a document goes as a MIME attachment
 
     def can_reach(self, recipient: Recipient) -> bool:
         return bool(recipient.email)
@@ -93,7 +94,8 @@ class EmailChannel:
         email = compose_mail(server, to=Address(display_name=message.recipient.name, username=local, domain=domain),
                              subject=subject_of(message), message_id=message_id, headers=headers,
                              text=without_reply_stop(message.body) if message.purpose is Purpose.MARKETING else message.body,
-                             text_footer=text_footer, html_footer=html_footer)
+                             text_footer=text_footer, html_footer=html_footer,
+                             attachments=(message.attachment,) if message.attachment else ())
         try:
             await send_mail(server, email)
         except MailError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from seva_crm.plugin_api import OutgoingMessage, Recipient, SendResult
+from seva_crm.plugin_api import OutgoingMessage, Recipient, SendError, SendResult
 from seva_crm.plugins.sms.client import DLT_ID, GATEWAYS, PLACEHOLDER, TIMEOUT, Sms, permanent
 from seva_crm.plugins.sms.segments import count_segments
 from seva_crm.plugins.sms.settings import SmsSettings
@@ -21,6 +21,7 @@ class SmsChannel:
 
     name = "sms"
     kind = "sms"
+    attachments = False  # SMS carries text only: a message with a document never comes here
 
     def __init__(self) -> None:
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
@@ -78,6 +79,8 @@ class SmsChannel:
     async def send(self, message: OutgoingMessage, settings: SmsSettings) -> SendResult:
         if settings is None:
             raise permanent("not_configured", "the SMS plugin has no settings for this tenant")
+        if message.attachment is not None:
+            raise SendError("no_documents", "SMS cannot carry a document", retryable=False, fallback=True)
         gateway = GATEWAYS[settings.gateway]
         sms = self.to_sms(message, settings)
         gateway.number(sms.to)

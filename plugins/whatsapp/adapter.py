@@ -5,6 +5,9 @@
   parameters) goes as a template message. Without a binding outside the window, SendError
   ``fallback``: the outbox tries the next channel. A 131047 (the window closed after all) with a
   binding is answered by sending the template at once.
+- A message with a document (``message.attachment``) uploads it first (``/media``), then goes as
+  a ``document`` message with the body as its caption inside the window, or as the template with
+  the document in its DOCUMENT header outside it.
 - ``biz_opaque_callback_data`` carries our message id; the wamid becomes the message's provider id.
 - Rate limits: 130429 pauses every send from that number, 131056 only to that recipient (in this
   process), and the message is retried after the pause.
@@ -33,7 +36,14 @@ from seva_crm.plugin_api import (
     utcnow,
 )
 from seva_crm.plugins.whatsapp import contacts, errors as E
-from seva_crm.plugins.whatsapp.client import CloudApiError, post_message, template_payload, text_payload
+from seva_crm.plugins.whatsapp.client import (
+    CloudApiError,
+    document_payload,
+    post_message,
+    template_payload,
+    text_payload,
+    upload_media,
+)
 from seva_crm.plugins.whatsapp.optout import stop_marketing
 from seva_crm.plugins.whatsapp.settings import WhatsAppSettings
 
@@ -74,6 +84,7 @@ def _paused_for(*keys: tuple[str, ...]) -> float:
 class WhatsAppChannel:
     name = "whatsapp"
     kind = "whatsapp"
+    attachments = True  # a document goes as an uploaded media id
 
     def can_reach(self, recipient: Recipient) -> bool:
         return bool(recipient.phone)
@@ -111,9 +122,18 @@ class WhatsAppChannel:
         if wait > 0:
             raise SendError("paused", "rate limited: waiting before sending again", retryable=True, retry_after=wait)
 
-        template = self._template(message, to)
+        document = None
+        if message.attachment is not None:
+            attachment = message.attachment
+            try:
+                media_id = await upload_media(settings, attachment.content, attachment.filename, attachment.media_type)
+            except CloudApiError as error:
+                raise await self._error(error, message, settings, to) from None
+            document = {"id": media_id, "filename": attachment.filename}
+        template = self._template(message, to, document)
         if await window_open(message.tenant_id, recipient.customer_id):
-            payload = text_payload(to, message.body, str(message.id))
+            payload = (document_payload(to, document["id"], document["filename"], message.body, str(message.id))
+                       if document else text_payload(to, message.body, str(message.id)))
         elif template is not None:
             payload = template
         else:
@@ -132,13 +152,13 @@ class WhatsAppChannel:
         wamid = body["messages"][0]["id"]
         return SendResult(provider_id=wamid, detail={"type": payload["type"]})
 
-    def _template(self, message: OutgoingMessage, to: str) -> dict[str, Any] | None:
+    def _template(self, message: OutgoingMessage, to: str, document: dict[str, str] | None = None) -> dict[str, Any] | None:
         binding = message.binding or {}
         if not binding.get("name"):
             return None
         values = [str(message.variables.get(name, "")) for name in binding.get("parameters", [])]
         return template_payload(to, binding["name"], binding.get("language") or message.recipient.language,
-                                values, str(message.id))
+                                values, str(message.id), document)
 
     async def _error(self, error: CloudApiError, message: OutgoingMessage, settings: WhatsAppSettings, to: str) -> SendError:
         code, reason = error.code, (error.message or "")[:200]

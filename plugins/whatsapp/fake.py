@@ -3,7 +3,10 @@ contract in shared/integrations.md: Bearer token (190), the path's version and p
 (100), payload shape (100), templates registered with their language, parameter count and
 category (132001 unknown name or language, 132000 wrong parameter count), the 24-hour window
 for free text (131047), numbers not on WhatsApp (131026), users who stopped marketing (131050),
-and scripted errors per recipient (130429, 131056, ... in order, then success).
+and scripted errors per recipient (130429, 131056, ... in order, then success). Documents: media
+uploaded as multipart to ``/{phone_number_id}/media`` (``messaging_product``, ``type`` matching the
+file's, a supported document type, at most 100 MB) get an id; a ``document`` message, or a template
+whose DOCUMENT header it fills, must name a media id uploaded for that number (131053 otherwise).
 
 It also builds the webhooks Meta would send, signed with the app secret
 (``X-Hub-Signature-256``): statuses for accepted messages, inbound messages, ``user_preferences``;
@@ -19,6 +22,8 @@ import random
 import re
 import sys
 import threading
+from email import policy as email_policy
+from email.parser import BytesParser
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,13 +31,20 @@ from typing import Any
 
 WINDOW_SECONDS = 24 * 3600
 MESSAGES_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/messages$")
+MEDIA_PATH = re.compile(r"^/(v\d+\.\d+)/([^/]+)/media$")
+DOCUMENT_TYPES = {"text/plain", "application/pdf", "application/vnd.ms-powerpoint", "application/msword",
+                  "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+DOCUMENT_MAX = 100 * 1024 * 1024
 TO = re.compile(r"^\+?\d{8,15}$")
 MESSAGES = {
     1: "API Unknown", 2: "API Service", 100: "Invalid parameter", 190: "Invalid OAuth access token",
     130429: "Rate limit hit", 131026: "Message undeliverable", 131047: "Re-engagement message",
     131050: "User has stopped marketing messages", 131056: "(Business Account, Consumer Account) pair rate limit hit",
     132000: "Number of parameters does not match the expected number of params",
-    132001: "Template name does not exist in the translation", 368: "Temporarily blocked for policies violations",
+    132001: "Template name does not exist in the translation", 131053: "Media upload error",
+    132012: "Parameter format does not match format in the created template", 368: "Temporarily blocked for policies violations",
 }
 
 
@@ -58,12 +70,17 @@ class FakeWhatsApp:
     scripts: dict = field(default_factory=dict)  # wa_id -> [error codes]
     sent: list[Sent] = field(default_factory=list)
     requests: list[tuple[str, dict, int]] = field(default_factory=list)  # (wa_id, payload, error code or 0)
+    media: dict = field(default_factory=dict)  # media id -> (bytes, filename, media type)
+    document_headers: set = field(default_factory=set)  # (name, language) of templates with a DOCUMENT header
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     # -- set-up ---------------------------------------------------------------------------
-    def register(self, name: str, language: str, parameters: int, category: str = "UTILITY") -> None:
+    def register(self, name: str, language: str, parameters: int, category: str = "UTILITY", *,
+                 document_header: bool = False) -> None:
         self.templates[(name, language)] = (parameters, category)
+        if document_header:
+            self.document_headers.add((name, language))
 
     def script(self, to: str, *codes: int) -> None:
         with self.lock:
@@ -111,6 +128,11 @@ class FakeWhatsApp:
         match = MESSAGES_PATH.match(path.split("?")[0])
         if headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, 190, "Error validating access token", "OAuthException")
+        media = MEDIA_PATH.match(path.split("?")[0])
+        if media:
+            if media.group(1) != self.version or media.group(2) != self.phone_number_id:
+                return _error(400, 100, "Unsupported post request", "GraphMethodException")
+            return self.upload(headers.get("content-type", ""), raw)
         if not match or match.group(1) != self.version or match.group(2) != self.phone_number_id:
             return _error(400, 100, "Unsupported post request", "GraphMethodException")
         try:
@@ -131,13 +153,44 @@ class FakeWhatsApp:
         return 200, {"messaging_product": "whatsapp", "contacts": [{"input": payload["to"], "wa_id": to}],
                      "messages": [{"id": wamid, "message_status": "accepted"}]}
 
+    def upload(self, content_type: str, raw: bytes) -> tuple[int, dict]:
+        """POST /{phone_number_id}/media: a multipart form with messaging_product, type and file."""
+        if not content_type.startswith("multipart/form-data"):
+            return _error(400, 100, "media upload must be multipart/form-data")
+        form = BytesParser(policy=email_policy.HTTP).parsebytes(b"content-type: " + content_type.encode() + b"\r\n\r\n" + raw)
+        fields: dict[str, str] = {}
+        file = None
+        for part in form.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "file":
+                file = (part.get_payload(decode=True) or b"", part.get_filename() or "", part.get_content_type())
+            elif name:
+                fields[name] = (part.get_payload(decode=True) or b"").decode().strip()
+        if fields.get("messaging_product") != "whatsapp":
+            return _error(400, 100, "messaging_product must be whatsapp")
+        if file is None or not file[0]:
+            return _error(400, 100, "file is required")
+        if fields.get("type") != file[2] or file[2] not in DOCUMENT_TYPES:
+            return _error(400, 131053, "type must be a supported document type, the file's own")
+        if len(file[0]) > DOCUMENT_MAX:
+            return _error(400, 131053, "documents may be at most 100 MB")
+        with self.lock:
+            media_id = f"{next(self._ids) + 900000000000:015d}"
+            self.media[media_id] = file
+        return 200, {"id": media_id}
+
+    def _document_ok(self, document: dict) -> bool:
+        return document.get("id") in self.media
+
     def _check(self, to: str, payload: dict) -> int:
         script = self.scripts.get(to)
         if script:
             return script.pop(0)
         if to in self.not_on_whatsapp:
             return 131026
-        if payload["type"] == "text":
+        if payload["type"] == "document" and not self._document_ok(payload["document"]):
+            return 131053
+        if payload["type"] in ("text", "document"):
             last = self.last_inbound.get(to)
             if last is None or time.time() - last > WINDOW_SECONDS:
                 return 131047
@@ -147,6 +200,14 @@ class FakeWhatsApp:
         if registered is None:
             return 132001
         count, category = registered
+        header = [p for c in template.get("components") or [] if c.get("type") == "header" for p in c.get("parameters") or []]
+        if (template["name"], template["language"]["code"]) in self.document_headers:
+            if len(header) != 1 or header[0].get("type") != "document":
+                return 132012
+            if not self._document_ok(header[0]["document"]):
+                return 131053
+        elif header:
+            return 132012
         given = sum(len(c.get("parameters") or []) for c in template.get("components") or [] if c.get("type") == "body")
         if given != count:
             return 132000
@@ -250,8 +311,26 @@ def _shape(p: Any) -> str:
             if not isinstance(c, dict) or c.get("type") not in ("header", "body", "button"):
                 return "template.components[].type must be header, body or button"
             for param in c.get("parameters") or []:
+                if c["type"] == "header" and isinstance(param, dict) and param.get("type") == "document":
+                    problem = _document_shape(param.get("document"))
+                    if problem:
+                        return problem
+                    continue
                 if not isinstance(param, dict) or param.get("type") != "text" or not isinstance(param.get("text"), str) \
                         or not param["text"].strip():
                     return "template parameters must be {type: text, text: non-empty}"
         return ""
-    return "type must be text or template"
+    if p.get("type") == "document":
+        return _document_shape(p.get("document"))
+    return "type must be text, document or template"
+
+
+def _document_shape(d: Any) -> str:
+    if not isinstance(d, dict) or not isinstance(d.get("id"), str) or not d["id"]:
+        return "document.id (an uploaded media id) is required"
+    if "filename" in d and not isinstance(d["filename"], str):
+        return "document.filename must be a string"
+    caption = d.get("caption")
+    if caption is not None and (not isinstance(caption, str) or len(caption) > 1024):
+        return "document.caption must be a string of at most 1024 characters"
+    return ""
