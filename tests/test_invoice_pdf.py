@@ -47,7 +47,8 @@ async def test_an_indian_invoice_in_hindi(tenant):
     body = (await tenant.api.ok(PDF, id=to_global_id("Invoice", invoice.id), l=None))["invoice"]  # the customer's language
     reader, text = read(body["pdfBase64"])
     for expected in ("कर बीजक", "बीजक संख्या", body["number"], "आशा देवी", "27AAPFU0939F1ZV", "998422", "CGST", "SGST",
-                     "₹1,77,000.00", "₹13,500.00", "One Lakh Seventy-Seven Thousand Rupees Only", "UPI से भुगतान करें"):
+                     "₹1,77,000.00", "₹13,500.00", "One Lakh Seventy-Seven Thousand Rupees Only", "UPI से भुगतान करें",
+                     "लाख", "हज़ार", "रुपये", "मात्र"):  # the amount in words in Hindi too
         assert expected in text, expected
     assert "मार्च" in text  # the date's month in Hindi, not 2026-03-11
     assert "2026-03" not in text
@@ -72,6 +73,7 @@ async def test_a_bangladeshi_invoice_in_bengali(make_tenant):
                      "৳৩,০০০.০০", "৳৪৫০.০০", "৳৩,৪৫০.০০", "১৫%", "মার্চ"):
         assert expected in text, expected
     assert "Three Thousand Four Hundred Fifty Taka Only" in text
+    assert "হাজার" in text and "টাকা" in text  # and in Bengali words
     assert any(name.startswith("NotoSansBengali") for name in fonts_of(reader))
     # the tenant's gateway made a payment link for it (as paymentLinkCreate stores it): the PDF offers it
     await PaymentLink.create(tenant_id=t.id, invoice_id=invoice.id, provider="bkash", provider_id="TR0011abc",

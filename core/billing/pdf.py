@@ -6,7 +6,9 @@ Fonts are embedded from ``core/billing/fonts`` (Noto Sans, Noto Sans Devanagari,
 Bengali, OFL 1.1; ``fonts/refresh.sh`` fetches them at pinned versions): nothing is loaded from
 elsewhere at run time. Devanagari and Bengali need shaping (conjuncts, vowel signs placed
 before their consonant), so text goes through HarfBuzz (fpdf2's ``set_text_shaping``). The
-amount in words is in English (Indian numbering), as Indian and Bangladeshi invoices print it."""
+amount in words is in the reader's language (``core.billing.words``: Indian numbering, lakh and
+crore), followed in Hindi and Bengali by the English words, as many Indian and Bangladeshi invoices
+print it."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from seva_crm.core.billing import words
 from seva_crm.core.billing.invoices import amount_due
 from seva_crm.core.billing.tax_invoice import TaxInvoice, tax_invoice
 from seva_crm.core.billing.upi import UpiRequest, qr_png, upi_request
@@ -143,7 +146,9 @@ def render_pdf(t: TaxInvoice, invoice: Invoice, language: str, upi: UpiRequest |
             if india else [(L["value"], t.taxable), (L["sd"], t.supplementary_duty), (L["vat"], t.vat)])
     for label, value in [*sums, (L["total"], t.total), (L["paid"], invoice.amount_paid), (L["amount_due"], amount_due(invoice))]:
         pdf.text_line(f"{label}: {money(value)}", 10, bold=label in (L["total"], L["amount_due"]), align="R")
-    pdf.text_line(f"{L['words']}: {localise.money_in_words(t.total, cur)}", 9)
+    pdf.text_line(f"{L['words']}: {words.money_in_words(t.total, cur, lang)}", 9)
+    if lang != "en":
+        pdf.text_line(f"({localise.money_in_words(t.total, cur)})", 9)
 
     if upi is not None:
         pdf.ln(3)
