@@ -334,6 +334,11 @@ async def process_gateway_event_with_retries(event_row_id: UUID, handler: EventH
     await _gateway_events.process_with_retries(event_row_id, handler, retry=retry, max_attempts=max_attempts, delay=delay)
 
 
+async def unprocessed_gateway_events(gateway: str, name: str, *, created_before: datetime, max_attempts: int) -> list[UUID]:
+    """Unprocessed events named ``name`` stored before ``created_before`` (e.g. checkouts nobody came back from)."""
+    return await _gateway_events.unprocessed(gateway, name, created_before=created_before, max_attempts=max_attempts)
+
+
 async def lost_gateway_events(gateway: str, *, idle_for: timedelta, max_attempts: int) -> list[UUID]:
     """Unprocessed events idle for ``idle_for`` (a timedelta): their job was lost; enqueue them again."""
     return await _gateway_events.lost(gateway, idle_for=idle_for, max_attempts=max_attempts)
@@ -408,6 +413,7 @@ __all__ = [
     "invoice_ref", "find_invoice", "payment_request", "subscription_invoice", "gateway_payment", "record_gateway_payment",
     "update_gateway_refund", "apply_gateway_subscription_status", "advance_payment_link",
     "EventHandler", "store_gateway_event", "process_gateway_event", "process_gateway_event_with_retries", "lost_gateway_events",
+    "unprocessed_gateway_events",
     # region policies and privacy
     "RegionPolicy", "Cited", "RecordRef", "RecordCategory", "Disposition", "RetentionDecision", "NoticeRequirements",
     "BreachObligation", "RequestType", "PrivacyFanout",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +18,7 @@ from starlette.routing import Mount
 from seva_crm.core.billing import invoices
 from seva_crm.core.common.enums import InvoiceStatus, PaymentStatus, RefundStatus, Region, Role
 from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import AuditEvent, GatewayEvent, GatewayReview, Invoice, Payment, PaymentLink, Refund
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.plugins.bkash import adapter, webhooks
@@ -163,7 +165,35 @@ async def test_a_bd_household_pays_by_bkash_once_whatever_the_browser_repeats(ma
     assert (await PaymentLink.get(tenant_id=tenant.id)).status == "paid"
     assert fake.payments[payment_id].executions == 1
     assert fake.count("/token/grant") - grants == 1  # one grant, cached for every later call
-    assert await GatewayEvent.filter(tenant_id=tenant.id).count() == 1
+    assert await GatewayEvent.filter(tenant_id=tenant.id, name=webhooks.CALLBACK).count() == 1
+
+
+async def test_checkouts_nobody_came_back_from_are_settled_or_closed_after_the_window(make_tenant, fake, bkash, browser):
+    tenant, invoice = await bd_household(make_tenant, bkash)
+    link = await link_for(tenant, invoice)
+    # one attempt is authorised at bKash but the browser never comes back; another is left on bKash's page
+    authorised_url = await start_checkout(browser, link)
+    await fake.pay(authorised_url)  # the redirect to our callback is never followed
+    left_url = await start_checkout(browser, link)
+    authorised, left = authorised_url.rsplit("/", 1)[1], left_url.rsplit("/", 1)[1]
+    started = utcnow()
+
+    assert await webhooks.expire_abandoned(started + timedelta(minutes=29)) == 0  # still within the window
+    assert fake.payments[authorised].executions == 0 and not await Payment.filter(tenant_id=tenant.id).exists()
+
+    assert await webhooks.expire_abandoned(started + timedelta(minutes=31)) >= 2  # (the sweep is instance-wide)
+    payment = await Payment.get(tenant_id=tenant.id)
+    assert (payment.provider_payment_id, payment.amount) == (authorised, 50000)
+    await invoice.refresh_from_db()
+    assert invoice.status is InvoiceStatus.PAID
+    assert fake.payments[authorised].executions == 1 and fake.payments[left].executions == 0
+    rows = {r.payload["paymentID"]: r for r in await GatewayEvent.filter(tenant_id=tenant.id, name=webhooks.CREATED)}
+    assert all(r.processed_at is not None for r in rows.values())
+    assert "not completed" in rows[left].outcome
+    # closed for good: a later sweep asks bKash nothing more
+    calls = len(fake.calls)
+    await webhooks.expire_abandoned(started + timedelta(hours=3))
+    assert len(fake.calls) == calls
 
 
 async def test_an_unsigned_redirect_records_nothing(make_tenant, fake, bkash, browser):

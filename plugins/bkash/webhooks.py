@@ -14,6 +14,12 @@ executes and records.
   was not executed. A completed payment is recorded through billing's checks
   (``settle_gateway_payment``): amount, currency and invoice must match or it is held for staff.
 
+Every checkout started is kept as a ``checkout.created`` event. One nobody came back from (the
+payer closed the browser, or the redirect was lost) is swept by ``bkash.sweep`` once
+``CHECKOUT_WINDOW`` has passed: bKash is asked, and the checkout executed if the payer did
+authorise it (recorded as usual) or else closed as expired; never twice (the callback's own event,
+if it came, recorded the payment first, and a recorded payment is not executed again).
+
 bKash's optional IPN (Amazon SNS, certificate-signed) is not used: the status query is the truth."""
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from seva_crm.plugin_api import (
     settle_gateway_payment,
     store_gateway_event,
     tenant_info,
+    unprocessed_gateway_events,
     utcnow,
     webhook_tenants,
 )
@@ -57,6 +64,8 @@ log = logging.getLogger("seva.bkash")
 PROCESS_JOB = "bkash.process_event"
 SWEEP_JOB = "bkash.sweep"
 CALLBACK = "checkout.callback"
+CREATED = "checkout.created"
+CHECKOUT_WINDOW = timedelta(minutes=30)  # a checkout not returned to by then is asked about and closed
 REFUSED = "not completed at bKash"
 NOT_RECORDED = "nothing to record"
 MAX_ATTEMPTS = 8
@@ -94,9 +103,10 @@ async def pay(request: Request) -> Response:
     except GatewayFailure as exc:
         log.warning("bkash checkout not started for invoice %s: %s", invoice.id, exc)
         return page(name, "unavailable", 502)
-    url = created.get("bkashURL")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+    url, payment_id = created.get("bkashURL"), str(created.get("paymentID") or "")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or not PAYMENT_ID.match(payment_id):
         return page(name, "unavailable", 502)
+    await store_gateway_event(found.tenant_id, PLUGIN, f"checkout:{payment_id}", CREATED, {"paymentID": payment_id})
     return RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})
 
 
@@ -221,8 +231,22 @@ async def process_job(event_row_id: str) -> None:
                                              max_attempts=MAX_ATTEMPTS, delay=retry_delay)
 
 
+async def expire_abandoned(now: datetime) -> int:
+    """Settle or close the checkouts started before ``now - CHECKOUT_WINDOW`` that nobody came
+    back from: bKash's status first, then execute only a payment it has not executed (one the
+    payer authorised); a payment the payer never completed is refused by bKash and closed.
+    Returns how many were looked at."""
+    rows = await unprocessed_gateway_events(PLUGIN, CREATED, created_before=now - CHECKOUT_WINDOW, max_attempts=MAX_ATTEMPTS)
+    for row_id in rows:
+        await process_gateway_event_with_retries(row_id, handle, retry=enqueue_processing, max_attempts=MAX_ATTEMPTS,
+                                                 delay=retry_delay)
+    return len(rows)
+
+
 async def sweep_job() -> None:
-    """The ``bkash.sweep`` actor: re-enqueue unsettled callbacks whose job was lost."""
+    """The ``bkash.sweep`` actor: re-enqueue unsettled callbacks whose job was lost, and close
+    abandoned checkouts."""
     idle = timedelta(seconds=SWEEP_AFTER_SECONDS + RETRY_MAX_SECONDS)
     for row_id in await lost_gateway_events(PLUGIN, idle_for=idle, max_attempts=MAX_ATTEMPTS):
         await enqueue_processing(row_id)
+    await expire_abandoned(utcnow())
