@@ -9,12 +9,17 @@ the same checks (tenant scope, forward-only statuses, the consent ledger) as Sev
 
 from __future__ import annotations
 
+import base64 as _base64
+import hashlib as _hashlib
+import hmac as _hmac
+import html as _html
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
+from starlette.responses import HTMLResponse as _HTMLResponse
 from pydantic import SecretStr  # type a settings field SecretStr and it is encrypted at rest, never shown
 
 # --- hooks and the values they exchange ---------------------------------------------------------
@@ -387,6 +392,68 @@ def signing_key(purpose: str) -> bytes:
     return _security.derive_key(purpose)
 
 
+# --- a gateway's own checkout pages: our pay link and what the payer's browser sees ----------------
+
+class PayLinks:
+    """A gateway plugin's URLs on this instance, ``<public url>/webhooks/<plugin id>/<tenant>/...``,
+    and its pay link: ``.../pay/<token>``, the token naming an invoice under a MAC (key
+    ``<plugin id>-pay-links``) so it cannot be forged nor moved to another tenant. Each visit of a
+    pay link starts a fresh attempt at the gateway, so the link keeps working after a cancelled one."""
+
+    def __init__(self, plugin_id: str) -> None:
+        self.plugin_id = plugin_id
+        self._purpose = f"{plugin_id}-pay-links"
+
+    def _mac(self, tenant_id: UUID, invoice_id: UUID) -> str:
+        digest = _hmac.new(signing_key(self._purpose), tenant_id.bytes + invoice_id.bytes, _hashlib.sha256).digest()
+        return _base64.urlsafe_b64encode(digest[:18]).decode()
+
+    def token(self, tenant_id: UUID, invoice_id: UUID) -> str:
+        return _base64.urlsafe_b64encode(invoice_id.bytes).decode().rstrip("=") + "." + self._mac(tenant_id, invoice_id)
+
+    def invoice_of(self, tenant_id: UUID, token: str) -> UUID | None:
+        """The invoice a pay token names, if the token is ours for this tenant (constant-time check)."""
+        head, _, mac = token.partition(".")
+        try:
+            invoice_id = UUID(bytes=_base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        except ValueError:
+            return None
+        expected = self._mac(tenant_id, invoice_id).encode()
+        return invoice_id if _hmac.compare_digest(expected, mac.encode("utf-8", "replace")) else None
+
+    def url(self, tenant_id: UUID, *path: str) -> str:
+        """``<public url>/webhooks/<plugin id>/<tenant>/<path...>``: a callback or return address."""
+        return "/".join([public_url().rstrip("/"), "webhooks", self.plugin_id, tenant_global_id(tenant_id), *path])
+
+    def pay_url(self, tenant_id: UUID, invoice_id: UUID) -> str:
+        return self.url(tenant_id, "pay", self.token(tenant_id, invoice_id))
+
+
+PAYER_MESSAGES = {  # key -> (Bangla, English): what payer_page says
+    "paid": ("পেমেন্ট সম্পন্ন হয়েছে। ধন্যবাদ!", "Payment received. Thank you!"),
+    "pending": ("আপনার পেমেন্ট যাচাই করা হচ্ছে। কিছুক্ষণ পরে আবার দেখুন।", "We are confirming your payment. Please check again shortly."),
+    "review": ("আপনার পেমেন্ট পাওয়া গেছে; আমাদের কর্মীরা এটি যাচাই করবেন।", "Your payment was received; our staff will check it."),
+    "not_completed": ("পেমেন্ট সম্পন্ন হয়নি। লিংকটি আবার খুলে চেষ্টা করুন।",
+                      "The payment was not completed. Open the link again to retry."),
+    "nothing_due": ("এই বিলে পরিশোধ করার কিছু নেই।", "Nothing is due on this bill."),
+    "unavailable": ("পেমেন্ট এখন শুরু করা যাচ্ছে না। কিছুক্ষণ পরে আবার চেষ্টা করুন।",
+                    "The payment cannot start now. Please try again shortly."),
+    "invalid": ("লিংকটি সঠিক নয়।", "This link is not valid."),
+}
+
+
+def payer_page(tenant_name: str, key: str, status_code: int = 200) -> Any:
+    """The small page a payer's browser sees on our side of a checkout (a Starlette HTMLResponse),
+    under the tenant's name, in Bangla and English (a link does not say which the payer reads):
+    ``key`` is one of ``PAYER_MESSAGES``. Not cached, no referrer."""
+    bn, en = PAYER_MESSAGES[key]
+    name = _html.escape(tenant_name)
+    body = (f'<!doctype html><html lang="bn"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f"<title>{name}</title></head><body><h1>{name}</h1>"
+            f'<p>{_html.escape(bn)}</p><p lang="en">{_html.escape(en)}</p></body></html>')
+    return _HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
+
+
 # --- GraphQL ------------------------------------------------------------------------------------
 
 def user_errors(exc: DomainError) -> list[UserError]:
@@ -424,6 +491,8 @@ __all__ = [
     "DomainError", "ErrorCode", "FieldError",
     # clock, jobs, instance
     "utcnow", "enqueue", "JOB_QUEUE", "public_url", "signing_key",
+    # a gateway's own checkout pages
+    "PayLinks", "payer_page", "PAYER_MESSAGES",
     # GraphQL
     "needs", "Role", "UserError", "user_errors", "PaymentType",
 ]

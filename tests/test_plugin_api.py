@@ -88,3 +88,25 @@ def test_every_name_of_the_facade_says_what_it_is():
         defined_here = getattr(value, "__module__", None) == plugin_api.__name__ and (value.__doc__ or "").strip()
         commented = re.search(rf"^[^#\n]*\b{name}\b[^#\n]*#\s*\S", source, re.M)
         assert defined_here or commented, f"plugin_api.{name} needs a docstring or a comment where it is exported"
+
+
+def test_pay_links_name_an_invoice_only_for_their_tenant_and_plugin():
+    from uuid import uuid4
+    tenant, other, invoice = uuid4(), uuid4(), uuid4()
+    links = plugin_api.PayLinks("bkash")
+    token = links.token(tenant, invoice)
+    assert links.invoice_of(tenant, token) == invoice
+    assert links.invoice_of(other, token) is None  # not moved to another tenant
+    assert plugin_api.PayLinks("sslcommerz").invoice_of(tenant, token) is None  # nor to another plugin
+    head, mac = token.split(".")
+    assert links.invoice_of(tenant, f"{head}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}") is None
+    assert links.invoice_of(tenant, "garbage") is None and links.invoice_of(tenant, "") is None
+    assert links.pay_url(tenant, invoice).endswith(f"/webhooks/bkash/{plugin_api.tenant_global_id(tenant)}/pay/{token}")
+
+
+def test_the_payer_page_escapes_the_tenants_name_and_is_not_cached():
+    page = plugin_api.payer_page("<Sylhet & Net>", "paid")
+    text = page.body.decode()
+    assert "&lt;Sylhet &amp; Net&gt;" in text and "<Sylhet" not in text
+    assert "Payment received" in text and "পেমেন্ট সম্পন্ন হয়েছে" in text
+    assert page.headers["cache-control"] == "no-store" and page.status_code == 200

@@ -14,9 +14,8 @@ import httpx
 from seva_crm.plugin_api import GatewayFailure, LinkRequest, LinkResult, PayloadPrivacy, RefundResult, RefundStatus
 from seva_crm.plugins.bkash.amounts import to_minor, to_text
 from seva_crm.plugins.bkash.client import BkashClient
-from seva_crm.plugins.bkash.config import PLUGIN, BkashConfig, bkash_config
+from seva_crm.plugins.bkash.config import LINKS, PLUGIN, BkashConfig, bkash_config
 from seva_crm.plugins.bkash.errors import BkashError, BkashUnavailable
-from seva_crm.plugins.bkash.links import pay_url
 
 log = logging.getLogger("seva.bkash")
 
@@ -40,7 +39,8 @@ class BkashGateway:
             raise GatewayFailure(f"bKash takes BDT only, not {request.currency.value}")
         async with BkashClient(await self._config(request.tenant_id)) as client:
             await guard(client.check_credentials())
-        return LinkResult(provider_id=request.reference_id, short_url=pay_url(request.tenant_id, request.invoice_id), status="created")
+        url = LINKS.pay_url(request.tenant_id, request.invoice_id)
+        return LinkResult(provider_id=request.reference_id, short_url=url, status="created")
 
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult:
         async with BkashClient(await self._config(tenant_id)) as client:

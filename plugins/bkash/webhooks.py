@@ -42,6 +42,7 @@ from seva_crm.plugin_api import (
     find_invoice,
     gateway_payment,
     gateway_review,
+    payer_page as page,
     lost_gateway_events,
     process_gateway_event,
     process_gateway_event_with_retries,
@@ -55,10 +56,8 @@ from seva_crm.plugin_api import (
 from seva_crm.plugins.bkash.adapter import guard
 from seva_crm.plugins.bkash.amounts import to_minor, to_text
 from seva_crm.plugins.bkash.client import BkashClient
-from seva_crm.plugins.bkash.config import PLUGIN, bkash_config, config_from
+from seva_crm.plugins.bkash.config import LINKS, PLUGIN, bkash_config, config_from
 from seva_crm.plugins.bkash.errors import BkashError
-from seva_crm.plugins.bkash.links import callback_url, invoice_of
-from seva_crm.plugins.bkash.pages import page
 
 log = logging.getLogger("seva.bkash")
 PROCESS_JOB = "bkash.process_event"
@@ -89,7 +88,7 @@ async def _name(tenant_id: UUID) -> str:
 async def pay(request: Request) -> Response:
     """Start a checkout for what the invoice has due now, and send the payer to bKash."""
     found = await _tenant(request)
-    invoice_id = invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
+    invoice_id = LINKS.invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
     invoice = await find_invoice(found.tenant_id, invoice_id=invoice_id) if invoice_id else None
     if invoice is None:
         return page("", "invalid", 404)
@@ -99,7 +98,7 @@ async def pay(request: Request) -> Response:
     try:
         async with BkashClient(config_from(found.settings)) as client:
             created = await guard(client.create_payment(amount=to_text(invoice.amount_due), payer_reference=invoice.number,
-                                                        callback_url=callback_url(found.tenant_id), invoice_number=invoice.number))
+                                                        callback_url=LINKS.url(found.tenant_id, "callback"), invoice_number=invoice.number))
     except GatewayFailure as exc:
         log.warning("bkash checkout not started for invoice %s: %s", invoice.id, exc)
         return page(name, "unavailable", 502)

@@ -16,9 +16,8 @@ import httpx
 from seva_crm.plugin_api import GatewayFailure, LinkRequest, LinkResult, PayloadPrivacy, RefundResult, RefundStatus
 from seva_crm.plugins.sslcommerz.amounts import to_text
 from seva_crm.plugins.sslcommerz.client import SslcommerzClient
-from seva_crm.plugins.sslcommerz.config import PLUGIN, SslcommerzConfig, sslcommerz_config
+from seva_crm.plugins.sslcommerz.config import LINKS, PLUGIN, SslcommerzConfig, sslcommerz_config
 from seva_crm.plugins.sslcommerz.errors import SslcommerzError, SslcommerzUnavailable
-from seva_crm.plugins.sslcommerz.links import pay_url
 
 log = logging.getLogger("seva.sslcommerz")
 PAID = ("VALID", "VALIDATED")
@@ -45,7 +44,8 @@ class SslcommerzGateway:
             raise GatewayFailure(f"SSLCommerz takes BDT only here, not {request.currency.value}")
         async with SslcommerzClient(await self._config(request.tenant_id)) as client:
             await guard(client.check_credentials())
-        return LinkResult(provider_id=request.reference_id, short_url=pay_url(request.tenant_id, request.invoice_id), status="created")
+        url = LINKS.pay_url(request.tenant_id, request.invoice_id)
+        return LinkResult(provider_id=request.reference_id, short_url=url, status="created")
 
     async def refund(self, tenant_id: UUID, provider_payment_id: str, amount: int, receipt: str) -> RefundResult:
         async with SslcommerzClient(await self._config(tenant_id)) as client:

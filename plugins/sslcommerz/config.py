@@ -8,9 +8,10 @@ from uuid import UUID
 
 from pydantic import SecretStr
 
-from seva_crm.plugin_api import instance_settings, tenant_settings
+from seva_crm.plugin_api import PayLinks, instance_settings, tenant_settings
 
 PLUGIN = "sslcommerz"
+LINKS = PayLinks(PLUGIN)  # our pay link and callback addresses (plugin_api.PayLinks)
 
 
 @dataclass(frozen=True)

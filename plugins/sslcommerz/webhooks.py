@@ -40,6 +40,7 @@ from seva_crm.plugin_api import (
     find_invoice,
     gateway_payment,
     gateway_review,
+    payer_page as page,
     lost_gateway_events,
     payment_request,
     pending_gateway_refunds,
@@ -55,10 +56,8 @@ from seva_crm.plugin_api import (
 from seva_crm.plugins.sslcommerz.adapter import PAID, guard
 from seva_crm.plugins.sslcommerz.amounts import to_minor, to_text
 from seva_crm.plugins.sslcommerz.client import SslcommerzClient
-from seva_crm.plugins.sslcommerz.config import PLUGIN, config_from, sslcommerz_config
+from seva_crm.plugins.sslcommerz.config import LINKS, PLUGIN, config_from, sslcommerz_config
 from seva_crm.plugins.sslcommerz.errors import SslcommerzError
-from seva_crm.plugins.sslcommerz.links import invoice_of, ipn_url, return_url
-from seva_crm.plugins.sslcommerz.pages import page
 from seva_crm.plugins.sslcommerz.signatures import verify
 
 log = logging.getLogger("seva.sslcommerz")
@@ -91,7 +90,7 @@ async def _name(tenant_id: UUID) -> str:
 async def pay(request: Request) -> Response:
     """Open a session for what the invoice has due now, and send the payer to SSLCommerz."""
     found = await _tenant(request)
-    invoice_id = invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
+    invoice_id = LINKS.invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
     if invoice_id is None:
         return page("", "invalid", 404)
     name = await _name(found.tenant_id)
@@ -102,8 +101,8 @@ async def pay(request: Request) -> Response:
     fields = {
         "total_amount": to_text(asked.amount), "currency": "BDT",
         "tran_id": f"{asked.reference_id[:MAX_TRAN_ID - 9]}-{secrets.token_hex(4)}",  # one per attempt
-        "success_url": return_url(tenant_id, "success"), "fail_url": return_url(tenant_id, "fail"),
-        "cancel_url": return_url(tenant_id, "cancel"), "ipn_url": ipn_url(tenant_id),
+        "success_url": LINKS.url(tenant_id, "return", "success"), "fail_url": LINKS.url(tenant_id, "return", "fail"),
+        "cancel_url": LINKS.url(tenant_id, "return", "cancel"), "ipn_url": LINKS.url(tenant_id, "ipn"),
         # the payer as the invoice's customer record has them (address: SSLCommerz requires one; we keep none for payments)
         "cus_name": asked.customer_name[:50], "cus_email": asked.customer_email or "N/A", "cus_phone": asked.customer_phone or "N/A",
         "cus_add1": "N/A", "cus_city": "N/A", "cus_country": "Bangladesh",
