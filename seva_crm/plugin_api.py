@@ -428,6 +428,12 @@ class PayLinks:
     def pay_url(self, tenant_id: UUID, invoice_id: UUID) -> str:
         return self.url(tenant_id, "pay", self.token(tenant_id, invoice_id))
 
+    async def tenant(self, request: Any) -> WebhookTenant | None:
+        """The tenant a request to one of these addresses names (``{tenant}`` in its route), with
+        its settings of this plugin, if it enabled the plugin; else None."""
+        found = await webhook_tenants(self.plugin_id, tenant=request.path_params.get("tenant", ""))
+        return found[0] if found else None
+
 
 PAYER_MESSAGES = {  # key -> (Bangla, English): what payer_page says
     "paid": ("পেমেন্ট সম্পন্ন হয়েছে। ধন্যবাদ!", "Payment received. Thank you!"),

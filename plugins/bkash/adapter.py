@@ -1,6 +1,6 @@
 """bKash as a billing payment gateway (``PaymentGateway``): BDT only.
 
-The payment link is ours (``links``): creating it checks the tenant's credentials with a token
+The payment link is ours (``plugin_api.PayLinks``): creating it checks the tenant's credentials with a token
 grant (cached), and each visit starts a checkout. The gateway payment id recorded for a bKash
 payment is its ``paymentID`` (the ``trxID`` the payer sees goes in the payment's reference)."""
 

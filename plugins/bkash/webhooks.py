@@ -51,7 +51,6 @@ from seva_crm.plugin_api import (
     tenant_info,
     unprocessed_gateway_events,
     utcnow,
-    webhook_tenants,
 )
 from seva_crm.plugins.bkash.adapter import guard
 from seva_crm.plugins.bkash.amounts import to_minor, to_text
@@ -75,11 +74,6 @@ LINK_ORDER = {"created": 0, "paid": 1}
 PAYMENT_ID = re.compile(r"^[A-Za-z0-9]{8,64}$")  # the shape of bKash's payment ids: anything else is not asked about
 
 
-async def _tenant(request: Request):
-    found = await webhook_tenants(PLUGIN, tenant=request.path_params.get("tenant", ""))
-    return found[0] if found else None
-
-
 async def _name(tenant_id: UUID) -> str:
     info = await tenant_info(tenant_id)
     return info.name if info else ""
@@ -87,7 +81,7 @@ async def _name(tenant_id: UUID) -> str:
 
 async def pay(request: Request) -> Response:
     """Start a checkout for what the invoice has due now, and send the payer to bKash."""
-    found = await _tenant(request)
+    found = await LINKS.tenant(request)
     invoice_id = LINKS.invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
     invoice = await find_invoice(found.tenant_id, invoice_id=invoice_id) if invoice_id else None
     if invoice is None:
@@ -110,7 +104,7 @@ async def pay(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    found = await _tenant(request)
+    found = await LINKS.tenant(request)
     payment_id = request.query_params.get("paymentID", "")
     status = request.query_params.get("status", "")
     if found is None or not PAYMENT_ID.match(payment_id) or status not in ("success", "failure", "cancel"):

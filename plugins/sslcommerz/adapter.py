@@ -1,6 +1,6 @@
 """SSLCommerz as a billing payment gateway (``PaymentGateway``): BDT only.
 
-The payment link is ours (``links``): creating it checks the store's credentials with a query,
+The payment link is ours (``plugin_api.PayLinks``): creating it checks the store's credentials with a query,
 and each visit opens a session. The gateway payment id recorded
 for an SSLCommerz payment is our ``tran_id`` (one per attempt); a refund looks up the payment's
 ``bank_tran_id`` by it. A refund SSLCommerz is still processing is recorded pending and polled

@@ -51,7 +51,6 @@ from seva_crm.plugin_api import (
     tenant_info,
     update_gateway_refund,
     utcnow,
-    webhook_tenants,
 )
 from seva_crm.plugins.sslcommerz.adapter import PAID, guard
 from seva_crm.plugins.sslcommerz.amounts import to_minor, to_text
@@ -77,11 +76,6 @@ NOT_RECORDED = "nothing recorded"
 REFUND_STATUS = {"refunded": RefundStatus.PROCESSED, "cancelled": RefundStatus.FAILED}
 
 
-async def _tenant(request: Request):
-    found = await webhook_tenants(PLUGIN, tenant=request.path_params.get("tenant", ""))
-    return found[0] if found else None
-
-
 async def _name(tenant_id: UUID) -> str:
     info = await tenant_info(tenant_id)
     return info.name if info else ""
@@ -89,7 +83,7 @@ async def _name(tenant_id: UUID) -> str:
 
 async def pay(request: Request) -> Response:
     """Open a session for what the invoice has due now, and send the payer to SSLCommerz."""
-    found = await _tenant(request)
+    found = await LINKS.tenant(request)
     invoice_id = LINKS.invoice_of(found.tenant_id, request.path_params.get("token", "")) if found else None
     if invoice_id is None:
         return page("", "invalid", 404)
@@ -123,7 +117,7 @@ async def pay(request: Request) -> Response:
 
 async def _verified(request: Request):
     """(tenant, fields) of a well-signed notification or return, else (tenant or None, None)."""
-    found = await _tenant(request)
+    found = await LINKS.tenant(request)
     if found is None:
         return None, None
     try:
