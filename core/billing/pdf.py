@@ -12,6 +12,7 @@ print it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -174,5 +175,7 @@ async def invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
     profile = await TenantProfile.get_or_none(tenant_id=invoice.tenant_id).only("id", "logo")
     link = await PaymentLink.filter(tenant_id=invoice.tenant_id, invoice_id=invoice.id).exclude(
         status__in=("paid", "cancelled", "expired")).order_by("-created_at").first()
-    return render_pdf(await tax_invoice(invoice), invoice, language, await upi_request(invoice), profile.logo if profile else None,
-                      link.short_url if link else "")
+    # rendering takes a CPU for a second or more (shaping, font subsetting): off the event loop,
+    # so the requests and jobs sharing it are not held up meanwhile
+    return await asyncio.to_thread(render_pdf, await tax_invoice(invoice), invoice, language, await upi_request(invoice),
+                                   profile.logo if profile else None, link.short_url if link else "")
