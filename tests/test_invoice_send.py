@@ -18,6 +18,7 @@ from seva_crm.core.billing import invoices
 from seva_crm.core.common.enums import MessageStatus as S
 from seva_crm.core.common.enums import Role
 from seva_crm.core.common.ids import from_global_id, to_global_id
+from seva_crm.core.messaging import outbox
 from seva_crm.core.models import AuditEvent, Message
 from seva_crm.core.platform import webhook_tenants
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
@@ -28,8 +29,9 @@ from seva_crm.plugins.whatsapp import hooks as whatsapp_plugin
 from seva_crm.plugins.whatsapp.adapter import _paused
 from seva_crm.plugins.whatsapp.client import document_payload
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
-from seva_crm.plugin_api import record_inbound
+from seva_crm.plugin_api import Purpose, SendResult, record_inbound
 from tests.billing_helpers import customer
+from tests.channel_plugin import ChannelPlugin, NullChannel
 from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
 from tests.smtp_support import free_port, smtp, smtp_certs  # noqa: F401 - fixtures
 
@@ -163,3 +165,40 @@ async def test_another_tenants_invoice_is_not_found(tenant, make_tenant, running
     result = (await tenant.api.ok(SEND, id=to_global_id("Invoice", invoice.id)))["invoiceSend"]
     assert [e["code"] for e in result["errors"]] == ["NOT_FOUND"]
     assert await Message.filter(tenant_id=other.id).count() == 0
+
+
+class Keeper:
+    """A channel that carries documents and keeps what it is given."""
+
+    name = kind = "keeper"
+    attachments = True
+
+    def __init__(self) -> None:
+        self.kept = []
+
+    def can_reach(self, recipient) -> bool:
+        return True
+
+    async def send(self, message, settings):
+        self.kept.append(message)
+        return SendResult(provider_id=f"kept-{message.id.hex}")
+
+
+async def test_the_outbox_gives_a_document_only_to_a_channel_that_carries_it(tenant, running):
+    keeper = Keeper()
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin([keeper, NullChannel("sms")]),)))
+    invoice = await hindi_invoice(tenant, phone="9876543210")
+    reference = {"kind": "invoice_pdf", "id": str(invoice.id), "language": "en"}
+    on_sms = await outbox.queue_message(tenant.id, invoice.customer_id, purpose=Purpose.SERVICE, template="invoice_document",
+                                        body="Invoice", only_channel="sms", attachment=reference)
+    anywhere = await outbox.queue_message(tenant.id, invoice.customer_id, purpose=Purpose.SERVICE,
+                                          template="invoice_document", body="Invoice", attachment=reference)
+    gone = await outbox.queue_message(tenant.id, invoice.customer_id, purpose=Purpose.SERVICE, template="invoice_document",
+                                      body="Invoice", attachment={**reference, "id": str(uuid.uuid4())})
+    on_sms, anywhere, gone = await settle(on_sms.id, anywhere.id, gone.id)
+    assert on_sms.status is S.FAILED and "no channel that sends documents" in on_sms.last_error
+    assert (anywhere.status, anywhere.channel) == (S.SENT, "keeper")
+    assert gone.status is S.FAILED and "cannot be made" in gone.last_error
+    [sent] = keeper.kept
+    assert sent.id == anywhere.id and sent.attachment.filename == f"{invoice.number}.pdf"
+    assert invoice.number in pdf_text(sent.attachment.content) and "Tax Invoice" in pdf_text(sent.attachment.content)

@@ -257,6 +257,8 @@ async def choose_channel(message: Message, customer: Customer | None, fallback: 
         pinned = message.only_channel
         order = [name for name in channel_order(preferred, [*fallback, *bindings], message.channels_tried)
                  if name in bindings and pinned in (name, bindings[name].kind)]
+    elif message.attachment:  # after the tenant's order, any other of its channels that carries documents
+        order = channel_order(preferred, [*fallback, *bindings], message.channels_tried)
     else:
         order = channel_order(preferred, fallback, message.channels_tried)
     for name in order:
