@@ -139,7 +139,10 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
     message = await Message.get(customer_id=cid, idempotency_key="m-erasure-1")
     assert message.body == "" and message.variables == {} and message.status == "delivered"
-    assert all(m.body == "" and m.variables == {} for m in await Message.filter(customer_id=cid))  # the codes' too
+    # the codes' too; the outcome waits to be sent, sealed with the phone it goes to (tests/test_privacy_erasure_reply.py)
+    [reply] = await Message.filter(customer_id=cid, template="privacy_reply_erased")
+    assert reply.secret == "reply" and reply.variables == {} and PHONE not in reply.body
+    assert all(m.body == "" and m.variables == {} for m in await Message.filter(customer_id=cid).exclude(id=reply.id))
     # the invoices stay, for GST, pointing at the anonymised customer; the payer's details are masked
     kept_invoices = await Invoice.filter(customer_id=cid).order_by("issued_on", "number")
     assert {i.id for i in kept_invoices} == {first.id, second.id} and all(i.status.value == "paid" for i in kept_invoices)
@@ -186,7 +189,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     result = await audit.verify(str(tenant.id))
     assert result.ok, [b.describe() for b in result.breaks]
     erased = [e.action for e in await audit.events_for(tenant.id, "privacy_request", from_global_id(request["id"], "PrivacyRequest"))]
-    assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 4
+    assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 5
 
 
 def test_a_gateway_payload_is_masked_as_its_gateway_says_or_whole():

@@ -145,6 +145,13 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="{business}: our answer to your privacy request: {response} Questions or complaints: {contact}.",
              hi="{business}: आपके निजता अनुरोध पर हमारा उत्तर: {response} प्रश्न या शिकायत: {contact}।",
              bn="{business}: আপনার গোপনীয়তা অনুরোধে আমাদের উত্তর: {response} প্রশ্ন বা অভিযোগ: {contact}।"),
+    _builtin("privacy_reply_erased", Purpose.SERVICE,
+             en="{business}: your privacy request is done: we have erased your personal data. Kept only where the "
+                "law requires it: {kept}. Questions or complaints: {contact}.",
+             hi="{business}: आपका निजता अनुरोध पूरा हुआ: हमने आपका व्यक्तिगत डेटा मिटा दिया है। केवल वही रखा गया है "
+                "जो कानून के अनुसार आवश्यक है: {kept}। प्रश्न या शिकायत: {contact}।",
+             bn="{business}: আপনার গোপনীয়তা অনুরোধ সম্পন্ন: আমরা আপনার ব্যক্তিগত তথ্য মুছে ফেলেছি। শুধু আইন যা রাখতে "
+                "বলে তা রাখা হয়েছে: {kept}। প্রশ্ন বা অভিযোগ: {contact}।"),
     _builtin("privacy_code_undelivered", Purpose.SERVICE,
              en="{business}: the code for your privacy request could not be sent to your phone. Your new code is {code}. "
                 "It expires in {minutes} minutes.",
