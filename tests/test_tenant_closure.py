@@ -17,6 +17,7 @@ from seva_crm.core.common.errors import DomainError
 from seva_crm.core.models import AuditEvent, Customer, Invoice, InvoiceLine, Payment, ServiceRecord, Tenant, User
 from seva_crm.core.platform import audit
 from seva_crm.core.privacy.retention import close_tenant, purge_terminated_tenants, reopen_tenant
+from seva_crm.core.privacy.tenant_export import export_closed_tenant
 from tests.conftest import LOGIN, PASSWORD, Api
 from tests.test_customers import create
 from tests.test_plugin_settings import WHATSAPP
@@ -109,3 +110,55 @@ async def test_the_owner_exports_every_table_behind_a_signed_expiring_link(app, 
     assert (await viewer("mutation { tenantExport { url } }"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     clock.advance(hours=73)
     assert (await client.get(made["url"])).status_code == 404  # expired
+
+
+CLOSE = 'mutation($n: String!) { tenantClose(confirmName: $n) { errors { code } } }'
+CLOSED_EXPORT = 'mutation($e: String!, $p: String!) { closedTenantExport(email: $e, password: $p) { ok url errors { code } } }'
+CLOSED_REOPEN = 'mutation($e: String!, $p: String!) { closedTenantReopen(email: $e, password: $p) { ok errors { code } } }'
+
+
+async def test_the_owner_of_a_closed_tenant_exports_and_reopens_it_in_graphql(app, tenant):
+    """Signed out by the closure, the owner still gets everything out and can reopen, with their
+    email and password; nobody else can, and both are audited with the owner as actor."""
+    await create(tenant.api, name="Closing Customer", phone="9876599101")
+    admin = await tenant.api_as(Role.ADMIN)
+    admin_user = await User.filter(tenant_id=tenant.id, role=Role.ADMIN).first()
+    public = Api(app)
+    refused = await public.ok(CLOSED_REOPEN, e=tenant.owner_email, p=PASSWORD)
+    assert refused["closedTenantReopen"] == {"ok": False, "errors": [{"code": "INVALID_CREDENTIALS"}]}  # not closed
+    name = (await Tenant.get(id=tenant.id)).name
+    assert (await tenant.api.ok(CLOSE, n=name))["tenantClose"]["errors"] == []
+    assert (await admin("query { customers { totalCount } }"))["errors"]  # everyone is out
+
+    for email, password in ((tenant.owner_email, "not-the-password"), (admin_user.email, PASSWORD),
+                            ("nobody@example.com", PASSWORD)):
+        body = (await public.ok(CLOSED_EXPORT, e=email, p=password))["closedTenantExport"]
+        assert body == {"ok": False, "url": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}, email
+    made = (await public.ok(CLOSED_EXPORT, e=tenant.owner_email, p=PASSWORD))["closedTenantExport"]
+    assert made["ok"] and made["errors"] == []
+    download = await public.http.get(made["url"])
+    assert download.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(download.content)) as z:
+        assert b"Closing Customer" in z.read("customer.csv")
+
+    reopened = (await public.ok(CLOSED_REOPEN, e=tenant.owner_email, p=PASSWORD))["closedTenantReopen"]
+    assert reopened == {"ok": True, "errors": []}
+    assert (await Tenant.get(id=tenant.id)).status is TenantStatus.ACTIVE
+    assert (await public.ok(LOGIN, email=tenant.owner_email, password=PASSWORD))["login"]["errors"] == []
+    owner = await User.get(tenant_id=tenant.id, role=Role.OWNER)
+    for action in ("tenant.exported", "tenant.reopened"):
+        [event] = await AuditEvent.filter(chain=str(tenant.id), action=action)
+        assert (event.actor_type, event.actor_id) == ("user", str(owner.id)), action
+    assert (await audit.verify(str(tenant.id))).ok
+
+
+async def test_after_the_purge_the_closed_tenant_can_neither_be_exported_nor_reopened(app, tenant):
+    await close_tenant(tenant.id, (await Tenant.get(id=tenant.id)).name)
+    closed_at = (await Tenant.get(id=tenant.id)).terminated_at
+    await purge_terminated_tenants(closed_at + timedelta(days=91))
+    public = Api(app)
+    for mutation, key in ((CLOSED_EXPORT, "closedTenantExport"), (CLOSED_REOPEN, "closedTenantReopen")):
+        body = (await public.ok(mutation, e=tenant.owner_email, p=PASSWORD))[key]
+        assert body["ok"] is False and [e["code"] for e in body["errors"]] == ["INVALID_CREDENTIALS"], key
+    with pytest.raises(DomainError, match="the grace period is over"):
+        await export_closed_tenant(tenant.id)  # the service refuses it too, whoever asks
