@@ -173,6 +173,13 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
                 "बिना हम इनके लिए आपका डेटा उपयोग नहीं करेंगे: हमें हाँ या ना बताएं।",
              bn="{business}: আমাদের গোপনীয়তা নোটিশে (সংস্করণ {version}) নতুন উদ্দেশ্য যোগ হয়েছে: {purposes}। আপনার "
                 "সম্মতি ছাড়া আমরা এগুলোর জন্য আপনার তথ্য ব্যবহার করব না: হ্যাঁ বা না জানান।"),
+    _builtin("privacy_purpose_served_notice", Purpose.SERVICE,
+             en="{business}: the services you came to us for are complete. Unless you visit or contact us before "
+                "{deadline}, we will erase your personal data, keeping only what the law requires ({citation}).",
+             hi="{business}: जिन सेवाओं के लिए आप हमारे पास आए थे, वे पूरी हो चुकी हैं। यदि आप {deadline} से पहले हमसे "
+                "संपर्क नहीं करते, तो हम आपका व्यक्तिगत डेटा मिटा देंगे, केवल वही रखेंगे जो कानून के अनुसार आवश्यक है ({citation})।",
+             bn="{business}: যে সেবার জন্য আপনি আমাদের কাছে এসেছিলেন তা সম্পন্ন হয়েছে। {deadline}-এর আগে যোগাযোগ না করলে "
+                "আমরা আপনার ব্যক্তিগত তথ্য মুছে ফেলব, শুধু আইন যা রাখতে বলে তা রাখব ({citation})।"),
     _builtin("privacy_inactivity_notice", Purpose.SERVICE,
              en="{business}: you have not used our services for a long time. Unless you visit or contact us before "
                 "{deadline}, we will erase your personal data, as the law requires ({citation}).",
