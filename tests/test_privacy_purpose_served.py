@@ -13,7 +13,7 @@ from seva_crm.core.billing import invoices as billing_invoices
 from seva_crm.core.common.enums import Region
 from seva_crm.core.common.ids import from_global_id
 from seva_crm.core.common.security import utcnow
-from seva_crm.core.models import Customer, Message, PluginSettings, PrivacyRequest, ServiceRecord
+from seva_crm.core.models import Customer, Message, PrivacyRequest, ServiceRecord
 from seva_crm.core.privacy.purpose_served import sweep
 from tests.jobs_support import drain, inprocess_jobs  # noqa: F401 - a fixture
 from tests.test_consent import grant, publish
