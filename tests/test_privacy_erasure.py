@@ -29,6 +29,7 @@ from seva_crm.core.billing.payments import GatewayPayment
 from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
+from tests.test_invoice_pdf import read as read_pdf
 from tests.test_service_records import UPDATE as SR_UPDATE, add
 from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
@@ -39,6 +40,10 @@ RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code m
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
 AADHAAR = next(f"3{PHONE[:10]}{d}" for d in "0123456789" if verhoeff_ok(f"3{PHONE[:10]}{d}"))
 NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram", AADHAAR)
+
+
+def pdf_text(pdf_base64: str) -> str:
+    return read_pdf(pdf_base64)[1]
 
 
 async def scan_all_tables() -> list[str]:
@@ -148,10 +153,12 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert {i.id for i in kept_invoices} == {first.id, second.id} and all(i.status.value == "paid" for i in kept_invoices)
     assert (await Invoice.get(id=second.id)).notes == ""
     for invoice in kept_invoices:  # the invoice as a customer is sent it: the line typed with their name too
-        html = (await api.ok("query($id: ID!) { invoice(id: $id) { html lines { description } } }",
+        html = (await api.ok("query($id: ID!) { invoice(id: $id) { html pdfBase64 lines { description } } }",
                              id=to_global_id("Invoice", invoice.id)))["invoice"]
         assert invoice.number in html["html"] and "Erased customer" in html["html"]
-        assert not [n for n in NEEDLES if n.lower() in str(html).lower()]
+        pdf = pdf_text(html.pop("pdfBase64"))  # the PDF the customer is sent, read back
+        assert invoice.number in pdf and "Erased customer" in pdf
+        assert not [n for n in NEEDLES if n.lower() in (str(html) + pdf).lower()]
     assert "Aadhaar update for [erased], [erased]" in html["html"]
 
     # the stub and its records are locked: the name cannot be typed back in

@@ -4,14 +4,20 @@ their date, then the holds are released; the rest goes. The owner can reopen dur
 period, not after the purge."""
 
 import io
+import logging
 import secrets
 import zipfile
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 from tortoise import Tortoise
 
 from seva_crm.core.billing import invoices as billing_invoices, payments as billing_payments
+from seva_crm.core.billing.html import invoice_html
+from seva_crm.core.billing.pdf import invoice_pdf
+from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.customers.identifiers import set_identifier, verhoeff_ok
 from seva_crm.core.common.enums import Role, TenantStatus
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.models import AuditEvent, Customer, Invoice, InvoiceLine, Payment, ServiceRecord, Tenant, User
@@ -24,21 +30,31 @@ from tests.test_plugin_settings import WHATSAPP
 from tests.test_service_records import add
 
 NAME, PHONE = "Kamala Iyer", f"97{secrets.randbelow(10**8):08d}"
-NEEDLES = (NAME, "Kamala", "Iyer", PHONE)
+EMAIL = f"kamala.{PHONE}@example.net"
+AADHAAR = next(f"4{PHONE}{d}" for d in "0123456789" if verhoeff_ok(f"4{PHONE}{d}"))
+NEEDLES = (NAME, "Kamala", "Iyer", PHONE, EMAIL, f"kamala.{PHONE}", AADHAAR)
 
 
-async def tenant_rows_naming(tenant_id) -> list[str]:
+async def rows_naming() -> list[str]:
+    """Every text value of every row of every model (core's and the plugins'), on the database the
+    run uses, searched for the subject's details (which no other test uses)."""
     found = []
     for model in (m for app in Tortoise.apps.values() for m in app.values()):
         for row in await model.all().values():
-            text = " ".join(str(v) for v in row.values())
-            if str(tenant_id) in text and any(n.lower() in text.lower() for n in NEEDLES):
-                found.append(model._meta.db_table)
+            text = " ".join(str(v) for v in row.values()).lower()
+            found += [f"{model._meta.db_table}: {n}" for n in NEEDLES if n.lower() in text]
     return found
 
 
-async def test_purge_keeps_tax_records_anonymised_until_their_date(tenant):
-    customer = (await create(tenant.api, name=NAME, phone=PHONE, notes=f"{NAME} walks in on Mondays"))["customer"]
+def pdf_text(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+async def test_purge_keeps_tax_records_anonymised_until_their_date(tenant, caplog):
+    caplog.set_level(logging.DEBUG, logger="seva")
+    customer = (await create(tenant.api, name=NAME, phone=PHONE, email=EMAIL,
+                             notes=f"{NAME} walks in on Mondays"))["customer"]
+    await set_identifier(tenant.scope, from_global_id(customer["id"], "Customer"), "aadhaar", AADHAAR)
     await add(tenant.api, customer["id"], f"Aadhaar update for {NAME}", feeAmount=5000)
     await add(tenant.api, customer["id"], "Enquiry")  # no fee: not a tax record
     cid = (await Customer.get(tenant_id=tenant.id, phone="+91" + PHONE)).id
@@ -46,6 +62,7 @@ async def test_purge_keeps_tax_records_anonymised_until_their_date(tenant):
         {"description": f"Form filling for {NAME}", "unit_amount": 5000}]})
     await billing_payments.record_payment(tenant.scope, invoice.id, {"amount": invoice.total, "method": "upi",
                                                                      "reference": f"UPI {PHONE}"})
+    assert f"customer: {NAME}" in await rows_naming()  # the scan finds them while they are there
     tenant_row = await Tenant.get(id=tenant.id)
     await close_tenant(tenant.id, tenant_row.name)
     closed_at = (await Tenant.get(id=tenant.id)).terminated_at
@@ -60,7 +77,13 @@ async def test_purge_keeps_tax_records_anonymised_until_their_date(tenant):
     stub = await Customer.get(id=cid)
     assert stub.name == "Erased customer" and stub.phone is None and stub.notes == ""
     assert await User.filter(tenant_id=tenant.id).count() == 0
-    assert await tenant_rows_naming(tenant.id) == []
+    assert await rows_naming() == []
+    # the invoice the law keeps, as it would be printed again: anonymised, HTML and PDF alike
+    html, pdf = await invoice_html(kept), pdf_text(await invoice_pdf(kept))
+    for text in (html, pdf):
+        assert kept.number in text and "Erased customer" in text and "[erased]" in text
+        assert not [n for n in NEEDLES if n.lower() in text.lower()]
+    assert not [n for n in NEEDLES if n.lower() in caplog.text.lower()]
     purged = await AuditEvent.get(chain=str(tenant.id), action="tenant.purged")
     assert purged.details["held"]["billing_invoice"] == 1 and purged.details["held"]["service_record"] == 1
     with pytest.raises(DomainError, match="grace period is over"):
