@@ -17,7 +17,7 @@ from seva_crm.schema.permissions import needs
 
 @strawberry.type
 class TenantExportPayload:
-    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (relative to this server)")
+    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (under SEVA_PUBLIC_URL)")
     expires_at: datetime | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -35,7 +35,7 @@ class TenantExportMutation:
 @strawberry.type
 class ClosedTenantPayload:
     ok: bool = False
-    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (relative to this server)")
+    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (under SEVA_PUBLIC_URL)")
     expires_at: datetime | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

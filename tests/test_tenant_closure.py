@@ -17,6 +17,7 @@ from seva_crm.core.billing import invoices as billing_invoices, payments as bill
 from seva_crm.core.billing.html import invoice_html
 from seva_crm.core.billing.pdf import invoice_pdf
 from seva_crm.core.common.ids import from_global_id
+from seva_crm.core.common.settings import get_settings
 from seva_crm.core.customers.identifiers import set_identifier, verhoeff_ok
 from seva_crm.core.common.enums import Role, TenantStatus
 from seva_crm.core.common.errors import DomainError
@@ -118,6 +119,7 @@ async def test_the_owner_exports_every_table_behind_a_signed_expiring_link(app, 
                         '{ errors { code } } }', s=WHATSAPP)
     made = (await tenant.api.ok("mutation { tenantExport { url expiresAt errors { code } } }"))["tenantExport"]
     client = Api(app).http
+    assert made["url"].startswith(get_settings().public_url + "/tenant-exports/")  # absolute: opens from anywhere
     download = await client.get(made["url"])
     assert download.status_code == 200 and download.headers["cache-control"] == "no-store"
     with zipfile.ZipFile(io.BytesIO(download.content)) as z:

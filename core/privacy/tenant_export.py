@@ -49,7 +49,7 @@ def sign_link(tenant_id: UUID, expires_at: datetime) -> str:
 
 
 async def export_tenant(tenant_id: UUID) -> tuple[str, datetime]:
-    """Write the tenant's zip; its signed link and when the link stops working."""
+    """Write the tenant's zip; its signed link (absolute, under ``SEVA_PUBLIC_URL``) and when it stops working."""
     tenant = await Tenant.get(id=tenant_id)
     expires = utcnow().replace(microsecond=0) + timedelta(hours=get_settings().privacy_export_link_hours)
     tables = {}
@@ -71,7 +71,7 @@ async def export_tenant(tenant_id: UUID) -> tuple[str, datetime]:
     os.replace(target.with_suffix(".part"), target)
     await audit.record(tenant.id, "tenant.exported", subject_type="tenant", subject_id=tenant.id,
                        details={"tables": {t: len(r) for t, r in tables.items()}, "expires_at": expires.isoformat()})
-    return sign_link(tenant.id, expires), expires
+    return get_settings().public_url.rstrip("/") + sign_link(tenant.id, expires), expires  # absolute: opens anywhere
 
 
 def open_export(token: str, now: datetime | None = None) -> tuple[UUID, Path] | None:
