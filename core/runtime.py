@@ -11,10 +11,10 @@ from seva_crm.core.platform import changes, pubsub, ratelimit
 from seva_crm.core.jobs.schedule import DAY, periodic
 from seva_crm.core.messaging import outbox, webhooks
 from seva_crm.core.privacy import breach, export, requests, retention, runner
-from seva_crm.core.privacy import audit_schedule, inactivity, kept_records
+from seva_crm.core.privacy import audit_schedule, inactivity, kept_records, purpose_served
 
 MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, sessions, backups, webhooks, audit_schedule,
-           kept_records, inactivity)
+           kept_records, inactivity, purpose_served)
 RENDERERS = (billing_sending,)  # documents sent with messages, rendered at send time (core.messaging.attachments)
 LISTENERS = (pubsub, webhooks)  # core's consumers of committed events (events.listen): live subscriptions, webhooks
 

@@ -43,7 +43,7 @@ from seva_crm.schema.request_log import OperationName
 from seva_crm.schema.scalars import SCALAR_MAP
 from seva_crm.schema.sessions import SessionMutation, SessionQuery
 from seva_crm.schema.staff import StaffMutation, StaffQuery
-from seva_crm.schema.tenant_lifecycle import TenantExportMutation
+from seva_crm.schema.tenant_lifecycle import ClosedTenantMutation, TenantExportMutation
 from seva_crm.schema.webhooks import WebhookMutation, WebhookQuery
 
 QUERIES = (
@@ -83,6 +83,7 @@ MUTATIONS = (
     GatewayReviewMutation,
     WebhookMutation,
     TenantExportMutation,
+    ClosedTenantMutation,
     IdentifierMutation,
     PrivacySelfMutation,
     StatusRuleMutation,

@@ -8,14 +8,16 @@ import strawberry
 from strawberry import Info
 
 from seva_crm.core.common.enums import Role
-from seva_crm.core.privacy import tenant_export
-from seva_crm.schema.errors import UserError
+from seva_crm.core.common.errors import DomainError
+from seva_crm.core.identity.closed_tenant import acting_as, closed_tenant_owner
+from seva_crm.core.privacy import retention, tenant_export
+from seva_crm.schema.errors import UserError, user_errors
 from seva_crm.schema.permissions import needs
 
 
 @strawberry.type
 class TenantExportPayload:
-    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (relative to this server)")
+    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (under SEVA_PUBLIC_URL)")
     expires_at: datetime | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -28,3 +30,45 @@ class TenantExportMutation:
     async def tenant_export(self, info: Info) -> TenantExportPayload:
         url, expires = await tenant_export.export_tenant(info.context.tenant.id)
         return TenantExportPayload(url=url, expires_at=expires)
+
+
+@strawberry.type
+class ClosedTenantPayload:
+    ok: bool = False
+    url: str | None = strawberry.field(default=None, description="Signed download link of the zip (under SEVA_PUBLIC_URL)")
+    expires_at: datetime | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _user_agent(info: Info) -> str:
+    return info.context.request.headers.get("user-agent", "")
+
+
+@strawberry.type
+class ClosedTenantMutation:
+    """For the owner of a closed tenant during the grace period, who can no longer sign in: the
+    owner's email and password go with the call, checked and throttled as a sign-in."""
+
+    @strawberry.mutation(description="Reopen the caller's closed tenant during the grace period (owner's email and "
+                                     "password; sign-ins work again). Audited as tenant.reopened.")
+    async def closed_tenant_reopen(self, info: Info, email: str, password: str) -> ClosedTenantPayload:
+        ip, agent = info.context.client_ip, _user_agent(info)
+        try:
+            owner = await closed_tenant_owner(email, password, ip=ip, user_agent=agent)
+            async with acting_as(owner, ip, agent):
+                await retention.reopen_tenant(owner.tenant_id)
+        except DomainError as exc:
+            return ClosedTenantPayload(errors=user_errors(exc))
+        return ClosedTenantPayload(ok=True)
+
+    @strawberry.mutation(description="Export everything the caller's closed tenant holds, during the grace period "
+                                     "(owner's email and password), behind a signed, expiring link. Audited.")
+    async def closed_tenant_export(self, info: Info, email: str, password: str) -> ClosedTenantPayload:
+        ip, agent = info.context.client_ip, _user_agent(info)
+        try:
+            owner = await closed_tenant_owner(email, password, ip=ip, user_agent=agent)
+            async with acting_as(owner, ip, agent):
+                url, expires = await tenant_export.export_closed_tenant(owner.tenant_id)
+        except DomainError as exc:
+            return ClosedTenantPayload(errors=user_errors(exc))
+        return ClosedTenantPayload(ok=True, url=url, expires_at=expires)

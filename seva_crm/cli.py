@@ -528,8 +528,9 @@ def secrets_rotate(
     old_secret_key: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="SEVA_OLD_SECRET_KEY",
                                                 help="The SEVA_SECRET_KEY the secrets were stored under")],
 ) -> None:
-    """Re-encrypt every stored secret under the current SEVA_SECRET_KEY. Run it right after
-    changing SEVA_SECRET_KEY, before serving; all or nothing."""
+    """Re-encrypt every stored secret under the current SEVA_SECRET_KEY: plugin and webhook
+    secrets, identity numbers, sealed messages not yet sent. Run it right after changing
+    SEVA_SECRET_KEY, before serving; all or nothing per kind."""
     from seva_crm.core.platform.plugin_settings import rotate_secrets
 
     report = run(rotate_secrets((old_secret_key,)))
@@ -539,6 +540,11 @@ def secrets_rotate(
     hooks = run(rotate_stored_secrets((old_secret_key,)))
     if hooks:
         typer.echo(f"re-encrypted {hooks} webhook endpoint secrets")
+    from seva_crm.core.privacy.key_rotation import rotate_personal_data
+
+    personal = run(rotate_personal_data((old_secret_key,)))
+    for table, count in sorted(personal.rotated.items()):
+        typer.echo(f"re-encrypted {count} {table} values (personal data)")
 
 
 @audit_app.command("verify")

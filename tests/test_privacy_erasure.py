@@ -29,6 +29,7 @@ from seva_crm.core.billing.payments import GatewayPayment
 from seva_crm.core.models import GatewayEvent, Invoice, Payment, PluginSettings
 from seva_crm.core.common.security import utcnow
 from tests.billing_helpers import subscription
+from tests.test_invoice_pdf import read as read_pdf
 from tests.test_service_records import UPDATE as SR_UPDATE, add
 from seva_crm.plugins.whatsapp.contacts import is_unreachable, mark_unreachable
 
@@ -39,6 +40,10 @@ RESTORE = "mutation($id: ID!) { customerRestore(id: $id) { errors { field code m
 NAME, PHONE, EMAIL = "Parvati Sundaram", f"98{secrets.randbelow(10**8):08d}", "parvati.sundaram@example.net"
 AADHAAR = next(f"3{PHONE[:10]}{d}" for d in "0123456789" if verhoeff_ok(f"3{PHONE[:10]}{d}"))
 NEEDLES = (NAME, "Parvati", "Sundaram", PHONE, "+91" + PHONE, EMAIL, "parvati.sundaram", AADHAAR)
+
+
+def pdf_text(pdf_base64: str) -> str:
+    return read_pdf(pdf_base64)[1]
 
 
 async def scan_all_tables() -> list[str]:
@@ -139,16 +144,21 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     assert await ServiceRecord.filter(customer_id=cid).count() == 1 and await CustomerTag.filter(customer_id=cid).count() == 0
     message = await Message.get(customer_id=cid, idempotency_key="m-erasure-1")
     assert message.body == "" and message.variables == {} and message.status == "delivered"
-    assert all(m.body == "" and m.variables == {} for m in await Message.filter(customer_id=cid))  # the codes' too
+    # the codes' too; the outcome waits to be sent, sealed with the phone it goes to (tests/test_privacy_erasure_reply.py)
+    [reply] = await Message.filter(customer_id=cid, template="privacy_reply_erased")
+    assert reply.secret == "reply" and reply.variables == {} and PHONE not in reply.body
+    assert all(m.body == "" and m.variables == {} for m in await Message.filter(customer_id=cid).exclude(id=reply.id))
     # the invoices stay, for GST, pointing at the anonymised customer; the payer's details are masked
     kept_invoices = await Invoice.filter(customer_id=cid).order_by("issued_on", "number")
     assert {i.id for i in kept_invoices} == {first.id, second.id} and all(i.status.value == "paid" for i in kept_invoices)
     assert (await Invoice.get(id=second.id)).notes == ""
     for invoice in kept_invoices:  # the invoice as a customer is sent it: the line typed with their name too
-        html = (await api.ok("query($id: ID!) { invoice(id: $id) { html lines { description } } }",
+        html = (await api.ok("query($id: ID!) { invoice(id: $id) { html pdfBase64 lines { description } } }",
                              id=to_global_id("Invoice", invoice.id)))["invoice"]
         assert invoice.number in html["html"] and "Erased customer" in html["html"]
-        assert not [n for n in NEEDLES if n.lower() in str(html).lower()]
+        pdf = pdf_text(html.pop("pdfBase64"))  # the PDF the customer is sent, read back
+        assert invoice.number in pdf and "Erased customer" in pdf
+        assert not [n for n in NEEDLES if n.lower() in (str(html) + pdf).lower()]
     assert "Aadhaar update for [erased], [erased]" in html["html"]
 
     # the stub and its records are locked: the name cannot be typed back in
@@ -186,7 +196,7 @@ async def test_erasure_end_to_end(tenant, app, caplog):
     result = await audit.verify(str(tenant.id))
     assert result.ok, [b.describe() for b in result.breaks]
     erased = [e.action for e in await audit.events_for(tenant.id, "privacy_request", from_global_id(request["id"], "PrivacyRequest"))]
-    assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 4
+    assert "privacy_request.completed_with_retention" in erased and erased.count("privacy_request.step_done") == 5
 
 
 def test_a_gateway_payload_is_masked_as_its_gateway_says_or_whole():

@@ -66,3 +66,4 @@ async def test_without_a_named_contact_the_reply_names_the_business(make_tenant)
     await t.api.ok(REJECT, id=request["id"], reason="duplicate of an earlier request")
     [reply] = await replies_to(customer["id"])
     assert reply.body.endswith("Questions or complaints: Corner Shop.")
+

@@ -25,6 +25,7 @@ Logs carry message ids, channels and error codes: never addresses, names or bodi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -123,7 +124,7 @@ async def record_status(tenant_id: UUID, message_id: UUID, status: MessageStatus
 async def queue_message(
     tenant_id: UUID, customer_id: UUID | None, *, purpose: Purpose, template: str, body: str,
     variables: dict[str, Any] | None = None, idempotency_key: str | None = None,
-    user_id: UUID | None = None, only_channel: str | None = None, secret: str = "",
+    user_id: UUID | None = None, only_channel: str | None = None, secret: str = "", sealed_to: dict[str, str] | None = None,
     attachment: dict[str, Any] | None = None,
 ) -> Message:
     """Write a message to the outbox and send it once the current transaction commits.
@@ -133,9 +134,10 @@ async def queue_message(
     The recipient is the customer, or with ``user_id`` a member of staff (service alerts);
     ``only_channel`` (a channel id or a kind) sends on channels of it or not at all (a code
     sent "by SMS", kind "sms", goes by one of the tenant's SMS channels). With ``secret`` (a kind of
-    ``core.messaging.sealed``) the body and variables are stored sealed. ``attachment`` is a
-    document's reference (``core.messaging.attachments``), rendered at send time; such a message
-    goes only on channels that carry documents."""
+    ``core.messaging.sealed``) the body and variables are stored sealed; ``sealed_to`` (an address,
+    sealed with them) is where it goes instead of the customer's (an erased subject's last reply).
+    ``attachment`` is a document's reference (``core.messaging.attachments``), rendered at send
+    time; such a message goes only on channels that carry documents."""
     if (customer_id is None) == (user_id is None):
         raise ValueError("a message goes to a customer or to a member of staff")
     if idempotency_key:
@@ -148,7 +150,7 @@ async def queue_message(
     if secret:
         if secret not in sealed.KINDS:
             raise ValueError(f"unknown kind of secret {secret!r}")
-        body, variables = sealed.seal(tenant_id, message_id, body, variables), {}
+        body, variables = sealed.seal(tenant_id, message_id, body, variables, sealed_to), {}
     async with transaction():  # a savepoint in the caller's transaction, if any
         message = await Message.create(
             detail=detail, secret=secret,
@@ -365,16 +367,24 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
         return await _fail(message, fence, message.last_error or f"gave up after {fence - 1} attempts")
 
     customer = context.customers.get(message.customer_id) if message.customer_id else None
+    body, variables, sealed_to = message.body, message.variables, {}
+    if message.secret:
+        try:
+            body, variables, sealed_to = sealed.unseal_with_address(message.tenant_id, message.id, message.body)
+        except (CryptoError, ValueError, KeyError):
+            return await _fail(message, fence, "its sealed content cannot be opened (the secret key changed)")
     if message.user_id:
         user = context.users.get(message.user_id)
         if user is None:
             return await _fail(message, fence, "the staff member no longer exists")
         recipient = Recipient(None, user.name, user.phone, user.email, "en")
-    elif customer is None or customer.deleted_at is not None:
+    elif customer is None or (customer.deleted_at is not None and not sealed_to):
         return await _fail(message, fence, "the customer no longer exists")
     else:
         # a household member is reached on its contact's phone, in its own name (core.customers.households)
         recipient = Recipient(customer.id, customer.name, await shared_phone(customer), customer.email, customer.language.value)
+        if sealed_to:  # the customer's details were erased; the reply carries its address
+            recipient = dataclasses.replace(recipient, phone=sealed_to.get("phone"), email=sealed_to.get("email"))
     bindings = context.bindings[message.tenant_id]
     try:
         channel = await choose_channel(message, customer, context.fallback[message.tenant_id], recipient, bindings)
@@ -382,12 +392,6 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
         return await _fail(message, fence, exc.reason)
 
     binding = bindings[channel]
-    body, variables = message.body, message.variables
-    if message.secret:
-        try:
-            body, variables = sealed.unseal(message.tenant_id, message.id, message.body)
-        except (CryptoError, ValueError, KeyError):
-            return await _fail(message, fence, "its sealed content cannot be opened (the secret key changed)")
     document = None
     if message.attachment:
         try:

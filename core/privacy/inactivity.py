@@ -67,7 +67,8 @@ async def _notice_of(tenant_id, customer: Customer) -> datetime | None:
     return datetime.fromisoformat(event.details["erase_after"]) if event else None
 
 
-async def _file_erasure(scope: TenantScope, customer: Customer, citation: str) -> bool:
+async def _file_erasure(scope: TenantScope, customer: Customer, citation: str, *, filed_via: str = "inactivity",
+                        details: str = "") -> bool:
     from seva_crm.core.privacy import requests
 
     open_states = [s.value for s in RequestStatus if not s.is_closed]
@@ -75,8 +76,8 @@ async def _file_erasure(scope: TenantScope, customer: Customer, citation: str) -
         return False
     token = audit.set_actor(audit.SYSTEM)
     try:
-        request = await requests.create_request(scope, customer.id, RequestType.ERASURE, filed_via="inactivity",
-                                                details=f"inactivity erasure ({citation})")
+        request = await requests.create_request(scope, customer.id, RequestType.ERASURE, filed_via=filed_via,
+                                                details=details or f"inactivity erasure ({citation})")
         await requests.transition(request, RequestStatus.IDENTITY_VERIFIED, details={"method": "system", "rule": citation},
                                   verification_method="system")
         await requests.approve(scope, request.id)

@@ -72,13 +72,13 @@ async def _queue(tenant_id: UUID, template_key: str, values: dict[str, Any], *, 
     language = None
     if customer_id is not None:
         language = (await Customer.get(id=customer_id).only("id", "language")).language.value
-        values = {"business": await _business(tenant_id), **values}
+        values = {"business": await business_name(tenant_id), **values}
     return await queue_message(tenant_id, customer_id, user_id=user_id, purpose=Purpose.SERVICE, template=template.key,
                                body=render(template, values, language), variables=values, only_channel=channel,
                                idempotency_key=key, secret=secret)
 
 
-async def _business(tenant_id: UUID) -> str:
+async def business_name(tenant_id: UUID) -> str:
     """The name a subject knows the business by: messages to subjects go under it."""
     return (await Tenant.get(id=tenant_id).only("id", "name")).name
 

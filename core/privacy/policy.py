@@ -64,6 +64,15 @@ class CombinedPolicy:
             return Cited(None, "no inactivity erasure applies")
         return min(answers, key=lambda c: c.value)
 
+    def purpose_served_erasure(self) -> Cited[timedelta | None]:
+        """The shortest period after the purpose is served at which a customer's data is erased,
+        of the policies that set one (optional, as inactivity_erasure)."""
+        answers = [c for c in (getattr(p, "purpose_served_erasure", lambda: None)() for p in self.policies)
+                   if c is not None and c.value is not None]
+        if not answers:
+            return Cited(None, "no purpose-served erasure is set")
+        return min(answers, key=lambda c: c.value)
+
     def request_types(self) -> dict[RequestType, Cited[bool]]:
         merged: dict[RequestType, list[Cited[bool]]] = {}
         for p in self.policies:

@@ -82,6 +82,11 @@ async def reopen_tenant(tenant_id: UUID) -> Tenant:
     return tenant
 
 
+async def was_purged(tenant: Tenant) -> bool:
+    """The closed tenant's grace period is over: its data was purged (only legal holds are left)."""
+    return await _last_purge(tenant) is not None
+
+
 def tenant_tables() -> list[tuple[type[Model], str]]:
     """(model, filter path to the tenant id) for every table holding a tenant's data, children
     before parents so deleting in this order never trips a foreign key. Found from the models,

@@ -17,11 +17,12 @@ from seva_crm.core.common.enums import ConsentSource, RequestStatus, RequestType
 from seva_crm.core.jobs import enqueue, job
 from seva_crm.core.models import Customer, PrivacyRequest, Tenant
 from seva_crm.core.common.principal import TenantScope
-from seva_crm.core.privacy import consent, erasure, export, notify
+from seva_crm.core.privacy import consent, erasure, export, notify, replies
 from seva_crm.core.privacy.policy import tenant_policy
 from seva_crm.core.privacy.requests import EMAIL_KIND, PHONE_KIND, transition
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import get_settings
+from seva_crm.core.storage.transactions import transaction
 
 log = logging.getLogger("seva.privacy")
 RUN_JOB = "privacy.run_request"
@@ -64,6 +65,13 @@ async def deliver(request: PrivacyRequest, tenant: TenantScope) -> None:
                                {"request": str(request.id)})
 
 
+async def note_reply_address(request: PrivacyRequest, tenant: TenantScope) -> None:
+    """Before the customer's details go: where the outcome will be told (sealed; dropped once it is queued)."""
+    kinds = [request.code_channel] if request.code_channel in (EMAIL_KIND, PHONE_KIND) else []
+    sealed = await replies.address_for_reply(request, [*kinds, EMAIL_KIND, PHONE_KIND])
+    request.result = {**request.result, "reply_to": sealed}
+
+
 async def withdraw_consents(request: PrivacyRequest, tenant: TenantScope) -> None:
     count = await consent.withdraw_all(tenant, request.customer_id, ConsentSource.PRIVACY_REQUEST, f"privacy_request:{request.id}")
     request.result = {**request.result, "consents_withdrawn": count}
@@ -85,15 +93,17 @@ async def purge_exports(request: PrivacyRequest, tenant: TenantScope) -> None:
     request.export_path, request.export_expires_at = "", None
 
 
+# the address is noted first: the outcome is told there once the customer's details are gone
+ERASING: list[tuple[str, Step]] = [("note_reply_address", note_reply_address), ("withdraw_consents", withdraw_consents),
+                                   ("erase_plugins", erase_plugins), ("erase_core", erase_core),
+                                   ("purge_exports", purge_exports)]
 STEPS: dict[RequestType, list[tuple[str, Step]]] = {
     RequestType.ACCESS: [("collect", collect), ("package", package), ("deliver", deliver)],
     RequestType.PORTABILITY: [("collect", collect), ("package", package), ("deliver", deliver)],
     # consent withdrawn is consent's purpose served: the data goes too (DPDP s.8(7)(a), Bangladesh s.13),
     # but for what a law keeps (the erasure keeps it, with its citation)
-    RequestType.CONSENT_WITHDRAWAL: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
-                                     ("erase_core", erase_core), ("purge_exports", purge_exports)],
-    RequestType.ERASURE: [("withdraw_consents", withdraw_consents), ("erase_plugins", erase_plugins),
-                          ("erase_core", erase_core), ("purge_exports", purge_exports)],
+    RequestType.CONSENT_WITHDRAWAL: ERASING,
+    RequestType.ERASURE: ERASING,
 }
 SAVED = ["step", "steps_done", "result", "export_path", "export_expires_at", "updated_at"]
 
@@ -126,10 +136,14 @@ async def run_request(request_id: UUID) -> PrivacyRequest:
                                subject_id=request.id, details={"step": name})
         retained = erasure.kept(request.result.get("records", []) + request.result.get("plugins", []))
         result = {**request.result, "kept": retained, "contact": await _contact(tenant.id)}
+        reply_to = result.pop("reply_to", "")
         done = RequestStatus.COMPLETED_WITH_RETENTION if retained else RequestStatus.COMPLETED
-        return await transition(request, done, step="", result=result,
-                                details={"kept": [{"table": k["table"], "count": k["count"], "citation": k["citation"]}
-                                                  for k in retained]})
+        async with transaction():  # the outcome is told with the transition, or neither happens
+            if reply_to:
+                await replies.erased(request, reply_to, retained)
+            return await transition(request, done, step="", result=result,
+                                    details={"kept": [{"table": k["table"], "count": k["count"], "citation": k["citation"]}
+                                                      for k in retained]})
     finally:
         audit.reset_actor(token)
 

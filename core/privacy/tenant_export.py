@@ -16,12 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
+from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.security import derive_key, utcnow
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.models import Tenant
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.personal_data import row_dict
 from seva_crm.core.privacy.export import _csv
+from seva_crm.core.privacy import retention
 from seva_crm.core.privacy.retention import _query, tenant_tables
 
 LINK_PREFIX = "/tenant-exports/"
@@ -47,7 +49,7 @@ def sign_link(tenant_id: UUID, expires_at: datetime) -> str:
 
 
 async def export_tenant(tenant_id: UUID) -> tuple[str, datetime]:
-    """Write the tenant's zip; its signed link and when the link stops working."""
+    """Write the tenant's zip; its signed link (absolute, under ``SEVA_PUBLIC_URL``) and when it stops working."""
     tenant = await Tenant.get(id=tenant_id)
     expires = utcnow().replace(microsecond=0) + timedelta(hours=get_settings().privacy_export_link_hours)
     tables = {}
@@ -69,7 +71,7 @@ async def export_tenant(tenant_id: UUID) -> tuple[str, datetime]:
     os.replace(target.with_suffix(".part"), target)
     await audit.record(tenant.id, "tenant.exported", subject_type="tenant", subject_id=tenant.id,
                        details={"tables": {t: len(r) for t, r in tables.items()}, "expires_at": expires.isoformat()})
-    return sign_link(tenant.id, expires), expires
+    return get_settings().public_url.rstrip("/") + sign_link(tenant.id, expires), expires  # absolute: opens anywhere
 
 
 def open_export(token: str, now: datetime | None = None) -> tuple[UUID, Path] | None:
@@ -86,3 +88,11 @@ def open_export(token: str, now: datetime | None = None) -> tuple[UUID, Path] | 
         return (UUID(tid), path) if path.exists() else None
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+async def export_closed_tenant(tenant_id: UUID) -> tuple[str, datetime]:
+    """``export_tenant`` for a closed tenant in its grace period; refused once its data was purged."""
+    tenant = await Tenant.get(id=tenant_id)
+    if await retention.was_purged(tenant):
+        raise DomainError.of("tenant", ErrorCode.INVALID_TRANSITION, "the grace period is over: the tenant's data was purged")
+    return await export_tenant(tenant_id)

@@ -124,6 +124,14 @@ class BangladeshPolicy:
     def dispute_mark(self) -> Cited[bool]:
         return Cited(True, f"{PDPO} s.12 (a refused correction is marked disputed on request)")
 
+    def purpose_served_erasure(self) -> Cited[timedelta | None]:
+        """How long after the purpose is served (the last service completed) a customer's data is
+        erased, as the tenant publishes it; None: not set, nothing is swept."""
+        days = self.settings.service_retention_days
+        return Cited(timedelta(days=days) if days else None,
+                     f"{PDPO} s.13 (erasure once the purpose is served; medium confidence)",
+                     setting="service_retention_days")
+
 
 def _add_years(day: date, years: int) -> date:
     try:

@@ -14,3 +14,6 @@ class BangladeshSettings(SettingsModel):
         "No figure in the ordinance; at least one year keeps the controller's evidence (burden of proof)"))
     authorised_transfer_countries: list[str] = Field(default_factory=list, description=(
         "Countries personal data may be transferred to under an authorisation; none by default"))
+    service_retention_days: int | None = Field(None, ge=1, le=3650, description=(
+        "s.13: the purpose is served: days after a customer's last completed service (none open, nothing owed, no consent "
+        "in force but for service) after which their data is erased, told 48 hours before; empty: not swept"))

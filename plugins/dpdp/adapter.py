@@ -140,6 +140,14 @@ class DpdpPolicy:
         return Cited(timedelta(days=3 * 365), f"{RULES} Rule 8(1)-(2), Third Schedule (three years; notice 48 hours before)",
                      setting="large_platform")
 
+    def purpose_served_erasure(self) -> Cited[timedelta | None]:
+        """How long after the purpose is served (the last service completed) a customer's data is
+        erased, as the tenant publishes it; None: not set, nothing is swept."""
+        days = self.settings.service_retention_days
+        return Cited(timedelta(days=days) if days else None,
+                     f"{ACT} s.8(7)(a) (erase once the specified purpose is no longer served)",
+                     setting="service_retention_days")
+
 
 def gst_retention_until(day: date, months: int) -> date:
     """The last day GST records of ``day`` must be kept: ``months`` after the due date of the

@@ -15,3 +15,6 @@ class DpdpSettings(SettingsModel):
         "ISO country codes the Government has restricted transfers to (Act s.16); none notified by default"))
     large_platform: bool = Field(False, description=(
         "The tenant is a large e-commerce, social media or gaming platform (Third Schedule): inactivity erasure applies"))
+    service_retention_days: int | None = Field(None, ge=1, le=3650, description=(
+        "Act s.8(7)(a): the purpose is served: days after a customer's last completed service (none open, nothing owed, no consent "
+        "in force but for service) after which their data is erased, told 48 hours before; empty: not swept"))
