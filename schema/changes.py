@@ -12,6 +12,7 @@ from strawberry import Info
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Customer as CustomerRow
+from seva_crm.core.models import CustomerNote as NoteRow
 from seva_crm.core.models import Invoice as InvoiceRow
 from seva_crm.core.models import Message as MessageRow
 from seva_crm.core.models import Payment as PaymentRow
@@ -22,6 +23,7 @@ from seva_crm.schema.billing import Invoice, Payment, Subscription
 from seva_crm.schema.customers import Customer, ServiceRecord
 from seva_crm.schema.messages import Message
 from seva_crm.schema.permissions import needs
+from seva_crm.schema.timeline import CustomerNote
 
 ChangeType = strawberry.enum(changes.ChangeType, description="The kinds of object the change feed follows.")
 ChangeOp = strawberry.enum(changes.Op, description="CREATED and UPDATED carry the object as it is now; DELETED only its id.")
@@ -33,6 +35,7 @@ ROWS: dict[changes.ChangeType, tuple[Any, str]] = {  # model, global id type nam
     changes.ChangeType.PAYMENT: (PaymentRow, "Payment"),
     changes.ChangeType.SUBSCRIPTION: (SubscriptionRow, "Subscription"),
     changes.ChangeType.MESSAGE: (MessageRow, "Message"),
+    changes.ChangeType.NOTE: (NoteRow, "CustomerNote"),
 }
 
 
@@ -49,6 +52,7 @@ class Change:
     payment: Payment | None = None
     subscription: Subscription | None = None
     message: Message | None = None
+    note: CustomerNote | None = None
 
 
 @strawberry.type

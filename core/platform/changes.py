@@ -42,6 +42,7 @@ class ChangeType(StrEnum):
     PAYMENT = "payment"
     SUBSCRIPTION = "subscription"
     MESSAGE = "message"
+    NOTE = "note"  # a customer note (core.crm.notes)
 
 
 class Op(StrEnum):
