@@ -78,3 +78,60 @@ async def test_assignment_and_unread_per_agent(wa, fake):
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     empty = await wa.api.ok(REPLY, c=cid, t="  ")
     assert empty["conversationReply"]["errors"] == [{"field": "text", "code": "REQUIRED"}]
+
+
+PAGE = """query($first: Int!) { conversations(first: $first) { edges { node {
+  customer { name } unreadCount assigneeId lastMessage { direction body } } } } }"""
+
+
+async def test_the_list_costs_the_same_statements_at_any_page_size(tenant):
+    """No query per conversation: a page of 3 and a page of 12 send as many statements, and each
+    row still shows its own unread count and newest message."""
+    from datetime import timedelta
+
+    from seva_crm.core.customers import customers
+    from seva_crm.core.messaging import outbox
+    from seva_crm.core.messaging.conversations import assign
+    from seva_crm.core.messaging.provider_reports import record_inbound
+    from seva_crm.core.platform.channels import Purpose
+    from seva_crm.core.storage.transactions import transaction
+    from tests.conftest import QueryCounter
+
+    me = await User.get(tenant_id=tenant.id, role="owner")
+    people = []
+    for i in range(12):
+        who = await customers.create_customer(tenant.scope, {"name": f"Customer {i}", "phone": f"98765{i:05d}"})
+        people.append(who)
+        for n in range(i % 3 + 1):  # 1, 2 or 3 unread
+            await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id=f"wamid.{i}.{n}", body=f"question {i}.{n}")
+        if i % 2:  # answered: the reply is the newest message
+            async with transaction():
+                await outbox.queue_message(tenant.id, who.id, purpose=Purpose.SERVICE, template="conversation_reply",
+                                           body=f"answer {i}", idempotency_key=f"reply-{i}")
+        if i < 5:
+            await assign(tenant.scope, who.id, me.id)
+        await Conversation.filter(tenant_id=tenant.id, customer_id=who.id).update(updated_at=utcnow() + timedelta(minutes=i))
+
+    await tenant.api.ok(PAGE, first=1)  # warm: the session and tenant context are read the same way each time
+    counts = {}
+    for first in (3, 12):
+        with QueryCounter() as counter:
+            page = (await tenant.api.ok(PAGE, first=first))["conversations"]["edges"]
+        counts[first] = counter.count
+        assert len(page) == first
+    assert counts[3] == counts[12], counts
+    rows = {e["node"]["customer"]["name"]: e["node"] for e in page}
+    for i in range(12):
+        row = rows[f"Customer {i}"]
+        assert row["unreadCount"] == i % 3 + 1
+        assert row["lastMessage"] == ({"direction": "OUT", "body": f"answer {i}"} if i % 2 else
+                                      {"direction": "IN", "body": f"question {i}.{i % 3}"})
+
+    with QueryCounter() as counter:
+        assert (await tenant.api.ok("{ myUnreadCount }"))["myUnreadCount"] == sum(i % 3 + 1 for i in range(5))
+    few = counter.count
+    for who in people[5:]:
+        await assign(tenant.scope, who.id, me.id)
+    with QueryCounter() as counter:
+        assert (await tenant.api.ok("{ myUnreadCount }"))["myUnreadCount"] == sum(i % 3 + 1 for i in range(12))
+    assert counter.count == few
