@@ -91,7 +91,8 @@ async def create_ticket(tenant: TenantScope, customer_id: UUID | None, data: dic
                                      assignee_id=assignee, **values, **await _deadlines(tenant.id, values["priority"], now))
         await audit.record(tenant.id, "ticket.created", subject_type="customer", subject_id=customer.id,
                            changed=["subject", "category", "priority"], details={"ticket": str(ticket.id), "number": ticket.number})
-        await events.emit(events.new_event(events.TICKET_CREATED, tenant.id, ticket.id, customer_id=str(customer.id)))
+        await events.emit(events.new_event(events.TICKET_CREATED, tenant.id, ticket.id, customer_id=str(customer.id),
+                                           status=ticket.status.value))
     return ticket
 
 
