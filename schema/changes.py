@@ -12,6 +12,8 @@ from strawberry import Info
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.models import Customer as CustomerRow
+from seva_crm.core.models import Lead as LeadRow
+from seva_crm.core.models import Ticket as TicketRow
 from seva_crm.core.models import CustomerNote as NoteRow
 from seva_crm.core.models import Invoice as InvoiceRow
 from seva_crm.core.models import Message as MessageRow
@@ -23,6 +25,8 @@ from seva_crm.schema.billing import Invoice, Payment, Subscription
 from seva_crm.schema.customers import Customer, ServiceRecord
 from seva_crm.schema.messages import Message
 from seva_crm.schema.permissions import needs
+from seva_crm.schema.leads import Lead
+from seva_crm.schema.tickets import Ticket
 from seva_crm.schema.timeline import CustomerNote
 
 ChangeType = strawberry.enum(changes.ChangeType, description="The kinds of object the change feed follows.")
@@ -36,6 +40,8 @@ ROWS: dict[changes.ChangeType, tuple[Any, str]] = {  # model, global id type nam
     changes.ChangeType.SUBSCRIPTION: (SubscriptionRow, "Subscription"),
     changes.ChangeType.MESSAGE: (MessageRow, "Message"),
     changes.ChangeType.NOTE: (NoteRow, "CustomerNote"),
+    changes.ChangeType.TICKET: (TicketRow, "Ticket"),
+    changes.ChangeType.LEAD: (LeadRow, "Lead"),
 }
 
 
@@ -53,6 +59,8 @@ class Change:
     subscription: Subscription | None = None
     message: Message | None = None
     note: CustomerNote | None = None
+    ticket: Ticket | None = None
+    lead: Lead | None = None
 
 
 @strawberry.type

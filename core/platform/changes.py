@@ -43,6 +43,8 @@ class ChangeType(StrEnum):
     SUBSCRIPTION = "subscription"
     MESSAGE = "message"
     NOTE = "note"  # a customer note (core.crm.notes)
+    TICKET = "ticket"  # tickets and incidents (core.crm.tickets)
+    LEAD = "lead"  # core.crm.leads
 
 
 class Op(StrEnum):
