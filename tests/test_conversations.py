@@ -135,3 +135,27 @@ async def test_the_list_costs_the_same_statements_at_any_page_size(tenant):
     with QueryCounter() as counter:
         assert (await tenant.api.ok("{ myUnreadCount }"))["myUnreadCount"] == sum(i % 3 + 1 for i in range(12))
     assert counter.count == few
+
+
+async def test_an_offline_front_end_learns_of_new_messages_reads_and_assignments_from_the_feed(tenant):
+    from seva_crm.core.customers import customers
+    from seva_crm.core.messaging.conversations import assign, mark_read
+    from seva_crm.core.messaging.provider_reports import record_inbound
+
+    feed = """query($s: String) { changes(since: $s, types: [CONVERSATION]) { cursor changes {
+      op conversation { unreadCount assigneeId lastMessage { body } customer { name } } } } }"""
+    head = (await tenant.api.ok("{ changesHead }"))["changesHead"]
+    who = await customers.create_customer(tenant.scope, {"name": "Fatema Begum", "phone": "9876500401"})
+    await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id="wamid.feed.1", body="Is the bill ready?")
+    first = (await tenant.api.ok(feed, s=head))["changes"]
+    assert [(c["op"], c["conversation"]["unreadCount"], c["conversation"]["lastMessage"]["body"]) for c in first["changes"]] == [
+        ("CREATED", 1, "Is the bill ready?")]
+    me = await User.get(tenant_id=tenant.id, role="owner")
+    await assign(tenant.scope, who.id, me.id)
+    await mark_read(tenant.scope, who.id)
+    later = (await tenant.api.ok(feed, s=first["cursor"]))["changes"]
+    assert [c["conversation"]["unreadCount"] for c in later["changes"]] == [0, 0]  # each as it is now
+    assert later["changes"][-1]["conversation"]["assigneeId"] == to_global_id("User", me.id)
+    await customers.delete_customer(tenant.scope, who.id)
+    again = (await tenant.api.ok(feed, s=head))["changes"]["changes"]  # resynced from before: it went with its customer
+    assert {c["op"] for c in again} == {"DELETED"} and all(c["conversation"] is None for c in again)

@@ -29,15 +29,19 @@ from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.messaging import outbox, templates
 from seva_crm.core.models import Conversation, InboundMessage, Message, Tenant, User
 from seva_crm.core.platform import audit, events
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.storage.transactions import transaction
 
 
 async def touch_inbound(tenant_id: UUID, customer_id: UUID, at: datetime) -> None:
     """An inbound message arrived: the customer's conversation exists and knows it."""
-    row, created = await Conversation.get_or_create({"last_inbound_at": at}, tenant_id=tenant_id, customer_id=customer_id)
-    if not created and (row.last_inbound_at is None or row.last_inbound_at < at):
-        await Conversation.filter(id=row.id).update(last_inbound_at=at, updated_at=utcnow())
+    async with transaction():
+        row, created = await Conversation.get_or_create({"last_inbound_at": at}, tenant_id=tenant_id, customer_id=customer_id)
+        if not created and (row.last_inbound_at is None or row.last_inbound_at < at):
+            await Conversation.filter(id=row.id).update(last_inbound_at=at, updated_at=utcnow())
+        change_feed.record(tenant_id, ChangeType.CONVERSATION, row.id, Op.CREATED if created else Op.UPDATED)
 
 
 async def conversation(tenant_id: UUID, customer_id: UUID) -> Conversation:
@@ -129,10 +133,12 @@ def unread_queryset(tenant_id: UUID) -> QuerySet[Conversation]:
 
 async def mark_read(tenant: TenantScope, customer_id: UUID | None) -> Conversation:
     customer = await get_customer(tenant.id, customer_id, "customerId")
-    row = await conversation(tenant.id, customer.id)
-    row.last_read_at = utcnow()
-    await row.save(update_fields=["last_read_at", "updated_at"])
-    await events.emit(events.new_event(events.CONVERSATION_UPDATED, tenant.id, row.id, change="read"))
+    async with transaction():
+        row = await conversation(tenant.id, customer.id)
+        row.last_read_at = utcnow()
+        await row.save(update_fields=["last_read_at", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CONVERSATION, row.id, Op.UPDATED)
+        await events.emit(events.new_event(events.CONVERSATION_UPDATED, tenant.id, row.id, change="read"))
     return row
 
 
@@ -144,6 +150,7 @@ async def assign(tenant: TenantScope, customer_id: UUID | None, user_id: UUID | 
         row = await conversation(tenant.id, customer.id)
         row.assignee_id = user_id
         await row.save(update_fields=["assignee_id", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CONVERSATION, row.id, Op.UPDATED)
         await audit.record(tenant.id, "conversation.assigned", subject_type="customer", subject_id=customer.id,
                            changed=["assignee"], details={"assignee": str(user_id) if user_id else None})
         await events.emit(events.new_event(events.CONVERSATION_UPDATED, tenant.id, row.id, change="assigned"))
@@ -169,5 +176,6 @@ async def reply(tenant: TenantScope, customer_id: UUID | None, text: str) -> Mes
         row = await conversation(tenant.id, customer.id)
         row.last_read_at = utcnow()
         await row.save(update_fields=["last_read_at", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CONVERSATION, row.id, Op.UPDATED)
         await events.emit(events.new_event(events.CONVERSATION_UPDATED, tenant.id, row.id, change="replied"))
     return message
