@@ -5,6 +5,7 @@ core imports it (it sits above every layer)."""
 
 from seva_crm.core.billing import periodic as billing_periodic
 from seva_crm.core.billing import sending as billing_sending
+from seva_crm.core.crm import status_rules
 from seva_crm.core.identity import sessions
 from seva_crm.core.jobs import backups
 from seva_crm.core.platform import changes, pubsub, ratelimit
@@ -16,7 +17,8 @@ from seva_crm.core.privacy import audit_schedule, inactivity, kept_records, purp
 MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, sessions, backups, webhooks, audit_schedule,
            kept_records, inactivity, purpose_served)
 RENDERERS = (billing_sending,)  # documents sent with messages, rendered at send time (core.messaging.attachments)
-LISTENERS = (pubsub, webhooks)  # core's consumers of committed events (events.listen): live subscriptions, webhooks
+# core's consumers of committed events (events.listen): live subscriptions, webhooks, subscription status rules
+LISTENERS = (pubsub, webhooks, status_rules)
 
 # core.common sits below jobs and cannot declare its own periodic work, so it is declared here.
 periodic("ratelimit.prune", every_seconds=DAY)(ratelimit.prune)  # sign-in and endpoint counters

@@ -11,7 +11,11 @@ from strawberry import Info
 
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.core.common.ids import to_global_id
+from seva_crm.core.models import Conversation as ConversationRow
 from seva_crm.core.models import Customer as CustomerRow
+from seva_crm.core.models import Lead as LeadRow
+from seva_crm.core.models import Ticket as TicketRow
+from seva_crm.core.models import CustomerNote as NoteRow
 from seva_crm.core.models import Invoice as InvoiceRow
 from seva_crm.core.models import Message as MessageRow
 from seva_crm.core.models import Payment as PaymentRow
@@ -22,6 +26,10 @@ from seva_crm.schema.billing import Invoice, Payment, Subscription
 from seva_crm.schema.customers import Customer, ServiceRecord
 from seva_crm.schema.messages import Message
 from seva_crm.schema.permissions import needs
+from seva_crm.schema.conversations import Conversation
+from seva_crm.schema.leads import Lead
+from seva_crm.schema.tickets import Ticket
+from seva_crm.schema.timeline import CustomerNote
 
 ChangeType = strawberry.enum(changes.ChangeType, description="The kinds of object the change feed follows.")
 ChangeOp = strawberry.enum(changes.Op, description="CREATED and UPDATED carry the object as it is now; DELETED only its id.")
@@ -33,6 +41,10 @@ ROWS: dict[changes.ChangeType, tuple[Any, str]] = {  # model, global id type nam
     changes.ChangeType.PAYMENT: (PaymentRow, "Payment"),
     changes.ChangeType.SUBSCRIPTION: (SubscriptionRow, "Subscription"),
     changes.ChangeType.MESSAGE: (MessageRow, "Message"),
+    changes.ChangeType.NOTE: (NoteRow, "CustomerNote"),
+    changes.ChangeType.TICKET: (TicketRow, "Ticket"),
+    changes.ChangeType.LEAD: (LeadRow, "Lead"),
+    changes.ChangeType.CONVERSATION: (ConversationRow, "Conversation"),
 }
 
 
@@ -49,6 +61,10 @@ class Change:
     payment: Payment | None = None
     subscription: Subscription | None = None
     message: Message | None = None
+    note: CustomerNote | None = None
+    ticket: Ticket | None = None
+    lead: Lead | None = None
+    conversation: Conversation | None = None
 
 
 @strawberry.type
@@ -80,6 +96,13 @@ class ChangeQuery:
             model = ROWS[changes.ChangeType(type_)][0]
             for obj in await model.filter(tenant_id=tenant_id, id__in=ids):
                 found[(type_, obj.id)] = obj
+        if conversations := [o for (t, _), o in found.items() if t == changes.ChangeType.CONVERSATION]:
+            # a conversation goes with its customer: deleted or erased, it is a deletion here too
+            gone = set(await CustomerRow.filter(tenant_id=tenant_id, id__in={o.customer_id for o in conversations},
+                                                deleted_at__isnull=False).values_list("id", flat=True))
+            for o in conversations:
+                if o.customer_id in gone:
+                    del found[(changes.ChangeType.CONVERSATION.value, o.id)]
         out = []
         for row in page.changes:
             if row.type not in ROWS:

@@ -68,8 +68,13 @@ class Conversation:
         return strawberry.ID(to_global_id("User", self.assignee_id)) if self.assignee_id else None
 
     @strawberry.field(description="Inbound messages received since it was last read")
-    async def unread_count(self: ConversationRow) -> int:
-        return await conversations.unread_count(self)
+    async def unread_count(self: ConversationRow, info: Info) -> int:
+        return await info.context.loaders.conversation_unread.load(self.id)
+
+    @strawberry.field(description="The newest message, either way (a list's preview)")
+    async def last_message(self: ConversationRow, info: Info) -> ConversationMessage | None:
+        entry = await info.context.loaders.conversation_last.load(self.customer_id)
+        return _message(entry) if entry else None
 
     @strawberry.field(description="Newest first; page with after")
     async def messages(self: ConversationRow, first: int | None = 20, after: str | None = None) -> Connection[ConversationMessage]:

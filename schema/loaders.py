@@ -9,6 +9,8 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from seva_crm.core.common.feed import Entry
+from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Customer, Invoice, InvoiceLine, Payment, PaymentLink, Plan, Refund, ServiceRecord, Subscription
 
 
@@ -27,6 +29,16 @@ class Loaders:
         self.refunds_by_payment = DataLoader(self._grouped(Refund, "payment_id", "created_at"))
         self.links_by_invoice = DataLoader(self._grouped(PaymentLink, "invoice_id", "created_at"))
         self.household_members = DataLoader(self._grouped(Customer, "household_contact_id", "name"))
+        self.conversation_unread = DataLoader(self._conversation_unread)
+        self.conversation_last = DataLoader(self._conversation_last)
+
+    async def _conversation_unread(self, conversation_ids: list[UUID]) -> list[int]:
+        counts = await conversations.unread_counts(self.tenant_id, conversation_ids)
+        return [counts.get(i, 0) for i in conversation_ids]
+
+    async def _conversation_last(self, customer_ids: list[UUID]) -> list[Entry | None]:
+        last = await conversations.last_entries(self.tenant_id, customer_ids)
+        return [last.get(i) for i in customer_ids]
 
     async def _service_records_by_customer(self, customer_ids: list[UUID]) -> list[list[ServiceRecord]]:
         grouped: dict[UUID, list[ServiceRecord]] = defaultdict(list)

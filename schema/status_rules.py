@@ -14,7 +14,7 @@ from seva_crm.schema.permissions import needs
 
 @strawberry.type(description="Send a template to the customer when a subject enters a status.")
 class StatusRule:
-    subject: str = strawberry.field(description="service_record or ticket")
+    subject: str = strawberry.field(description="service_record, ticket or subscription")
     status: str
     template: str
     enabled: bool

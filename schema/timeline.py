@@ -36,6 +36,18 @@ class CustomerNote:
     body: str
     created_at: datetime
 
+    @strawberry.field(description="When its text last changed (its creation if never edited)")
+    def updated_at(self: NoteRow) -> datetime:
+        return self.updated_at
+
+    @strawberry.field
+    def customer_id(self: NoteRow) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Customer", self.customer_id))
+
+    @strawberry.field
+    def author_id(self: NoteRow) -> strawberry.ID | None:
+        return strawberry.ID(to_global_id("User", self.author_id)) if self.author_id else None
+
 
 @strawberry.type
 class CustomerNotePayload:
@@ -68,4 +80,11 @@ class TimelineMutation:
     @strawberry.mutation(permission_classes=needs(CoreRole.AGENT))
     async def customer_note_add(self, info: Info, customer_id: strawberry.ID, body: str) -> CustomerNotePayload:
         work = notes.add_note(info.context.tenant, info.context.principal.user_id, from_global_id(customer_id, "Customer"), body)
+        return await payload(CustomerNotePayload, "note", work)
+
+    @strawberry.mutation(permission_classes=needs(CoreRole.AGENT),
+                         description="Replace a note's text: its author's, or any note for an admin (audited)")
+    async def customer_note_edit(self, info: Info, id: strawberry.ID, body: str) -> CustomerNotePayload:
+        principal = info.context.principal
+        work = notes.edit_note(info.context.tenant, principal.user_id, principal.role, from_global_id(id, "CustomerNote"), body)
         return await payload(CustomerNotePayload, "note", work)

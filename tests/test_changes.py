@@ -210,3 +210,71 @@ async def test_a_feed_of_many_changes_resumes_page_by_page_without_gaps(tenant, 
     store: dict = {}
     await sync(tenant.api, store, None, first=7)
     assert {k[1] for k in store} == {_gid("Customer", c.id) for c in made}
+
+
+CRM_FEED = """query($since: String) { changes(since: $since, types: [TICKET, LEAD, NOTE], first: 7) { cursor hasMore changes {
+  type op id ticket { id status subject firstRespondedAt } lead { id stage name } note { id body } } } }"""
+CRM_LISTS = {
+    "ticket": "tickets { pageInfo { hasNextPage endCursor } edges { node { id status subject firstRespondedAt } } }",
+    "lead": "leads { pageInfo { hasNextPage endCursor } edges { node { id stage name } } }",
+}
+
+
+async def test_tickets_incidents_leads_and_notes_follow_the_feed_through_an_erasure(tenant):
+    from seva_crm.core.common.enums import TicketStatus
+    from seva_crm.core.crm import leads, notes, tickets
+
+    api, scope = tenant.api, tenant.scope
+    people = [await customers.create_customer(scope, {"name": f"Subscriber {i}", "phone": f"98700{i:05d}"}) for i in range(6)]
+    store: dict = {}
+
+    async def resync(since):
+        while True:
+            feed = (await api.ok(CRM_FEED, since=since))["changes"]
+            for change in feed["changes"]:
+                kind = change["type"].lower()
+                if change["op"] == "DELETED":
+                    store.pop((kind, change["id"]), None)
+                else:
+                    store[(kind, change["id"])] = change[kind]
+            since = feed["cursor"]
+            if not feed["hasMore"]:
+                return since
+
+    async def full_read():
+        state = {}
+        for kind, selection in CRM_LISTS.items():
+            name = selection.split(" ", 1)[0]
+            page = (await api.ok("{ " + selection.replace(name, f"{name}(first: 100)", 1) + " }"))[name]
+            assert not page["pageInfo"]["hasNextPage"]
+            state.update({(kind, e["node"]["id"]): e["node"] for e in page["edges"]})
+        return state
+
+    cursor = await resync(None)
+    single = await tickets.create_ticket(scope, people[0].id, {"subject": "Router blinking red"})
+    outage = await tickets.create_incident(scope, [c.id for c in people[1:5]], {"subject": "Fibre cut in Ward 3"})
+    lead = await leads.create_lead(scope, {"name": "Nasrin Akter", "phone": "9812300001", "notes": "wants 100 Mbps"})
+    cursor = await resync(cursor)  # synced, then offline while the tickets move on
+    await tickets.update_ticket(scope, outage.id, {"status": TicketStatus.IN_PROGRESS})  # carries to the children
+    await tickets.comment(scope, None, outage.id, "Crew on site", internal=False)
+    await tickets.update_ticket(scope, single.id, {"status": TicketStatus.RESOLVED})
+    await leads.update_lead(scope, lead.id, {"stage": "contacted"})
+    await leads.convert_lead(scope, lead.id)
+    note = await notes.add_note(scope, None, people[1].id, "Asked for a rebate")
+    policy = await tenant_policy(tenant.id)
+    await erasure.erase_core(tenant.id, people[1].id, policy, utcnow().date())  # its ticket and note go or are masked
+
+    cursor = await resync(cursor)
+    fresh = await full_read()
+    tickets_and_leads = {k: v for k, v in store.items() if k[0] != "note"}
+    assert tickets_and_leads == fresh
+    assert len([k for k in fresh if k[0] == "ticket"]) >= 5  # the single ticket, the incident, its children
+    statuses = sorted(v["status"] for k, v in fresh.items() if k[0] == "ticket")
+    assert statuses.count("IN_PROGRESS") >= 4 and "RESOLVED" in statuses
+    assert all(v["firstRespondedAt"] for k, v in fresh.items() if k[0] == "ticket" and v["status"] == "IN_PROGRESS")
+    assert [v["stage"] for k, v in fresh.items() if k[0] == "lead"] == ["contacted"]
+    kept_notes = {k[1]: v["body"] for k, v in store.items() if k[0] == "note"}
+    assert "Asked for a rebate" not in kept_notes.values()  # erased: gone, or masked, on the front end too
+    assert ("note", _gid("CustomerNote", note.id)) not in store or kept_notes[_gid("CustomerNote", note.id)] == ""
+    assert "From lead (no source): wants 100 Mbps" in kept_notes.values()  # the converted lead's note
+    assert not any("Subscriber 1" in str(v) for v in store.values())

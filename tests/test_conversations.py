@@ -78,3 +78,84 @@ async def test_assignment_and_unread_per_agent(wa, fake):
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     empty = await wa.api.ok(REPLY, c=cid, t="  ")
     assert empty["conversationReply"]["errors"] == [{"field": "text", "code": "REQUIRED"}]
+
+
+PAGE = """query($first: Int!) { conversations(first: $first) { edges { node {
+  customer { name } unreadCount assigneeId lastMessage { direction body } } } } }"""
+
+
+async def test_the_list_costs_the_same_statements_at_any_page_size(tenant):
+    """No query per conversation: a page of 3 and a page of 12 send as many statements, and each
+    row still shows its own unread count and newest message."""
+    from datetime import timedelta
+
+    from seva_crm.core.customers import customers
+    from seva_crm.core.messaging import outbox
+    from seva_crm.core.messaging.conversations import assign
+    from seva_crm.core.messaging.provider_reports import record_inbound
+    from seva_crm.core.platform.channels import Purpose
+    from seva_crm.core.storage.transactions import transaction
+    from tests.conftest import QueryCounter
+
+    me = await User.get(tenant_id=tenant.id, role="owner")
+    people = []
+    for i in range(12):
+        who = await customers.create_customer(tenant.scope, {"name": f"Customer {i}", "phone": f"98765{i:05d}"})
+        people.append(who)
+        for n in range(i % 3 + 1):  # 1, 2 or 3 unread
+            await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id=f"wamid.{i}.{n}", body=f"question {i}.{n}")
+        if i % 2:  # answered: the reply is the newest message
+            async with transaction():
+                await outbox.queue_message(tenant.id, who.id, purpose=Purpose.SERVICE, template="conversation_reply",
+                                           body=f"answer {i}", idempotency_key=f"reply-{i}")
+        if i < 5:
+            await assign(tenant.scope, who.id, me.id)
+        await Conversation.filter(tenant_id=tenant.id, customer_id=who.id).update(updated_at=utcnow() + timedelta(minutes=i))
+
+    await tenant.api.ok(PAGE, first=1)  # warm: the session and tenant context are read the same way each time
+    counts = {}
+    for first in (3, 12):
+        with QueryCounter() as counter:
+            page = (await tenant.api.ok(PAGE, first=first))["conversations"]["edges"]
+        counts[first] = counter.count
+        assert len(page) == first
+    assert counts[3] == counts[12], counts
+    rows = {e["node"]["customer"]["name"]: e["node"] for e in page}
+    for i in range(12):
+        row = rows[f"Customer {i}"]
+        assert row["unreadCount"] == i % 3 + 1
+        assert row["lastMessage"] == ({"direction": "OUT", "body": f"answer {i}"} if i % 2 else
+                                      {"direction": "IN", "body": f"question {i}.{i % 3}"})
+
+    with QueryCounter() as counter:
+        assert (await tenant.api.ok("{ myUnreadCount }"))["myUnreadCount"] == sum(i % 3 + 1 for i in range(5))
+    few = counter.count
+    for who in people[5:]:
+        await assign(tenant.scope, who.id, me.id)
+    with QueryCounter() as counter:
+        assert (await tenant.api.ok("{ myUnreadCount }"))["myUnreadCount"] == sum(i % 3 + 1 for i in range(12))
+    assert counter.count == few
+
+
+async def test_an_offline_front_end_learns_of_new_messages_reads_and_assignments_from_the_feed(tenant):
+    from seva_crm.core.customers import customers
+    from seva_crm.core.messaging.conversations import assign, mark_read
+    from seva_crm.core.messaging.provider_reports import record_inbound
+
+    feed = """query($s: String) { changes(since: $s, types: [CONVERSATION]) { cursor changes {
+      op conversation { unreadCount assigneeId lastMessage { body } customer { name } } } } }"""
+    head = (await tenant.api.ok("{ changesHead }"))["changesHead"]
+    who = await customers.create_customer(tenant.scope, {"name": "Fatema Begum", "phone": "9876500401"})
+    await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id="wamid.feed.1", body="Is the bill ready?")
+    first = (await tenant.api.ok(feed, s=head))["changes"]
+    assert [(c["op"], c["conversation"]["unreadCount"], c["conversation"]["lastMessage"]["body"]) for c in first["changes"]] == [
+        ("CREATED", 1, "Is the bill ready?")]
+    me = await User.get(tenant_id=tenant.id, role="owner")
+    await assign(tenant.scope, who.id, me.id)
+    await mark_read(tenant.scope, who.id)
+    later = (await tenant.api.ok(feed, s=first["cursor"]))["changes"]
+    assert [c["conversation"]["unreadCount"] for c in later["changes"]] == [0, 0]  # each as it is now
+    assert later["changes"][-1]["conversation"]["assigneeId"] == to_global_id("User", me.id)
+    await customers.delete_customer(tenant.scope, who.id)
+    again = (await tenant.api.ok(feed, s=head))["changes"]["changes"]  # resynced from before: it went with its customer
+    assert {c["op"] for c in again} == {"DELETED"} and all(c["conversation"] is None for c in again)

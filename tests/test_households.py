@@ -36,8 +36,12 @@ async def test_join_and_leave_an_existing_household(tenant):
     join = """mutation($id: ID!, $c: ID!) { customerHouseholdJoin(id: $id, contactId: $c) {
       customer { phone householdContact { name } } errors { field code } } }"""
     from seva_crm.core.common.ids import to_global_id
+    head = (await tenant.api.ok("{ changesHead }"))["changesHead"]
     data = await tenant.api.ok(join, id=to_global_id("Customer", wife.id), c=to_global_id("Customer", contact.id))
     assert data["customerHouseholdJoin"]["customer"] == {"phone": "+919876522222", "householdContact": {"name": "Karim"}}
+    feed = """query($s: String) { changes(since: $s, types: [CUSTOMER]) { changes { op customer { name phone } } } }"""
+    seen = (await tenant.api.ok(feed, s=head))["changes"]["changes"]  # an offline front end learns her phone changed
+    assert seen == [{"op": "UPDATED", "customer": {"name": "Salma", "phone": "+919876522222"}}]
     # her old number is free again; the contact cannot drop the shared phone while she shares it
     assert (await customers.create_customer(tenant.scope, {"name": "New", "phone": "9876533333"})).phone == "+919876533333"
     bad = await tenant.api.ok("""mutation($id: ID!) { customerUpdate(id: $id, input: {phone: null}) { errors { field code } } }""",

@@ -90,6 +90,32 @@ async def test_a_payment_shows_on_the_front_desk_as_it_is_recorded(app, tenant):
         assert got == {"type": "payment.recorded", "payment": {"id": to_global_id("Payment", payment.id)}}
 
 
+async def test_ticket_changes_and_new_inbound_messages_reach_the_front_desk(app, tenant):
+    from seva_crm.core.common.enums import TicketStatus
+    from seva_crm.core.crm import tickets
+    from seva_crm.core.messaging.provider_reports import record_inbound
+
+    who = await create_customer(tenant.scope, {"name": "Karim", "phone": "9876500301"})
+    async with serve_here(app) as address, LiveClient.connect(address, token(tenant)) as client:
+        assert await client.acked()
+        await client.subscribe("t", EVENTS, types=["ticket.*"])
+        await client.subscribe("in", "subscription { inboundMessages { type id data } }")
+        await subscribed(tenant.id, 2)
+        ticket = await tickets.create_ticket(tenant.scope, who.id, {"subject": "No internet since morning"})
+        await tickets.update_ticket(tenant.scope, ticket.id, {"status": TicketStatus.IN_PROGRESS})
+        await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id="wamid.live.1", body="Still down")
+        got = [await client.receive() for _ in range(3)]
+        by_id = {g["id"]: [] for g in got}
+        for g in got:
+            by_id[g["id"]].append(g["payload"]["data"])
+        assert [(e["events"]["type"], e["events"]["id"], e["events"]["data"].get("status")) for e in by_id["t"]] == [
+            ("ticket.created", str(ticket.id), "open"), ("ticket.updated", str(ticket.id), "in_progress")]
+        [received] = by_id["in"]
+        assert received["inboundMessages"]["type"] == "message.received"
+        assert received["inboundMessages"]["data"]["customer_id"] == str(who.id)
+        assert "Still down" not in str(got) and "Karim" not in str(got)  # ids and states only
+
+
 async def test_no_token_or_a_bad_token_is_closed_with_4403(app, tenant):
     async with serve_here(app) as address:
         for authorization in (None, "Bearer not-a-token", token(tenant) + "x"):

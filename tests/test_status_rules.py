@@ -63,3 +63,81 @@ async def test_admins_change_rules_and_bad_rules_are_refused(tenant):
     refused = await agent(SET, subject="service_record", status="ready", template="document_ready", enabled=True)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await AuditEvent.filter(tenant_id=tenant.id, action="status_rule.set").count() == 1
+
+
+# ---------------------------------------------------------------- subscriptions (billing's events)
+
+TEMPLATE = """mutation($input: MessageTemplateInput!) { messageTemplateUpsert(input: $input) { errors { field code } } }"""
+CONNECTION = {"en": "Hello {name}, your {plan} connection from {centre} is now {status}.",
+              "hi": "नमस्ते {name}, {centre} से आपका {plan} कनेक्शन अब {status} है।",
+              "bn": "নমস্কার {name}, {centre}-এর আপনার {plan} সংযোগ এখন {status}।"}
+
+
+async def connection_rules(tenant, *statuses):
+    texts = [{"language": k, "text": v} for k, v in CONNECTION.items()]
+    done = await tenant.api.ok(TEMPLATE, input={"key": "connection_status", "purpose": "SERVICE", "texts": texts})
+    assert done["messageTemplateUpsert"]["errors"] == []
+    for status in statuses:
+        done = await tenant.api.ok(SET, subject="subscription", status=status, template="connection_status", enabled=True)
+        assert done["statusRuleSet"]["errors"] == []
+
+
+def told(messages):
+    return [m.body for m in sorted(messages, key=lambda m: m.created_at) if m.template == "connection_status"]
+
+
+async def test_a_subscription_entering_a_status_tells_the_customer_by_the_tenants_rules(tenant):
+    from datetime import timedelta
+
+    from seva_crm.core.billing import payments, periodic, subscriptions
+    from seva_crm.core.models import Invoice
+    from tests.billing_helpers import at, subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "सुनीता देवी", "phone": "9876543210", "language": Language.HI})
+    sub = await subscription(tenant.scope, customer=who, grace_days=5)
+    await connection_rules(tenant, "suspended", "active", "cancelled")  # set after the start: its "active" told nobody
+    first = await Invoice.get(subscription_id=sub.id)
+    await payments.record_payment(tenant.scope, first.id, {"amount": first.total, "method": "cash"})
+    renewal = sub.next_renewal_on
+    await periodic.run_renewals(at(renewal))
+    assert sub.id in await periodic.mark_overdue(at(renewal + timedelta(days=1)))  # past due: no rule, nothing said
+    assert told(await Message.filter(customer_id=who.id)) == []
+    assert sub.id in await periodic.suspend_after_grace(at(renewal + timedelta(days=6)))
+    assert told(await Message.filter(customer_id=who.id)) == ["नमस्ते सुनीता देवी, Test Centre से आपका Home 50 Mbps कनेक्शन अब निलंबित है।"]
+
+    second = await Invoice.get(subscription_id=sub.id, period_start=renewal)
+    await payments.record_payment(tenant.scope, second.id, {"amount": second.total, "method": "upi", "reference": "R1"})
+    await subscriptions.cancel_subscription(tenant.scope, sub.id)
+    messages = await Message.filter(customer_id=who.id)
+    assert told(messages)[1:] == ["नमस्ते सुनीता देवी, Test Centre से आपका Home 50 Mbps कनेक्शन अब चालू है।",
+                                  "नमस्ते सुनीता देवी, Test Centre से आपका Home 50 Mbps कनेक्शन अब रद्द है।"]
+    rule_messages = [m for m in messages if m.template == "connection_status"]
+    assert {(str(m.purpose), str(m.status)) for m in rule_messages} == {("service", "queued")}  # in the outbox
+    # billing's own notices still go, once each: the rules add to them, they do not replace them
+    assert sorted(m.template for m in messages if m.template != "connection_status") == [
+        "subscription_reactivated", "subscription_suspended"]
+
+
+async def test_a_status_entered_again_is_told_again_and_a_rule_turned_off_says_nothing(tenant):
+    from seva_crm.core.billing import subscriptions
+    from tests.billing_helpers import subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "Rahim Uddin", "phone": "9876500001"})
+    sub = await subscription(tenant.scope, customer=who)
+    await connection_rules(tenant, "active", "paused")
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    await subscriptions.resume_subscription(tenant.scope, sub.id)
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    await subscriptions.resume_subscription(tenant.scope, sub.id)
+    assert [b.rsplit(" ", 1)[1] for b in told(await Message.filter(customer_id=who.id))] == [
+        "paused.", "active.", "paused.", "active."]
+    await tenant.api.ok(SET, subject="subscription", status="cancelled", template="connection_status", enabled=False)
+    await tenant.api.ok(SET, subject="subscription", status="paused", template="connection_status", enabled=False)
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    await subscriptions.cancel_subscription(tenant.scope, sub.id)
+    assert len(told(await Message.filter(customer_id=who.id))) == 4
+    # a subscription's template may use only what a subscription gives
+    bad = await tenant.api.ok(SET, subject="subscription", status="active", template="document_ready", enabled=True)
+    assert {e["field"]: e["code"] for e in bad["statusRuleSet"]["errors"]} == {"template": "MISSING_VARIABLE"}
+    bad = await tenant.api.ok(SET, subject="subscription", status="ready", template="connection_status", enabled=True)
+    assert {e["field"] for e in bad["statusRuleSet"]["errors"]} == {"status"}

@@ -58,3 +58,54 @@ async def test_other_tenants_and_viewers(tenant, make_tenant):
     assert (await viewer(NOTE, c=cid, b="x"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     bad = await tenant.api(TIMELINE, c=cid, after="not-a-cursor")
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # a typed error, not a 500
+
+
+EDIT = """mutation($id: ID!, $b: String!) { customerNoteEdit(id: $id, body: $b) { note { body updatedAt } errors { field code } } }"""
+ADD = """mutation($c: ID!, $b: String!) { customerNoteAdd(customerId: $c, body: $b) { note { id body } errors { code } } }"""
+NOTE_FEED = """query($since: String) { changes(since: $since, types: [NOTE]) { cursor changes { op id note { body } } } }"""
+
+
+async def test_a_note_is_edited_by_its_author_or_an_admin_audited_and_in_the_timeline_and_feed(tenant):
+    from seva_crm.core.models import CustomerNote, User
+    from seva_crm.core.platform import audit
+    from seva_crm.core.privacy import erasure
+    from seva_crm.core.privacy.policy import tenant_policy
+    from seva_crm.core.common.security import utcnow
+
+    c = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500202"})
+    cid = to_global_id("Customer", c.id)
+    head = (await tenant.api.ok("{ changesHead }"))["changesHead"]
+    author, other, admin = (await tenant.api_as(Role.AGENT), await tenant.api_as(Role.AGENT), await tenant.api_as(Role.ADMIN))
+    note = (await author.ok(ADD, c=cid, b="Call after 6 pm"))["customerNoteAdd"]["note"]
+
+    refused = await other.ok(EDIT, id=note["id"], b="Never call")
+    assert refused["customerNoteEdit"] == {"note": None, "errors": [{"field": "id", "code": "FORBIDDEN"}]}
+    edited = await author.ok(EDIT, id=note["id"], b="Call after 7 pm")
+    assert edited["customerNoteEdit"]["note"]["body"] == "Call after 7 pm"
+    assert (await admin.ok(EDIT, id=note["id"], b="Call after 8 pm, not Sundays"))["customerNoteEdit"]["errors"] == []
+    empty = await author.ok(EDIT, id=note["id"], b="   ")
+    assert empty["customerNoteEdit"]["errors"] == [{"field": "body", "code": "REQUIRED"}]
+    viewer = await tenant.api_as(Role.VIEWER)
+    assert (await viewer(EDIT, id=note["id"], b="x"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    timeline = (await tenant.api.ok(TIMELINE, c=cid))["customerTimeline"]["edges"]
+    assert [e["node"]["summary"] for e in timeline if e["node"]["kind"] == "note"] == ["Call after 8 pm, not Sundays"]
+
+    entries = await AuditEvent.filter(tenant_id=tenant.id, action="customer.note_edited").order_by("seq")
+    row = await CustomerNote.get(customer_id=c.id)
+    admin_user = await User.get(tenant_id=tenant.id, role=Role.ADMIN)
+    assert [e.actor_id for e in entries] == [str(row.author_id), str(admin_user.id)]
+    assert [(e.details["before"], e.details["after"]) for e in entries] == [
+        (audit.personal("Call after 6 pm"), audit.personal("Call after 7 pm")),
+        (audit.personal("Call after 7 pm"), audit.personal("Call after 8 pm, not Sundays"))]
+    assert "Call after" not in str([e.details for e in entries])  # digests, never the text
+
+    feed = (await tenant.api.ok(NOTE_FEED, since=head))["changes"]
+    assert [(c["op"], c["note"]["body"]) for c in feed["changes"]] == [
+        ("CREATED", "Call after 8 pm, not Sundays"), ("UPDATED", "Call after 8 pm, not Sundays"),
+        ("UPDATED", "Call after 8 pm, not Sundays")]  # each change carries the note as it is now
+    await erasure.erase_core(tenant.id, c.id, await tenant_policy(tenant.id), utcnow().date())
+    after = (await tenant.api.ok(NOTE_FEED, since=feed["cursor"]))["changes"]["changes"]
+    kept = await CustomerNote.filter(id=row.id).exists()  # the region's policy may keep service history, masked
+    assert after == ([{"op": "UPDATED", "id": note["id"], "note": {"body": ""}}] if kept else
+                     [{"op": "DELETED", "id": note["id"], "note": None}])  # erased: no text left on any front end

@@ -22,6 +22,8 @@ from seva_crm.core.crm import settings
 from seva_crm.core.customers import customers
 from seva_crm.core.models import CustomerNote, Lead, User
 from seva_crm.core.platform import audit, events
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage.transactions import transaction
 
 SORTS: dict[str, SortKey] = {
@@ -86,6 +88,7 @@ async def create_lead(tenant: TenantScope, data: dict[str, Any]) -> Lead:
         await audit.record(tenant.id, "lead.created", subject_type="lead", subject_id=lead.id, changed=list(values),
                            details={"stage": lead.stage})
         await events.emit(events.new_event(events.LEAD_CREATED, tenant.id, lead.id, stage=lead.stage))
+        change_feed.record(tenant.id, ChangeType.LEAD, lead.id, Op.CREATED)
     return lead
 
 
@@ -109,6 +112,7 @@ async def update_lead(tenant: TenantScope, lead_id: UUID | None, changes: dict[s
         await audit.record(tenant.id, "lead.updated", subject_type="lead", subject_id=lead.id, changed=changed,
                            details={"before": _audit_values(before), "after": _audit_values({k: values[k] for k in changed})})
         await events.emit(events.new_event(events.LEAD_UPDATED, tenant.id, lead.id, fields=sorted(changed), stage=lead.stage))
+        change_feed.record(tenant.id, ChangeType.LEAD, lead.id, Op.UPDATED)
     return lead
 
 
@@ -125,13 +129,15 @@ async def convert_lead(tenant: TenantScope, lead_id: UUID | None, customer_id: U
             customer = await customers.create_customer(
                 tenant, {"name": lead.name, "phone": lead.phone, "email": lead.email, "tags": ["lead"]})
         if lead.notes.strip():
-            await CustomerNote.create(tenant_id=tenant.id, customer_id=customer.id,
-                                      body=f"From lead ({lead.source or 'no source'}): {lead.notes}")
+            note = await CustomerNote.create(tenant_id=tenant.id, customer_id=customer.id,
+                                             body=f"From lead ({lead.source or 'no source'}): {lead.notes}")
+            change_feed.record(tenant.id, ChangeType.NOTE, note.id, Op.CREATED)
         lead.customer_id, lead.converted_at = customer.id, utcnow()
         await lead.save(update_fields=["customer_id", "converted_at", "updated_at"])
         await audit.record(tenant.id, "lead.converted", subject_type="lead", subject_id=lead.id, changed=["customer"],
                            details={"customer": str(customer.id)})
         await events.emit(events.new_event(events.LEAD_CONVERTED, tenant.id, lead.id, customer_id=str(customer.id)))
+        change_feed.record(tenant.id, ChangeType.LEAD, lead.id, Op.UPDATED)
     return lead
 
 

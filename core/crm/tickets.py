@@ -27,6 +27,8 @@ from seva_crm.core.crm import settings, status_rules
 from seva_crm.core.messaging import outbox, templates
 from seva_crm.core.models import Customer, Ticket, TicketComment, User
 from seva_crm.core.platform import audit, events
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.storage.transactions import transaction
 
@@ -91,7 +93,9 @@ async def create_ticket(tenant: TenantScope, customer_id: UUID | None, data: dic
                                      assignee_id=assignee, **values, **await _deadlines(tenant.id, values["priority"], now))
         await audit.record(tenant.id, "ticket.created", subject_type="customer", subject_id=customer.id,
                            changed=["subject", "category", "priority"], details={"ticket": str(ticket.id), "number": ticket.number})
-        await events.emit(events.new_event(events.TICKET_CREATED, tenant.id, ticket.id, customer_id=str(customer.id)))
+        await events.emit(events.new_event(events.TICKET_CREATED, tenant.id, ticket.id, customer_id=str(customer.id),
+                                           status=ticket.status.value))
+        change_feed.record(tenant.id, ChangeType.TICKET, ticket.id, Op.CREATED)
     return ticket
 
 
@@ -110,8 +114,10 @@ async def create_incident(tenant: TenantScope, customer_ids: list[UUID], data: d
         number = await _next_number(tenant.id)
         incident = await Ticket.create(tenant_id=tenant.id, number=number, is_incident=True, assignee_id=assignee,
                                        **values, **deadlines)
-        await Ticket.bulk_create([Ticket(tenant_id=tenant.id, number=number + i, customer_id=cid, parent_id=incident.id,
-                                         assignee_id=assignee, **values, **deadlines) for i, cid in enumerate(wanted, 1)])
+        children = [Ticket(tenant_id=tenant.id, number=number + i, customer_id=cid, parent_id=incident.id,
+                           assignee_id=assignee, **values, **deadlines) for i, cid in enumerate(wanted, 1)]
+        await Ticket.bulk_create(children)
+        change_feed.record_many(tenant.id, ChangeType.TICKET, [incident.id, *(t.id for t in children)], Op.CREATED)
         await audit.record(tenant.id, "ticket.incident_created", subject_type="ticket", subject_id=incident.id,
                            changed=["subject", "category", "priority"], details={"number": number, "affected": len(wanted)})
         await events.emit(events.new_event(events.TICKET_CREATED, tenant.id, incident.id, affected=len(wanted)))
@@ -162,6 +168,7 @@ async def _apply(tenant: TenantScope, ticket: Ticket, values: dict[str, Any]) ->
     changed = [k for k, v in values.items() if getattr(ticket, k) != v]
     ticket.update_from_dict(values)
     await ticket.save(update_fields=[*values, "updated_at"])
+    change_feed.record(tenant.id, ChangeType.TICKET, ticket.id, Op.UPDATED)
     await audit.record(tenant.id, "ticket.updated", subject_type="ticket", subject_id=ticket.id, changed=changed,
                        details={k: str(v) for k, v in values.items() if k in ("status", "priority", "category", "assignee_id")})
     await events.emit(events.new_event(events.TICKET_UPDATED, tenant.id, ticket.id, fields=sorted(changed),
@@ -190,11 +197,14 @@ async def comment(tenant: TenantScope, author_id: UUID | None, ticket_id: UUID |
                 if target.first_responded_at is None:
                     target.first_responded_at = now
                     await target.save(update_fields=["first_responded_at", "updated_at"])
+                    if target is not ticket:
+                        change_feed.record(tenant.id, ChangeType.TICKET, target.id, Op.UPDATED)
                 if target.customer_id:
                     await _tell(tenant.id, target, text, row.id)
         await audit.record(tenant.id, "ticket.commented", subject_type="ticket", subject_id=ticket.id, changed=["comment"],
                            details={"internal": internal})
         await events.emit(events.new_event(events.TICKET_COMMENTED, tenant.id, ticket.id, internal=internal))
+        change_feed.record(tenant.id, ChangeType.TICKET, ticket.id, Op.UPDATED)  # its comments (and first response) changed
     return row
 
 

@@ -17,6 +17,8 @@ from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.customers.customers import get_customer
 from seva_crm.core.models import Customer
 from seva_crm.core.platform import audit
+from seva_crm.core.platform import changes as change_feed
+from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.platform import events
 from seva_crm.core.storage.transactions import transaction
 
@@ -61,6 +63,7 @@ async def join_household(tenant: TenantScope, customer_id: UUID | None, contact_
     async with transaction():
         customer.household_contact_id, customer.phone = contact.id, None
         await customer.save(update_fields=["household_contact_id", "phone", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.UPDATED)  # its phone is now the contact's
         await audit.record(tenant.id, "customer.household_joined", subject_type="customer", subject_id=customer.id,
                            changed=["household_contact", "phone"], details={"contact": str(contact.id)})
         await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=["household_contact", "phone"]))
@@ -75,6 +78,7 @@ async def leave_household(tenant: TenantScope, customer_id: UUID | None) -> Cust
     async with transaction():
         contact_id, customer.household_contact_id = customer.household_contact_id, None
         await customer.save(update_fields=["household_contact_id", "updated_at"])
+        change_feed.record(tenant.id, ChangeType.CUSTOMER, customer.id, Op.UPDATED)
         await audit.record(tenant.id, "customer.household_left", subject_type="customer", subject_id=customer.id,
                            changed=["household_contact"], details={"contact": str(contact_id)})
         await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=["household_contact"]))

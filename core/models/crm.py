@@ -90,7 +90,7 @@ class Conversation(TenantModel):
     class Meta:
         table = "conversation"
         unique_together = (("tenant_id", "customer_id"),)
-        indexes = (("tenant_id", "last_inbound_at"), ("tenant_id", "assignee_id"))
+        indexes = (("tenant_id", "last_inbound_at"), ("tenant_id", "assignee_id"), ("tenant_id", "updated_at", "id"))  # the list
 
 
 class Lead(TenantModel):

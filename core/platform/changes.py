@@ -42,6 +42,10 @@ class ChangeType(StrEnum):
     PAYMENT = "payment"
     SUBSCRIPTION = "subscription"
     MESSAGE = "message"
+    NOTE = "note"  # a customer note (core.crm.notes)
+    TICKET = "ticket"  # tickets and incidents (core.crm.tickets)
+    LEAD = "lead"  # core.crm.leads
+    CONVERSATION = "conversation"  # a customer's thread: new inbound messages, read, assigned, replied
 
 
 class Op(StrEnum):

@@ -24,7 +24,8 @@ from seva_crm.core.privacy.sources import all_sources
 
 # tables the change feed follows: an erased row is a deletion there, a masked one an update
 FEED_TYPES = {"service_record": ChangeType.SERVICE_RECORD, "message": ChangeType.MESSAGE, "billing_invoice": ChangeType.INVOICE,
-              "billing_payment": ChangeType.PAYMENT, "billing_subscription": ChangeType.SUBSCRIPTION}
+              "billing_payment": ChangeType.PAYMENT, "billing_subscription": ChangeType.SUBSCRIPTION,
+              "customer_note": ChangeType.NOTE, "ticket": ChangeType.TICKET, "lead": ChangeType.LEAD}
 
 
 async def erase_core(tenant_id: UUID, customer_id: UUID, policy: RegionPolicy, today: date) -> list[dict[str, Any]]:
