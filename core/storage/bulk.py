@@ -1,0 +1,57 @@
+"""Many rows into one table at once, inside the current transaction: ``COPY`` on PostgreSQL
+(asyncpg's ``copy_records_to_table``), one ``executemany`` on SQLite. For imports, where building a
+Tortoise model per row costs more than the write itself. Rows hold Python values (UUID, aware
+datetime, date, str, int, None; JSON already as text); the caller has validated them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from uuid import UUID
+
+from tortoise import connections
+
+
+def is_postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
+        await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
+        return
+    marks = ", ".join("?" * len(columns))
+    await conn.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", _sqlite(rows, len(columns)))
+
+
+def _sqlite(rows: list[tuple], width: int) -> list[list]:
+    """SQLite's forms, as Tortoise stores them: a UUID as text, a datetime as UTC ISO text. Each
+    column holds one type, so the converters are picked once from its first value that is not None."""
+    convert = {}
+    for i in range(width):
+        value = next((r[i] for r in rows if r[i] is not None), None)
+        if isinstance(value, UUID):
+            convert[i] = _text
+        elif isinstance(value, datetime):
+            convert[i] = _utc_text
+    if not convert:
+        return [list(r) for r in rows]
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, fn in convert.items():
+            row[i] = fn(row[i])
+        out.append(row)
+    return out
+
+
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat(" ")
