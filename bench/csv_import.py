@@ -92,7 +92,8 @@ async def bench(args, label: str) -> None:
             elapsed = time.perf_counter() - t0
             assert result.imported == args.rows - bad, (result.imported, len(result.errors))
             assert len(result.errors) == bad
-            assert await CustomerIdentifier.filter(tenant_id=tenant.id).count() == sum(1 for i, n in enumerate(numbers) if n and i % 1000 not in (1, 2, 3, 4))
+            kept = sum(1 for i, n in enumerate(numbers) if n and i % 1000 not in (1, 2, 3, 4))  # rows 1-4 of each 1000 are bad
+            assert await CustomerIdentifier.filter(tenant_id=tenant.id).count() == kept
             rates.append(args.rows / elapsed)
             t0 = time.perf_counter()  # the same rows' phones, emails and identifiers, checked alone as the import does
             for i in range(args.rows):
