@@ -170,3 +170,20 @@ def test_the_phone_shortcut_on_common_shapes(raw):
 @given(raw=emails)
 def test_the_email_shortcut_answers_as_email_validator(raw):
     assert outcome(import_checks.email, raw) == outcome(normalize_email, raw)
+
+
+async def test_a_phone_taken_while_importing_is_a_clear_error_and_nothing_is_written(tenant, monkeypatch):
+    from seva_crm.core.customers import csv_import
+
+    async def saw_nothing(tenant_id, phones):  # as if the other customer were saved just after the check
+        return {}
+
+    await customers.create_customer(tenant.scope, {"name": "Saved Meanwhile", "phone": "9876540002"})
+    monkeypatch.setattr(csv_import, "_existing_phones", saw_nothing)
+    rows = "".join(f"Person {i},98765{40000 + i}\n" for i in range(1, 1500))
+    with pytest.raises(DomainError) as caught:
+        await import_csv(tenant.scope, "name,phone\n" + rows)
+    assert caught.value.errors[0].code == ErrorCode.DUPLICATE and "import the file again" in caught.value.errors[0].message
+    assert await Customer.filter(tenant_id=tenant.id).values_list("name", flat=True) == ["Saved Meanwhile"]
+    assert not await Change.filter(tenant_id=tenant.id, op="created").exclude(
+        object_id=(await Customer.get(tenant_id=tenant.id)).id).exists()

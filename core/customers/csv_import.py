@@ -20,6 +20,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 
 from seva_crm.core.platform import audit
@@ -173,7 +174,41 @@ def _clean(data: dict, tenant: TenantScope, channels) -> tuple[dict, list[FieldE
     return values, errors
 
 
+def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str, str], tenant: TenantScope, channels,
+               seen_phones: dict[str, tuple[int, UUID]], result: ImportResult) -> tuple[dict, bool] | None:
+    """The row's values and whether it may join a household, or None with its errors added to
+    ``result``. A phone seen on an earlier row is a duplicate, or with ``household`` joins it."""
+    if not any(c.strip() for c in cells):
+        return None
+    if len(cells) != len(keys):
+        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
+        return None
+    data, ids, errors = _row_values(dict(zip(keys, cells, strict=True)))
+    household = data.pop("household", False)
+    values, problems = _clean(data, tenant, channels)
+    if problems:
+        refused = {e.field for e in errors}  # a cell already refused is not also "required"
+        errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in problems)
+                   if e.field not in refused]
+    if errors:
+        result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
+        return None
+    phone = values.get("phone")
+    values["id"] = uuid4()
+    if phone and phone in seen_phones:
+        if not household:
+            result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone][0]}"))
+            return None
+        values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
+    elif phone:
+        seen_phones[phone] = (index, values["id"])
+    values["identifiers"] = ids
+    return values, household
+
+
 async def import_csv(tenant: TenantScope, text: str, progress: Progress | None = None) -> ImportResult:
+    """Check every row and write the good ones (see the module's docstring); a row's errors name
+    its number and column. Raises DomainError only if a phone was taken while importing."""
     result = ImportResult()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
@@ -193,52 +228,31 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     writer = _Writer(tenant.id, columns, result)
     seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
     index = 1
-    async with transaction():
-        try:
-            while True:
-                index += 1
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:  # a cell over the csv module's size limit, a quote never closed
-                    result.errors.append(RowError(index, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
-                    break
-                if index - 1 > MAX_ROWS:
-                    result.errors.append(RowError(index, None, ErrorCode.INVALID, f"at most {MAX_ROWS} rows per import"))
-                    break
-                if progress and index % BATCH == 0:
-                    progress(BATCH)
-                if not any(c.strip() for c in cells):
-                    continue
-                if len(cells) != len(keys):
-                    result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
-                    continue
-                data, ids, errors = _row_values(dict(zip(keys, cells, strict=True)))
-                household = data.pop("household", False)
-                values, problems = _clean(data, tenant, channels)
-                if problems:
-                    refused = {e.field for e in errors}  # a cell already refused is not also "required"
-                    errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in problems)
-                               if e.field not in refused]
-                if errors:
-                    result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
-                    continue
-                phone = values.get("phone")
-                values["id"] = uuid4()
-                if phone and phone in seen_phones:
-                    if not household:
-                        result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE,
-                                                      f"same phone as row {seen_phones[phone][0]}"))
-                        continue
-                    values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
-                elif phone:
-                    seen_phones[phone] = (index, values["id"])
-                values["identifiers"] = ids
-                await writer.add(index, values, household)
-            await writer.finish()
-        finally:
-            await writer.settle()  # no write may still run when the transaction ends
+    try:
+        async with transaction():
+            try:
+                while True:
+                    index += 1
+                    try:
+                        cells = next(reader)
+                    except StopIteration:
+                        break
+                    except csv.Error as exc:  # a cell over the csv module's size limit, a quote never closed
+                        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
+                        break
+                    if index - 1 > MAX_ROWS:
+                        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"at most {MAX_ROWS} rows per import"))
+                        break
+                    if progress and index % BATCH == 0:
+                        progress(BATCH)
+                    if (row := _check_row(index, cells, keys, columns, tenant, channels, seen_phones, result)) is not None:
+                        await writer.add(index, *row)
+                await writer.finish()
+            finally:
+                await writer.settle()  # no write may still run when the transaction ends
+    except IntegrityError:  # another request saved one of these phones since the check: nothing was written
+        raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
+                             "was importing; nothing was imported: import the file again") from None
     result.imported = len(writer.ids)
     result.errors.sort(key=lambda e: e.row)
     return result

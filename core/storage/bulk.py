@@ -1,7 +1,8 @@
 """Many rows into one table at once, inside the current transaction: ``COPY`` on PostgreSQL
 (asyncpg's ``copy_records_to_table``), one ``executemany`` on SQLite. For imports, where building a
 Tortoise model per row costs more than the write itself. Rows hold Python values (UUID, aware
-datetime, date, str, int, None; JSON already as text); the caller has validated them."""
+datetime, date, str, int, None; JSON already as text); the caller has validated them. A broken
+constraint is Tortoise's ``IntegrityError`` on both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from uuid import UUID
 
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 
 def is_postgres() -> bool:
@@ -21,8 +23,12 @@ async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         return
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
-        await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
+        import asyncpg
+
+        try:  # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
+            await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc  # as Tortoise reports it on every database
         return
     marks = ", ".join("?" * len(columns))
     await conn.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", _sqlite(rows, len(columns)))
