@@ -1,6 +1,9 @@
-"""Bulk import of customers from CSV: every row checked first, then all valid rows written in
-one transaction, so a failure part-way leaves nothing behind. Row numbers count records (the
-header is row 1); each of a row's errors names its column as the file's header writes it.
+"""Bulk import of customers from CSV: every row checked by the rules of ``customers.clean`` (its
+phone and email by ``import_checks``, the same answers faster), identity numbers by
+``identifiers``; the valid rows written in one transaction, so a failure part-way leaves nothing
+behind. Rows go in chunks: while one chunk's bulk insert runs, the next is read and checked.
+Row numbers count records (the header is row 1); each of a row's errors names its column as the
+file's header writes it.
 
 A file is read as UTF-8 (with or without a byte order mark), UTF-16 with a byte order mark
 (Excel's "Unicode text") or, failing UTF-8, Windows-1252 (Excel's plain "CSV"); lines may end in

@@ -6,11 +6,13 @@ constraint is Tortoise's ``IntegrityError`` on both."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from uuid import UUID
 
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 
 
@@ -30,8 +32,17 @@ async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(exc) from exc  # as Tortoise reports it on every database
         return
+    if not isinstance(conn, TransactionalDBClient):
+        raise RuntimeError("bulk.insert runs inside a transaction")
     marks = ", ".join("?" * len(columns))
-    await conn.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", _sqlite(rows, len(columns)))
+    values = _sqlite(rows, len(columns))
+    # the transaction's sqlite3 connection itself: Tortoise's execute_many would bind every value again
+    # (datetimes in UTC, done here) and log every row's values at debug level
+    async with conn.acquire_connection() as raw:
+        try:
+            await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
 
 
 def _sqlite(rows: list[tuple], width: int) -> list[list]:
