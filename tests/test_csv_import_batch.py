@@ -187,3 +187,17 @@ async def test_a_phone_taken_while_importing_is_a_clear_error_and_nothing_is_wri
     assert await Customer.filter(tenant_id=tenant.id).values_list("name", flat=True) == ["Saved Meanwhile"]
     assert not await Change.filter(tenant_id=tenant.id, op="created").exclude(
         object_id=(await Customer.get(tenant_id=tenant.id)).id).exists()
+
+
+names = st.one_of(
+    st.text(alphabet="abcdhkstwyzABDMS .-'", max_size=30),
+    st.lists(st.sampled_from(["Smt", "Shri", "Md", "Mohd", "Chowdhury", "Choudhury", "Rahim", "Rani", "Sanjay", "mr",
+                              "Mst.", "Devi", "Khan", "Roy", "y'a", "Late", "x", "Q"]), max_size=6).map(" ".join),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names)
+def test_the_name_key_shortcut_answers_as_name_key(name):
+    assert import_checks.name_key(name) == customers.name_key(name)

@@ -32,7 +32,6 @@ from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage import bulk
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers, identifiers, import_checks
-from seva_crm.core.customers.name_key import name_key
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.security import utcnow
@@ -285,7 +284,7 @@ class _Writer:
 
     async def add(self, index: int, values: dict, household: bool) -> None:
         # the costly parts of a row (its name key, its identifiers' encryption) while the last chunk is written
-        values["name_key"] = name_key(values["name"])
+        values["name_key"] = import_checks.name_key(values["name"])
         values["identifiers"] = [(kind, *identifiers.seal(self.tenant_id, values["id"], kind, clean))
                                  for kind, clean in values["identifiers"].items()]
         self.chunk.append((index, values, household))
