@@ -2,7 +2,7 @@ import pytest
 
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.customers.csv_import import decode_csv, import_csv
-from seva_crm.core.models import Customer, CustomerTag
+from seva_crm.core.models import Customer, CustomerIdentifier, CustomerTag
 from tests.test_customers import create
 
 IMPORT = """mutation($csv: String) { customersImport(csv: $csv) { imported errors { row field code message } } }"""
@@ -42,26 +42,25 @@ async def test_unknown_column_rejects_the_file_before_writing(tenant):
 
 
 async def test_a_failure_while_writing_leaves_nothing_behind(tenant, monkeypatch):
-    from seva_crm.core.customers import csv_import
+    from seva_crm.core.storage import bulk
 
-    calls = 0
-    original = CustomerTag.bulk_create
+    calls = []
+    original = bulk.insert
 
-    async def failing_bulk_create(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 2:
+    async def failing_insert(table, columns, rows):
+        calls.append(table)
+        if calls.count("customer") == 2:  # the second chunk, after the first one's customers and tags
             raise RuntimeError("disk full")
-        return await original(*args, **kwargs)
+        return await original(table, columns, rows)
 
-    monkeypatch.setattr(csv_import.CustomerTag, "bulk_create", failing_bulk_create)
-    rows = "".join(f"Person {i},98765{30000 + i},t\n" for i in range(1500))
-    try:
-        await import_csv(tenant.scope, "name,phone,tags\n" + rows)
-    except RuntimeError:
-        pass
-    assert calls == 2
+    monkeypatch.setattr(bulk, "insert", failing_insert)
+    rows = "".join(f"Person {i},98765{30000 + i},t,234123412346\n" for i in range(1500))
+    with pytest.raises(RuntimeError):
+        await import_csv(tenant.scope, "name,phone,tags,aadhaar\n" + rows)
+    assert calls[:3] == ["customer", "customer_tag", "customer_identifier"] and calls.count("customer") == 2
     assert await Customer.filter(tenant_id=tenant.id).count() == 0
+    assert await CustomerTag.filter(tenant_id=tenant.id).count() == 0
+    assert await CustomerIdentifier.filter(tenant_id=tenant.id).count() == 0
 
 
 async def test_ten_thousand_rows_import_in_one_call(tenant):

@@ -64,6 +64,16 @@ def _context(row_tenant: UUID, customer_id: UUID, kind: str) -> str:
     return f"customer-identifier:{row_tenant}:{customer_id}:{kind}"
 
 
+def check(kind: str, value: str) -> str:
+    """The identifier's stored form; ValueError saying what the kind looks like."""
+    return KINDS[kind](value or "")
+
+
+def seal(tenant_id: UUID, customer_id: UUID, kind: str, clean: str) -> tuple[str, str]:
+    """The ciphertext of a checked value (bound to its tenant, customer and kind) and its last four."""
+    return crypto.encrypt(clean, _context(tenant_id, customer_id, kind)), clean[-4:]
+
+
 def masked(row: CustomerIdentifier) -> str:
     return "•" * 4 + " " + row.last4
 
@@ -73,20 +83,20 @@ async def set_identifier(tenant: TenantScope, customer_id: UUID | None, kind: st
     if kind not in KINDS:
         raise DomainError.of("kind", ErrorCode.INVALID, f"one of {', '.join(KINDS)}")
     try:
-        clean = KINDS[kind](value or "")
+        clean = check(kind, value)
     except ValueError as exc:
         raise DomainError.of("value", ErrorCode.INVALID, str(exc)) from None
     customer = await get_customer(tenant.id, customer_id, "customerId")
     ensure_not_erased(customer, "customerId")
-    cipher = crypto.encrypt(clean, _context(tenant.id, customer.id, kind))
+    cipher, last4 = seal(tenant.id, customer.id, kind, clean)
     async with in_transaction():
         row = await CustomerIdentifier.get_or_none(tenant_id=tenant.id, customer_id=customer.id, kind=kind)
         if row is None:
             row = await CustomerIdentifier.create(tenant_id=tenant.id, customer_id=customer.id, kind=kind, value=cipher,
-                                                  last4=clean[-4:])
+                                                  last4=last4)
         else:
-            await CustomerIdentifier.filter(id=row.id).update(value=cipher, last4=clean[-4:])
-            row.value, row.last4 = cipher, clean[-4:]
+            await CustomerIdentifier.filter(id=row.id).update(value=cipher, last4=last4)
+            row.value, row.last4 = cipher, last4
         await audit.record(tenant.id, "customer.identifier_set", subject_type="customer", subject_id=customer.id,
                            changed=[kind], details={"identifier": str(row.id), "kind": kind})
     return row

@@ -32,7 +32,7 @@ from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.models import Change, ChangeCounter
-from seva_crm.core.storage import transactions
+from seva_crm.core.storage import bulk, transactions
 
 
 class ChangeType(StrEnum):
@@ -75,8 +75,8 @@ def record_many(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op | str
 async def _write(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op, at: datetime) -> None:
     last = await _take_seqs(tenant_id, len(object_ids))
     first = last - len(object_ids) + 1
-    await Change.bulk_create([Change(tenant_id=tenant_id, seq=first + i, type=type, object_id=object_id, op=op.value,
-                                     occurred_at=at) for i, object_id in enumerate(object_ids)])
+    await bulk.insert("change_log", ("tenant_id", "seq", "type", "object_id", "op", "occurred_at"),
+                      [(tenant_id, first + i, type, object_id, op.value, at) for i, object_id in enumerate(object_ids)])
 
 
 async def _take_seqs(tenant_id: UUID, count: int) -> int:

@@ -1,0 +1,74 @@
+"""Many rows into one table at once, inside the current transaction: ``COPY`` on PostgreSQL
+(asyncpg's ``copy_records_to_table``), one ``executemany`` on SQLite. For imports, where building a
+Tortoise model per row costs more than the write itself. Rows hold Python values (UUID, aware
+datetime, date, str, int, None; JSON already as text); the caller has validated them. A broken
+constraint is Tortoise's ``IntegrityError`` on both."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from uuid import UUID
+
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.exceptions import IntegrityError
+
+
+def is_postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        import asyncpg
+
+        try:  # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
+            await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc  # as Tortoise reports it on every database
+        return
+    if not isinstance(conn, TransactionalDBClient):
+        raise RuntimeError("bulk.insert runs inside a transaction")
+    marks = ", ".join("?" * len(columns))
+    values = _sqlite(rows, len(columns))
+    # the transaction's sqlite3 connection itself: Tortoise's execute_many would bind every value again
+    # (datetimes in UTC, done here) and log every row's values at debug level
+    async with conn.acquire_connection() as raw:
+        try:
+            await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
+
+
+def _sqlite(rows: list[tuple], width: int) -> list[list]:
+    """SQLite's forms, as Tortoise stores them: a UUID as text, a datetime as UTC ISO text. Each
+    column holds one type, so the converters are picked once from its first value that is not None."""
+    convert = {}
+    for i in range(width):
+        value = next((r[i] for r in rows if r[i] is not None), None)
+        if isinstance(value, UUID):
+            convert[i] = _text
+        elif isinstance(value, datetime):
+            convert[i] = _utc_text
+    if not convert:
+        return [list(r) for r in rows]
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, fn in convert.items():
+            row[i] = fn(row[i])
+        out.append(row)
+    return out
+
+
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat(" ")
