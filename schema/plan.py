@@ -1,0 +1,469 @@
+"""Query plans: a validated operation compiled once, executed without re-walking the schema.
+
+graphql-core executes an operation by walking its selection set against the schema for every
+object of every request: collecting fields, looking up definitions, building an info object
+and calling a resolver per field, even for a plain attribute. On a page of 50 customers with
+their records that is about 2,000 field resolutions, more CPU than the rest of the request.
+
+Here a query document is parsed, validated (with the schema's rules: depth, aliases, tokens,
+plain strings) and cost-checked once per (document, operation name), then compiled into a plan:
+per selected field its response key, how its value is got (an attribute read, a resolver that
+needs only its parent called directly, or the field's real resolver: the one graphql-core
+calls, with permission checks, field extensions and argument conversion, given a real info
+object), its type's serializer, nullability and sub-plan. Executing the plan walks the
+resolved values; every awaitable resolver result of a level is gathered at once, so DataLoaders
+batch as they do under graphql-core. Errors follow graphql-core's rules (located errors, null
+propagation to the nearest nullable position, errors under a nulled position dropped) and go
+through the schema's ErrorPolicy.
+
+Anything the planner does not compile (mutations, subscriptions, introspection, abstract types,
+``@skip``/``@include`` on variables, a document with errors, variables that do not coerce, a
+cost above the limit) returns ``None``: the caller runs the standard execution, whose answers
+(errors included) are then the ones the client gets. ``tests/test_plan.py`` checks both give
+the same JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+    is_leaf_type,
+    located_error,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_argument_values
+from graphql.language import BooleanValueNode
+from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as AllowedType
+
+from seva_crm.schema.limits import Limits, estimate_cost
+
+CACHE_SIZE = 256
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+class Unsupported(Exception):
+    """The planner does not compile this operation: the standard execution runs it."""
+
+
+# How a field's value is got.
+ATTR, CALL, RESOLVE, TYPENAME = range(4)
+# What a value completes as.
+LEAF, OBJECT, LIST = range(3)
+
+
+class Completion:
+    """How a value of one output type is completed: its kind, whether null is allowed, the leaf's
+    serializer, the object's plan or the list's item completion."""
+
+    __slots__ = ("kind", "nullable", "coerce", "type", "plan", "item")
+
+    def __init__(self, kind: int, nullable: bool, type_: Any, coerce=None, plan=None, item=None) -> None:
+        self.kind, self.nullable, self.type, self.coerce, self.plan, self.item = kind, nullable, type_, coerce, plan, item
+
+
+class FieldPlan:
+    __slots__ = ("key", "name", "how", "attr", "func", "definition", "nodes", "completion", "nullable",
+                 "parent_name", "has_args")
+
+    def __init__(self, key: str, name: str, nodes: list[FieldNode]) -> None:
+        self.key, self.name, self.nodes = key, name, nodes
+        self.how, self.attr, self.func, self.definition, self.completion = TYPENAME, None, None, None, None
+        self.nullable, self.parent_name, self.has_args = True, "", False
+
+
+class ObjectPlan:
+    __slots__ = ("type", "name", "fields")
+
+    def __init__(self, type_: GraphQLObjectType) -> None:
+        self.type, self.name, self.fields = type_, type_.name, []
+
+
+class Operation:
+    """A compiled operation: the parsed document, the operation, its root plan and (when it has
+    no variables) its cost, checked once."""
+
+    __slots__ = ("document", "operation", "name", "root", "cost_per_request")
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode, root: ObjectPlan,
+                 cost_per_request: bool) -> None:
+        self.document, self.operation, self.root, self.cost_per_request = document, operation, root, cost_per_request
+        self.name = operation.name.value if operation.name else None
+
+
+class Planner:
+    """Compiles and runs query plans for one schema; ``mode``: ``auto`` plans a document once
+    it has been asked ``warm`` times, ``always`` from its first request, ``off`` never."""
+
+    def __init__(self, schema: strawberry.Schema, limits: Limits, rules: Iterable[type], mode: str = "auto",
+                 warm: int = 2) -> None:
+        self.schema, self.gschema, self.limits, self.mode, self.warm = schema, schema._schema, limits, mode, warm
+        self.rules = (*specified_rules, *rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        self.cache: OrderedDict[tuple[str, str | None], Operation | None] = OrderedDict()
+        self.seen: dict[tuple[str, str | None], int] = {}
+        converter = schema.schema_converter
+        # exception handlers turn a resolver's exception into a value: only the real resolver applies them
+        self.direct_calls = not getattr(converter, "_exception_handler_specs", ())
+        self.default_resolver = getattr(schema.config, "default_resolver", getattr)
+        self.enabled = mode != "off" and not any(_has_resolve_hook(e) for e in schema.get_extensions())
+        from seva_crm.schema.errors import ErrorPolicy  # the same masking as the standard path
+
+        self.error_policy = ErrorPolicy()
+
+    # --- compile ----------------------------------------------------------------------------
+
+    def get(self, query: str, operation_name: str | None) -> Operation | None:
+        key = (query, operation_name)
+        try:
+            found = self.cache[key]
+        except KeyError:
+            pass
+        else:
+            self.cache.move_to_end(key)
+            return found
+        if self.mode == "auto":
+            n = self.seen.get(key, 0) + 1
+            if n < self.warm:
+                if len(self.seen) >= CACHE_SIZE * 4:
+                    self.seen.clear()
+                self.seen[key] = n
+                return None
+            self.seen.pop(key, None)
+        try:
+            compiled = self.compile(query, operation_name)
+        except (Unsupported, GraphQLError):
+            compiled = None
+        self.cache[key] = compiled
+        if len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return compiled
+
+    def compile(self, query: str, operation_name: str | None) -> Operation:
+        document = parse(query, max_tokens=self.limits.max_tokens)
+        if validate(self.gschema, document, self.rules):
+            raise Unsupported("invalid document")
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            raise Unsupported("not a query")
+        cost_per_request = bool(operation.variable_definitions)
+        if not cost_per_request and estimate_cost(self.gschema, document, operation_name, {}) > self.limits.max_cost:
+            raise Unsupported("over the cost limit")
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        root = self.object_plan(self.gschema.query_type, [operation.selection_set], fragments)
+        return Operation(document, operation, root, cost_per_request)
+
+    def object_plan(self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode],
+                    fragments: dict[str, FragmentDefinitionNode]) -> ObjectPlan:
+        if type_.is_type_of is not None:
+            raise Unsupported("is_type_of")
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            self.collect(type_, selection_set, fragments, grouped, set())
+        plan = ObjectPlan(type_)
+        for key, nodes in grouped.items():
+            plan.fields.append(self.field_plan(type_, key, nodes, fragments))
+        return plan
+
+    def collect(self, type_: GraphQLObjectType, selection_set: SelectionSetNode, fragments: dict,
+                grouped: dict[str, list[FieldNode]], visited: set[str]) -> None:
+        """graphql-core's field collection, for a known object type."""
+        for selection in selection_set.selections:
+            if not self.included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                grouped.setdefault((selection.alias or selection.name).value, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if self.applies(selection.type_condition, type_):
+                    self.collect(type_, selection.selection_set, fragments, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited or selection.arguments:
+                    continue
+                visited.add(name)
+                fragment = fragments.get(name)
+                if fragment is not None and self.applies(fragment.type_condition, type_):
+                    self.collect(type_, fragment.selection_set, fragments, grouped, visited)
+            else:
+                raise Unsupported(type(selection).__name__)
+
+    @staticmethod
+    def included(selection) -> bool:
+        """``@skip``/``@include`` with literal conditions; on a variable the plan is not made."""
+        result = True
+        for directive in selection.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                raise Unsupported(f"@{name}")
+            arg = next((a for a in directive.arguments or () if a.name.value == "if"), None)
+            if arg is None or not isinstance(arg.value, BooleanValueNode):
+                raise Unsupported("@skip/@include on a variable")
+            if arg.value.value == (name == "skip"):
+                result = False
+        return result
+
+    def applies(self, condition, type_: GraphQLObjectType) -> bool:
+        if condition is None:
+            return True
+        conditional = self.gschema.get_type(condition.name.value)
+        if conditional is type_:
+            return True
+        if conditional is None or not hasattr(conditional, "fields") or isinstance(conditional, GraphQLObjectType):
+            return False
+        return self.gschema.is_sub_type(conditional, type_)
+
+    def field_plan(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode], fragments: dict) -> FieldPlan:
+        name = nodes[0].name.value
+        plan = FieldPlan(key, name, nodes)
+        plan.parent_name = parent.name
+        if name == "__typename":
+            plan.how, plan.nullable = TYPENAME, False
+            return plan
+        if name.startswith("__"):
+            raise Unsupported("introspection")
+        definition = parent.fields[name]
+        plan.definition = definition
+        plan.has_args = bool(definition.args or nodes[0].arguments)
+        plan.nullable = not isinstance(definition.type, GraphQLNonNull)
+        plan.how = self.how(definition, plan)
+        sub_sets = [n.selection_set for n in nodes if n.selection_set]
+        plan.completion = self.completion(definition.type, sub_sets, fragments)
+        return plan
+
+    def how(self, definition, plan: FieldPlan) -> int:
+        field = definition.extensions.get("strawberry-definition")
+        resolve = definition.resolve
+        if field is None or resolve is None:
+            raise Unsupported("not a Strawberry field")
+        if getattr(resolve, "__name__", "") == "_get_basic_result" and field.is_basic_field:
+            if self.default_resolver is not getattr:
+                return RESOLVE
+            plan.attr = field.python_name
+            return ATTR
+        resolver = field.base_resolver
+        if (self.direct_calls and resolver is not None and not field.extensions and not plan.has_args
+                and not resolver.is_async and resolver.self_parameter is not None and resolver.info_parameter is None
+                and resolver.root_parameter is None and resolver.parent_parameter is None
+                and len(resolver.signature.parameters) == 1):
+            plan.func = resolver.wrapped_func
+            return CALL
+        plan.func = resolve
+        return RESOLVE
+
+    def completion(self, type_, sub_sets: list[SelectionSetNode], fragments: dict) -> Completion:
+        nullable = True
+        if isinstance(type_, GraphQLNonNull):
+            nullable, type_ = False, type_.of_type
+        if isinstance(type_, GraphQLList):
+            return Completion(LIST, nullable, type_, item=self.completion(type_.of_type, sub_sets, fragments))
+        if is_leaf_type(type_):
+            return Completion(LEAF, nullable, type_, coerce=type_.coerce_output_value)
+        if isinstance(type_, GraphQLObjectType):
+            return Completion(OBJECT, nullable, type_, plan=self.object_plan(type_, sub_sets, fragments))
+        raise Unsupported("abstract type")
+
+    # --- execute ----------------------------------------------------------------------------
+
+    async def execute(self, query: str | None, variables: dict[str, Any] | None, context: Any, root_value: Any,
+                      operation_name: str | None, allowed: Iterable[AllowedType],
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult | None:
+        """The result, or None: the standard execution must run this request."""
+        if not self.enabled or not query or AllowedType.QUERY not in allowed:
+            return None
+        compiled = self.get(query, operation_name)
+        if compiled is None:
+            return None
+        if compiled.cost_per_request and estimate_cost(
+                self.gschema, compiled.document, operation_name, variables or {}) > self.limits.max_cost:
+            return None
+        executor = StrawberryGraphQLCoreExecutionContext.build(
+            self.gschema, compiled.document, root_value, context, variables, operation_name,
+            operation_extensions=operation_extensions)
+        if isinstance(executor, list):  # variables that do not coerce: the standard path words the errors
+            return None
+        run = Run(executor)
+        data = await run.execute(compiled.root, root_value)
+        errors = executor.collected_errors.errors
+        if compiled.name and _NAME.fullmatch(compiled.name):
+            from seva_crm.schema.request_log import note
+
+            note(operation=compiled.name)
+        return ExecutionResult(data=data, errors=self.error_policy._process_errors(errors) if errors else None)
+
+
+def _has_resolve_hook(extension) -> bool:
+    from strawberry.extensions import SchemaExtension
+
+    return type(extension).resolve is not SchemaExtension.resolve
+
+
+class Position:
+    """Where a completed value sits in the response, for null propagation from an awaited field."""
+
+    __slots__ = ("container", "key", "nullable", "parent", "path")
+
+    def __init__(self, container, key, nullable: bool, parent: Position | None, path: Path) -> None:
+        self.container, self.key, self.nullable, self.parent, self.path = container, key, nullable, parent, path
+
+
+class Propagate(Exception):
+    """Null reached the root: data is null."""
+
+
+class Run:
+    """One execution of a plan."""
+
+    __slots__ = ("executor", "errors", "pending", "data")
+
+    def __init__(self, executor) -> None:
+        self.executor = executor
+        self.errors = executor.collected_errors
+        self.pending: list = []
+
+    async def execute(self, root: ObjectPlan, root_value: Any) -> dict | None:
+        try:
+            self.data = self.object(root, root_value, None, None)
+        except GraphQLError as error:
+            self.errors.add(error, None)
+            return None
+        while self.pending:
+            batch, self.pending = self.pending, []
+            results = await asyncio.gather(*(p[0] for p in batch), return_exceptions=True)
+            for (_, field, out, path, position), value in zip(batch, results, strict=True):
+                if isinstance(value, BaseException) and not isinstance(value, Exception):
+                    raise value
+                try:
+                    if isinstance(value, Exception):
+                        raise value
+                    out[field.key] = self.complete(field.completion, value, field, path, Position(
+                        out, field.key, field.nullable, position, path) if field.completion.kind != LEAF else None)
+                except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                    if self.errors.has_nulled_position(path):
+                        continue
+                    error = located_error(exc, field.nodes, path.as_list())
+                    if field.nullable:
+                        out[field.key] = None
+                        self.errors.add(error, path)
+                        continue
+                    target = position
+                    while target is not None and not target.nullable:
+                        target = target.parent
+                    if target is None:
+                        self.errors.add(error, None)
+                        self.data = None
+                        return None
+                    target.container[target.key] = None
+                    self.errors.add(error, target.path)
+        return self.data
+
+    def object(self, plan: ObjectPlan, source: Any, path: Path | None, position: Position | None) -> dict:
+        out: dict[str, Any] = {}
+        executor = self.executor
+        for field in plan.fields:
+            how = field.how
+            try:
+                if how == ATTR:
+                    value = getattr(source, field.attr)
+                elif how == CALL:
+                    value = field.func(source)
+                elif how == TYPENAME:
+                    out[field.key] = plan.name
+                    continue
+                else:
+                    field_path = Path(path, field.key, plan.name)
+                    definition = field.definition
+                    info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
+                    args = get_argument_values(definition, field.nodes[0], executor.variable_values, None,
+                                               executor.hide_suggestions) if field.has_args else {}
+                    value = field.func(source, info, **args)
+                    if executor.is_awaitable(value):
+                        out[field.key] = None
+                        self.pending.append((value, field, out, field_path, position))
+                        continue
+                completion = field.completion
+                if completion.kind == LEAF:
+                    if value is None:
+                        if not field.nullable:
+                            raise TypeError(f"Cannot return null for non-nullable field {plan.name}.{field.name}.")
+                        out[field.key] = None
+                        continue
+                    if isinstance(value, Exception):
+                        raise value
+                    coerced = completion.coerce(value)
+                    if coerced is None or coerced is Undefined:
+                        raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
+                                        f"to return non-nullable value, returned: {inspect(coerced)}")
+                    out[field.key] = coerced
+                else:
+                    field_path = Path(path, field.key, plan.name)
+                    out[field.key] = self.complete(completion, value, field, field_path,
+                                                   Position(out, field.key, field.nullable, position, field_path))
+            except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                field_path = Path(path, field.key, plan.name)
+                error = located_error(exc, field.nodes, field_path.as_list())
+                if not field.nullable:
+                    raise error from None
+                out[field.key] = None
+                self.errors.add(error, field_path)
+        return out
+
+    def complete(self, completion: Completion, value: Any, field: FieldPlan, path: Path, position: Position | None) -> Any:
+        """The completed value of ``value`` at ``path`` (raises on a null where none is allowed)."""
+        if isinstance(value, Exception):
+            raise value
+        if value is None:
+            if not completion.nullable:
+                raise TypeError(f"Cannot return null for non-nullable field {field.parent_name}.{field.name}.")
+            return None
+        kind = completion.kind
+        if kind == LEAF:
+            coerced = completion.coerce(value)
+            if coerced is None or coerced is Undefined:
+                raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
+                                f"to return non-nullable value, returned: {inspect(coerced)}")
+            return coerced
+        if kind == OBJECT:
+            return self.object(completion.plan, value, path, position)
+        if not is_iterable(value):
+            raise GraphQLError(f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'.")
+        item = completion.item
+        items: list[Any] = []
+        for index, element in enumerate(value):
+            item_path = Path(path, index, None)
+            try:
+                if self.executor.is_awaitable(element):
+                    raise Unsupported("awaitable list item")
+                items.append(self.complete(item, element, field, item_path,
+                                           Position(items, index, item.nullable, position, item_path)
+                                           if item.kind != LEAF else None))
+            except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                error = located_error(exc, field.nodes, item_path.as_list())
+                if not item.nullable:
+                    raise error from None
+                items.append(None)
+                self.errors.add(error, item_path)
+        return items
