@@ -42,9 +42,12 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_operation_ast,
     is_leaf_type,
     located_error,
@@ -71,8 +74,9 @@ class Unsupported(Exception):
     """The planner does not compile this operation: the standard execution runs it."""
 
 
-# How a field's value is got.
-ATTR, CALL, RESOLVE, TYPENAME = range(4)
+# How a field's value is got: an attribute read, the resolver called with its parent (and an
+# Info), the field's real resolver (graphql-core's), the type's name.
+ATTR, CALL, CALL_INFO, RESOLVE, TYPENAME = range(5)
 # What a value completes as.
 LEAF, OBJECT, LIST = range(3)
 
@@ -89,12 +93,12 @@ class Completion:
 
 class FieldPlan:
     __slots__ = ("key", "name", "how", "attr", "func", "definition", "nodes", "completion", "nullable",
-                 "parent_name", "has_args")
+                 "parent_name", "has_args", "args", "field")
 
     def __init__(self, key: str, name: str, nodes: list[FieldNode]) -> None:
         self.key, self.name, self.nodes = key, name, nodes
         self.how, self.attr, self.func, self.definition, self.completion = TYPENAME, None, None, None, None
-        self.nullable, self.parent_name, self.has_args = True, "", False
+        self.nullable, self.parent_name, self.has_args, self.args, self.field = True, "", False, None, None
 
 
 class ObjectPlan:
@@ -130,6 +134,7 @@ class Planner:
         # exception handlers turn a resolver's exception into a value: only the real resolver applies them
         self.direct_calls = not getattr(converter, "_exception_handler_specs", ())
         self.default_resolver = getattr(schema.config, "default_resolver", getattr)
+        self.info_class = schema.config.info_class
         self.enabled = mode != "off" and not any(_has_resolve_hook(e) for e in schema.get_extensions())
         from seva_crm.schema.errors import ErrorPolicy  # the same masking as the standard path
 
@@ -156,7 +161,7 @@ class Planner:
             self.seen.pop(key, None)
         try:
             compiled = self.compile(query, operation_name)
-        except (Unsupported, GraphQLError):
+        except Exception:  # noqa: BLE001 - whatever the planner cannot compile, the standard path runs
             compiled = None
         self.cache[key] = compiled
         if len(self.cache) > CACHE_SIZE:
@@ -250,6 +255,8 @@ class Planner:
         plan.has_args = bool(definition.args or nodes[0].arguments)
         plan.nullable = not isinstance(definition.type, GraphQLNonNull)
         plan.how = self.how(definition, plan)
+        if plan.has_args and not any(_uses_variables(a.value) for a in nodes[0].arguments or ()):
+            plan.args = get_argument_values(definition, nodes[0], None)  # literals only: the same every request
         sub_sets = [n.selection_set for n in nodes if n.selection_set]
         plan.completion = self.completion(definition.type, sub_sets, fragments)
         return plan
@@ -266,11 +273,14 @@ class Planner:
             return ATTR
         resolver = field.base_resolver
         if (self.direct_calls and resolver is not None and not field.extensions and not plan.has_args
-                and not resolver.is_async and resolver.self_parameter is not None and resolver.info_parameter is None
-                and resolver.root_parameter is None and resolver.parent_parameter is None
-                and len(resolver.signature.parameters) == 1):
+                and resolver.self_parameter is not None and resolver.root_parameter is None
+                and resolver.parent_parameter is None
+                and len(resolver.signature.parameters) == 1 + (resolver.info_parameter is not None)):
             plan.func = resolver.wrapped_func
-            return CALL
+            if resolver.info_parameter is None:
+                return CALL
+            plan.attr, plan.field = resolver.info_parameter.name, field
+            return CALL_INFO
         plan.func = resolve
         return RESOLVE
 
@@ -305,7 +315,7 @@ class Planner:
             operation_extensions=operation_extensions)
         if isinstance(executor, list):  # variables that do not coerce: the standard path words the errors
             return None
-        run = Run(executor)
+        run = Run(executor, self.info_class)
         data = await run.execute(compiled.root, root_value)
         errors = executor.collected_errors.errors
         if compiled.name and _NAME.fullmatch(compiled.name):
@@ -313,6 +323,16 @@ class Planner:
 
             note(operation=compiled.name)
         return ExecutionResult(data=data, errors=self.error_policy._process_errors(errors) if errors else None)
+
+
+def _uses_variables(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_uses_variables(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_uses_variables(f.value) for f in node.fields)
+    return False
 
 
 def _has_resolve_hook(extension) -> bool:
@@ -337,10 +357,10 @@ class Propagate(Exception):
 class Run:
     """One execution of a plan."""
 
-    __slots__ = ("executor", "errors", "pending", "data")
+    __slots__ = ("executor", "errors", "pending", "data", "info_class")
 
-    def __init__(self, executor) -> None:
-        self.executor = executor
+    def __init__(self, executor, info_class) -> None:
+        self.executor, self.info_class = executor, info_class
         self.errors = executor.collected_errors
         self.pending: list = []
 
@@ -384,12 +404,16 @@ class Run:
         out: dict[str, Any] = {}
         executor = self.executor
         for field in plan.fields:
-            how = field.how
+            how, value = field.how, None
             try:
                 if how == ATTR:
                     value = getattr(source, field.attr)
                 elif how == CALL:
                     value = field.func(source)
+                    if executor.is_awaitable(value):  # an async resolver
+                        out[field.key] = None
+                        self.pending.append((value, field, out, Path(path, field.key, plan.name), position))
+                        continue
                 elif how == TYPENAME:
                     out[field.key] = plan.name
                     continue
@@ -397,9 +421,13 @@ class Run:
                     field_path = Path(path, field.key, plan.name)
                     definition = field.definition
                     info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
-                    args = get_argument_values(definition, field.nodes[0], executor.variable_values, None,
-                                               executor.hide_suggestions) if field.has_args else {}
-                    value = field.func(source, info, **args)
+                    if how == CALL_INFO:
+                        value = field.func(source, **{field.attr: self.info_class(_raw_info=info, _field=field.field)})
+                    else:
+                        args = field.args if field.args is not None else get_argument_values(
+                            definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
+                        ) if field.has_args else {}
+                        value = field.func(source, info, **args)
                     if executor.is_awaitable(value):
                         out[field.key] = None
                         self.pending.append((value, field, out, field_path, position))
@@ -420,10 +448,19 @@ class Run:
                     out[field.key] = coerced
                 else:
                     field_path = Path(path, field.key, plan.name)
+                    if how == ATTR and executor.is_awaitable(value):  # an attribute may hold an awaitable
+                        out[field.key] = None
+                        self.pending.append((value, field, out, field_path, position))
+                        continue
                     out[field.key] = self.complete(completion, value, field, field_path,
                                                    Position(out, field.key, field.nullable, position, field_path))
             except Exception as exc:  # noqa: BLE001 - every failure is a field error
                 field_path = Path(path, field.key, plan.name)
+                if how == ATTR and field.completion.kind == LEAF and executor.is_awaitable(value):
+                    # checked only when the leaf did not serialize: an attribute holding an awaitable
+                    out[field.key] = None
+                    self.pending.append((value, field, out, field_path, position))
+                    continue
                 error = located_error(exc, field.nodes, field_path.as_list())
                 if not field.nullable:
                     raise error from None

@@ -164,17 +164,23 @@ class Leaf:
         return ".".join(map(str, info.path.as_list())) * times
 
 
+async def _later(n: int) -> int:
+    await asyncio.sleep(0)
+    return n
+
+
 @strawberry.type
 class Holder:
+    awaited: int | None = None  # an attribute holding an awaitable: awaited by both executors
     leaves: list[Leaf | None]
     strict: list[Leaf]
     one: Leaf | None
     one_strict: Leaf
 
 
-def _holder() -> Holder:
-    return Holder(leaves=[Leaf(n=n) for n in range(4)], strict=[Leaf(n=n) for n in range(4)], one=Leaf(n=2),
-                  one_strict=Leaf(n=3))
+def _holder(awaited: bool = False) -> Holder:
+    return Holder(awaited=_later(7) if awaited else None, leaves=[Leaf(n=n) for n in range(4)],
+                  strict=[Leaf(n=n) for n in range(4)], one=Leaf(n=2), one_strict=Leaf(n=3))
 
 
 @strawberry.type
@@ -186,6 +192,10 @@ class Query:
     @strawberry.field
     async def holders(self, count: int = 2) -> list[Holder]:
         return [_holder() for _ in range(count)]
+
+    @strawberry.field
+    def awaited_holder(self) -> Holder:
+        return _holder(awaited=True)
 
     @strawberry.field
     def strict_holder(self) -> Holder:
@@ -205,7 +215,7 @@ def _in_path_order(body: dict) -> dict:
 
 
 ERROR_CORPUS = [
-    "{ holder { leaves { n boom } } }",
+    "{ awaitedHolder { awaited leaves { n boom } } }",
     "{ holder { leaves { n must } } }",
     "{ holder { strict { n must } } }",
     "{ holder { one { must } oneStrict { must } } }",
@@ -232,6 +242,9 @@ async def test_errors_and_null_propagation_alike():
         got = await planner.execute(query, None, None, None, None, {OperationType.QUERY})
         assert got is not None, query
         assert _in_path_order(process_result(got)) == _in_path_order(want), query
+    body = process_result(await planner.execute(ERROR_CORPUS[0], None, None, None, None, {OperationType.QUERY}))
+    assert body["data"]["awaitedHolder"]["awaited"] == 7 and len(body["errors"]) == 4
+    assert {e["message"] for e in body["errors"]} == {"Internal server error"}  # masked as on the standard path
     body = process_result(await planner.execute(ERROR_CORPUS[2], None, None, None, None, {OperationType.QUERY}))
     assert body["data"] == {"holder": None}  # a non-null item's error nulls the nearest nullable parent
     assert body["errors"][0]["path"] == ["holder", "strict", 2, "must"]
