@@ -57,12 +57,13 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 from graphql.language import BooleanValueNode
-from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from graphql.pyutils import Path, Undefined, inspect, is_awaitable, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as AllowedType
+from tortoise.models import Model
 
 from seva_crm.schema.limits import Limits, estimate_cost
 
@@ -325,6 +326,12 @@ class Planner:
         return ExecutionResult(data=data, errors=self.error_policy._process_errors(errors) if errors else None)
 
 
+def _awaitable(value: Any) -> bool:
+    """graphql-core's test, but a Tortoise row is a value: awaiting one only returns it
+    (``Model.__await__``), at the cost of a task and a turn of the event loop per row."""
+    return not isinstance(value, Model) and is_awaitable(value)
+
+
 def _uses_variables(node) -> bool:
     if isinstance(node, VariableNode):
         return True
@@ -373,20 +380,20 @@ class Run:
         while self.pending:
             batch, self.pending = self.pending, []
             results = await asyncio.gather(*(p[0] for p in batch), return_exceptions=True)
-            for (_, field, out, path, position), value in zip(batch, results, strict=True):
+            for (_, field, completion, container, key, path, position), value in zip(batch, results, strict=True):
                 if isinstance(value, BaseException) and not isinstance(value, Exception):
                     raise value
                 try:
                     if isinstance(value, Exception):
                         raise value
-                    out[field.key] = self.complete(field.completion, value, field, path, Position(
-                        out, field.key, field.nullable, position, path) if field.completion.kind != LEAF else None)
+                    container[key] = self.complete(completion, value, field, path, Position(
+                        container, key, completion.nullable, position, path) if completion.kind != LEAF else None)
                 except Exception as exc:  # noqa: BLE001 - every failure is a field error
                     if self.errors.has_nulled_position(path):
                         continue
                     error = located_error(exc, field.nodes, path.as_list())
-                    if field.nullable:
-                        out[field.key] = None
+                    if completion.nullable:
+                        container[key] = None
                         self.errors.add(error, path)
                         continue
                     target = position
@@ -410,9 +417,10 @@ class Run:
                     value = getattr(source, field.attr)
                 elif how == CALL:
                     value = field.func(source)
-                    if executor.is_awaitable(value):  # an async resolver
+                    if _awaitable(value):  # an async resolver
                         out[field.key] = None
-                        self.pending.append((value, field, out, Path(path, field.key, plan.name), position))
+                        self.pending.append((value, field, field.completion, out, field.key,
+                                             Path(path, field.key, plan.name), position))
                         continue
                 elif how == TYPENAME:
                     out[field.key] = plan.name
@@ -428,9 +436,9 @@ class Run:
                             definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
                         ) if field.has_args else {}
                         value = field.func(source, info, **args)
-                    if executor.is_awaitable(value):
+                    if _awaitable(value):
                         out[field.key] = None
-                        self.pending.append((value, field, out, field_path, position))
+                        self.pending.append((value, field, field.completion, out, field.key, field_path, position))
                         continue
                 completion = field.completion
                 if completion.kind == LEAF:
@@ -448,18 +456,18 @@ class Run:
                     out[field.key] = coerced
                 else:
                     field_path = Path(path, field.key, plan.name)
-                    if how == ATTR and executor.is_awaitable(value):  # an attribute may hold an awaitable
+                    if how == ATTR and _awaitable(value):  # an attribute may hold an awaitable
                         out[field.key] = None
-                        self.pending.append((value, field, out, field_path, position))
+                        self.pending.append((value, field, field.completion, out, field.key, field_path, position))
                         continue
                     out[field.key] = self.complete(completion, value, field, field_path,
                                                    Position(out, field.key, field.nullable, position, field_path))
             except Exception as exc:  # noqa: BLE001 - every failure is a field error
                 field_path = Path(path, field.key, plan.name)
-                if how == ATTR and field.completion.kind == LEAF and executor.is_awaitable(value):
+                if how == ATTR and field.completion.kind == LEAF and _awaitable(value):
                     # checked only when the leaf did not serialize: an attribute holding an awaitable
                     out[field.key] = None
-                    self.pending.append((value, field, out, field_path, position))
+                    self.pending.append((value, field, field.completion, out, field.key, field_path, position))
                     continue
                 error = located_error(exc, field.nodes, field_path.as_list())
                 if not field.nullable:
@@ -492,8 +500,10 @@ class Run:
         for index, element in enumerate(value):
             item_path = Path(path, index, None)
             try:
-                if self.executor.is_awaitable(element):
-                    raise Unsupported("awaitable list item")
+                if _awaitable(element):
+                    items.append(None)
+                    self.pending.append((element, field, item, items, index, item_path, position))
+                    continue
                 items.append(self.complete(item, element, field, item_path,
                                            Position(items, index, item.nullable, position, item_path)
                                            if item.kind != LEAF else None))

@@ -169,6 +169,10 @@ async def _later(n: int) -> int:
     return n
 
 
+async def _fail() -> int:
+    raise DomainError.of("item", ErrorCode.INVALID, "bad item")
+
+
 @strawberry.type
 class Holder:
     awaited: int | None = None  # an attribute holding an awaitable: awaited by both executors
@@ -202,6 +206,14 @@ class Query:
         return _holder()
 
     @strawberry.field
+    def awaited_items(self) -> list[int | None]:  # items awaited one by one, the second failing
+        return [_later(1), _fail(), _later(3)]  # type: ignore[list-item]
+
+    @strawberry.field
+    def awaited_strict_items(self) -> list[int] | None:
+        return [_later(1), _fail()]  # type: ignore[list-item]
+
+    @strawberry.field
     def not_a_list(self) -> list[int] | None:
         return 5  # type: ignore[return-value]
 
@@ -229,6 +241,7 @@ ERROR_CORPUS = [
     "{ holder { leaves { guarded } } }",
     "{ holder { one { path p3: path(times: 3) } leaves { path } } }",
     "{ notAList }",
+    "{ awaitedItems awaitedStrictItems holder { one { must } } }",
     "{ holder { leaves { n } } notAList strictHolder { oneStrict { must later } } }",
 ]
 
