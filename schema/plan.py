@@ -62,6 +62,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.graphql import OperationType as AllowedType
 from tortoise.models import Model
 
@@ -258,6 +260,8 @@ class Planner:
         plan.how = self.how(definition, plan)
         if plan.has_args and not any(_uses_variables(a.value) for a in nodes[0].arguments or ()):
             plan.args = get_argument_values(definition, nodes[0], None)  # literals only: the same every request
+            if plan.how == CALL_INFO:  # plain scalars: what Strawberry would pass, by Python name
+                plan.args = self.python_arguments(plan.args, plan.field)
         sub_sets = [n.selection_set for n in nodes if n.selection_set]
         plan.completion = self.completion(definition.type, sub_sets, fragments)
         return plan
@@ -273,17 +277,21 @@ class Planner:
             plan.attr = field.python_name
             return ATTR
         resolver = field.base_resolver
-        if (self.direct_calls and resolver is not None and not field.extensions and not plan.has_args
+        if (self.direct_calls and resolver is not None and not field.extensions
                 and resolver.self_parameter is not None and resolver.root_parameter is None
-                and resolver.parent_parameter is None
-                and len(resolver.signature.parameters) == 1 + (resolver.info_parameter is not None)):
+                and resolver.parent_parameter is None and all(_plain_scalar(a.type) for a in field.arguments)
+                and len(resolver.signature.parameters) == 1 + (resolver.info_parameter is not None) + len(field.arguments)):
             plan.func = resolver.wrapped_func
-            if resolver.info_parameter is None:
+            if resolver.info_parameter is None and not plan.has_args:
                 return CALL
-            plan.attr, plan.field = resolver.info_parameter.name, field
+            plan.attr, plan.field = (resolver.info_parameter.name if resolver.info_parameter else None), field
             return CALL_INFO
         plan.func = resolve
         return RESOLVE
+
+    def python_arguments(self, args: dict[str, Any], field) -> dict[str, Any]:
+        return convert_arguments(args, field.arguments, scalar_registry=self.schema.schema_converter.scalar_registry,
+                                 config=self.schema.config)
 
     def completion(self, type_, sub_sets: list[SelectionSetNode], fragments: dict) -> Completion:
         nullable = True
@@ -316,7 +324,7 @@ class Planner:
             operation_extensions=operation_extensions)
         if isinstance(executor, list):  # variables that do not coerce: the standard path words the errors
             return None
-        run = Run(executor, self.info_class)
+        run = Run(executor, self)
         data = await run.execute(compiled.root, root_value)
         errors = executor.collected_errors.errors
         if compiled.name and _NAME.fullmatch(compiled.name):
@@ -330,6 +338,13 @@ def _awaitable(value: Any) -> bool:
     """graphql-core's test, but a Tortoise row is a value: awaiting one only returns it
     (``Model.__await__``), at the cost of a task and a turn of the event loop per row."""
     return not isinstance(value, Model) and is_awaitable(value)
+
+
+def _plain_scalar(type_) -> bool:
+    """An argument Strawberry passes as it comes (no input type, enum or custom scalar to build)."""
+    if isinstance(type_, StrawberryOptional):
+        type_ = type_.of_type
+    return type_ in (int, str, bool, float)
 
 
 def _uses_variables(node) -> bool:
@@ -364,10 +379,10 @@ class Propagate(Exception):
 class Run:
     """One execution of a plan."""
 
-    __slots__ = ("executor", "errors", "pending", "data", "info_class")
+    __slots__ = ("executor", "errors", "pending", "data", "info_class", "planner")
 
-    def __init__(self, executor, info_class) -> None:
-        self.executor, self.info_class = executor, info_class
+    def __init__(self, executor, planner: Planner) -> None:
+        self.executor, self.planner, self.info_class = executor, planner, planner.info_class
         self.errors = executor.collected_errors
         self.pending: list = []
 
@@ -430,7 +445,17 @@ class Run:
                     definition = field.definition
                     info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
                     if how == CALL_INFO:
-                        value = field.func(source, **{field.attr: self.info_class(_raw_info=info, _field=field.field)})
+                        if field.args is not None:
+                            kwargs = dict(field.args)
+                        elif field.has_args:
+                            kwargs = self.planner.python_arguments(get_argument_values(
+                                definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions),
+                                field.field)
+                        else:
+                            kwargs = {}
+                        if field.attr is not None:
+                            kwargs[field.attr] = self.info_class(_raw_info=info, _field=field.field)
+                        value = field.func(source, **kwargs)
                     else:
                         args = field.args if field.args is not None else get_argument_values(
                             definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
