@@ -282,8 +282,8 @@ class Planner:
                 and resolver.parent_parameter is None and all(_plain_scalar(a.type) for a in field.arguments)
                 and len(resolver.signature.parameters) == 1 + (resolver.info_parameter is not None) + len(field.arguments)):
             plan.func = resolver.wrapped_func
-            if resolver.info_parameter is None and not plan.has_args:
-                return CALL
+            if resolver.info_parameter is None and not plan.has_args and not resolver.is_async:
+                return CALL  # its result is awaited only if it does not serialize (see Run.object)
             plan.attr, plan.field = (resolver.info_parameter.name if resolver.info_parameter else None), field
             return CALL_INFO
         plan.func = resolve
@@ -364,16 +364,25 @@ def _has_resolve_hook(extension) -> bool:
 
 
 class Position:
-    """Where a completed value sits in the response, for null propagation from an awaited field."""
+    """Where a completed value sits in the response: for null propagation from an awaited field,
+    and its path, made only when needed (an error, a resolver's info, an awaited value)."""
 
-    __slots__ = ("container", "key", "nullable", "parent", "path")
+    __slots__ = ("container", "key", "nullable", "parent", "typename", "_path")
 
-    def __init__(self, container, key, nullable: bool, parent: Position | None, path: Path) -> None:
-        self.container, self.key, self.nullable, self.parent, self.path = container, key, nullable, parent, path
+    def __init__(self, container, key, nullable: bool, parent: Position | None, typename: str | None,
+                 path: Path | None = None) -> None:
+        self.container, self.key, self.nullable, self.parent, self.typename = container, key, nullable, parent, typename
+        self._path = path
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = Path(self.parent.path if self.parent is not None else None, self.key, self.typename)
+        return self._path
 
 
-class Propagate(Exception):
-    """Null reached the root: data is null."""
+def _path(position: Position | None) -> Path | None:
+    return position.path if position is not None else None
 
 
 class Run:
@@ -388,7 +397,7 @@ class Run:
 
     async def execute(self, root: ObjectPlan, root_value: Any) -> dict | None:
         try:
-            self.data = self.object(root, root_value, None, None)
+            self.data = self.object(root, root_value, None)
         except GraphQLError as error:
             self.errors.add(error, None)
             return None
@@ -401,8 +410,8 @@ class Run:
                 try:
                     if isinstance(value, Exception):
                         raise value
-                    container[key] = self.complete(completion, value, field, path, Position(
-                        container, key, completion.nullable, position, path) if completion.kind != LEAF else None)
+                    container[key] = self.complete(completion, value, field, Position(
+                        container, key, completion.nullable, position, path.typename, path))
                 except Exception as exc:  # noqa: BLE001 - every failure is a field error
                     if self.errors.has_nulled_position(path):
                         continue
@@ -422,26 +431,27 @@ class Run:
                     self.errors.add(error, target.path)
         return self.data
 
-    def object(self, plan: ObjectPlan, source: Any, path: Path | None, position: Position | None) -> dict:
+    def object(self, plan: ObjectPlan, source: Any, position: Position | None) -> dict:
+        """The object's fields; ``position``: where it sits (None: the root)."""
         out: dict[str, Any] = {}
         executor = self.executor
         for field in plan.fields:
-            how, value = field.how, None
+            how, value, completion = field.how, None, field.completion
             try:
                 if how == ATTR:
                     value = getattr(source, field.attr)
                 elif how == CALL:
                     value = field.func(source)
-                    if _awaitable(value):  # an async resolver
+                    if completion.kind != LEAF and _awaitable(value):  # an async resolver
                         out[field.key] = None
-                        self.pending.append((value, field, field.completion, out, field.key,
-                                             Path(path, field.key, plan.name), position))
+                        self.pending.append((value, field, completion, out, field.key,
+                                             Path(_path(position), field.key, plan.name), position))
                         continue
                 elif how == TYPENAME:
                     out[field.key] = plan.name
                     continue
                 else:
-                    field_path = Path(path, field.key, plan.name)
+                    field_path = Path(_path(position), field.key, plan.name)
                     definition = field.definition
                     info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
                     if how == CALL_INFO:
@@ -463,9 +473,8 @@ class Run:
                         value = field.func(source, info, **args)
                     if _awaitable(value):
                         out[field.key] = None
-                        self.pending.append((value, field, field.completion, out, field.key, field_path, position))
+                        self.pending.append((value, field, completion, out, field.key, field_path, position))
                         continue
-                completion = field.completion
                 if completion.kind == LEAF:
                     if value is None:
                         if not field.nullable:
@@ -480,19 +489,19 @@ class Run:
                                         f"to return non-nullable value, returned: {inspect(coerced)}")
                     out[field.key] = coerced
                 else:
-                    field_path = Path(path, field.key, plan.name)
-                    if how == ATTR and _awaitable(value):  # an attribute may hold an awaitable
+                    if how != RESOLVE and how != CALL_INFO and _awaitable(value):  # an attribute may hold an awaitable
                         out[field.key] = None
-                        self.pending.append((value, field, field.completion, out, field.key, field_path, position))
+                        self.pending.append((value, field, completion, out, field.key,
+                                             Path(_path(position), field.key, plan.name), position))
                         continue
-                    out[field.key] = self.complete(completion, value, field, field_path,
-                                                   Position(out, field.key, field.nullable, position, field_path))
+                    out[field.key] = self.complete(completion, value, field,
+                                                   Position(out, field.key, field.nullable, position, plan.name))
             except Exception as exc:  # noqa: BLE001 - every failure is a field error
-                field_path = Path(path, field.key, plan.name)
-                if how == ATTR and field.completion.kind == LEAF and _awaitable(value):
-                    # checked only when the leaf did not serialize: an attribute holding an awaitable
+                field_path = Path(_path(position), field.key, plan.name)
+                if how in (ATTR, CALL) and completion.kind == LEAF and _awaitable(value):
+                    # checked only when the leaf did not serialize: an awaitable attribute or resolver result
                     out[field.key] = None
-                    self.pending.append((value, field, field.completion, out, field.key, field_path, position))
+                    self.pending.append((value, field, completion, out, field.key, field_path, position))
                     continue
                 error = located_error(exc, field.nodes, field_path.as_list())
                 if not field.nullable:
@@ -501,8 +510,8 @@ class Run:
                 self.errors.add(error, field_path)
         return out
 
-    def complete(self, completion: Completion, value: Any, field: FieldPlan, path: Path, position: Position | None) -> Any:
-        """The completed value of ``value`` at ``path`` (raises on a null where none is allowed)."""
+    def complete(self, completion: Completion, value: Any, field: FieldPlan, position: Position) -> Any:
+        """The completed value of ``value`` at ``position`` (raises on a null where none is allowed)."""
         if isinstance(value, Exception):
             raise value
         if value is None:
@@ -517,22 +526,21 @@ class Run:
                                 f"to return non-nullable value, returned: {inspect(coerced)}")
             return coerced
         if kind == OBJECT:
-            return self.object(completion.plan, value, path, position)
+            return self.object(completion.plan, value, position)
         if not is_iterable(value):
             raise GraphQLError(f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'.")
         item = completion.item
         items: list[Any] = []
         for index, element in enumerate(value):
-            item_path = Path(path, index, None)
             try:
                 if _awaitable(element):
                     items.append(None)
-                    self.pending.append((element, field, item, items, index, item_path, position))
+                    self.pending.append((element, field, item, items, index, Path(position.path, index, None), position))
                     continue
-                items.append(self.complete(item, element, field, item_path,
-                                           Position(items, index, item.nullable, position, item_path)
+                items.append(self.complete(item, element, field, Position(items, index, item.nullable, position, None)
                                            if item.kind != LEAF else None))
             except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                item_path = Path(position.path, index, None)
                 error = located_error(exc, field.nodes, item_path.as_list())
                 if not item.nullable:
                     raise error from None
