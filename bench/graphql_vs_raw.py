@@ -20,6 +20,7 @@ statements one GraphQL request makes at page sizes 10 and 100 (it should not gro
     .venv/bin/python bench/graphql_vs_raw.py [--customers 10000] [--rounds 3] [--seconds 3] [--concurrency 32]
     .venv/bin/python bench/graphql_vs_raw.py --postgres      # throwaway database on 127.0.0.1:5432
     .venv/bin/python bench/graphql_vs_raw.py --database-url postgres://postgres@127.0.0.1:5432/db
+    SEVA_GRAPHQL_PLAN=off .venv/bin/python bench/graphql_vs_raw.py   # the standard execution (graphql-core)
 """
 
 from __future__ import annotations
@@ -241,19 +242,22 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
         raw_url = f"http://127.0.0.1:{servers[1][2]}/raw"
         gql_body = {"query": QUERY % PAGE}
         async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
-            with SqlLog() as gql_sql:
-                g = (await client.post(gql_url, json=gql_body)).json()
-            with SqlLog() as raw_sql:
-                r = (await client.get(raw_url)).json()
-            assert "errors" not in g, g["errors"]
-            assert len(g["data"]["customers"]["edges"]) == PAGE, "seed too small for one page"
-            assert g["data"] == r, "GraphQL and raw bodies differ: the comparison would not be fair"
-            if gql_sql.statements != raw_sql.statements:
-                print("GraphQL SQL:", *gql_sql.statements, sep="\n  ")
-                print("raw SQL:", *raw_sql.statements, sep="\n  ")
-                raise SystemExit("GraphQL and raw run different SQL: the comparison would not be fair")
-            print(f"bodies equal: GraphQL data == raw JSON ({len(r['customers']['edges'])} customers with their records)")
-            print(f"SQL equal: both sides ran the same {raw_sql.count} statements (text and parameters)")
+            # twice: with SEVA_GRAPHQL_PLAN=auto the first request runs the standard execution and
+            # the second (as every timed one) the query plan (schema/plan.py); both are checked
+            for attempt in ("1st", "2nd"):
+                with SqlLog() as gql_sql:
+                    g = (await client.post(gql_url, json=gql_body)).json()
+                with SqlLog() as raw_sql:
+                    r = (await client.get(raw_url)).json()
+                assert "errors" not in g, g["errors"]
+                assert len(g["data"]["customers"]["edges"]) == PAGE, "seed too small for one page"
+                assert g["data"] == r, "GraphQL and raw bodies differ: the comparison would not be fair"
+                if gql_sql.statements != raw_sql.statements:
+                    print("GraphQL SQL:", *gql_sql.statements, sep="\n  ")
+                    print("raw SQL:", *raw_sql.statements, sep="\n  ")
+                    raise SystemExit("GraphQL and raw run different SQL: the comparison would not be fair")
+                print(f"{attempt} request: bodies equal: GraphQL data == raw JSON ({len(r['customers']['edges'])} "
+                      f"customers with their records); SQL equal: both sides ran the same {raw_sql.count} statements")
 
             counts = {}
             for size in (10, 100):
@@ -291,6 +295,7 @@ async def bench(args: argparse.Namespace, db_label: str) -> None:
     print()
     print(f"database: {db_label} (ANALYZEd) | customers: {args.customers} | concurrency: {args.concurrency} | "
           f"{args.rounds} interleaved rounds of {args.seconds:g}s per endpoint after {args.warmup:g}s warm-up")
+    print(f"GraphQL executor: SEVA_GRAPHQL_PLAN={os.environ.get('SEVA_GRAPHQL_PLAN', 'auto')} (query plans; off: graphql-core)")
     print(f"host: {os.cpu_count()} CPUs, 1-min load {load_avg:.1f} before the runs | python {sys.version.split()[0]}")
     print("server: uvicorn, 1 worker, this process; load: httpx in a separate process on the same host "
           "(client and server share the machine's CPUs); figures are min / median / max over the rounds")

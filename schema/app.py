@@ -21,6 +21,7 @@ from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from tortoise import connections
 
 from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
@@ -37,6 +38,7 @@ from seva_crm.schema.errors import request_id
 from seva_crm.schema import graphiql, metrics
 from seva_crm.schema.http_input import InputGuard
 from seva_crm.schema.limits import Limits, check_request
+from seva_crm.schema.plan import Planner
 from seva_crm.schema.invitations_http import routes as invitation_routes
 from seva_crm.schema.live import connect as live_connect
 from seva_crm.schema.privacy_http import routes as privacy_routes
@@ -46,9 +48,10 @@ log = logging.getLogger("seva.api")
 
 
 class SevaGraphQL(GraphQL):
-    def __init__(self, schema, plugins: Plugins, limits: Limits, **kwargs) -> None:
+    def __init__(self, schema, plugins: Plugins, limits: Limits, plan: str = "auto", **kwargs) -> None:
         super().__init__(schema, **kwargs)
         self.plugins, self.limits = plugins, limits
+        self.planner = Planner(schema, limits, schema.validation_rules, plan)
 
     def parse_json(self, data: str | bytes) -> dict:
         """A request body (or the ``variables``, ``operations`` or ``map`` of a GET or an upload)
@@ -72,6 +75,13 @@ class SevaGraphQL(GraphQL):
         error = check_request(request_data.query, request_data.variables, self.limits)
         if error is not None:  # refused before parsing: the document is not even read
             return ExecutionResult(data=None, errors=[error])
+        allowed = OperationType.from_http(request_adapter.method)
+        if not self.allow_queries_via_get and request_adapter.method == "GET":
+            allowed = allowed - {OperationType.QUERY}
+        planned = await self.planner.execute(request_data.query, request_data.variables, context, root_value,
+                                             request_data.operation_name, allowed, request_data.extensions)
+        if planned is not None:  # a query the planner runs; anything else takes the standard path
+            return planned
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def process_result(self, request: Request, result: ExecutionResult):
@@ -201,7 +211,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     settings = settings or get_settings()
     run_jobs = manage_db if run_jobs is None else run_jobs
     plugins = plugins or get_plugins()
-    graphql = SevaGraphQL(build_schema(plugins, settings), plugins, Limits.of(settings),
+    graphql = SevaGraphQL(build_schema(plugins, settings), plugins, Limits.of(settings), settings.graphql_plan,
                           graphql_ide="graphiql" if settings.graphiql_enabled else None, multipart_uploads_enabled=True,
                           subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                           connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),

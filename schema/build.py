@@ -141,7 +141,7 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
     query = _merge("Query", QUERIES, queries)  # before Mutation: a clash names the Query field first
     mutation = _merge("Mutation", MUTATIONS, mutations)
     expect_unavailable(mutation)
-    return Schema(
+    schema = Schema(
         query=query,
         mutation=mutation,
         subscription=LiveSubscription,
@@ -157,6 +157,8 @@ def _build(plugins: Plugins, limits: Limits) -> strawberry.Schema:
             OperationName,
         ],
     )
+    schema.validation_rules = tuple(rules)  # the query planner (schema/plan.py) validates with the same rules
+    return schema
 
 
 def print_sdl() -> str:

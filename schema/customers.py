@@ -59,6 +59,11 @@ class ServiceRecord:
         return await info.context.loaders.customer.load(self.customer_id)
 
 
+async def _contact_phone(info: Info, contact_id: UUID) -> str | None:
+    contact = await info.context.loaders.customer.load(contact_id)
+    return contact.phone if contact else None
+
+
 @strawberry.type
 class Customer:
     @strawberry.field
@@ -68,11 +73,10 @@ class Customer:
     name: str
 
     @strawberry.field(description="E.164, e.g. +919876543210. A household member's is its contact's (the phone it shares)")
-    async def phone(self: CustomerRow, info: Info) -> str | None:
+    def phone(self: CustomerRow, info: Info) -> str | None:
         if self.phone or not self.household_contact_id:
             return self.phone
-        contact = await info.context.loaders.customer.load(self.household_contact_id)
-        return contact.phone if contact else None
+        return _contact_phone(info, self.household_contact_id)  # awaited only for a household member
 
     @strawberry.field(description="Whose phone this customer shares, if it is a member of a household")
     async def household_contact(self: CustomerRow, info: Info) -> Customer | None:

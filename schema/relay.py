@@ -29,6 +29,24 @@ class CappedCount:
     is_exact: bool = strawberry.field(description="false: the ceiling was reached, at least `count` rows match")
 
 
+class LazyPageInfo:
+    """A PageInfo whose cursors are encoded only when asked for (a nested preview on every row of
+    a list would otherwise encode two per row)."""
+
+    __slots__ = ("has_next_page", "has_previous_page", "_items", "_cursor")
+
+    def __init__(self, has_next_page: bool, has_previous_page: bool, items: list, cursor: Callable[[object], str]) -> None:
+        self.has_next_page, self.has_previous_page, self._items, self._cursor = has_next_page, has_previous_page, items, cursor
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self._cursor(self._items[0]) if self._items else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self._cursor(self._items[-1]) if self._items else None
+
+
 def _edge_cursor(root: Edge) -> str:
     return root.cursor_of(root.node)
 
@@ -67,12 +85,7 @@ async def connection(
     edges = [Edge(cursor_of=page.cursor, node=item) for item in page.items]
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursor(page.items[0]) if page.items else None,
-            end_cursor=page.cursor(page.items[-1]) if page.items else None,
-        ),
+        page_info=LazyPageInfo(page.has_next, page.has_previous, page.items, page.cursor),
         count=qs.count,
         # in the list's order: the index that serves the page bounds the count too
         count_up_to=lambda ceiling: count_up_to(qs.order_by(sort.field, "id"), ceiling),
@@ -91,12 +104,7 @@ def list_connection(items: list, total: int, cursor: Callable[[object], str]) ->
 
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=total > len(items),
-            has_previous_page=False,
-            start_cursor=cursor(items[0]) if items else None,
-            end_cursor=cursor(items[-1]) if items else None,
-        ),
+        page_info=LazyPageInfo(total > len(items), False, items, cursor),
         count=count,
         count_up_to=up_to,
     )

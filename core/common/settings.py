@@ -7,6 +7,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,8 @@ class Settings(BaseSettings):
     max_variables_bytes: int = Field(1024 * 1024, ge=1024)  # the variables as JSON
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)  # any request body (GraphQL, uploads, webhooks)
     introspection: bool | None = None  # default: on in development, off in production
+    # query plans (schema/plan.py): auto plans a document from its 2nd request, always from its 1st
+    graphql_plan: Literal["auto", "always", "off"] = "auto"
 
     # Sign-in throttling (core.identity.login_limits): per client (account and IP), growing waits
     # after the free attempts; per account and per IP, refusing only clients never signed in from.

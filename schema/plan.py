@@ -1,0 +1,549 @@
+"""Query plans: a validated operation compiled once, executed without re-walking the schema.
+
+graphql-core executes an operation by walking its selection set against the schema for every
+object of every request: collecting fields, looking up definitions, building an info object
+and calling a resolver per field, even for a plain attribute. On a page of 50 customers with
+their records that is about 2,000 field resolutions, more CPU than the rest of the request.
+
+Here a query document is parsed, validated (with the schema's rules: depth, aliases, tokens,
+plain strings) and cost-checked once per (document, operation name), then compiled into a plan:
+per selected field its response key, how its value is got (an attribute read, a resolver that
+needs only its parent called directly, or the field's real resolver: the one graphql-core
+calls, with permission checks, field extensions and argument conversion, given a real info
+object), its type's serializer, nullability and sub-plan. Executing the plan walks the
+resolved values; every awaitable resolver result of a level is gathered at once, so DataLoaders
+batch as they do under graphql-core. Errors follow graphql-core's rules (located errors, null
+propagation to the nearest nullable position, errors under a nulled position dropped) and go
+through the schema's ErrorPolicy.
+
+Anything the planner does not compile (mutations, subscriptions, introspection, abstract types,
+``@skip``/``@include`` on variables, a document with errors, variables that do not coerce, a
+cost above the limit) returns ``None``: the caller runs the standard execution, whose answers
+(errors included) are then the ones the client gets. ``tests/test_plan.py`` checks both give
+the same JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_operation_ast,
+    is_leaf_type,
+    located_error,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_argument_values
+from graphql.language import BooleanValueNode
+from graphql.pyutils import Path, Undefined, inspect, is_awaitable, is_iterable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.graphql import OperationType as AllowedType
+from tortoise.models import Model
+
+from seva_crm.schema.limits import Limits, estimate_cost
+
+CACHE_SIZE = 256
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+class Unsupported(Exception):
+    """The planner does not compile this operation: the standard execution runs it."""
+
+
+# How a field's value is got: an attribute read, the resolver called with its parent (and an
+# Info), the field's real resolver (graphql-core's), the type's name.
+ATTR, CALL, CALL_INFO, RESOLVE, TYPENAME = range(5)
+# What a value completes as.
+LEAF, OBJECT, LIST = range(3)
+
+
+class Completion:
+    """How a value of one output type is completed: its kind, whether null is allowed, the leaf's
+    serializer, the object's plan or the list's item completion."""
+
+    __slots__ = ("kind", "nullable", "coerce", "type", "plan", "item")
+
+    def __init__(self, kind: int, nullable: bool, type_: Any, coerce=None, plan=None, item=None) -> None:
+        self.kind, self.nullable, self.type, self.coerce, self.plan, self.item = kind, nullable, type_, coerce, plan, item
+
+
+class FieldPlan:
+    __slots__ = ("key", "name", "how", "attr", "func", "definition", "nodes", "completion", "nullable",
+                 "parent_name", "has_args", "args", "field")
+
+    def __init__(self, key: str, name: str, nodes: list[FieldNode]) -> None:
+        self.key, self.name, self.nodes = key, name, nodes
+        self.how, self.attr, self.func, self.definition, self.completion = TYPENAME, None, None, None, None
+        self.nullable, self.parent_name, self.has_args, self.args, self.field = True, "", False, None, None
+
+
+class ObjectPlan:
+    __slots__ = ("type", "name", "fields")
+
+    def __init__(self, type_: GraphQLObjectType) -> None:
+        self.type, self.name, self.fields = type_, type_.name, []
+
+
+class Operation:
+    """A compiled operation: the parsed document, the operation, its root plan and (when it has
+    no variables) its cost, checked once."""
+
+    __slots__ = ("document", "operation", "name", "root", "cost_per_request")
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode, root: ObjectPlan,
+                 cost_per_request: bool) -> None:
+        self.document, self.operation, self.root, self.cost_per_request = document, operation, root, cost_per_request
+        self.name = operation.name.value if operation.name else None
+
+
+class Planner:
+    """Compiles and runs query plans for one schema; ``mode``: ``auto`` plans a document once
+    it has been asked ``warm`` times, ``always`` from its first request, ``off`` never."""
+
+    def __init__(self, schema: strawberry.Schema, limits: Limits, rules: Iterable[type], mode: str = "auto",
+                 warm: int = 2) -> None:
+        self.schema, self.gschema, self.limits, self.mode, self.warm = schema, schema._schema, limits, mode, warm
+        self.rules = (*specified_rules, *rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        self.cache: OrderedDict[tuple[str, str | None], Operation | None] = OrderedDict()
+        self.seen: dict[tuple[str, str | None], int] = {}
+        converter = schema.schema_converter
+        # exception handlers turn a resolver's exception into a value: only the real resolver applies them
+        self.direct_calls = not getattr(converter, "_exception_handler_specs", ())
+        self.default_resolver = getattr(schema.config, "default_resolver", getattr)
+        self.info_class = schema.config.info_class
+        self.enabled = mode != "off" and not any(_has_resolve_hook(e) for e in schema.get_extensions())
+        from seva_crm.schema.errors import ErrorPolicy  # the same masking as the standard path
+
+        self.error_policy = ErrorPolicy()
+
+    # --- compile ----------------------------------------------------------------------------
+
+    def get(self, query: str, operation_name: str | None) -> Operation | None:
+        key = (query, operation_name)
+        try:
+            found = self.cache[key]
+        except KeyError:
+            pass
+        else:
+            self.cache.move_to_end(key)
+            return found
+        if self.mode == "auto":
+            n = self.seen.get(key, 0) + 1
+            if n < self.warm:
+                if len(self.seen) >= CACHE_SIZE * 4:
+                    self.seen.clear()
+                self.seen[key] = n
+                return None
+            self.seen.pop(key, None)
+        try:
+            compiled = self.compile(query, operation_name)
+        except Exception:  # noqa: BLE001 - whatever the planner cannot compile, the standard path runs
+            compiled = None
+        self.cache[key] = compiled
+        if len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+        return compiled
+
+    def compile(self, query: str, operation_name: str | None) -> Operation:
+        document = parse(query, max_tokens=self.limits.max_tokens)
+        if validate(self.gschema, document, self.rules):
+            raise Unsupported("invalid document")
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            raise Unsupported("not a query")
+        cost_per_request = bool(operation.variable_definitions)
+        if not cost_per_request and estimate_cost(self.gschema, document, operation_name, {}) > self.limits.max_cost:
+            raise Unsupported("over the cost limit")
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        root = self.object_plan(self.gschema.query_type, [operation.selection_set], fragments)
+        return Operation(document, operation, root, cost_per_request)
+
+    def object_plan(self, type_: GraphQLObjectType, selection_sets: list[SelectionSetNode],
+                    fragments: dict[str, FragmentDefinitionNode]) -> ObjectPlan:
+        if type_.is_type_of is not None:
+            raise Unsupported("is_type_of")
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            self.collect(type_, selection_set, fragments, grouped, set())
+        plan = ObjectPlan(type_)
+        for key, nodes in grouped.items():
+            plan.fields.append(self.field_plan(type_, key, nodes, fragments))
+        return plan
+
+    def collect(self, type_: GraphQLObjectType, selection_set: SelectionSetNode, fragments: dict,
+                grouped: dict[str, list[FieldNode]], visited: set[str]) -> None:
+        """graphql-core's field collection, for a known object type."""
+        for selection in selection_set.selections:
+            if not self.included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                grouped.setdefault((selection.alias or selection.name).value, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if self.applies(selection.type_condition, type_):
+                    self.collect(type_, selection.selection_set, fragments, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited or selection.arguments:
+                    continue
+                visited.add(name)
+                fragment = fragments.get(name)
+                if fragment is not None and self.applies(fragment.type_condition, type_):
+                    self.collect(type_, fragment.selection_set, fragments, grouped, visited)
+            else:
+                raise Unsupported(type(selection).__name__)
+
+    @staticmethod
+    def included(selection) -> bool:
+        """``@skip``/``@include`` with literal conditions; on a variable the plan is not made."""
+        result = True
+        for directive in selection.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                raise Unsupported(f"@{name}")
+            arg = next((a for a in directive.arguments or () if a.name.value == "if"), None)
+            if arg is None or not isinstance(arg.value, BooleanValueNode):
+                raise Unsupported("@skip/@include on a variable")
+            if arg.value.value == (name == "skip"):
+                result = False
+        return result
+
+    def applies(self, condition, type_: GraphQLObjectType) -> bool:
+        if condition is None:
+            return True
+        conditional = self.gschema.get_type(condition.name.value)
+        if conditional is type_:
+            return True
+        if conditional is None or not hasattr(conditional, "fields") or isinstance(conditional, GraphQLObjectType):
+            return False
+        return self.gschema.is_sub_type(conditional, type_)
+
+    def field_plan(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode], fragments: dict) -> FieldPlan:
+        name = nodes[0].name.value
+        plan = FieldPlan(key, name, nodes)
+        plan.parent_name = parent.name
+        if name == "__typename":
+            plan.how, plan.nullable = TYPENAME, False
+            return plan
+        if name.startswith("__"):
+            raise Unsupported("introspection")
+        definition = parent.fields[name]
+        plan.definition = definition
+        plan.has_args = bool(definition.args or nodes[0].arguments)
+        plan.nullable = not isinstance(definition.type, GraphQLNonNull)
+        plan.how = self.how(definition, plan)
+        if plan.has_args and not any(_uses_variables(a.value) for a in nodes[0].arguments or ()):
+            plan.args = get_argument_values(definition, nodes[0], None)  # literals only: the same every request
+            if plan.how == CALL_INFO:  # plain scalars: what Strawberry would pass, by Python name
+                plan.args = self.python_arguments(plan.args, plan.field)
+        sub_sets = [n.selection_set for n in nodes if n.selection_set]
+        plan.completion = self.completion(definition.type, sub_sets, fragments)
+        return plan
+
+    def how(self, definition, plan: FieldPlan) -> int:
+        field = definition.extensions.get("strawberry-definition")
+        resolve = definition.resolve
+        if field is None or resolve is None:
+            raise Unsupported("not a Strawberry field")
+        if getattr(resolve, "__name__", "") == "_get_basic_result" and field.is_basic_field:
+            if self.default_resolver is not getattr:
+                return RESOLVE
+            plan.attr = field.python_name
+            return ATTR
+        resolver = field.base_resolver
+        if (self.direct_calls and resolver is not None and not field.extensions
+                and resolver.self_parameter is not None and resolver.root_parameter is None
+                and resolver.parent_parameter is None and all(_plain_scalar(a.type) for a in field.arguments)
+                and len(resolver.signature.parameters) == 1 + (resolver.info_parameter is not None) + len(field.arguments)):
+            plan.func = resolver.wrapped_func
+            if resolver.info_parameter is None and not plan.has_args and not resolver.is_async:
+                return CALL  # its result is awaited only if it does not serialize (see Run.object)
+            plan.attr, plan.field = (resolver.info_parameter.name if resolver.info_parameter else None), field
+            return CALL_INFO
+        plan.func = resolve
+        return RESOLVE
+
+    def python_arguments(self, args: dict[str, Any], field) -> dict[str, Any]:
+        return convert_arguments(args, field.arguments, scalar_registry=self.schema.schema_converter.scalar_registry,
+                                 config=self.schema.config)
+
+    def completion(self, type_, sub_sets: list[SelectionSetNode], fragments: dict) -> Completion:
+        nullable = True
+        if isinstance(type_, GraphQLNonNull):
+            nullable, type_ = False, type_.of_type
+        if isinstance(type_, GraphQLList):
+            return Completion(LIST, nullable, type_, item=self.completion(type_.of_type, sub_sets, fragments))
+        if is_leaf_type(type_):
+            return Completion(LEAF, nullable, type_, coerce=type_.coerce_output_value)
+        if isinstance(type_, GraphQLObjectType):
+            return Completion(OBJECT, nullable, type_, plan=self.object_plan(type_, sub_sets, fragments))
+        raise Unsupported("abstract type")
+
+    # --- execute ----------------------------------------------------------------------------
+
+    async def execute(self, query: str | None, variables: dict[str, Any] | None, context: Any, root_value: Any,
+                      operation_name: str | None, allowed: Iterable[AllowedType],
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult | None:
+        """The result, or None: the standard execution must run this request."""
+        if not self.enabled or not query or AllowedType.QUERY not in allowed:
+            return None
+        compiled = self.get(query, operation_name)
+        if compiled is None:
+            return None
+        if compiled.cost_per_request and estimate_cost(
+                self.gschema, compiled.document, operation_name, variables or {}) > self.limits.max_cost:
+            return None
+        executor = StrawberryGraphQLCoreExecutionContext.build(
+            self.gschema, compiled.document, root_value, context, variables, operation_name,
+            operation_extensions=operation_extensions)
+        if isinstance(executor, list):  # variables that do not coerce: the standard path words the errors
+            return None
+        run = Run(executor, self)
+        data = await run.execute(compiled.root, root_value)
+        errors = executor.collected_errors.errors
+        if compiled.name and _NAME.fullmatch(compiled.name):
+            from seva_crm.schema.request_log import note
+
+            note(operation=compiled.name)
+        return ExecutionResult(data=data, errors=self.error_policy._process_errors(errors) if errors else None)
+
+
+def _awaitable(value: Any) -> bool:
+    """graphql-core's test, but a Tortoise row is a value: awaiting one only returns it
+    (``Model.__await__``), at the cost of a task and a turn of the event loop per row."""
+    return not isinstance(value, Model) and is_awaitable(value)
+
+
+def _plain_scalar(type_) -> bool:
+    """An argument Strawberry passes as it comes (no input type, enum or custom scalar to build)."""
+    if isinstance(type_, StrawberryOptional):
+        type_ = type_.of_type
+    return type_ in (int, str, bool, float)
+
+
+def _uses_variables(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_uses_variables(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_uses_variables(f.value) for f in node.fields)
+    return False
+
+
+def _has_resolve_hook(extension) -> bool:
+    from strawberry.extensions import SchemaExtension
+
+    return type(extension).resolve is not SchemaExtension.resolve
+
+
+class Position:
+    """Where a completed value sits in the response: for null propagation from an awaited field,
+    and its path, made only when needed (an error, a resolver's info, an awaited value)."""
+
+    __slots__ = ("container", "key", "nullable", "parent", "typename", "_path")
+
+    def __init__(self, container, key, nullable: bool, parent: Position | None, typename: str | None,
+                 path: Path | None = None) -> None:
+        self.container, self.key, self.nullable, self.parent, self.typename = container, key, nullable, parent, typename
+        self._path = path
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = Path(self.parent.path if self.parent is not None else None, self.key, self.typename)
+        return self._path
+
+
+def _path(position: Position | None) -> Path | None:
+    return position.path if position is not None else None
+
+
+class Run:
+    """One execution of a plan."""
+
+    __slots__ = ("executor", "errors", "pending", "data", "info_class", "planner")
+
+    def __init__(self, executor, planner: Planner) -> None:
+        self.executor, self.planner, self.info_class = executor, planner, planner.info_class
+        self.errors = executor.collected_errors
+        self.pending: list = []
+
+    async def execute(self, root: ObjectPlan, root_value: Any) -> dict | None:
+        try:
+            self.data = self.object(root, root_value, None)
+        except GraphQLError as error:
+            self.errors.add(error, None)
+            return None
+        while self.pending:
+            batch, self.pending = self.pending, []
+            results = await asyncio.gather(*(p[0] for p in batch), return_exceptions=True)
+            for (_, field, completion, container, key, path, position), value in zip(batch, results, strict=True):
+                if isinstance(value, BaseException) and not isinstance(value, Exception):
+                    raise value
+                try:
+                    if isinstance(value, Exception):
+                        raise value
+                    container[key] = self.complete(completion, value, field, Position(
+                        container, key, completion.nullable, position, path.typename, path))
+                except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                    if self.errors.has_nulled_position(path):
+                        continue
+                    error = located_error(exc, field.nodes, path.as_list())
+                    if completion.nullable:
+                        container[key] = None
+                        self.errors.add(error, path)
+                        continue
+                    target = position
+                    while target is not None and not target.nullable:
+                        target = target.parent
+                    if target is None:
+                        self.errors.add(error, None)
+                        self.data = None
+                        return None
+                    target.container[target.key] = None
+                    self.errors.add(error, target.path)
+        return self.data
+
+    def object(self, plan: ObjectPlan, source: Any, position: Position | None) -> dict:
+        """The object's fields; ``position``: where it sits (None: the root)."""
+        out: dict[str, Any] = {}
+        executor = self.executor
+        for field in plan.fields:
+            how, value, completion = field.how, None, field.completion
+            try:
+                if how == ATTR:
+                    value = getattr(source, field.attr)
+                elif how == CALL:
+                    value = field.func(source)
+                    if completion.kind != LEAF and _awaitable(value):  # an async resolver
+                        out[field.key] = None
+                        self.pending.append((value, field, completion, out, field.key,
+                                             Path(_path(position), field.key, plan.name), position))
+                        continue
+                elif how == TYPENAME:
+                    out[field.key] = plan.name
+                    continue
+                else:
+                    field_path = Path(_path(position), field.key, plan.name)
+                    definition = field.definition
+                    info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
+                    if how == CALL_INFO:
+                        if field.args is not None:
+                            kwargs = dict(field.args)
+                        elif field.has_args:
+                            kwargs = self.planner.python_arguments(get_argument_values(
+                                definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions),
+                                field.field)
+                        else:
+                            kwargs = {}
+                        if field.attr is not None:
+                            kwargs[field.attr] = self.info_class(_raw_info=info, _field=field.field)
+                        value = field.func(source, **kwargs)
+                    else:
+                        args = field.args if field.args is not None else get_argument_values(
+                            definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
+                        ) if field.has_args else {}
+                        value = field.func(source, info, **args)
+                    if _awaitable(value):
+                        out[field.key] = None
+                        self.pending.append((value, field, completion, out, field.key, field_path, position))
+                        continue
+                if completion.kind == LEAF:
+                    if value is None:
+                        if not field.nullable:
+                            raise TypeError(f"Cannot return null for non-nullable field {plan.name}.{field.name}.")
+                        out[field.key] = None
+                        continue
+                    if isinstance(value, Exception):
+                        raise value
+                    coerced = completion.coerce(value)
+                    if coerced is None or coerced is Undefined:
+                        raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
+                                        f"to return non-nullable value, returned: {inspect(coerced)}")
+                    out[field.key] = coerced
+                else:
+                    if how != RESOLVE and how != CALL_INFO and _awaitable(value):  # an attribute may hold an awaitable
+                        out[field.key] = None
+                        self.pending.append((value, field, completion, out, field.key,
+                                             Path(_path(position), field.key, plan.name), position))
+                        continue
+                    out[field.key] = self.complete(completion, value, field,
+                                                   Position(out, field.key, field.nullable, position, plan.name))
+            except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                field_path = Path(_path(position), field.key, plan.name)
+                if how in (ATTR, CALL) and completion.kind == LEAF and _awaitable(value):
+                    # checked only when the leaf did not serialize: an awaitable attribute or resolver result
+                    out[field.key] = None
+                    self.pending.append((value, field, completion, out, field.key, field_path, position))
+                    continue
+                error = located_error(exc, field.nodes, field_path.as_list())
+                if not field.nullable:
+                    raise error from None
+                out[field.key] = None
+                self.errors.add(error, field_path)
+        return out
+
+    def complete(self, completion: Completion, value: Any, field: FieldPlan, position: Position) -> Any:
+        """The completed value of ``value`` at ``position`` (raises on a null where none is allowed)."""
+        if isinstance(value, Exception):
+            raise value
+        if value is None:
+            if not completion.nullable:
+                raise TypeError(f"Cannot return null for non-nullable field {field.parent_name}.{field.name}.")
+            return None
+        kind = completion.kind
+        if kind == LEAF:
+            coerced = completion.coerce(value)
+            if coerced is None or coerced is Undefined:
+                raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
+                                f"to return non-nullable value, returned: {inspect(coerced)}")
+            return coerced
+        if kind == OBJECT:
+            return self.object(completion.plan, value, position)
+        if not is_iterable(value):
+            raise GraphQLError(f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'.")
+        item = completion.item
+        items: list[Any] = []
+        for index, element in enumerate(value):
+            try:
+                if _awaitable(element):
+                    items.append(None)
+                    self.pending.append((element, field, item, items, index, Path(position.path, index, None), position))
+                    continue
+                items.append(self.complete(item, element, field, Position(items, index, item.nullable, position, None)
+                                           if item.kind != LEAF else None))
+            except Exception as exc:  # noqa: BLE001 - every failure is a field error
+                item_path = Path(position.path, index, None)
+                error = located_error(exc, field.nodes, item_path.as_list())
+                if not item.nullable:
+                    raise error from None
+                items.append(None)
+                self.errors.add(error, item_path)
+        return items
