@@ -29,6 +29,8 @@ NOT_ADDRESSED = {
     "billingSettings", "billingSettingsUpdate", "tenantProfileUpdate",
     # privacy: the caller's own tenant's profile, policy, notices and breach register, and closing it
     "privacyProfile", "privacyPolicy", "privacyProfileUpdate", "consentNoticePublish", "breachReport", "tenantClose",
+    # a closed tenant's owner, by email and password, exports or reopens their own tenant (test_tenant_closure)
+    "closedTenantExport", "closedTenantReopen",
     # staff: one's own password, and the public reset by email address (test_staff)
     "passwordChange", "passwordResetStart", "passwordResetFinish",
     # invitations: to the caller's own tenant, accepted by token; revoking another's (test_invitations)
@@ -152,6 +154,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
         "invoiceCreate": ('mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "x", unitAmount: 100}]}) '
                           '{ invoice { id } errors { field code } } }',
                           {"c": customer["id"]}, lambda d: d["invoiceCreate"]["errors"] == [{"field": "customerId", "code": "NOT_FOUND"}]),
+        "invoiceSend": ("mutation($id: ID!) { invoiceSend(id: $id) { errors { code } } }", {"id": invoice["id"]},
+                        lambda d: d["invoiceSend"]["errors"][0]["code"] == "NOT_FOUND"),
         "invoiceVoid": ("mutation($id: ID!) { invoiceVoid(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
                         lambda d: d["invoiceVoid"]["errors"][0]["code"] == "NOT_FOUND"),
         "invoiceWriteOff": ("mutation($id: ID!) { invoiceWriteOff(id: $id) { invoice { id } errors { code } } }", {"id": invoice["id"]},
@@ -248,7 +252,7 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
     a_customer = from_global_id(customer["id"], "Customer")
     ticket = await crm_tickets.create_ticket(a.scope, a_customer, {"subject": "Secret ticket"})
     lead = await crm_leads.create_lead(a.scope, {"name": "Secret Lead", "value_amount": 500})
-    await crm_notes.add_note(a.scope, None, a_customer, "Secret note")
+    note = await crm_notes.add_note(a.scope, None, a_customer, "Secret note")
     await a.api.ok("mutation($id: ID!) { conversationMarkRead(customerId: $id) { errors { code } } }", id=customer["id"])
     tid, lid = {"id": to_global_id("Ticket", ticket.id)}, {"id": to_global_id("Lead", lead.id)}
     probes |= {
@@ -282,6 +286,8 @@ async def test_every_query_and_mutation_hides_other_tenants_objects(make_tenant)
                              lambda d: d["customerTimeline"] is None),
         "customerNoteAdd": ('mutation($id: ID!) { customerNoteAdd(customerId: $id, body: "x") { errors { code } } }', cid,
                             not_found("customerNoteAdd")),
+        "customerNoteEdit": ('mutation($id: ID!) { customerNoteEdit(id: $id, body: "pwned") { errors { code } } }',
+                             {"id": to_global_id("CustomerNote", note.id)}, not_found("customerNoteEdit")),
         "lead": ("query($id: ID!) { lead(id: $id) { name } }", lid, lambda d: d["lead"] is None),
         "leads": ("{ leads { totalCount } }", {}, lambda d: d["leads"]["totalCount"] == 0),
         "pipelineSummary": ("{ pipelineSummary { count } }", {}, lambda d: all(s["count"] == 0 for s in d["pipelineSummary"])),
