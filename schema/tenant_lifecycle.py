@@ -40,8 +40,18 @@ class ClosedTenantPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _user_agent(info: Info) -> str:
-    return info.context.request.headers.get("user-agent", "")
+async def _as_closed_owner(info: Info, email: str, password: str, work) -> ClosedTenantPayload:
+    """Check the owner's credentials (throttled as a sign-in), then run ``work(tenant_id)`` with the
+    owner as the audit actor; its (url, expires) or None become the payload."""
+    ip, agent = info.context.client_ip, info.context.request.headers.get("user-agent", "")
+    try:
+        owner = await closed_tenant_owner(email, password, ip=ip, user_agent=agent)
+        async with acting_as(owner, ip, agent):
+            link = await work(owner.tenant_id)
+    except DomainError as exc:
+        return ClosedTenantPayload(errors=user_errors(exc))
+    url, expires = link or (None, None)
+    return ClosedTenantPayload(ok=True, url=url, expires_at=expires)
 
 
 @strawberry.type
@@ -52,23 +62,12 @@ class ClosedTenantMutation:
     @strawberry.mutation(description="Reopen the caller's closed tenant during the grace period (owner's email and "
                                      "password; sign-ins work again). Audited as tenant.reopened.")
     async def closed_tenant_reopen(self, info: Info, email: str, password: str) -> ClosedTenantPayload:
-        ip, agent = info.context.client_ip, _user_agent(info)
-        try:
-            owner = await closed_tenant_owner(email, password, ip=ip, user_agent=agent)
-            async with acting_as(owner, ip, agent):
-                await retention.reopen_tenant(owner.tenant_id)
-        except DomainError as exc:
-            return ClosedTenantPayload(errors=user_errors(exc))
-        return ClosedTenantPayload(ok=True)
+        async def reopen(tenant_id):
+            await retention.reopen_tenant(tenant_id)
+
+        return await _as_closed_owner(info, email, password, reopen)
 
     @strawberry.mutation(description="Export everything the caller's closed tenant holds, during the grace period "
                                      "(owner's email and password), behind a signed, expiring link. Audited.")
     async def closed_tenant_export(self, info: Info, email: str, password: str) -> ClosedTenantPayload:
-        ip, agent = info.context.client_ip, _user_agent(info)
-        try:
-            owner = await closed_tenant_owner(email, password, ip=ip, user_agent=agent)
-            async with acting_as(owner, ip, agent):
-                url, expires = await tenant_export.export_closed_tenant(owner.tenant_id)
-        except DomainError as exc:
-            return ClosedTenantPayload(errors=user_errors(exc))
-        return ClosedTenantPayload(ok=True, url=url, expires_at=expires)
+        return await _as_closed_owner(info, email, password, tenant_export.export_closed_tenant)
