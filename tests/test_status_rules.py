@@ -243,6 +243,7 @@ async def test_a_rolled_back_change_leaves_no_message_nor_webhook_and_a_committe
 async def test_an_in_transaction_listener_that_fails_loses_only_its_own_rows(tenant, hooked, monkeypatch, caplog):
     from seva_crm.core.billing import subscriptions
     from seva_crm.core.platform import events
+    from seva_crm.core.storage.transactions import transaction
     from tests.billing_helpers import subscription
 
     who = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500004"})
@@ -250,8 +251,9 @@ async def test_an_in_transaction_listener_that_fails_loses_only_its_own_rows(ten
     await connection_rules(tenant, "paused")
 
     async def broken(event):
-        await Message.filter(customer_id=who.id, template="connection_status").delete()  # rolled back with its savepoint
-        raise RuntimeError("a consumer's bug")
+        async with transaction():  # its writes, in a savepoint of its own as the contract asks, roll back alone
+            await Message.filter(customer_id=who.id, template="connection_status").delete()
+            raise RuntimeError("a consumer's bug")
 
     monkeypatch.setattr(events, "_writers", [*events._writers, (broken, None)])  # after the webhooks' and the rules'
 

@@ -55,10 +55,14 @@ def listen_in_transaction(names: Collection[str] | None = None) -> Callable[[Lis
     """Decorator: call the listener with every event (or only those named in ``names``) inside the
     transaction that emits it, for consumers that write rows of their own for it (webhook
     deliveries, status-rule messages): the rows commit with the change, and a rollback drops both.
-    Each call runs in a savepoint: one that raises is logged and rolled back alone, and the change
-    still commits (as when an after-commit listener fails). An event emitted outside any
-    transaction reaches it in a transaction of its own, before the after-commit listeners. Emit
-    inside ``transaction()`` for the guarantee."""
+    An event emitted outside any transaction reaches it at once, before the after-commit listeners:
+    emit inside ``transaction()`` for the guarantee.
+
+    The listener reads as it likes and writes inside ``transaction()`` of its own (a savepoint of
+    the emitting transaction, opened only when there is something to write: most events have no
+    webhook endpoint), so a failed write rolls back alone. An exception it raises is logged and the
+    change still commits (as when an after-commit listener fails); only a statement that fails
+    outside its savepoint would take PostgreSQL's transaction down with it, so keep reads plain."""
     wanted = frozenset(names) if names is not None else None
 
     def register(listener: Listener) -> Listener:
@@ -92,21 +96,18 @@ async def emit(event: DomainEvent, plugins: Plugins | None = None) -> None:
     if transactions.in_plain_transaction():
         raise RuntimeError(f"emit({event.name}) inside in_transaction(): emit after the block, "
                            "or open it with core.transactions.transaction()")
-    if any(names is None or event.name in names for _, names in _writers):
-        async with transactions.transaction():
-            await _write(event)
+    await _write(event)
     await _deliver(event, plugins)
 
 
 async def _write(event: DomainEvent) -> None:
-    """The in-transaction listeners that want the event, each in a savepoint of the emitting transaction."""
+    """The in-transaction listeners that want the event (each writes in a savepoint of its own)."""
     for listener, names in list(_writers):
         if names is not None and event.name not in names:
             continue
         try:
-            async with transactions.transaction():
-                await listener(event)
-        except Exception:  # noqa: BLE001 - its savepoint rolled back; the change and the other consumers go on
+            await listener(event)
+        except Exception:  # noqa: BLE001 - its own savepoint rolled back; the change and the other consumers go on
             log.exception("in-transaction listener %s failed on event %s (tenant %s)",
                           getattr(listener, "__qualname__", listener), event.name, event.tenant_id)
 
