@@ -165,6 +165,7 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID | None, *, canc
                 transition(sub, S.CANCELLED)
                 sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
                 await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+                change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
                 await audit_change(sub, "subscription.cancelled", reason="customer deleted")
                 cancelled.append(sub)
         deleted = await customers.delete_customer(tenant, customer_id)
