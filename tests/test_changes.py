@@ -278,3 +278,16 @@ async def test_tickets_incidents_leads_and_notes_follow_the_feed_through_an_eras
     assert ("note", _gid("CustomerNote", note.id)) not in store or kept_notes[_gid("CustomerNote", note.id)] == ""
     assert "From lead (no source): wants 100 Mbps" in kept_notes.values()  # the converted lead's note
     assert not any("Subscriber 1" in str(v) for v in store.values())
+
+
+async def test_subscriptions_cancelled_with_their_deleted_customer_are_in_the_feed(tenant, domain_events):
+    who = await customers.create_customer(tenant.scope, {"name": "Leaving Soon", "phone": "9812300077"})
+    sub = await subscription(tenant.scope, customer=who)
+    head = await changes.head(tenant.id)
+    await billing_subscriptions.delete_customer(tenant.scope, who.id, cancel_subscriptions=True)
+    feed = (await tenant.api.ok(FEED, since=head, first=10))["changes"]["changes"]
+    assert {(c["type"], c["op"]) for c in feed} == {("CUSTOMER", "DELETED"), ("SUBSCRIPTION", "UPDATED")}
+    [sub_change] = [c for c in feed if c["type"] == "SUBSCRIPTION"]
+    assert sub_change["subscription"]["status"] == "CANCELLED"
+    told = [(e.name, e.data["status"]) for e in domain_events if e.subject_id == sub.id]
+    assert told[-1] == ("subscription.changed", "cancelled")

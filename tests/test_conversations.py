@@ -3,6 +3,8 @@ answers through the outbox (free text in the 24-hour window, the template outsid
 
 from datetime import timedelta
 
+import pytest
+
 from seva_crm.core.common.enums import Role
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.security import utcnow
@@ -159,3 +161,45 @@ async def test_an_offline_front_end_learns_of_new_messages_reads_and_assignments
     await customers.delete_customer(tenant.scope, who.id)
     again = (await tenant.api.ok(feed, s=head))["changes"]["changes"]  # resynced from before: it went with its customer
     assert {c["op"] for c in again} == {"DELETED"} and all(c["conversation"] is None for c in again)
+
+
+async def test_an_inbound_message_is_stored_whole_or_not_at_all(tenant, monkeypatch, caplog):
+    """The message, its conversation (unread, change feed) and its webhook rows commit together: a
+    failure half-way leaves nothing, so the provider's retry of the same message stores it whole;
+    and a process that dies just after the commit (no after-commit work) still has its webhook row."""
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.core.customers import customers
+    from seva_crm.core.messaging import conversations, webhooks
+    from seva_crm.core.messaging.provider_reports import record_inbound
+    from seva_crm.core.models import WebhookDelivery
+    from seva_crm.core.platform import events
+
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
+    monkeypatch.setattr(webhooks, "enqueue", lambda *a, **kw: None)
+    made = await tenant.api.ok("""mutation($input: WebhookEndpointInput!) { webhookEndpointCreate(input: $input) {
+      errors { code } } }""", input={"url": "http://127.0.0.1:9/hook", "eventTypes": ["message.received"]})
+    assert made["webhookEndpointCreate"]["errors"] == []
+    who = await customers.create_customer(tenant.scope, {"name": "Rupa Das", "phone": "9876500499"})
+    touch = conversations.touch_inbound
+
+    async def fails(*args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(conversations, "touch_inbound", fails)
+    with pytest.raises(RuntimeError):
+        await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id="wamid.whole.1", body="Hello?")
+    assert not await InboundMessage.filter(tenant_id=tenant.id, customer_id=who.id).exists()
+    assert not await WebhookDelivery.filter(tenant_id=tenant.id).exists()
+
+    monkeypatch.setattr(conversations, "touch_inbound", touch)
+
+    async def dies(event, plugins):  # the process stops right after the commit: nothing after it runs
+        return None
+
+    monkeypatch.setattr(events, "_deliver", dies)
+    report = await record_inbound(tenant.id, "whatsapp", sender=who.phone, provider_id="wamid.whole.1", body="Hello?")
+    assert report.stored
+    conversation = await Conversation.get(tenant_id=tenant.id, customer_id=who.id)
+    assert conversation.last_inbound_at is not None
+    [delivery] = await WebhookDelivery.filter(tenant_id=tenant.id)
+    assert delivery.event_type == "message.received" and delivery.payload["data"]["customer_id"] == str(who.id)

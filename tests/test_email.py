@@ -21,6 +21,7 @@ from seva_crm.core.common.enums import MessageStatus as S
 from seva_crm.core.common.enums import VerificationPurpose
 from seva_crm.core.models import AuditEvent, Consent, User
 from seva_crm.plugins.email.models import EmailSuppression
+from seva_crm.plugins.email.suppression import is_suppressed
 from seva_crm.core.platform.plugin_settings import update_plugin_settings
 from seva_crm.core.platform.plugins import Plugins, set_plugins
 from seva_crm.plugins.email.webhooks import make_token, read_token
@@ -143,7 +144,7 @@ async def test_one_click_unsubscribe_stops_marketing_email_but_not_service(tenan
     await client.aclose()
 
 
-async def test_a_hard_bounce_suppresses_the_address_and_falls_back(tenant, email_jobs, smtp):
+async def test_a_hard_bounce_suppresses_the_address_and_falls_back(tenant, make_tenant, email_jobs, smtp):
     await use_tenant_server(tenant, smtp)
     gone = await customer(tenant, email="bounce-1@example.com", phone="98765 43210")
     first = await queue(tenant, gone)
@@ -176,8 +177,12 @@ async def test_a_hard_bounce_suppresses_the_address_and_falls_back(tenant, email
     assert (refused.value.code, refused.value.retryable, refused.value.fallback) == ("suppressed", False, True)
     assert smtp.handler.rcpt_seen["bounce-1@example.com"] == 1
 
-    # suppression is per tenant
-    assert await EmailSuppression.filter(address_hash=suppressed.address_hash).count() == 1
+    # suppression is per tenant: one row for this tenant (counted within it: the database may hold
+    # other tenants' rows for the same address, from other tests or runs), none for another tenant
+    assert await EmailSuppression.filter(tenant_id=tenant.id, address_hash=suppressed.address_hash).count() == 1
+    other = await make_tenant(name="Other Centre")
+    assert await EmailSuppression.filter(tenant_id=other.id, address_hash=suppressed.address_hash).count() == 0
+    assert not await is_suppressed(other.id, "bounce-1@example.com") and await is_suppressed(tenant.id, "bounce-1@example.com")
 
 
 async def test_a_deferred_recipient_is_retried(tenant, email_jobs, smtp):

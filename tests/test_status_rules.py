@@ -1,10 +1,17 @@
-"""Status notifications: a service record entering READY tells the customer, through the outbox,
-by the tenant's rules; rules are the admin's to change."""
+"""Status notifications: a service record, a ticket or a subscription entering a status tells the
+customer, through the outbox, by the tenant's rules; rules are the admin's to change. Subscription
+rules are written in billing's transaction (a rollback leaves neither), and go out by email to a
+real SMTP server (aiosmtpd)."""
+
+import pytest
 
 from seva_crm.core.common.enums import Language, Role
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.customers import customers
 from seva_crm.core.models import AuditEvent, Message
+from tests.jobs_support import fast_outbox  # noqa: F401 - fixtures
+from tests.smtp_support import smtp, smtp_certs  # noqa: F401 - fixtures
+from tests.test_email import email_jobs  # noqa: F401 - fixture: the email plugin on in-process jobs
 
 CREATE = """mutation($input: ServiceRecordCreateInput!) { serviceRecordCreate(input: $input) { serviceRecord { id } errors { code } } }"""
 UPDATE = """mutation($id: ID!, $status: ServiceStatus!) {
@@ -141,3 +148,147 @@ async def test_a_status_entered_again_is_told_again_and_a_rule_turned_off_says_n
     assert {e["field"]: e["code"] for e in bad["statusRuleSet"]["errors"]} == {"template": "MISSING_VARIABLE"}
     bad = await tenant.api.ok(SET, subject="subscription", status="ready", template="connection_status", enabled=True)
     assert {e["field"] for e in bad["statusRuleSet"]["errors"]} == {"status"}
+
+
+# ---------------------------------------------------------------- in the change's transaction
+
+WEBHOOK = """mutation($input: WebhookEndpointInput!) { webhookEndpointCreate(input: $input) { errors { field code } } }"""
+
+
+@pytest.fixture
+async def hooked(tenant, monkeypatch):
+    """A webhook endpoint for subscription events (on loopback; its jobs are collected, not run)."""
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.core.messaging import webhooks
+
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
+    jobs = []
+    monkeypatch.setattr(webhooks, "enqueue", lambda name, *args, delay_seconds=None: jobs.append(args[0]))
+    made = await tenant.api.ok(WEBHOOK, input={"url": "http://127.0.0.1:9/hook", "eventTypes": ["subscription.*"]})
+    assert made["webhookEndpointCreate"]["errors"] == []
+    return jobs
+
+
+async def deliveries(tenant, sub):
+    from seva_crm.core.models import WebhookDelivery
+
+    rows = await WebhookDelivery.filter(tenant_id=tenant.id).order_by("created_at")
+    return [(r.event_type, r.payload["data"]["status"]) for r in rows if r.payload["data"]["id"] == str(sub.id)]
+
+
+async def test_a_trial_that_turns_active_at_renewal_is_told_like_any_other_change(tenant, hooked, domain_events):
+    from datetime import timedelta
+
+    from seva_crm.core.billing import payments, periodic
+    from seva_crm.core.models import Invoice
+    from tests.billing_helpers import at, subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "রহিম উদ্দিন", "phone": "9876500002", "language": Language.BN})
+    await connection_rules(tenant, "active")
+    sub = await subscription(tenant.scope, customer=who, trial_days=14)
+    trial_end = sub.current_period_end
+    await periodic.run_renewals(at(trial_end - timedelta(days=3)))  # the first invoice, due when the trial ends
+    invoice = await Invoice.get(subscription_id=sub.id)
+    await payments.record_payment(tenant.scope, invoice.id, {"amount": invoice.total, "method": "cash"})
+    await sub.refresh_from_db()
+    assert str(sub.status) == "trialing" and told(await Message.filter(customer_id=who.id)) == []  # paid ahead
+
+    assert (sub.id, "renewed") in await periodic.run_renewals(at(trial_end))
+    await sub.refresh_from_db()
+    assert str(sub.status) == "active"
+    assert told(await Message.filter(customer_id=who.id)) == ["নমস্কার রহিম উদ্দিন, Test Centre-এর আপনার Home 50 Mbps সংযোগ এখন চালু।"]
+    changed = [(e.data["status"], e.data.get("previous")) for e in domain_events
+               if e.subject_id == sub.id and e.name == "subscription.changed"]
+    assert changed == [("trialing", None), ("active", "trialing")]
+    assert await deliveries(tenant, sub) == [("subscription.changed", "trialing"), ("subscription.changed", "active")]
+    assert len(hooked) == 2  # each delivery's job, enqueued once its row committed
+
+    # a later renewal that changes no status says nothing more
+    await periodic.run_renewals(at(sub.current_period_end))
+    assert len(told(await Message.filter(customer_id=who.id))) == 1 and len(await deliveries(tenant, sub)) == 2
+
+
+async def test_a_rolled_back_change_leaves_no_message_nor_webhook_and_a_committed_one_both(tenant, hooked, domain_events):
+    from seva_crm.core.billing import subscriptions
+    from seva_crm.core.storage.transactions import transaction
+    from tests.billing_helpers import subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500003"})
+    sub = await subscription(tenant.scope, customer=who)
+    await connection_rules(tenant, "cancelled")
+    jobs_before, events_before = len(hooked), len(domain_events)
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash):  # the process fails after the change, before its commit
+        async with transaction():
+            await subscriptions.cancel_subscription(tenant.scope, sub.id)
+            assert told(await Message.filter(customer_id=who.id)) != []  # written in the change's transaction
+            raise Crash
+    await sub.refresh_from_db()
+    assert str(sub.status) == "active"
+    assert told(await Message.filter(customer_id=who.id)) == []
+    assert await deliveries(tenant, sub) == [("subscription.changed", "active")]  # the start's only
+    assert (len(hooked), len(domain_events)) == (jobs_before, events_before)  # nothing sent, no event heard
+
+    await subscriptions.cancel_subscription(tenant.scope, sub.id)
+    await sub.refresh_from_db()
+    assert str(sub.status) == "cancelled"
+    assert len(told(await Message.filter(customer_id=who.id))) == 1
+    assert await deliveries(tenant, sub) == [("subscription.changed", "active"), ("subscription.changed", "cancelled")]
+    assert len(hooked) == jobs_before + 1
+
+
+async def test_an_in_transaction_listener_that_fails_loses_only_its_own_rows(tenant, hooked, monkeypatch, caplog):
+    from seva_crm.core.billing import subscriptions
+    from seva_crm.core.platform import events
+    from seva_crm.core.storage.transactions import transaction
+    from tests.billing_helpers import subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500004"})
+    sub = await subscription(tenant.scope, customer=who)
+    await connection_rules(tenant, "paused")
+
+    async def broken(event):
+        async with transaction():  # its writes, in a savepoint of its own as the contract asks, roll back alone
+            await Message.filter(customer_id=who.id, template="connection_status").delete()
+            raise RuntimeError("a consumer's bug")
+
+    monkeypatch.setattr(events, "_writers", [*events._writers, (broken, None)])  # after the webhooks' and the rules'
+
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    await sub.refresh_from_db()
+    assert str(sub.status) == "paused"  # the change committed
+    assert len(told(await Message.filter(customer_id=who.id))) == 1  # the other consumers' rows with it
+    assert ("subscription.changed", "paused") in await deliveries(tenant, sub)
+    assert "in-transaction listener" in caplog.text and "a consumer's bug" in caplog.text
+
+
+# ---------------------------------------------------------------- delivered, end to end
+
+async def test_a_subscription_rule_is_delivered_by_email_in_the_customers_language(make_tenant, email_jobs, smtp):
+    from seva_crm.core.billing import subscriptions
+    from tests.billing_helpers import subscription
+    from tests.jobs_support import settle
+    from tests.test_email import use_tenant_server
+
+    tenant = await make_tenant(name="Sundarban Net")  # the business's name, in the text and as the sender
+    await use_tenant_server(tenant, smtp, fromName="Sundarban Net")
+    who = await customers.create_customer(tenant.scope, {"name": "সুমিতা রায়", "email": "sumita@example.com",
+                                                          "preferred_channel": "email", "language": Language.BN})
+    await connection_rules(tenant, "active", "paused")
+    sub = await subscription(tenant.scope, customer=who)  # starts active
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    rows = [m for m in await Message.filter(customer_id=who.id).order_by("created_at") if m.template == "connection_status"]
+    sent = await settle(*(m.id for m in rows))
+    assert [(str(m.status), m.channel) for m in sent] == [("sent", "email")] * 2
+
+    mails = smtp.handler.to("sumita@example.com")
+    texts = sorted(p.get_content().strip() for mail in mails for p in mail.iter_parts() if p.get_content_type() == "text/plain")
+    assert [t for t in texts if "সংযোগ" in t] == sorted([
+        "নমস্কার সুমিতা রায়, Sundarban Net-এর আপনার Home 50 Mbps সংযোগ এখন চালু।",
+        "নমস্কার সুমিতা রায়, Sundarban Net-এর আপনার Home 50 Mbps সংযোগ এখন বিরতিতে।"])
+    assert {mail["From"] for mail in mails} == {"Sundarban Net <hello@testcentre.example>"}
+    assert {mail["Subject"] for mail in mails} == {"Connection status"}  # the template's name: it sets no subject
+    assert all(mail["To"] == "সুমিতা রায় <sumita@example.com>" for mail in mails)

@@ -289,3 +289,23 @@ async def test_a_secret_that_cannot_be_opened_fails_the_delivery_unsent(tenant, 
     [delivery] = await WebhookDelivery.filter(tenant_id=tenant.id)
     assert delivery.status == "failed" and "secret cannot be opened" in delivery.attempt_log[-1]["error"]
     assert receiver.accepted == [] and jobs == []  # nothing unsigned was sent, and no retry is queued
+
+
+async def test_tickets_leads_and_conversations_can_be_asked_for_by_name(tenant, receiver, jobs):
+    from seva_crm.core.crm import leads, tickets
+
+    types = (await tenant.api.ok("{ webhookEventTypes }"))["webhookEventTypes"]
+    assert {"ticket.created", "ticket.updated", "ticket.commented", "lead.created", "lead.updated", "lead.converted",
+            "conversation.updated"} <= set(types)
+    endpoint_id, receiver.secret = await make_endpoint(tenant.api, receiver.url, ["ticket.*", "lead.converted"])
+    customer = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876543219"})
+    ticket = await tickets.create_ticket(tenant.scope, customer.id, {"subject": "No internet", "category": "outage"})
+    lead = await leads.create_lead(tenant.scope, {"name": "Ravi Kumar", "phone": "9876543218"})  # lead.created: not asked for
+    await leads.convert_lead(tenant.scope, lead.id)
+    await run_jobs(jobs)
+    assert receiver.refused == 0
+    assert [(a["type"], a["data"]["id"]) for a in receiver.accepted] == [
+        ("ticket.created", str(ticket.id)), ("lead.converted", str(lead.id))]
+    text = json.dumps(receiver.accepted)
+    for personal in ("Asha", "Ravi", "9876543219", "9876543218", "No internet"):
+        assert personal not in text

@@ -8,6 +8,9 @@ Every one is idempotent: running it twice, or on two machines, does the work onc
   becomes past due.
 - ``suspend_after_grace``: a past-due subscription whose oldest unpaid invoice is more than its
   grace days overdue is suspended (domain event ``subscription.suspended``).
+
+Each status change emits its ``subscription.*`` event inside the change's transaction, so the rows
+written for it (webhook deliveries, status-rule messages) commit with it.
 - ``due_reminders`` (core.billing.reminders): reminders before the due date and when overdue."""
 
 from __future__ import annotations
@@ -89,9 +92,11 @@ async def _roll_periods(now: datetime, tenant_id: UUID | None) -> list[tuple[UUI
             continue  # one-time: bought once, kept until cancelled
         if not sub.auto_renew:
             old = transition(sub, S.EXPIRED)
-            if await _save_guarded(sub, ["status"], old):
-                await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
-                done.append((sub.id, "expired"))
+            async with transaction():  # the event's webhook rows and status-rule message commit with the change
+                if await _save_guarded(sub, ["status"], old):
+                    await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value,
+                                      previous=old.value)
+                    done.append((sub.id, "expired"))
             continue
         while sub.current_period_end <= today:  # catch up if the scheduler was down
             start = sub.current_period_end
@@ -101,8 +106,12 @@ async def _roll_periods(now: datetime, tenant_id: UUID | None) -> list[tuple[UUI
         if sub.status is S.TRIALING and not await _owes(sub, today, include_due_today=True):
             transition(sub, S.ACTIVE)  # the trial ended with its first invoice paid
             fields.append("status")
-        if await _save_guarded(sub, fields, old):
-            done.append((sub.id, "renewed"))
+        async with transaction():
+            if await _save_guarded(sub, fields, old):
+                if sub.status is not old:  # a status change, told like every other (webhooks, live events, rules)
+                    await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value,
+                                      previous=old.value)
+                done.append((sub.id, "renewed"))
     return done
 
 
@@ -117,9 +126,11 @@ async def mark_overdue(now: datetime, tenant_id: UUID | None = None) -> list[UUI
     for sub in subs:
         if await _owes(sub, today_of[sub.tenant_id]):
             old = transition(sub, S.PAST_DUE)
-            if await _save_guarded(sub, ["status"], old):
-                await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value)
-                done.append(sub.id)
+            async with transaction():
+                if await _save_guarded(sub, ["status"], old):
+                    await events.emit(events.SUBSCRIPTION_CHANGED, sub.tenant_id, sub.id, status=sub.status.value,
+                                      previous=old.value)
+                    done.append(sub.id)
     return done
 
 

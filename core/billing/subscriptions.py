@@ -121,7 +121,7 @@ async def create_subscription(tenant: TenantScope, data: dict[str, Any]) -> Subs
         if not trial_days:
             await _invoice_period(sub, plan, start, end, issued_on=today, due_on=start)
         await audit_change(sub, "subscription.created", plan=str(plan.id), amount=plan.amount, currency=plan.currency.value)
-    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -149,7 +149,7 @@ async def cancel_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
         await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
         change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
         await audit_change(sub, "subscription.cancelled")
-    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -157,6 +157,7 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID | None, *, canc
     """Soft-delete a customer; with ``cancel_subscriptions`` their live subscriptions are
     cancelled in the same transaction (without it, live subscriptions refuse the deletion)."""
     async with transaction():
+        cancelled: list[Subscription] = []
         if cancel_subscriptions and customer_id:
             live = await Subscription.filter(tenant_id=tenant.id, customer_id=customer_id,
                                              status__in=customers.LIVE_SUBSCRIPTIONS).select_for_update()
@@ -164,9 +165,13 @@ async def delete_customer(tenant: TenantScope, customer_id: UUID | None, *, canc
                 transition(sub, S.CANCELLED)
                 sub.cancelled_at, sub.auto_renew, sub.next_renewal_on = utcnow(), False, None
                 await sub.save(update_fields=["status", "cancelled_at", "auto_renew", "next_renewal_on", "updated_at"])
+                change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
                 await audit_change(sub, "subscription.cancelled", reason="customer deleted")
-                await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
-        return await customers.delete_customer(tenant, customer_id)
+                cancelled.append(sub)
+        deleted = await customers.delete_customer(tenant, customer_id)
+        for sub in cancelled:  # after the deletion: a status rule tells no deleted customer
+            await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        return deleted
 
 
 async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscription:
@@ -185,7 +190,7 @@ async def pause_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subscr
             change_feed.record(tenant.id, ChangeType.INVOICE, invoice_id, Op.UPDATED)
         await early.update(status=InvoiceStatus.VOID, voided_at=now)
         await audit_change(sub, "subscription.paused")
-    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
+        await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value)
     return sub
 
 
@@ -205,7 +210,7 @@ async def resume_subscription(tenant: TenantScope, sub_id: UUID | None) -> Subsc
         await sub.save(update_fields=["status", "paused_at", "current_period_end", "next_renewal_on", "updated_at"])
         change_feed.record(tenant.id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
         await audit_change(sub, "subscription.resumed", paused_days=paused_days)
-    await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
+        await events.emit(events.SUBSCRIPTION_CHANGED, tenant.id, sub.id, status=sub.status.value, paused_days=paused_days)
     return sub
 
 
@@ -236,7 +241,7 @@ async def reactivate_after_payment(tenant_id: UUID, sub_id: UUID, now: datetime)
             await notify.alert_staff(tenant_id, f"subscription {sub.id} is active again after a payment", f"reactivated:{sub.id}:{stamp}")
             await audit.record(tenant_id, "subscription.reactivated", subject_type="subscription", subject_id=sub.id,
                                changed=["status"], details={"previous": old.value})
-    await events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
+        await events.emit(events.SUBSCRIPTION_REACTIVATED, tenant_id, sub.id, status=sub.status.value, previous=old.value)
     return sub
 
 
@@ -262,8 +267,8 @@ async def apply_gateway_status(tenant_id: UUID, gateway: str, gateway_subscripti
     async with transaction():
         await sub.save(update_fields=fields)
         change_feed.record(tenant_id, ChangeType.SUBSCRIPTION, sub.id, Op.UPDATED)
-    name = events.SUBSCRIPTION_SUSPENDED if to is S.SUSPENDED else events.SUBSCRIPTION_CHANGED
-    await events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
+        name = events.SUBSCRIPTION_SUSPENDED if to is S.SUSPENDED else events.SUBSCRIPTION_CHANGED
+        await events.emit(name, tenant_id, sub.id, status=to.value, previous=old.value, source=gateway)
     return f"{old.value} -> {to.value}"
 
 

@@ -2,8 +2,9 @@
 tenant's rule for it sends a template to the customer through the outbox, with the outbox's usual
 channel and consent rules. Service records and tickets call ``notify`` in the transaction of the
 change (so a rollback sends nothing); subscriptions are billing's, so their rules listen to the
-``subscription.*`` domain events billing emits once a status change committed
-(``subscription_entered``), and queue the message in a transaction of their own.
+``subscription.*`` domain events billing emits in the transaction of each status change
+(``subscription_entered``, an in-transaction listener), and queue the message in that transaction:
+the message commits with the change, or neither does.
 
 A built-in default applies until the tenant sets its own rule for that subject and status
 (``set_rule``; ``enabled: false`` turns a default off). A rule's template must be a service
@@ -120,11 +121,11 @@ async def notify(tenant_id: UUID, subject: str, status: str, customer_id: UUID |
                                idempotency_key=f"status-{subject_id.hex}-{status}{'-' + occurrence if occurrence else ''}")
 
 
-@events.listen
+@events.listen_in_transaction(SUBSCRIPTION_EVENTS)
 async def subscription_entered(event: DomainEvent) -> None:
-    """A subscription's status change committed (billing's event): apply the tenant's rule for the
-    status it entered. Billing emits one event per change, so each entry is told once; a status
-    entered again later (active after a suspension) is told again."""
+    """A subscription's status changed (billing's event, inside the change's transaction): apply
+    the tenant's rule for the status it entered. Billing emits one event per change, so each entry
+    is told once; a status entered again later (active after a suspension) is told again."""
     status = event.data.get("status")
     if event.name not in SUBSCRIPTION_EVENTS or status not in STATUSES[SUBSCRIPTION] or event.data.get("previous") == status:
         return
@@ -133,5 +134,5 @@ async def subscription_entered(event: DomainEvent) -> None:
         return
     plan = await Plan.filter(tenant_id=event.tenant_id, id=sub.plan_id).first().values_list("name", flat=True)
     occurrence = f"{event.occurred_at.timestamp():.6f}"
-    async with transaction():
+    async with transaction():  # a savepoint of billing's transaction: a failed write rolls back alone
         await notify(event.tenant_id, SUBSCRIPTION, status, sub.customer_id, sub.id, {"plan": plan or ""}, occurrence)

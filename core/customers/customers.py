@@ -127,10 +127,10 @@ async def create_customer(tenant: TenantScope, data: dict[str, Any], *, join_hou
             await audit.record(tenant.id, "customer.created", subject_type="customer", subject_id=customer.id,
                                changed=[*values, *(["household_contact"] if contact else [])],
                                details={"household_contact": str(contact.id)} if contact else None)
+            await events.emit(events.new_event(events.CUSTOMER_CREATED, tenant.id, customer.id))
     except IntegrityError:  # lost a race with another create of the same phone
         await _ensure_phone_free(tenant.id, values.get("phone"))
         raise
-    await events.emit(events.new_event(events.CUSTOMER_CREATED, tenant.id, customer.id))
     return customer
 
 
@@ -169,8 +169,8 @@ async def update_customer(tenant: TenantScope, customer_id: UUID, changes: dict[
         if changed:
             await audit.record(tenant.id, "customer.updated", subject_type="customer", subject_id=customer.id,
                                changed=changed, details=details)
-    # which fields changed (names only, no values: events carry no personal data)
-    await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=sorted(values)))
+        # which fields changed (names only, no values: events carry no personal data)
+        await events.emit(events.new_event(events.CUSTOMER_UPDATED, tenant.id, customer.id, fields=sorted(values)))
     return customer
 
 

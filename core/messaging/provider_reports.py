@@ -19,6 +19,7 @@ from seva_crm.core.messaging.outbox import advance
 from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Customer, InboundMessage, Message
 from seva_crm.core.platform import events
+from seva_crm.core.storage.transactions import transaction
 
 S = MessageStatus
 STAMPS = {S.DELIVERED: "delivered_at", S.READ: "read_at", S.FAILED: "failed_at"}
@@ -77,14 +78,17 @@ async def record_inbound(tenant_id: UUID, channel: str, *, sender: str, provider
         return None
     received_at = received_at or utcnow()
     try:
-        row = await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel,
-                                          provider_id=provider_id[:128], sender=sender, kind=kind[:16], body=body[:4096],
-                                          received_at=received_at or utcnow())
+        # one transaction: the message, its conversation (unread, change feed) and the event's webhook
+        # rows commit together, so a failure leaves nothing and the provider's retry stores it whole
+        async with transaction():
+            row = await InboundMessage.create(tenant_id=tenant_id, customer_id=customer_id, channel=channel,
+                                              provider_id=provider_id[:128], sender=sender, kind=kind[:16], body=body[:4096],
+                                              received_at=received_at or utcnow())
+            await events.emit(events.new_event(events.MESSAGE_RECEIVED, tenant_id, row.id, channel=channel, kind=row.kind,
+                                               customer_id=str(customer_id)))
+            await conversations.touch_inbound(tenant_id, customer_id, row.received_at)  # threaded, unread
     except IntegrityError:
         return InboundReport(customer_id, stored=False)
-    await events.emit(events.new_event(events.MESSAGE_RECEIVED, tenant_id, row.id, channel=channel, kind=row.kind,
-                                       customer_id=str(customer_id)))
-    await conversations.touch_inbound(tenant_id, customer_id, row.received_at)  # threaded, unread
     return InboundReport(customer_id, stored=True)
 
 

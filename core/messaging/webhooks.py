@@ -4,8 +4,9 @@ Webhooks specification (docs/events.md).
 - An endpoint has a URL (a public address: ``core.platform.addresses``), the event types it
   wants (names, or ``payment.*``; none: all) and a secret ``whsec_<base64>`` made here, shown once
   and stored encrypted. Owners and admins manage them; every change is audited.
-- Every domain event, once its change committed (``core.platform.events.listen``), becomes a
-  ``WebhookDelivery`` row per matching endpoint and a ``webhooks.deliver`` job. The payload is
+- Every domain event becomes a ``WebhookDelivery`` row per matching endpoint inside the
+  transaction that emits it (``core.platform.events.listen_in_transaction``: the rows commit with
+  the change or not at all), and a ``webhooks.deliver`` job once it committed. The payload is
   ``{"type", "timestamp", "data"}`` with ids and states only, never personal data.
 - A delivery POSTs the JSON with ``webhook-id`` (the same on every attempt), ``webhook-timestamp``
   and ``webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>``. A 2xx answer is a
@@ -64,6 +65,9 @@ EVENT_TYPES = (
     "payment.recorded", "payment.refunded", "invoice.paid",
     "subscription.changed", "subscription.suspended", "subscription.reactivated",
     events.MESSAGE_STATUS_CHANGED, events.MESSAGE_RECEIVED,
+    events.TICKET_CREATED, events.TICKET_UPDATED, events.TICKET_COMMENTED,
+    events.LEAD_CREATED, events.LEAD_UPDATED, events.LEAD_CONVERTED,
+    events.CONVERSATION_UPDATED,
     "privacy_request.received", "privacy_request.identity_verified", "privacy_request.in_progress",
     "privacy_request.completed", "privacy_request.completed_with_retention", "privacy_request.rejected",
     "privacy_request.failed", "privacy_request.escalated",
@@ -200,14 +204,15 @@ def payload_of(event: DomainEvent) -> dict[str, Any]:
             "data": {"id": str(event.subject_id), **event.data}}
 
 
-@events.listen
+@events.listen_in_transaction()
 async def fan_out(event: DomainEvent) -> None:
-    """A committed event: one delivery per endpoint of the tenant that wants it."""
+    """An event, inside the transaction that emits it: one delivery per endpoint of the tenant that
+    wants it. The rows commit with the change (none if it rolls back); each is sent after the commit."""
     endpoints = [e for e in await WebhookEndpoint.filter(tenant_id=event.tenant_id, enabled=True) if wants(e, event.name)]
     if not endpoints:
         return
     payload = payload_of(event)
-    async with transaction():
+    async with transaction():  # a savepoint of the emitting transaction: a failed write rolls back alone
         for endpoint in endpoints:
             delivery = await WebhookDelivery.create(tenant_id=event.tenant_id, endpoint_id=endpoint.id, event_type=event.name,
                                                     event_id=f"msg_{uuid4().hex}", payload=payload, next_attempt_at=utcnow())

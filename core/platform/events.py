@@ -6,14 +6,17 @@ a bare ``in_transaction()`` is a programming error and raises. Events carry ids 
 never personal data.
 
 Core listens too: ``listen(fn)`` registers an async function called with every event after the
-commit (outbound webhooks and live subscriptions, registered by the modules that deliver them).
+commit (live subscriptions, registered by the module that delivers them). A consumer that writes
+durable rows for an event (webhook deliveries, status-rule messages) registers with
+``@listen_in_transaction(names)`` instead: it is called at ``emit``, inside the emitting transaction,
+so its rows commit with the change or not at all (a crash just after the commit loses nothing).
 A new kind of object joins by emitting its events here: ``emit(new_event("ticket.updated",
 tenant_id, ticket_id, status="open"))`` inside the transaction that changes it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +41,7 @@ MESSAGE_RECEIVED = "message.received"  # a customer wrote to us; data: channel, 
 
 Listener = Callable[[DomainEvent], Awaitable[None]]
 _listeners: list[Listener] = []
+_writers: list[tuple[Listener, frozenset[str] | None]] = []  # inside the emitting transaction, for these names (None: all)
 
 
 def listen(listener: Listener) -> Listener:
@@ -45,6 +49,30 @@ def listen(listener: Listener) -> Listener:
     if listener not in _listeners:
         _listeners.append(listener)
     return listener
+
+
+def listen_in_transaction(names: Collection[str] | None = None) -> Callable[[Listener], Listener]:
+    """Decorator: call the listener with every event (or only those named in ``names``) inside the
+    transaction that emits it, for consumers that write rows of their own for it (webhook
+    deliveries, status-rule messages): the rows commit with the change, and a rollback drops both.
+    An event emitted outside any transaction reaches it at once, before the after-commit listeners:
+    emit inside ``transaction()`` for the guarantee.
+
+    The listener reads as it likes and writes inside ``transaction()`` of its own (a savepoint of
+    the emitting transaction, opened only when there is something to write: most events have no
+    webhook endpoint), so a failed write rolls back alone. An exception it raises is logged and the
+    change still commits (as when an after-commit listener fails); only a statement that fails
+    outside its savepoint would take PostgreSQL's transaction down with it, so keep reads plain."""
+    wanted = frozenset(names) if names is not None else None
+
+    def register(listener: Listener) -> Listener:
+        if all(known is not listener for known, _ in _writers):
+            _writers.append((listener, wanted))
+        return listener
+
+    return register
+
+
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_COMMENTED = "ticket.commented"
@@ -62,12 +90,26 @@ async def emit(event: DomainEvent, plugins: Plugins | None = None) -> None:
     inside ``transaction()``). A plugin that raises is logged and skipped: the change has committed and
     the other plugins still hear of it."""
     if transactions.holding():
+        await _write(event)
         transactions.after_commit(lambda: _deliver(event, plugins))
         return
     if transactions.in_plain_transaction():
         raise RuntimeError(f"emit({event.name}) inside in_transaction(): emit after the block, "
                            "or open it with core.transactions.transaction()")
+    await _write(event)
     await _deliver(event, plugins)
+
+
+async def _write(event: DomainEvent) -> None:
+    """The in-transaction listeners that want the event (each writes in a savepoint of its own)."""
+    for listener, names in list(_writers):
+        if names is not None and event.name not in names:
+            continue
+        try:
+            await listener(event)
+        except Exception:  # noqa: BLE001 - its own savepoint rolled back; the change and the other consumers go on
+            log.exception("in-transaction listener %s failed on event %s (tenant %s)",
+                          getattr(listener, "__qualname__", listener), event.name, event.tenant_id)
 
 
 async def _deliver(event: DomainEvent, plugins: Plugins | None) -> None:
