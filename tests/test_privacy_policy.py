@@ -149,7 +149,7 @@ def test_higher_minimum_age_wins():
 
 
 async def test_tenant_policy_reads_profile_and_plugin_settings(make_tenant):
-    t = await make_tenant(Region.IN)
+    t = await make_tenant(Region.IN, privacy_contact=None)  # no profile row yet
     policy = await tenant_policy(t.id)
     assert policy.region == "IN"
     await PluginSettings.create(tenant_id=t.id, plugin_id="dpdp", values={"response_days": 60})
