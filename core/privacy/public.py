@@ -127,9 +127,8 @@ async def page(ref: str) -> dict[str, Any]:
     tenant = await find_tenant(ref)
     slug = await ensure_slug(tenant)
     policy = await tenant_policy(tenant.id)
-    profile = await PrivacyProfile.get_or_none(tenant_id=tenant.id)
-    contact = contact_line({"name": profile.contact_name, "email": profile.contact_email,
-                            "phone": profile.contact_phone}) if profile else ""
+    named = await named_contact(tenant.id)  # a name alone, or an address alone, takes no request
+    contact = contact_line(named) if named else ""
     types = []
     for kind, cited in sorted(policy.request_types().items(), key=lambda kv: kv[0].value):
         if "otp" in policy.identity_methods(kind).value:
