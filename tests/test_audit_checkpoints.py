@@ -115,6 +115,7 @@ async def test_each_checkpoint_reaches_the_tenants_active_owners_by_email(make_t
     verify` checks the chain against: a database writer cannot take it back from them."""
     path = tmp_path / "checkpoints.log"
     a, b = await make_tenant(name="Anchor Seva Kendra"), await make_tenant(name="Other Centre")
+    mute = await make_tenant(name="No Email Centre")  # the email plugin not enabled
     await Tenant.filter(id=a.id).update(locale="hi-IN")  # mail in the tenant's language
     second = await User.create(tenant_id=a.id, email=f"co-owner-{uuid.uuid4().hex[:8]}@example.com", password_hash="x",
                                role=Role.OWNER)
@@ -127,9 +128,15 @@ async def test_each_checkpoint_reaches_the_tenants_active_owners_by_email(make_t
     await audit_checkpoints.checkpoint(path=path)  # every chain's head so far (the file only)
     for i in range(3):
         await audit.record(a.id, "test.event", details={"i": i})
+    await audit.record(mute.id, "test.event")
 
     made = await checkpoint(utcnow(), path)
-    assert [c.chain for c in made] == [str(a.id)]  # only A's chain grew
+    assert sorted(c.chain for c in made) == sorted([str(a.id), str(mute.id)])  # only these chains grew
+    made = [c for c in made if c.chain == str(a.id)]
+    # without an email channel nothing is queued to fail every hour; the platform chain says so
+    assert not await Message.exists(tenant_id=mute.id, template="audit_checkpoint") and smtp.handler.to(mute.owner_email) == []
+    unsent = await AuditEvent.filter(chain=audit.PLATFORM, action="audit.checkpoint_unsent").order_by("-seq").first()
+    assert unsent.subject_id == str(mute.id) and "no email channel" in unsent.details["reason"]
     sent = await Message.filter(tenant_id=a.id, template="audit_checkpoint")
     assert len(sent) == 2  # one mail to each active owner, for this run
     await settle(*[m.id for m in sent])

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from seva_crm.core.common.enums import Role
 from seva_crm.core.jobs.schedule import DAY, HOUR, periodic
+from seva_crm.core.messaging.channel_registry import channel_of_kind
 from seva_crm.core.messaging.outbox import queue_message
 from seva_crm.core.messaging.templates import get_template, render
 from seva_crm.core.models import AuditEvent, Tenant, User
@@ -61,6 +62,12 @@ async def tell_owners(entry: audit_checkpoints.Checkpoint) -> list[UUID]:
               "at": await local_datetime(tenant.id, entry.at, language)}
     values["subject"] = SUBJECTS.get(language, SUBJECTS["en"]).format(**values)
     owners = await User.filter(tenant_id=tenant.id, is_active=True, role=Role.OWNER).exclude(email="").order_by("id")
+    if owners and await channel_of_kind(tenant.id, "email") is None:
+        # no email channel (the email plugin off): a message would only fail; the file holds the head
+        await audit.record(None, "audit.checkpoint_unsent", subject_type="tenant", subject_id=tenant.id, actor=audit.SYSTEM,
+                           details={"seq": entry.seq, "hash": entry.hash, "at": entry.at.isoformat(),
+                                    "reason": "the tenant has no email channel"})
+        return []
     ids = []
     async with transaction():
         for owner in owners:
