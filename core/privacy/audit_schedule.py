@@ -73,7 +73,7 @@ async def tell_owners(entry: audit_checkpoints.Checkpoint) -> list[UUID]:
         for owner in owners:
             message = await queue_message(tenant.id, None, user_id=owner.id, purpose=Purpose.SERVICE, template=template.key,
                                           body=render(template, values, language), variables=values, only_channel="email",
-                                          idempotency_key=f"audit-checkpoint:{entry.chain}:{entry.seq}:{owner.id}")
+                                          idempotency_key=f"audit-checkpoint:{entry.chain}:{entry.seq}:{entry.hash[:16]}:{owner.id}")
             ids.append(message.id)
         if ids:  # on the platform chain: an entry on the tenant's would make it grow, and be mailed, every run
             await audit.record(None, "audit.checkpoint_sent", subject_type="tenant", subject_id=tenant.id,
