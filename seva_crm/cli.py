@@ -564,11 +564,14 @@ def audit_verify(chain: Annotated[Optional[str], typer.Option(help="One tenant i
 
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Append the head of every audit chain that grew to the signed checkpoint file in SEVA_DATA_DIR."""
+    """Append the head of every audit chain that grew to the signed checkpoint file in SEVA_DATA_DIR,
+    and mail each of those tenants' owners the head of their chain."""
+    from seva_crm.core.common.security import utcnow
     from seva_crm.core.platform import audit_checkpoints
+    from seva_crm.core.privacy.audit_schedule import checkpoint
 
-    made = run(audit_checkpoints.checkpoint())
-    typer.echo(f"checkpointed {len(made)} chains in {audit_checkpoints.default_path()}")
+    made = run(checkpoint(utcnow()))
+    typer.echo(f"checkpointed {len(made)} chains in {audit_checkpoints.default_path()} (tenants' owners told by email)")
 
 
 @retention_app.command("run")

@@ -12,9 +12,12 @@ from seva_crm.core.models import ServiceRecord, Tenant, User
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.identity.tenants import create_tenant
+from seva_crm.core.privacy.profile import update_profile
 
 DEMO_EMAIL = "owner@demo.example.com"
 DEMO_PASSWORD = "demo-password-123"
+# the privacy contact every reply to a data subject names: no privacy request is taken before one is set
+DEMO_PRIVACY_CONTACT = {"contact_name": "Demo Owner (grievance officer)", "contact_email": "privacy@demo.example.com"}
 
 NAMES = ["Asha Devi", "Ravi Kumar", "Sunita Sharma", "Mohammed Irfan", "Lakshmi Iyer", "Arjun Singh",
          "Fatima Begum", "Vikram Patel", "Meena Kumari", "Suresh Yadav", "Priya Nair", "Rahul Verma"]
@@ -30,6 +33,7 @@ async def load_demo() -> tuple[Tenant, bool]:
     rng = random.Random(7)
     tenant, _ = await create_tenant("Demo Seva Kendra", Region.IN, DEMO_EMAIL, DEMO_PASSWORD, "Demo Owner")
     scope = TenantScope(tenant.id, tenant.region)
+    await update_profile(scope, DEMO_PRIVACY_CONTACT)
     async with transaction():  # customer events reach plugins once it all committed
         for i, name in enumerate(NAMES):
             customer = await create_customer(scope, {

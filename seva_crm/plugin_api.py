@@ -71,6 +71,8 @@ from seva_crm.core.platform.plugin_types import RecordCategory  # what a stored 
 from seva_crm.core.platform.plugin_types import RecordRef  # a stored record a retention decision is asked for
 from seva_crm.core.platform.plugin_types import RegionPolicy  # the region policy adapter contract
 from seva_crm.core.platform.plugin_types import RetentionDecision  # what to do with a record on erasure
+from seva_crm.core.platform.plugin_types import RetentionSchedule  # the shared keep-or-erase rules, a law's figures in it
+from seva_crm.core.platform.plugin_types import SettingsRegionPolicy  # base of a region policy whose figures are settings
 from seva_crm.core.common.enums import RequestType  # access, correction, erasure, ... (a data subject's request)
 
 # --- errors -------------------------------------------------------------------------------------
@@ -488,7 +490,8 @@ __all__ = [
     "EventHandler", "store_gateway_event", "process_gateway_event", "process_gateway_event_with_retries", "lost_gateway_events",
     "unprocessed_gateway_events",
     # region policies and privacy
-    "RegionPolicy", "Cited", "RecordRef", "RecordCategory", "Disposition", "RetentionDecision", "NoticeRequirements",
+    "RegionPolicy", "Cited", "RecordRef", "RecordCategory", "Disposition", "RetentionDecision", "RetentionSchedule",
+    "SettingsRegionPolicy", "NoticeRequirements",
     "BreachObligation", "RequestType", "PrivacyFanout",
     # settings, tenants, webhooks
     "SettingsModel", "SecretStr", "tenant_settings", "is_enabled", "TenantScope", "TenantInfo", "tenant_info",

@@ -4,16 +4,23 @@ tenant's chain, is caught by verification, which names what is wrong."""
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import uuid
 
 from tortoise import connections
 
-from seva_crm.core.models import AuditEvent, AuditHead
+from seva_crm.core.common.enums import Role
+from seva_crm.core.common.security import utcnow
+from seva_crm.core.models import AuditEvent, AuditHead, Message, Tenant, User
 from seva_crm.core.platform import audit, audit_checkpoints
-from seva_crm.core.privacy.audit_schedule import last_verification, verify_and_record
+from seva_crm.core.privacy.audit_schedule import checkpoint, last_verification, verify_and_record
 from tests.conftest import is_postgres
+from tests.jobs_support import fast_outbox, settle  # noqa: F401 - fixtures
+from tests.smtp_support import smtp, smtp_certs  # noqa: F401 - fixtures
+from tests.test_email import email_jobs, parts, use_tenant_server  # noqa: F401 - a fixture
 
 
 def _sql(query: str) -> str:
@@ -101,3 +108,59 @@ def test_seva_audit_checkpoint_then_verify_finds_a_deleted_chain(tmp_path):
     broken = seva("audit", "verify")
     assert broken.returncode == 1
     assert f"BROKEN chain {chain}: " in broken.stdout and "the whole chain is missing" in broken.stdout
+
+
+async def test_each_checkpoint_reaches_the_tenants_active_owners_by_email(make_tenant, email_jobs, smtp, tmp_path):
+    """The head of the chain, mailed to the owners through a real SMTP server, is what `seva audit
+    verify` checks the chain against: a database writer cannot take it back from them."""
+    path = tmp_path / "checkpoints.log"
+    a, b = await make_tenant(name="Anchor Seva Kendra"), await make_tenant(name="Other Centre")
+    mute = await make_tenant(name="No Email Centre")  # the email plugin not enabled
+    await Tenant.filter(id=a.id).update(locale="hi-IN")  # mail in the tenant's language
+    second = await User.create(tenant_id=a.id, email=f"co-owner-{uuid.uuid4().hex[:8]}@example.com", password_hash="x",
+                               role=Role.OWNER)
+    gone = await User.create(tenant_id=a.id, email=f"ex-owner-{uuid.uuid4().hex[:8]}@example.com", password_hash="x",
+                             role=Role.OWNER, is_active=False)
+    admin = await User.create(tenant_id=a.id, email=f"admin-{uuid.uuid4().hex[:8]}@example.com", password_hash="x",
+                              role=Role.ADMIN)
+    for t in (a, b):
+        await use_tenant_server(t, smtp)
+    await audit_checkpoints.checkpoint(path=path)  # every chain's head so far (the file only)
+    for i in range(3):
+        await audit.record(a.id, "test.event", details={"i": i})
+    await audit.record(mute.id, "test.event")
+
+    made = await checkpoint(utcnow(), path)
+    assert sorted(c.chain for c in made) == sorted([str(a.id), str(mute.id)])  # only these chains grew
+    made = [c for c in made if c.chain == str(a.id)]
+    # without an email channel nothing is queued to fail every hour; the platform chain says so
+    assert not await Message.exists(tenant_id=mute.id, template="audit_checkpoint") and smtp.handler.to(mute.owner_email) == []
+    unsent = await AuditEvent.filter(chain=audit.PLATFORM, action="audit.checkpoint_unsent").order_by("-seq").first()
+    assert unsent.subject_id == str(mute.id) and "no email channel" in unsent.details["reason"]
+    sent = await Message.filter(tenant_id=a.id, template="audit_checkpoint")
+    assert len(sent) == 2  # one mail to each active owner, for this run
+    await settle(*[m.id for m in sent])
+    head = await AuditHead.get(chain=str(a.id))
+    for owner in (a.owner_email, second.email):
+        [mail] = smtp.handler.to(owner)
+        text = parts(mail)["text/plain"]
+        assert text.startswith("Anchor Seva Kendra: ") and "ऑडिट लॉग" in text  # under the business's name, in Hindi
+        assert mail["Subject"].startswith("Anchor Seva Kendra: ऑडिट लॉग चेकपॉइंट")
+        count = int(re.search(r"(\d+) प्रविष्टियाँ", text).group(1))
+        [hash_] = re.findall(r"\b[0-9a-f]{64}\b", text)
+        assert (count, hash_) == (head.seq, head.hash) == (made[0].seq, made[0].hash)
+        assert str(utcnow().year) in text  # the time, in the tenant's timezone (Babel)
+    for nobody in (gone.email, admin.email, b.owner_email):
+        assert smtp.handler.to(nobody) == []
+    assert not await Message.exists(tenant_id=b.id, template="audit_checkpoint")
+    sent_note = await AuditEvent.filter(chain=audit.PLATFORM, action="audit.checkpoint_sent").order_by("-seq").first()
+    assert sent_note.subject_id == str(a.id) and sent_note.details["seq"] == head.seq  # audited off the tenant's chain
+
+    # nothing grew: the next run appends nothing and mails nothing (the note above is not on A's chain)
+    assert await checkpoint(utcnow(), path, str(a.id)) == []
+    assert await Message.filter(tenant_id=a.id, template="audit_checkpoint").count() == 2
+
+    # the figures the owners hold are those verification checks: cut the chain short and it is caught
+    await _truncate(str(a.id), count - 2)
+    problem = (await audit.verify(str(a.id), checkpoints=path)).breaks[0].describe()
+    assert f"the log ends at seq {count - 2}" in problem and f"recorded {count} entries (truncated)" in problem

@@ -149,7 +149,7 @@ def test_higher_minimum_age_wins():
 
 
 async def test_tenant_policy_reads_profile_and_plugin_settings(make_tenant):
-    t = await make_tenant(Region.IN)
+    t = await make_tenant(Region.IN, privacy_contact=None)  # no profile row yet
     policy = await tenant_policy(t.id)
     assert policy.region == "IN"
     await PluginSettings.create(tenant_id=t.id, plugin_id="dpdp", values={"response_days": 60})
@@ -159,3 +159,46 @@ async def test_tenant_policy_reads_profile_and_plugin_settings(make_tenant):
     both = await tenant_policy(t.id)
     assert both.region == "IN+BD"
     assert both.response_deadline(RequestType.ACCESS).value == timedelta(days=25)
+
+
+def test_a_policy_written_against_the_facade_shares_the_keep_or_erase_rules():
+    """The rules both built-in policies share live behind seva_crm.plugin_api: a third law gives
+    only its figures and citations."""
+    from dataclasses import dataclass, field
+
+    from pydantic import BaseModel
+
+    from seva_crm.plugin_api import RetentionSchedule, SettingsRegionPolicy
+
+    assert issubclass(DpdpPolicy, SettingsRegionPolicy) and issubclass(BangladeshPolicy, SettingsRegionPolicy)
+
+    class Figures(BaseModel):
+        minimum_log_retention_days: int = 365
+        service_retention_days: int | None = None
+
+    @dataclass(frozen=True)
+    class Elsewhere(SettingsRegionPolicy):
+        settings: Figures = field(default_factory=Figures)
+        LOG_RETENTION_CITATION = "Act s.1"
+        PURPOSE_SERVED_CITATION = "Act s.2"
+
+        def retention_schedule(self) -> RetentionSchedule:
+            return RetentionSchedule(timedelta(days=self.settings.minimum_log_retention_days),
+                                     lambda day: day.replace(year=day.year + 3), "tax records", "Tax Act s.9", "Act s.3",
+                                     "Act s.4", "logs", "Act s.5", "Act s.6")
+
+    policy = Elsewhere().configured({"minimum_log_retention_days": 730, "service_retention_days": 90})
+    assert isinstance(policy, Elsewhere) and policy.settings.minimum_log_retention_days == 730
+    assert policy.minimum_log_retention().value == timedelta(days=730)
+    assert policy.purpose_served_erasure().value == timedelta(days=90) and Elsewhere().purpose_served_erasure().value is None
+    made = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    tax = policy.retention(RecordRef(RecordCategory.TRANSACTION, "invoice", "1", made, date(2026, 1, 10)), date(2026, 6, 1))
+    assert (tax.disposition, tax.retain_until, tax.citation) == (Disposition.RETAIN, date(2029, 1, 10), "Tax Act s.9")
+    logs = policy.retention(RecordRef(RecordCategory.TRAFFIC_LOG, "message", "2", made), date(2028, 1, 11))
+    assert logs.disposition is Disposition.ERASE and logs.citation == "Act s.3"  # 730 days have passed
+    proof = policy.retention(RecordRef(RecordCategory.CONSENT_PROOF, "consent", "3", made), date(2027, 1, 1))
+    assert (proof.disposition, proof.citation) == (Disposition.RETAIN, "Act s.4")
+    # and each built-in policy answers alike for what they share, with its own citations
+    for law in (IN, BD):
+        stub = law.retention(RecordRef(RecordCategory.PROFILE, "customer", "4", made), date(2026, 6, 1))
+        assert stub.disposition is Disposition.ANONYMISE and stub.basis == "erasure: the stub keeps retained records consistent"

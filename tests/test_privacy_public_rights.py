@@ -35,7 +35,7 @@ def same(a, b, drop=("reference",)):
 
 
 async def test_the_page_says_how_to_ask_and_requests_need_a_contact(make_tenant, app):
-    t = await make_tenant(name="Gupta Cyber Café")
+    t = await make_tenant(name="Gupta Cyber Café", privacy_contact=None)
     client = Api(app, ip="198.51.100.81").http
     await create(t.api, name="Known One", phone="9876500801")
     refused = await client.post("/privacy/requests", json={"tenant": to_global_id("Tenant", t.id), "phone": "98765 00801",
@@ -58,6 +58,18 @@ async def test_the_page_says_how_to_ask_and_requests_need_a_contact(make_tenant,
         by_slug = await client.post(f"/privacy/t/{slug}/requests", json={"phone": "98765 00801", "type": "access"})
     assert by_slug.status_code == 202 and [i.kind for i in sent] == ["subject_code"]
     assert (await client.get("/privacy/t/no-such-centre")).status_code == 404
+
+
+async def test_a_contact_with_no_way_to_reach_it_is_not_shown_as_taking_requests(make_tenant, app):
+    """The page says requests are taken only when they are: a name alone reaches no one."""
+    t = await make_tenant(name="Name Only Centre", privacy_contact={"name": "Grievance Officer"})
+    client = Api(app, ip="198.51.100.83").http
+    info = (await client.get(f"/privacy/t/{to_global_id('Tenant', t.id)}", headers={"accept": "application/json"})).json()
+    assert info["accepting"] is False and info["contact"] == ""
+    page = await client.get(f"/privacy/t/{info['slug']}")
+    assert "has not named its privacy contact yet" in page.text
+    refused = await client.post(f"/privacy/t/{info['slug']}/requests", json={"phone": "98765 00812", "type": "access"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "UNAVAILABLE"
 
 
 async def test_a_correction_with_its_values_then_status_and_resend(make_tenant, app):

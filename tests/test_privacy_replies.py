@@ -27,7 +27,7 @@ async def decided(api, customer_id, kind, **extra):
 
 
 async def test_a_correction_outcome_in_hindi_names_the_contact(make_tenant):
-    t = await make_tenant(name="Verma Jan Seva Kendra")
+    t = await make_tenant(name="Verma Jan Seva Kendra", privacy_contact=None)
     await t.api.ok(CONTACT)
     customer = (await create(t.api, name="Ramesh Verma", phone="9876500901", address="Gali 2", language="HI"))["customer"]
     request = await decided(t.api, customer["id"], "CORRECTION", changes={"name": "Ramesh K Verma", "address": "Gali 3"})
@@ -42,7 +42,7 @@ async def test_a_correction_outcome_in_hindi_names_the_contact(make_tenant):
 
 
 async def test_a_grievance_answer_in_bengali_and_a_rejection(make_tenant):
-    bd = await make_tenant(Region.BD, name="Rahman Telecom")
+    bd = await make_tenant(Region.BD, name="Rahman Telecom", privacy_contact=None)
     await bd.api.ok(CONTACT)
     customer = (await create(bd.api, name="Karim", phone="01712-345901", language="BN"))["customer"]
     grievance = await decided(bd.api, customer["id"], "GRIEVANCE", details="calls at night")
@@ -63,6 +63,9 @@ async def test_without_a_named_contact_the_reply_names_the_business(make_tenant)
     t = await make_tenant(name="Corner Shop")
     customer = (await create(t.api, name="No Contact", phone="9876500911"))["customer"]
     request = (await file(t.api, customer["id"], "ACCESS"))["privacyRequest"]
+    # the business stops naming one after the request was taken (no new request is taken then)
+    cleared = await t.api.ok('mutation { privacyProfileUpdate(input: {contactName: "", contactEmail: ""}) { errors { code } } }')
+    assert cleared["privacyProfileUpdate"]["errors"] == []
     await t.api.ok(REJECT, id=request["id"], reason="duplicate of an earlier request")
     [reply] = await replies_to(customer["id"])
     assert reply.body.endswith("Questions or complaints: Corner Shop.")

@@ -11,6 +11,7 @@ import pytest
 from seva_crm.core.platform import audit
 from seva_crm.core import jobs
 from seva_crm.core.common.enums import Region, RequestType, Role
+from seva_crm.core.common.errors import DomainError, ErrorCode
 from seva_crm.core.common.ids import from_global_id, to_global_id
 from seva_crm.core.models import AuditEvent, Message, PrivacyRequest
 from seva_crm.core.platform.plugins import Plugins, set_plugins
@@ -140,6 +141,40 @@ async def test_staff_filed_access_request_end_to_end(tenant, app, caplog):
     path = (await PrivacyRequest.get(id=rid)).export_path
     assert await expire_exports(utcnow()) >= 1
     assert not Path(path).exists() and (await PrivacyRequest.get(id=rid)).export_path == ""
+
+
+async def test_no_request_is_taken_before_the_tenant_names_its_privacy_contact(make_tenant):
+    """Every reply names the contact (DPDP Rule 9): staff cannot file a request either (a typed
+    error saying where to set it) until the tenant named one; the system's own sweeps can."""
+    t = await make_tenant(privacy_contact=None)
+    customer = (await create(t.api, name="Walk In Early", phone="9876500209"))["customer"]
+    refused = await file(t.api, customer["id"], "ACCESS", sendCodeVia="SMS")
+    assert refused["privacyRequest"] is None
+    [error] = refused["errors"]
+    assert (error["field"], error["code"]) == ("contactName", "CONTACT_REQUIRED") and "privacyProfileUpdate" in error["message"]
+    with pytest.raises(DomainError) as caught:  # the service itself, whoever calls it
+        await create_request(t.scope, from_global_id(customer["id"], "Customer"), RequestType.ERASURE, filed_via="import")
+    assert caught.value.errors[0].code is ErrorCode.CONTACT_REQUIRED
+    assert not await PrivacyRequest.exists(tenant_id=t.id) and not await Message.exists(tenant_id=t.id, template="privacy_code")
+    # a sweep of the system's (inactivity, purpose served) is no one's request: it goes ahead
+    swept = await create_request(t.scope, from_global_id(customer["id"], "Customer"), RequestType.ERASURE,
+                                 filed_via="inactivity")
+    assert swept.status == "received"
+
+    name_only = await t.api.ok('mutation { privacyProfileUpdate(input: {contactName: "Grievance Officer"}) { errors { code } } }')
+    assert name_only["privacyProfileUpdate"]["errors"] == []
+    assert (await file(t.api, customer["id"]))["errors"][0]["code"] == "CONTACT_REQUIRED"  # a name alone reaches no one
+    await t.api.ok('mutation { privacyProfileUpdate(input: {contactEmail: "dpo@example.com"}) { errors { code } } }')
+    filed = await file(t.api, customer["id"], "ACCESS")
+    assert filed["errors"] == [] and filed["privacyRequest"]["status"] == "RECEIVED"
+
+
+async def test_the_demo_tenant_names_its_privacy_contact():
+    from seva_crm.core.privacy.public import named_contact
+    from seva_crm.demo import load_demo
+
+    demo, _ = await load_demo()
+    assert (await named_contact(demo.id))["name"].startswith("Demo Owner")
 
 
 async def test_codes_expire_and_allow_three_attempts(tenant):

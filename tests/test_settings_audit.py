@@ -44,7 +44,8 @@ async def test_billing_settings_changes_are_audited_with_before_and_after(tenant
     assert events[0].details == {"before": {"grace_days": 7, "invoice_prefix": "INV"}, "after": {"grace_days": 10, "invoice_prefix": "CSC"}}
 
 
-async def test_privacy_profile_changes_show_before_and_after_with_contacts_digested(tenant):
+async def test_privacy_profile_changes_show_before_and_after_with_contacts_digested(make_tenant):
+    tenant = await make_tenant(privacy_contact=None)
     mutation = "mutation($input: PrivacyProfileInput!) { privacyProfileUpdate(input: $input) { errors { code } } }"
     await tenant.api.ok(mutation, input={"customPurposes": ["loyalty"], "contactEmail": "dpo@centre.example.com"})
     await tenant.api.ok(mutation, input={"customPurposes": ["loyalty", "surveys"]})

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the instance has nothing configured to do this (no SMTP server)
     ERASED = "erased"  # the customer's data was erased: the stub and its records are locked
     TRANSFER_NOT_ALLOWED = "transfer_not_allowed"  # the tenant's region rules forbid sending data there
+    CONTACT_REQUIRED = "contact_required"  # the tenant has not named its privacy contact (no request is accepted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,6 +195,13 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
              en="Breach reported. Notifications owed: {owed}. Open Seva to record each one."),
     _builtin("breach_reminder", Purpose.SERVICE,
              en="Reminder: breach notification {key} is due by {due_at} UTC ({citation}). Open Seva to record it."),
+    _builtin("audit_checkpoint", Purpose.SERVICE,
+             en="{business}: your audit log was checkpointed at {at}: {count} entries, the last one's hash {hash}. "
+                "Keep this message: if the log is ever cut short or replaced, these figures show it.",
+             hi="{business}: आपके ऑडिट लॉग का चेकपॉइंट {at} पर लिया गया: {count} प्रविष्टियाँ, अंतिम प्रविष्टि का हैश {hash}। "
+                "यह संदेश संभाल कर रखें: यदि लॉग कभी छोटा किया गया या बदला गया, तो ये आँकड़े उसे दिखा देंगे।",
+             bn="{business}: আপনার অডিট লগের চেকপয়েন্ট নেওয়া হয়েছে {at}-এ: {count}টি এন্ট্রি, শেষটির হ্যাশ {hash}। "
+                "এই বার্তাটি রেখে দিন: লগ কখনো ছোট করা বা বদলানো হলে এই সংখ্যাগুলো তা দেখিয়ে দেবে।"),
     _builtin("webhook_disabled", Purpose.SERVICE,
              en="{centre}: the webhook to {host} kept failing and was turned off. Fix it, then turn it on again in Seva.",
              hi="{centre}: {host} का वेबहुक बार-बार विफल रहा और बंद कर दिया गया। इसे ठीक करें, फिर Seva में दोबारा चालू करें।",

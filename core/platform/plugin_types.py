@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel
@@ -137,6 +138,87 @@ class RetentionDecision:
     basis: str  # plain words: "GST records", "proof of consent"
     citation: str
     retain_until: date | None = None
+
+
+@dataclass(frozen=True)
+class RetentionSchedule:
+    """What an erasure keeps, by category, as the privacy laws Seva knows share it; a region
+    policy gives its own figures and citations and answers ``retention`` with ``decide``:
+
+    - the customer row (``PROFILE``) is anonymised into a stub the kept records point at;
+    - tax records (``TRANSACTION``) are kept until ``tax_until(the record's tax date)``;
+    - consent proof, traffic logs and request records are kept ``log_retention`` from when they
+      were made;
+    - everything else is erased. A record whose date has passed is erased (the daily
+      ``retention.kept_records`` job asks again each day)."""
+
+    log_retention: timedelta
+    tax_until: Callable[[date], date]  # the last day a tax record of that date is kept
+    tax_basis: str  # "GST records (tax invoices and accounts), customer anonymised"
+    tax_citation: str
+    erase_citation: str  # the right to erasure
+    consent_proof_citation: str
+    traffic_log_basis: str
+    traffic_log_citation: str
+    request_record_citation: str
+
+    def decide(self, record: RecordRef, today: date) -> RetentionDecision:
+        logged = record.created_at.date() + self.log_retention
+        match record.category:
+            case RecordCategory.PROFILE:
+                return RetentionDecision(Disposition.ANONYMISE, "erasure: the stub keeps retained records consistent",
+                                         self.erase_citation)
+            case RecordCategory.TRANSACTION:
+                return self._kept(self.tax_until(record.tax_date or record.created_at.date()), today, self.tax_basis,
+                                  self.tax_citation, "the tax retention period has passed")
+            case RecordCategory.CONSENT_PROOF:
+                return self._kept(logged, today, "proof of consent and its withdrawal, evidence masked",
+                                  self.consent_proof_citation)
+            case RecordCategory.TRAFFIC_LOG:
+                return self._kept(logged, today, self.traffic_log_basis, self.traffic_log_citation)
+            case RecordCategory.REQUEST_RECORD:
+                return self._kept(logged, today, "record of how the request was answered, subject's text removed",
+                                  self.request_record_citation)
+            case _:
+                return RetentionDecision(Disposition.ERASE, "erasure on request", self.erase_citation)
+
+    def _kept(self, until: date, today: date, basis: str, citation: str,
+              passed: str = "log retention period has passed") -> RetentionDecision:
+        if until >= today:
+            return RetentionDecision(Disposition.RETAIN, basis, citation, until)
+        return RetentionDecision(Disposition.ERASE, passed, self.erase_citation)
+
+
+class SettingsRegionPolicy:
+    """What a region policy whose figures are a tenant's settings shares with the others: a
+    frozen dataclass with a ``settings`` field (a pydantic model with ``minimum_log_retention_days``
+    and ``service_retention_days``) that subclasses this names its law's citations
+    (``LOG_RETENTION_CITATION``, ``PURPOSE_SERVED_CITATION``) and its ``retention_schedule()``,
+    and gets ``configured``, ``retention``, ``minimum_log_retention`` and
+    ``purpose_served_erasure``; it answers the rest of ``RegionPolicy`` itself."""
+
+    settings: Any
+    LOG_RETENTION_CITATION: ClassVar[str]
+    PURPOSE_SERVED_CITATION: ClassVar[str]
+
+    def configured(self, values: Mapping[str, Any]) -> Any:
+        return dataclasses.replace(self, settings=type(self.settings).model_validate(dict(values)))
+
+    def retention_schedule(self) -> RetentionSchedule:
+        raise NotImplementedError
+
+    def retention(self, record: RecordRef, today: date) -> RetentionDecision:
+        return self.retention_schedule().decide(record, today)
+
+    def minimum_log_retention(self) -> Cited[timedelta]:
+        return Cited(timedelta(days=self.settings.minimum_log_retention_days), self.LOG_RETENTION_CITATION,
+                     setting="minimum_log_retention_days")
+
+    def purpose_served_erasure(self) -> Cited[timedelta | None]:
+        """How long after the purpose is served (the last service completed) a customer's data is
+        erased, as the tenant publishes it; None: not set, nothing is swept."""
+        days = self.settings.service_retention_days
+        return Cited(timedelta(days=days) if days else None, self.PURPOSE_SERVED_CITATION, setting="service_retention_days")
 
 
 @dataclass(frozen=True)

@@ -84,15 +84,38 @@ async def find_tenant(ref: str) -> Tenant:
     return tenant
 
 
-async def reply_contact(tenant_id: UUID) -> dict[str, str]:
-    """The contact named in every reply (DPDP Rule 9): a name and an email or phone; a typed
-    error until the tenant set one (public requests are not accepted before)."""
+CONTACT_REQUIRED = ("name the privacy contact (grievance officer) before taking privacy requests: a name and an email "
+                    "or phone, in the privacy settings (privacyProfileUpdate: contactName and contactEmail or contactPhone); "
+                    "every reply to the subject names it (DPDP Rule 9)")
+
+
+async def named_contact(tenant_id: UUID) -> dict[str, str] | None:
+    """The contact named in every reply (DPDP Rule 9): a name and an email or phone; None until
+    the tenant set one."""
     profile = await PrivacyProfile.get_or_none(tenant_id=tenant_id)
     if profile is None or not profile.contact_name.strip() or not (profile.contact_email or profile.contact_phone):
+        return None
+    return {"name": profile.contact_name, "email": profile.contact_email, "phone": profile.contact_phone}
+
+
+async def require_contact(tenant_id: UUID) -> dict[str, str]:
+    """The contact, or the typed error every path that accepts a request (staff, import, any
+    other but the public endpoint's) raises until the tenant named one."""
+    contact = await named_contact(tenant_id)
+    if contact is None:
+        raise DomainError.of("contactName", ErrorCode.CONTACT_REQUIRED, CONTACT_REQUIRED)
+    return contact
+
+
+async def reply_contact(tenant_id: UUID) -> dict[str, str]:
+    """The contact, or the public endpoint's refusal (the same for everyone, worded for the
+    subject) until the tenant set one."""
+    contact = await named_contact(tenant_id)
+    if contact is None:
         raise DomainError.of("tenant", ErrorCode.UNAVAILABLE,
                              "this business has not named its privacy contact yet, so it cannot take requests here; "
                              "please ask at the counter")
-    return {"name": profile.contact_name, "email": profile.contact_email, "phone": profile.contact_phone}
+    return contact
 
 
 def contact_line(contact: dict[str, str]) -> str:
@@ -104,9 +127,8 @@ async def page(ref: str) -> dict[str, Any]:
     tenant = await find_tenant(ref)
     slug = await ensure_slug(tenant)
     policy = await tenant_policy(tenant.id)
-    profile = await PrivacyProfile.get_or_none(tenant_id=tenant.id)
-    contact = contact_line({"name": profile.contact_name, "email": profile.contact_email,
-                            "phone": profile.contact_phone}) if profile else ""
+    named = await named_contact(tenant.id)  # a name alone, or an address alone, takes no request
+    contact = contact_line(named) if named else ""
     types = []
     for kind, cited in sorted(policy.request_types().items(), key=lambda kv: kv[0].value):
         if "otp" in policy.identity_methods(kind).value:

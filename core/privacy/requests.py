@@ -45,6 +45,7 @@ CODE_TTL = timedelta(seconds=600)
 CODE_MAX_ATTEMPTS = 3
 AUTOMATIC = {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE, RequestType.CONSENT_WITHDRAWAL}
 MANUAL = {RequestType.CORRECTION, RequestType.GRIEVANCE, RequestType.NOMINATION, RequestType.OBJECTION}
+SYSTEM_FILED = frozenset({"inactivity", "purpose_served"})  # filed by the system's sweeps, not asked by anyone
 CORRECTABLE = ("name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language")
 
 TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
@@ -132,8 +133,17 @@ async def create_request(
 ) -> PrivacyRequest:
     """File a request for a customer. The deadline and its citation come from the tenant's policy.
     With ``send_code_via``, an identity code is queued in the same transaction (and sent once it
-    commits): if it cannot be, nothing is filed, so a retry files exactly one request."""
+    commits): if it cannot be, nothing is filed, so a retry files exactly one request.
+
+    Refused (``CONTACT_REQUIRED`` on ``contactName``) until the tenant named its privacy
+    contact, whoever files it: every reply must name the contact (DPDP Rule 9). Only the
+    system's own sweeps (``SYSTEM_FILED``: inactivity, purpose served) are not requests someone
+    makes, and go ahead; their outcome names the business where no contact was named."""
+    from seva_crm.core.privacy.public import require_contact
+
     kind = RequestType(kind)
+    if filed_via not in SYSTEM_FILED and filed_via != "public":  # the public endpoint checked it before any lookup,
+        await require_contact(tenant.id)  # for everyone alike (known subjects must not cost one query more)
     customer = await get_customer(tenant.id, customer_id, "customerId")
     if customer.erased_at is not None and kind is not RequestType.ERASURE:
         raise DomainError.of("customerId", ErrorCode.INVALID, "this customer's data was erased")

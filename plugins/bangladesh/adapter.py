@@ -6,20 +6,16 @@ say so. Each answer carries its citation."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from seva_crm.plugin_api import (
     BreachObligation,
     Cited,
-    Disposition,
     NoticeRequirements,
-    RecordCategory,
-    RecordRef,
     RequestType,
-    RetentionDecision,
+    RetentionSchedule,
+    SettingsRegionPolicy,
 )
 from seva_crm.plugins.bangladesh.settings import BangladeshSettings
 
@@ -27,13 +23,12 @@ PDPO = "PDPO 2025"
 
 
 @dataclass(frozen=True)
-class BangladeshPolicy:
+class BangladeshPolicy(SettingsRegionPolicy):
     settings: BangladeshSettings = field(default_factory=BangladeshSettings)
     region: str = "BD"
     name: str = "Bangladesh (Personal Data Protection Ordinance 2025)"
-
-    def configured(self, values: Mapping[str, Any]) -> BangladeshPolicy:
-        return BangladeshPolicy(BangladeshSettings.model_validate(dict(values)))
+    LOG_RETENTION_CITATION = f"no figure in the {PDPO}: setting, default one year"
+    PURPOSE_SERVED_CITATION = f"{PDPO} s.13 (erasure once the purpose is served; medium confidence)"
 
     def request_types(self) -> dict[RequestType, Cited[bool]]:
         return {
@@ -72,44 +67,19 @@ class BangladeshPolicy:
             citation=f"{PDPO} (consent explicit, specific, informed and revocable)",
         )
 
-    def retention(self, record: RecordRef, today: date) -> RetentionDecision:
-        logs = timedelta(days=self.settings.minimum_log_retention_days)
-        erase = f"{PDPO} s.13"
-        match record.category:
-            case RecordCategory.PROFILE:
-                return RetentionDecision(Disposition.ANONYMISE, "erasure: the stub keeps retained records consistent", erase)
-            case RecordCategory.TRANSACTION:
-                day = record.tax_date or record.created_at.date()
-                until = _add_years(day, self.settings.vat_retention_years)
-                if until >= today:
-                    return RetentionDecision(Disposition.RETAIN, "VAT records (invoices), customer anonymised",
-                                             f"VAT and SD Act 2012 ({self.settings.vat_retention_years} years; setting); "
-                                             f"{PDPO} s.13 (legal obligation)", until)
-                return RetentionDecision(Disposition.ERASE, "the tax retention period has passed", erase)
-            case RecordCategory.CONSENT_PROOF:
-                until = record.created_at.date() + logs  # kept a log period from when it was made, then erased
-                if until < today:
-                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-                return RetentionDecision(Disposition.RETAIN, "proof of consent and its withdrawal, evidence masked",
-                                         f"{PDPO} (the controller bears the burden of proof); s.13 (legal obligation)", until)
-            case RecordCategory.TRAFFIC_LOG:
-                until = record.created_at.date() + logs
-                if until >= today:
-                    return RetentionDecision(Disposition.RETAIN, "traffic logs, content removed",
-                                             f"{PDPO} s.13 (legal obligation); log retention setting", until)
-                return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-            case RecordCategory.REQUEST_RECORD:
-                until = record.created_at.date() + logs
-                if until < today:
-                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-                return RetentionDecision(Disposition.RETAIN, "record of how the request was answered, subject's text removed",
-                                         f"{PDPO} s.13 (legal obligation)", until)
-            case _:
-                return RetentionDecision(Disposition.ERASE, "erasure on request", erase)
-
-    def minimum_log_retention(self) -> Cited[timedelta]:
-        return Cited(timedelta(days=self.settings.minimum_log_retention_days),
-                     f"no figure in the {PDPO}: setting, default one year", setting="minimum_log_retention_days")
+    def retention_schedule(self) -> RetentionSchedule:
+        years = self.settings.vat_retention_years
+        return RetentionSchedule(
+            log_retention=timedelta(days=self.settings.minimum_log_retention_days),
+            tax_until=lambda day: _add_years(day, years),
+            tax_basis="VAT records (invoices), customer anonymised",
+            tax_citation=f"VAT and SD Act 2012 ({years} years; setting); {PDPO} s.13 (legal obligation)",
+            erase_citation=f"{PDPO} s.13",
+            consent_proof_citation=f"{PDPO} (the controller bears the burden of proof); s.13 (legal obligation)",
+            traffic_log_basis="traffic logs, content removed",
+            traffic_log_citation=f"{PDPO} s.13 (legal obligation); log retention setting",
+            request_record_citation=f"{PDPO} s.13 (legal obligation)",
+        )
 
     def breach_obligations(self) -> list[BreachObligation]:
         hours = self.settings.breach_hours
@@ -123,14 +93,6 @@ class BangladeshPolicy:
 
     def dispute_mark(self) -> Cited[bool]:
         return Cited(True, f"{PDPO} s.12 (a refused correction is marked disputed on request)")
-
-    def purpose_served_erasure(self) -> Cited[timedelta | None]:
-        """How long after the purpose is served (the last service completed) a customer's data is
-        erased, as the tenant publishes it; None: not set, nothing is swept."""
-        days = self.settings.service_retention_days
-        return Cited(timedelta(days=days) if days else None,
-                     f"{PDPO} s.13 (erasure once the purpose is served; medium confidence)",
-                     setting="service_retention_days")
 
 
 def _add_years(day: date, years: int) -> date:

@@ -7,35 +7,31 @@ retention under one year, GST records kept under 72 months)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from seva_crm.plugin_api import (
     BreachObligation,
     Cited,
-    Disposition,
     NoticeRequirements,
-    RecordCategory,
-    RecordRef,
     RequestType,
-    RetentionDecision,
+    RetentionSchedule,
+    SettingsRegionPolicy,
 )
 from seva_crm.plugins.dpdp.settings import DpdpSettings
 
 ACT = "DPDP Act 2023"
 RULES = "DPDP Rules 2025"
+ERASE = f"{ACT} s.8(7), s.12(3)"
 
 
 @dataclass(frozen=True)
-class DpdpPolicy:
+class DpdpPolicy(SettingsRegionPolicy):
     settings: DpdpSettings = field(default_factory=DpdpSettings)
     region: str = "IN"
     name: str = "India (DPDP Act 2023 and Rules 2025)"
-
-    def configured(self, values: Mapping[str, Any]) -> DpdpPolicy:
-        return DpdpPolicy(DpdpSettings.model_validate(dict(values)))
+    LOG_RETENTION_CITATION = f"{RULES} Rule 8(3), Rule 6(1)(e) (at least one year)"
+    PURPOSE_SERVED_CITATION = f"{ACT} s.8(7)(a) (erase once the specified purpose is no longer served)"
 
     def request_types(self) -> dict[RequestType, Cited[bool]]:
         return {
@@ -74,43 +70,19 @@ class DpdpPolicy:
             citation=f"{RULES} Rule 3; {ACT} s.5(3), s.6(4)",
         )
 
-    def retention(self, record: RecordRef, today: date) -> RetentionDecision:
-        logs = timedelta(days=self.settings.minimum_log_retention_days)
-        erase = f"{ACT} s.8(7), s.12(3)"
-        match record.category:
-            case RecordCategory.PROFILE:
-                return RetentionDecision(Disposition.ANONYMISE, "erasure: the stub keeps retained records consistent", erase)
-            case RecordCategory.TRANSACTION:
-                until = gst_retention_until(record.tax_date or record.created_at.date(), self.settings.gst_retention_months)
-                if until >= today:
-                    return RetentionDecision(Disposition.RETAIN, "GST records (tax invoices and accounts), customer anonymised",
-                                             f"CGST Act 2017 s.36 ({self.settings.gst_retention_months} months from the "
-                                             "annual return's due date); " + erase, until)
-                return RetentionDecision(Disposition.ERASE, "the tax retention period has passed", erase)
-            case RecordCategory.CONSENT_PROOF:
-                until = record.created_at.date() + logs  # kept a log period from when it was made, then erased
-                if until < today:
-                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-                return RetentionDecision(Disposition.RETAIN, "proof of consent and its withdrawal, evidence masked",
-                                         f"{ACT} s.6(10); {RULES} Rule 8(3)", until)
-            case RecordCategory.TRAFFIC_LOG:
-                until = record.created_at.date() + logs
-                if until >= today:
-                    return RetentionDecision(Disposition.RETAIN, "traffic and processing logs, content removed",
-                                             f"{RULES} Rule 8(3) (at least one year)", until)
-                return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-            case RecordCategory.REQUEST_RECORD:
-                until = record.created_at.date() + logs
-                if until < today:
-                    return RetentionDecision(Disposition.ERASE, "log retention period has passed", erase)
-                return RetentionDecision(Disposition.RETAIN, "record of how the request was answered, subject's text removed",
-                                         f"{RULES} Rule 8(3), Rule 14", until)
-            case _:
-                return RetentionDecision(Disposition.ERASE, "erasure on request", erase)
-
-    def minimum_log_retention(self) -> Cited[timedelta]:
-        return Cited(timedelta(days=self.settings.minimum_log_retention_days),
-                     f"{RULES} Rule 8(3), Rule 6(1)(e) (at least one year)", setting="minimum_log_retention_days")
+    def retention_schedule(self) -> RetentionSchedule:
+        months = self.settings.gst_retention_months
+        return RetentionSchedule(
+            log_retention=timedelta(days=self.settings.minimum_log_retention_days),
+            tax_until=lambda day: gst_retention_until(day, months),
+            tax_basis="GST records (tax invoices and accounts), customer anonymised",
+            tax_citation=f"CGST Act 2017 s.36 ({months} months from the annual return's due date); {ERASE}",
+            erase_citation=ERASE,
+            consent_proof_citation=f"{ACT} s.6(10); {RULES} Rule 8(3)",
+            traffic_log_basis="traffic and processing logs, content removed",
+            traffic_log_citation=f"{RULES} Rule 8(3) (at least one year)",
+            request_record_citation=f"{RULES} Rule 8(3), Rule 14",
+        )
 
     def breach_obligations(self) -> list[BreachObligation]:
         return [
@@ -139,14 +111,6 @@ class DpdpPolicy:
             return Cited(None, f"{RULES} Rule 8(1): only the Third Schedule's large platforms", setting="large_platform")
         return Cited(timedelta(days=3 * 365), f"{RULES} Rule 8(1)-(2), Third Schedule (three years; notice 48 hours before)",
                      setting="large_platform")
-
-    def purpose_served_erasure(self) -> Cited[timedelta | None]:
-        """How long after the purpose is served (the last service completed) a customer's data is
-        erased, as the tenant publishes it; None: not set, nothing is swept."""
-        days = self.settings.service_retention_days
-        return Cited(timedelta(days=days) if days else None,
-                     f"{ACT} s.8(7)(a) (erase once the specified purpose is no longer served)",
-                     setting="service_retention_days")
 
 
 def gst_retention_until(day: date, months: int) -> date:

@@ -11,7 +11,8 @@ making their own tenants, as real tenants are isolated.
 - ``app`` (session): the ASGI app with ``seva_plugins``, which are also the process's plugins.
 - ``make_app``: ``make_app(plugins)`` builds another app, its plugins the process's for the test.
 - ``make_tenant``: ``await make_tenant(plugins={"hello": {"apiKey": "k"}})`` makes a tenant
-  and its owner, enables the given plugins with those settings, and signs the owner in.
+  and its owner, names its privacy contact (``privacy_contact=None``: none), enables the given
+  plugins with those settings, and signs the owner in.
 - ``tenant``: one such tenant, no plugins enabled beyond their defaults.
 """
 
@@ -46,6 +47,7 @@ from seva_crm.core.platform import plugins as plugins_module  # noqa: E402
 from seva_crm.core.platform.plugin_settings import update_plugin_settings  # noqa: E402
 from seva_crm.core.platform.plugins import Plugins, get_plugins, set_plugins  # noqa: E402
 from seva_crm.core.platform.database import close_db, init_db, migrate  # noqa: E402
+from seva_crm.core.privacy.profile import update_profile  # noqa: E402
 from seva_crm.schema.app import create_app  # noqa: E402
 from seva_crm.testing.client import PASSWORD, TenantFixture, login  # noqa: E402
 
@@ -95,21 +97,33 @@ def make_app(monkeypatch):
     return make
 
 
+# the privacy contact (grievance officer) a test tenant names unless told otherwise: Seva takes no
+# privacy request before a tenant named one (DPDP Rule 9)
+PRIVACY_CONTACT: Mapping[str, str] = {"name": "Grievance Officer", "email": "grievance@example.com"}
+
+
 @pytest.fixture
 def make_tenant(app):
-    """``await make_tenant(region=Region.IN, name="Test Centre", plugins=None, app=None)``: a new
-    tenant and its owner, signed in on ``app`` (default the session's). ``plugins`` maps plugin
-    ids to the settings to enable them with, named as the API names them (``{"apiKey": "k"}``)."""
+    """``await make_tenant(region=Region.IN, name="Test Centre", plugins=None, app=None,
+    privacy_contact=PRIVACY_CONTACT)``: a new tenant and its owner, signed in on ``app``
+    (default the session's). ``plugins`` maps plugin ids to the settings to enable them with,
+    named as the API names them (``{"apiKey": "k"}``). ``privacy_contact`` (``name`` and
+    ``email`` and/or ``phone``) is set as the tenant's privacy contact; ``None`` leaves the
+    tenant without one (it then takes no privacy request)."""
     default_app = app
 
     async def make(region: Region = Region.IN, name: str = "Test Centre", *,
-                   plugins: Mapping[str, Mapping[str, Any]] | None = None, app=None) -> TenantFixture:
+                   plugins: Mapping[str, Mapping[str, Any]] | None = None, app=None,
+                   privacy_contact: Mapping[str, str] | None = PRIVACY_CONTACT) -> TenantFixture:
         app = app or default_app
         email = f"owner-{uuid.uuid4().hex[:10]}@example.com"
         tenant, _ = await create_tenant(name, region, email, PASSWORD)
+        scope = TenantScope(tenant.id, tenant.region)
+        if privacy_contact is not None:
+            await update_profile(scope, {f"contact_{k}": v for k, v in privacy_contact.items()})
         for plugin_id, settings in (plugins or {}).items():
             await update_plugin_settings(tenant.id, plugin_id, enabled=True, settings=dict(settings))
-        return TenantFixture(tenant.id, TenantScope(tenant.id, tenant.region), email, await login(app, email), app)
+        return TenantFixture(tenant.id, scope, email, await login(app, email), app)
 
     return make
 
