@@ -39,6 +39,10 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddIndex(
+            model_name='Customer',
+            index=Index(fields=['tenant_id', 'household_contact_id']),
+        ),
         ops.RemoveIndex(
             model_name='CustomerTag',
             name=None,

@@ -28,7 +28,7 @@ class Customer(TenantModel):
         table = "customer"
         unique_together = (("tenant_id", "phone"),)
         indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "name", "id"), ("tenant_id", "email"),
-                   ("tenant_id", "updated_at", "id"))
+                   ("tenant_id", "updated_at", "id"), ("tenant_id", "household_contact_id"))
 
 
 class CustomerTag(Model):
