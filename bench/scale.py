@@ -197,7 +197,7 @@ async def new_indexes(conn) -> list[str]:
               ("billing_invoice", "(tenant_id, status, created_at, id)"),
               ("message", "(tenant_id, status, created_at, id)"), ("billing_payment", "(tenant_id, received_at, id)"),
               ("billing_payment", "(tenant_id, customer_id, received_at)"),
-              ("service_record", "(tenant_id, status, created_at, id)")}
+              ("service_record", "(tenant_id, status, created_at, id)"), ("customer", "(tenant_id, household_contact_id)")}
     for row in await conn.fetch("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"):
         if any(row["tablename"] == t and row["indexdef"].endswith(cols) for t, cols in wanted):
             names.append(row["indexname"])
