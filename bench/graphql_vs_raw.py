@@ -37,7 +37,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -143,7 +142,8 @@ def raw_app(constant: bytes | None = None):
 
     from seva_crm.core.identity.auth import authenticate
     from seva_crm.core.common.ids import to_global_id
-    from seva_crm.core.models import Customer, ServiceRecord
+    from seva_crm.core.customers.service_records import latest_for_customers
+    from seva_crm.core.models import Customer
 
     async def customers(request) -> JSONResponse:
         principal = await authenticate(request.headers.get("authorization"))
@@ -151,12 +151,8 @@ def raw_app(constant: bytes | None = None):
         # as core.common.paging.paginate: one row more than the page, to know if there is a next page
         rows = await Customer.filter(tenant_id=tid, deleted_at__isnull=True).order_by("-created_at", "-id").limit(PAGE + 1)
         rows = rows[:PAGE]
-        grouped = defaultdict(list)
-        # as schema.loaders: no ORDER BY in SQL (the per-customer index serves the look-up), sorted here
-        records = await ServiceRecord.filter(tenant_id=tid, customer_id__in=[c.id for c in rows])
-        records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-        for r in records:
-            grouped[r.customer_id].append(r)
+        # as schema.loaders: each customer's newest NESTED + 1 records (one more: is there a next page)
+        grouped = await latest_for_customers(tid, [c.id for c in rows], NESTED + 1)
         edges = [{"node": {
             "id": to_global_id("Customer", c.id), "name": c.name, "phone": c.phone, "email": c.email,
             "createdAt": c.created_at.isoformat(),

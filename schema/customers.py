@@ -106,8 +106,11 @@ class Customer:
     @strawberry.field(description="The customer's latest service records, newest first. Page further with Query.serviceRecords.")
     async def service_records(self: CustomerRow, info: Info, first: int = 10) -> Connection[ServiceRecord]:
         first = max(0, min(first, MAX_NESTED))
-        rows = await info.context.loaders.service_records_by_customer.load(self.id)
-        return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id))
+        # one more than shown: whether there is a next page; the counts ask the whole list if needed
+        rows = await info.context.loaders.service_records_by_customer(first + 1).load(self.id)
+        return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id), order=("created_at", "id"),
+                               rest=lambda: service_records.service_record_queryset(
+                                   self.tenant_id, service_records.ServiceRecordFilter(customer_id=self.id)))
 
     @strawberry.field(description="The customer's subscriptions, newest first.")
     async def subscriptions(self: CustomerRow, info: Info) -> list[Annotated[Subscription, strawberry.lazy("seva_crm.schema.billing")]]:
@@ -237,8 +240,9 @@ class CustomerQuery:
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Customer]:
         f = customers.CustomerFilter(**{k: v for k, v in vars(filter).items() if v is not None}) if filter else customers.CustomerFilter()
-        qs = customers.customer_queryset(info.context.tenant, f)
-        return await connection(qs, customers.SORTS[order_by.value], first, after, last, before)
+        sort = customers.SORTS[order_by.value]
+        qs = customers.customer_queryset(info.context.tenant, f, sort)
+        return await connection(qs, customers.list_sort(f, sort), first, after, last, before)
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
     async def service_record(self, info: Info, id: strawberry.ID) -> ServiceRecord | None:

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from seva_crm.core.common.feed import Entry
+from seva_crm.core.customers.service_records import latest_for_customers
 from seva_crm.core.messaging import conversations
 from seva_crm.core.models import Customer, Invoice, InvoiceLine, Payment, PaymentLink, Plan, Refund, ServiceRecord, Subscription
 
@@ -17,7 +18,7 @@ from seva_crm.core.models import Customer, Invoice, InvoiceLine, Payment, Paymen
 class Loaders:
     def __init__(self, tenant_id: UUID | None) -> None:
         self.tenant_id = tenant_id
-        self.service_records_by_customer = DataLoader(self._service_records_by_customer)
+        self._latest_records: dict[int, DataLoader] = {}  # by how many records per customer
         self.customer = DataLoader(self._customers)
         self.plan = DataLoader(self._by_id(Plan))
         self.subscription = DataLoader(self._by_id(Subscription))
@@ -40,15 +41,17 @@ class Loaders:
         last = await conversations.last_entries(self.tenant_id, customer_ids)
         return [last.get(i) for i in customer_ids]
 
-    async def _service_records_by_customer(self, customer_ids: list[UUID]) -> list[list[ServiceRecord]]:
-        grouped: dict[UUID, list[ServiceRecord]] = defaultdict(list)
-        # Sorted here, not in SQL: the (tenant_id, customer_id, ...) index then serves the lookup
-        # whatever the planner's statistics say.
-        rows = await ServiceRecord.filter(tenant_id=self.tenant_id, customer_id__in=customer_ids)
-        rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-        for row in rows:
-            grouped[row.customer_id].append(row)
-        return [grouped[cid] for cid in customer_ids]
+    def service_records_by_customer(self, limit: int) -> DataLoader[UUID, list[ServiceRecord]]:
+        """Each customer's ``limit`` newest service records (one query per page of customers and
+        ``limit``): a customer with thousands of records costs no more than one with a few."""
+        loader = self._latest_records.get(limit)
+        if loader is None:
+            loader = self._latest_records[limit] = DataLoader(lambda ids: self._service_records_by_customer(ids, limit))
+        return loader
+
+    async def _service_records_by_customer(self, customer_ids: list[UUID], limit: int) -> list[list[ServiceRecord]]:
+        latest = await latest_for_customers(self.tenant_id, customer_ids, limit)
+        return [latest.get(cid, []) for cid in customer_ids]
 
     async def _customers(self, ids: list[UUID]) -> list[Customer | None]:
         found = {c.id: c for c in await Customer.filter(tenant_id=self.tenant_id, id__in=ids)}

@@ -92,15 +92,22 @@ async def connection(
     )
 
 
-def list_connection(items: list, total: int, cursor: Callable[[object], str]) -> Connection:
-    """A connection over rows already loaded (a nested preview, e.g. a customer's latest records)."""
+def list_connection(items: list, total: int, cursor: Callable[[object], str], *,
+                    rest: Callable[[], QuerySet] | None = None, order: tuple[str, ...] = ("id",)) -> Connection:
+    """A connection over rows already loaded (a nested preview, e.g. a customer's latest records).
+    ``total`` is how many rows were loaded; with ``rest`` (makes the whole list's query), more than
+    ``items`` were loaded only to know there is a next page, so the counts ask ``rest`` (in
+    ``order``, the order of the index that serves it) when and only when they are asked for."""
     edges = [Edge(cursor_of=cursor, node=item) for item in items]
+    complete = rest is None or total <= len(items)
 
     async def count() -> int:
-        return total
+        return total if complete else await rest().count()
 
     async def up_to(ceiling: int) -> int:
-        return min(total, ceiling)
+        if complete or ceiling <= total:
+            return min(total, ceiling)
+        return await count_up_to(rest().order_by(*order), ceiling)
 
     return Connection(
         edges=edges,

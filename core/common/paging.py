@@ -25,9 +25,10 @@ class SortKey:
     field: str
     descending: bool = False
     parse: Callable[[str], Any] = str  # cursor text back to a column value
+    attr: str | None = None  # the row's attribute holding the value, when ``field`` is another table's copy of it
 
     def value(self, obj) -> Any:
-        return getattr(obj, self.field)
+        return getattr(obj, self.attr or self.field)
 
 
 def datetime_key(field: str, descending: bool) -> SortKey:

@@ -316,7 +316,7 @@ class _Writer:
                 v.get("date_of_birth"), v.get("preferred_channel", ""), str(v.get("language", Language.EN)),
                 self.tags_json[key], v.get("notes", ""), "[]", v["name_key"], v.get("household_contact_id"),
             ))
-            tag_rows += [(tenant_id, v["id"], t) for t in tags]
+            tag_rows += [(tenant_id, v["id"], t, now) for t in tags]
             for kind, cipher, last4 in v["identifiers"]:
                 identifier_rows.append((uuid4(), tenant_id, now, now, v["id"], kind, cipher, last4))
                 self.counts[kind] += 1
@@ -326,7 +326,7 @@ class _Writer:
     @staticmethod
     async def _insert(customer_rows: list, tag_rows: list, identifier_rows: list) -> None:
         await bulk.insert("customer", CUSTOMER_COLUMNS, customer_rows)
-        await bulk.insert("customer_tag", ("tenant_id", "customer_id", "tag"), tag_rows)
+        await bulk.insert("customer_tag", ("tenant_id", "customer_id", "tag", "customer_created_at"), tag_rows)
         await bulk.insert("customer_identifier", IDENTIFIER_COLUMNS, identifier_rows)
 
     async def wait(self) -> None:

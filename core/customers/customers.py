@@ -184,9 +184,8 @@ def field_changes(customer: Customer, values: dict[str, Any], changed: list[str]
 
 async def _write_tags(customer: Customer, tags: list[str]) -> None:
     if tags:
-        await CustomerTag.bulk_create(
-            [CustomerTag(tenant_id=customer.tenant_id, customer_id=customer.id, tag=t) for t in tags]
-        )
+        await CustomerTag.bulk_create([CustomerTag(tenant_id=customer.tenant_id, customer_id=customer.id, tag=t,
+                                                   customer_created_at=customer.created_at) for t in tags])
 
 
 LIVE_SUBSCRIPTIONS = ("trialing", "active", "past_due", "suspended", "paused")
@@ -246,7 +245,11 @@ class CustomerFilter:
     deleted: bool = False  # False: live customers; True: only soft-deleted ones
 
 
-def customer_queryset(tenant: TenantScope, f: CustomerFilter) -> QuerySet[Customer]:
+def customer_queryset(tenant: TenantScope, f: CustomerFilter, sort: SortKey | None = None) -> QuerySet[Customer]:
+    """The tenant's customers matching ``f``. Given the list's ``sort``, use ``list_sort`` for the
+    page's order: with a tag filter and a created_at order, the first tag is joined and the list
+    ordered by its row's copy of created_at, so one index, (tenant, tag, customer_created_at,
+    customer_id), yields the page in order whether the tag has ten customers or a million."""
     qs = Customer.filter(tenant_id=tenant.id, deleted_at__isnull=not f.deleted)
     if f.search and (term := f.search.strip()):
         digits = "".join(c for c in term if c.isdigit())
@@ -258,10 +261,20 @@ def customer_queryset(tenant: TenantScope, f: CustomerFilter) -> QuerySet[Custom
         qs = qs.filter(phone=normalize_phone(f.phone, tenant.region, "filter.phone"))
     if f.email:
         qs = qs.filter(email__iexact=f.email.strip())
-    for tag in normalize_tags(f.tags, "filter.tags"):
+    tags = normalize_tags(f.tags, "filter.tags")
+    if tags and sort is not None and sort.field == "created_at":
+        qs = qs.filter(tag_rows__tenant_id=tenant.id, tag_rows__tag=tags.pop(0))
+    for tag in tags:
         qs = qs.filter(id__in=Subquery(CustomerTag.filter(tenant_id=tenant.id, tag=tag).values("customer_id")))
     if f.created_after:
         qs = qs.filter(created_at__gte=f.created_after)
     if f.created_before:
         qs = qs.filter(created_at__lt=f.created_before)
     return qs
+
+
+def list_sort(f: CustomerFilter, sort: SortKey) -> SortKey:
+    """The sort ``customer_queryset(tenant, f, sort)`` pages by (see there)."""
+    if normalize_tags(f.tags, "filter.tags") and sort.field == "created_at":
+        return SortKey("tag_rows__customer_created_at", sort.descending, sort.parse, attr="created_at")
+    return sort

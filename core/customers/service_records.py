@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from tortoise import connections
 from tortoise.queryset import QuerySet
 
 from seva_crm.core.platform import audit, events
@@ -125,3 +126,32 @@ def service_record_queryset(tenant_id: UUID, f: ServiceRecordFilter) -> QuerySet
             follow_up_on__lte=f.follow_up_due_by, status__in=[S.REQUESTED, S.IN_PROGRESS, S.READY]
         )
     return qs
+
+
+async def latest_for_customers(tenant_id: UUID, customer_ids: list[UUID], limit: int) -> dict[UUID, list[ServiceRecord]]:
+    """Each customer's ``limit`` newest service records (created_at, id descending), in one query
+    that reads at most ``limit`` index entries per customer however many records one has: a
+    LATERAL join on PostgreSQL (the (tenant_id, customer_id, created_at) index, once per customer),
+    ROW_NUMBER() over each customer's records on SQLite."""
+    out: dict[UUID, list[ServiceRecord]] = {cid: [] for cid in customer_ids}
+    if not customer_ids or limit <= 0:
+        return out
+    client = connections.get("default")
+    columns = ServiceRecord._meta.db_fields
+    listed = ", ".join(f'"{c}"' for c in columns)
+    if client.capabilities.dialect == "postgres":
+        sql = (f"SELECT r.* FROM unnest($2::uuid[]) AS c(id) CROSS JOIN LATERAL "
+               f"(SELECT {listed} FROM \"service_record\" WHERE tenant_id = $1 AND customer_id = c.id "
+               f"ORDER BY created_at DESC, id DESC LIMIT $3) AS r")
+        values: list = [tenant_id, list(customer_ids), limit]
+    else:
+        marks = ", ".join("?" for _ in customer_ids)
+        sql = (f"SELECT {listed} FROM (SELECT {listed}, ROW_NUMBER() OVER (PARTITION BY customer_id "
+               f"ORDER BY created_at DESC, id DESC) AS rn FROM \"service_record\" WHERE tenant_id = ? AND customer_id IN ({marks})) "
+               f"WHERE rn <= ? ORDER BY created_at DESC, id DESC")
+        values = [str(tenant_id), *(str(c) for c in customer_ids), limit]
+    _, rows = await client.execute_query(sql, values)
+    for row in rows:
+        record = ServiceRecord._init_from_db(**{c: row[c] for c in columns})
+        out.setdefault(record.customer_id, []).append(record)
+    return out

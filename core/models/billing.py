@@ -124,6 +124,7 @@ class Invoice(TenantModel):
             ("tenant_id", "status", "due_on"),
             ("status", "due_on"),
             ("tenant_id", "due_on", "id"),
+            ("tenant_id", "status", "created_at", "id"),  # a status filter in the list's default order
         )
 
 
@@ -164,7 +165,9 @@ class Payment(TenantModel):
     class Meta:
         table = "billing_payment"
         unique_together = (("tenant_id", "provider_payment_id"),)  # a gateway's id, unique within its tenant
-        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "invoice_id"), ("tenant_id", "received_at"))
+        # the list: newest received first, (received_at, id) its keyset; a customer's payments
+        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "invoice_id"), ("tenant_id", "received_at", "id"),
+                   ("tenant_id", "customer_id", "received_at"))
 
 
 class Refund(TenantModel):

@@ -28,7 +28,7 @@ class Customer(TenantModel):
         table = "customer"
         unique_together = (("tenant_id", "phone"),)
         indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "name", "id"), ("tenant_id", "email"),
-                   ("tenant_id", "updated_at", "id"))
+                   ("tenant_id", "updated_at", "id"), ("tenant_id", "household_contact_id"))
 
 
 class CustomerTag(Model):
@@ -36,13 +36,17 @@ class CustomerTag(Model):
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
-    customer = fields.ForeignKeyField("models.Customer", related_name=False, on_delete=fields.CASCADE)
+    # the reverse relation lets a customer list join its tag rows (core.customers.customers: a tag filter)
+    customer = fields.ForeignKeyField("models.Customer", related_name="tag_rows", on_delete=fields.CASCADE)
     tag = fields.CharField(max_length=50)
+    # the customer's created_at, copied when the row is written (a customer's created_at never changes):
+    # a tag's customers newest first are then read from one index, however rare or common the tag
+    customer_created_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "customer_tag"
         unique_together = (("customer", "tag"),)
-        indexes = (("tenant_id", "tag"),)
+        indexes = (("tenant_id", "tag", "customer_created_at", "customer_id"),)
 
 
 class ServiceRecord(TenantModel):
@@ -60,7 +64,7 @@ class ServiceRecord(TenantModel):
         indexes = (
             ("tenant_id", "customer_id", "created_at"),
             ("tenant_id", "created_at", "id"),
-            ("tenant_id", "status"),
+            ("tenant_id", "status", "created_at", "id"),  # a status filter in the list's order
             ("tenant_id", "follow_up_on"),
         )
 

@@ -42,7 +42,8 @@ class Message(TenantModel):
     class Meta:
         table = "message"
         unique_together = (("tenant_id", "idempotency_key"),)
-        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "customer_id", "created_at"), ("status", "next_attempt_at"))
+        indexes = (("tenant_id", "created_at", "id"), ("tenant_id", "customer_id", "created_at"), ("status", "next_attempt_at"),
+                   ("tenant_id", "status", "created_at", "id"))  # the list filtered by status
 
 
 class Consent(TenantModel):
