@@ -14,8 +14,13 @@
   with jitter (at least the provider's retry_after) until ``outbox_max_attempts``; a fallback
   error -> queued for the next channel at once; anything else -> failed with its reason.
 - Status only moves forward (``TRANSITIONS``); sending -> queued only to wait for a retry.
-- Messages committed together are sent by one ``outbox.send_batch`` job per ``BATCH``: each is
-  claimed as above, then their recipients and their tenants' channels are loaded once.
+- Messages committed together are sent by one ``outbox.send_batch`` job per ``BATCH``: claimed
+  by one guarded UPDATE, then their recipients, their tenants' channels and template bindings are
+  loaded once. Their sends are recorded together (group commit: when ``GROUP_COMMIT`` are ready or
+  ``GROUP_COMMIT_SECONDS`` after the first): one guarded UPDATE per channel for the batch's sent
+  messages, their change-feed rows and disclosure-ledger entries each in one bulk write, in one
+  transaction. A batch that runs past half its lease renews it for the messages it still holds,
+  and skips those whose claim passed to another sender.
 - The ``outbox.sweep`` periodic job (every minute) re-enqueues what is stuck: queued and
   overdue (a lost job), or sending with an expired lease (a crashed sender).
 
@@ -29,10 +34,11 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
+from tortoise import connections
 from tortoise.expressions import F, Q
 from tortoise.queryset import UpdateQuery
 
@@ -71,6 +77,8 @@ TRANSITIONS: dict[MessageStatus, set[MessageStatus]] = {
 SEND_JOB = "outbox.send"
 SEND_BATCH_JOB = "outbox.send_batch"
 BATCH = 50  # messages one send_batch job claims and sends
+GROUP_COMMIT = 50  # a batch's sent messages are recorded together when this many are ready ...
+GROUP_COMMIT_SECONDS = 0.2  # ... or this long after the first of them was sent
 SWEEP_JOB = "outbox.sweep"
 SWEEP_BATCH = 5000
 NO_CONSENT = "no consent"
@@ -295,6 +303,15 @@ async def send_batch(message_ids: list[str]) -> None:
     await deliver_batch([UUID(i) for i in message_ids])
 
 
+# what sending reads of a message and of a customer: a batch loads only these (building the
+# models' other columns, dates above all, was most of a batch's own CPU)
+SEND_FIELDS = ("id", "tenant_id", "customer_id", "user_id", "only_channel", "purpose", "template", "body", "variables",
+               "channel", "channels_tried", "status", "attempts", "last_error", "idempotency_key", "detail", "secret",
+               "attachment")
+RECIPIENT_FIELDS = ("id", "tenant_id", "name", "phone", "email", "language", "preferred_channel", "date_of_birth",
+                    "deleted_at", "erased_at", "household_contact_id")
+
+
 class Context:
     """What sending needs besides the message, loaded once for a batch: recipients, and per
     tenant its channel order, channels and template bindings."""
@@ -313,7 +330,7 @@ class Context:
             q = Q()
             for tenant_id in {t for t, _ in customer_ids}:
                 q |= Q(tenant_id=tenant_id, id__in=[c for t, c in customer_ids if t == tenant_id])
-            self.customers = {c.id: c for c in await Customer.filter(q)}
+            self.customers = {c.id: c for c in await Customer.filter(q).only(*RECIPIENT_FIELDS)}
         if user_ids:
             q = Q()
             for tenant_id in {t for t, _ in user_ids}:
@@ -347,20 +364,149 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
 async def deliver_batch(message_ids: list[UUID]) -> list[MessageStatus | None]:
     """``deliver`` for messages committed together: claimed by one guarded UPDATE (as ``claim``'s,
     returning the ids it took), then the claimed rows, their recipients and their tenants'
-    channels loaded once. Messages not ours to send (claimed elsewhere, already sent) are left alone."""
+    channels loaded once. Messages not ours to send (claimed elsewhere, already sent) are left alone.
+    Sends are recorded in groups (``Sent``); a batch outliving half its lease renews it."""
     now = utcnow()
-    lease = now + timedelta(seconds=get_settings().outbox_lease_seconds)
-    claimed = {UUID(str(i)) for i in await update_returning(_claims(now, lease, id__in=message_ids))}
+    lease_seconds = get_settings().outbox_lease_seconds
+    claimed = {UUID(str(i)) for i in await update_returning(_claims(now, now + timedelta(seconds=lease_seconds),
+                                                                    id__in=message_ids))}
     for message_id in set(message_ids) - claimed:
         await _recheck_early(message_id, now)
     if not claimed:
         return []
-    messages = sorted(await Message.filter(id__in=claimed), key=lambda m: message_ids.index(m.id))
+    order = {message_id: i for i, message_id in enumerate(message_ids)}
+    messages = sorted(await Message.filter(id__in=claimed).only(*SEND_FIELDS), key=lambda m: order[m.id])
     context = await Context().load(messages)
-    return [await _deliver_claimed(message, context) for message in messages]
+    statuses: dict[UUID, MessageStatus | None] = {}
+    sent = Sent(statuses)
+    renew_at = now + timedelta(seconds=lease_seconds / 2)
+    lost: set[UUID] = set()  # messages whose lease ran out and that another sender took
+    with events.batch():  # listeners of the batch's events read their settings once (webhook endpoints)
+        for index, message in enumerate(messages):
+            if utcnow() >= renew_at:
+                mine = [m for m in messages[index:] if m.id not in lost]
+                held = await _renew(mine + [s.message for s in sent.pending], lease_seconds)
+                lost |= {m.id for m in mine} - held
+                renew_at = utcnow() + timedelta(seconds=lease_seconds / 2)
+            if message.id in lost:
+                statuses[message.id] = None
+                continue
+            statuses[message.id] = await _deliver_claimed(message, context, sent)
+            if sent.due():
+                await sent.record()
+        await sent.record()
+    return [statuses.get(message.id) for message in messages]
 
 
-async def _deliver_claimed(message: Message, context: Context) -> MessageStatus | None:
+async def _renew(messages: list[Message], lease_seconds: float) -> set[UUID]:
+    """Extend the lease of the messages this sender still holds (status sending, its fence);
+    returns their ids: the others were taken by another sender after their lease ran out."""
+    now = utcnow()
+    fences: dict[int, list[UUID]] = {}
+    for message in messages:
+        fences.setdefault(message.attempts, []).append(message.id)
+    held: set[UUID] = set()
+    for fence, ids in fences.items():
+        query = Message.filter(id__in=ids, status=S.SENDING, attempts=fence).update(
+            locked_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        held |= {UUID(str(i)) for i in await update_returning(query)}
+    return held
+
+
+@dataclasses.dataclass
+class _Accepted:
+    message: Message
+    channel: str
+    binding: ChannelBinding
+    provider_id: str
+
+
+class Sent:
+    """A batch's messages the provider accepted, recorded together (group commit): one guarded
+    UPDATE per (channel, whether a secret is emptied) moves them to sent, only while their claim
+    is still this sender's; then in the same transaction their change-feed rows (one write per
+    tenant) and disclosure-ledger entries (one bulk insert), and after the commit their events.
+    Until recorded they stay sending under this sender's lease: a crash before the record leaves
+    them to the sweeper, and the provider sees the same idempotency key again."""
+
+    def __init__(self, statuses: dict[UUID, MessageStatus | None]) -> None:
+        self.statuses = statuses
+        self.pending: list[_Accepted] = []
+        self.since: datetime | None = None
+
+    def add(self, message: Message, channel: str, binding: ChannelBinding, provider_id: str) -> None:
+        if not self.pending:
+            self.since = utcnow()
+        self.pending.append(_Accepted(message, channel, binding, provider_id[:128]))
+
+    def due(self) -> bool:
+        return bool(self.pending) and (len(self.pending) >= GROUP_COMMIT
+                                       or utcnow() - self.since >= timedelta(seconds=GROUP_COMMIT_SECONDS))
+
+    async def record(self) -> None:
+        accepted, self.pending = self.pending, []
+        if not accepted:
+            return
+        now = utcnow()
+        groups: dict[tuple[str, bool], list[_Accepted]] = {}
+        for item in accepted:
+            groups.setdefault((item.channel, bool(item.message.secret)), []).append(item)
+        async with transaction():
+            moved: set[UUID] = set()
+            for (channel, spent), items in groups.items():
+                moved |= await _mark_sent(channel, spent, items, now)
+            done = [item for item in accepted if item.message.id in moved]
+            by_tenant: dict[UUID, list[UUID]] = {}
+            for item in done:
+                by_tenant.setdefault(item.message.tenant_id, []).append(item.message.id)
+            for tenant_id, ids in by_tenant.items():
+                change_feed.record_many(tenant_id, ChangeType.MESSAGE, ids, Op.UPDATED)
+            for item in done:
+                await events.emit(events.new_event(events.MESSAGE_STATUS_CHANGED, item.message.tenant_id, item.message.id,
+                                                   status=S.SENT.value, channel=item.channel))
+            await disclosures.record_messages(
+                [(i.message.tenant_id, i.message.customer_id, i.binding.plugin_id, i.binding.kind, i.message.id,
+                  i.message.purpose) for i in done], at=now)
+        for item in accepted:
+            if item.message.id in moved:
+                log.info("message %s sent via %s (attempt %d)", item.message.id, item.channel, item.message.attempts)
+                self.statuses[item.message.id] = S.SENT
+            else:
+                log.warning("message %s sent via %s but its claim had passed to another sender", item.message.id, item.channel)
+                self.statuses[item.message.id] = None
+
+
+async def _mark_sent(channel: str, spent: bool, items: list[_Accepted], now: datetime) -> set[UUID]:
+    """sending -> sent for ``items`` (one channel), each only at its fence: one UPDATE with the
+    provider's id per row; returns the ids it moved."""
+    conn = connections.get("default")
+    sets = ("status = {status}, channel = {channel}, provider_id = v.pid, sent_at = {now}, updated_at = {now}, "
+            "locked_until = NULL, last_error = ''" + (", body = ''" if spent else ""))
+    if conn.capabilities.dialect == "postgres":
+        sql = ("WITH changed AS (UPDATE message AS m SET " + sets.format(status="$1", channel="$2", now="$3") +
+               " FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::text[]) AS v(mid, tid, fence, pid)"
+               " WHERE m.id = v.mid AND m.tenant_id = v.tid AND m.attempts = v.fence AND m.status = $8"
+               " RETURNING m.id) SELECT id FROM changed")
+        params = [S.SENT.value, channel, now, [i.message.id for i in items], [i.message.tenant_id for i in items],
+                  [i.message.attempts for i in items], [i.provider_id for i in items], S.SENDING.value]
+    else:
+        rows = " UNION ALL ".join(["SELECT ? AS mid, ? AS tid, ? AS fence, ? AS pid"] + ["SELECT ?, ?, ?, ?"] * (len(items) - 1))
+        sql = ("UPDATE message SET " + sets.format(status="?", channel="?", now="?") + f" FROM ({rows}) AS v"
+               " WHERE message.id = v.mid AND message.tenant_id = v.tid AND message.attempts = v.fence"
+               " AND message.status = ? RETURNING id")
+        stamp = now.astimezone(timezone.utc).isoformat(" ")  # as Tortoise (and core.storage.bulk) store it
+        params = [S.SENT.value, channel, stamp, stamp]
+        for item in items:
+            params += [str(item.message.id), str(item.message.tenant_id), item.message.attempts, item.provider_id]
+        params.append(S.SENDING.value)
+    _, rows = await conn.execute_query(sql, params)
+    return {UUID(str(row["id"])) for row in rows}
+
+
+async def _deliver_claimed(message: Message, context: Context, sent: Sent | None = None) -> MessageStatus | None:
+    """One claimed message's attempt. With ``sent`` (a batch), a message the provider accepted
+    is left to be recorded with others: its status is then ``S.SENT`` until ``sent.record()``
+    says otherwise."""
     settings = get_settings()
     fence = message.attempts
     if fence > settings.outbox_max_attempts:
@@ -406,8 +552,8 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
         attachment=document,
     )
     try:
-        result = await asyncio.wait_for(binding.adapter.send(outgoing, binding.settings),
-                                        settings.outbox_send_timeout_seconds)
+        async with asyncio.timeout(settings.outbox_send_timeout_seconds):  # no task per send, as wait_for makes
+            result = await binding.adapter.send(outgoing, binding.settings)
     except SendError as exc:
         error = exc
     except TimeoutError:
@@ -415,6 +561,9 @@ async def _deliver_claimed(message: Message, context: Context) -> MessageStatus 
     except Exception as exc:  # noqa: BLE001 - an adapter bug or a network error: retry, then fail
         error = SendError(type(exc).__name__, "the channel adapter raised an unexpected error", retryable=True)
     else:
+        if sent is not None and not result.detail:
+            sent.add(message, channel, binding, result.provider_id)
+            return S.SENT
         detail = {**message.detail, channel: result.detail} if result.detail else message.detail
         if await advance(message.id, S.SENT, fence=fence, tenant_id=message.tenant_id, channel=channel,
                          provider_id=result.provider_id[:128], detail=detail, sent_at=utcnow(), locked_until=None,

@@ -208,7 +208,9 @@ def payload_of(event: DomainEvent) -> dict[str, Any]:
 async def fan_out(event: DomainEvent) -> None:
     """An event, inside the transaction that emits it: one delivery per endpoint of the tenant that
     wants it. The rows commit with the change (none if it rolls back); each is sent after the commit."""
-    endpoints = [e for e in await WebhookEndpoint.filter(tenant_id=event.tenant_id, enabled=True) if wants(e, event.name)]
+    enabled = await events.cached(("webhook_endpoints", event.tenant_id),  # once per batch of events (outbox)
+                                  lambda: WebhookEndpoint.filter(tenant_id=event.tenant_id, enabled=True))
+    endpoints = [e for e in enabled if wants(e, event.name)]
     if not endpoints:
         return
     payload = payload_of(event)

@@ -65,18 +65,26 @@ def record(tenant_id: UUID, type: str, object_id: UUID, op: Op | str = Op.UPDATE
 
 
 def record_many(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op | str = Op.UPDATED) -> None:
-    """``record`` for many objects at once (an import): one counter update and one insert."""
+    """``record`` for many objects at once (an import). Every change of a tenant recorded in one
+    transaction (``record`` and ``record_many`` calls alike, savepoints included) is written by one
+    counter update and one insert just before the commit, in the order they were recorded."""
     if not object_ids:
         return
-    op, ids, now = Op(op), list(object_ids), utcnow()
-    transactions.before_commit(lambda: _write(tenant_id, str(type), ids, op, now))
+    op, now = Op(op), utcnow()
+    transactions.before_commit_gathered(("change_log", tenant_id), _write_gathered,
+                                        (tenant_id, [(str(type), object_id, op, now) for object_id in object_ids]))
 
 
-async def _write(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op, at: datetime) -> None:
-    last = await _take_seqs(tenant_id, len(object_ids))
-    first = last - len(object_ids) + 1
+async def _write_gathered(items: list[tuple[UUID, list]]) -> None:
+    """The changes of one tenant gathered in a transaction (``record_many`` calls, in order)."""
+    await _write(items[0][0], [row for _, rows in items for row in rows])
+
+
+async def _write(tenant_id: UUID, rows: list[tuple[str, UUID, Op, datetime]]) -> None:
+    last = await _take_seqs(tenant_id, len(rows))
+    first = last - len(rows) + 1
     await bulk.insert("change_log", ("tenant_id", "seq", "type", "object_id", "op", "occurred_at"),
-                      [(tenant_id, first + i, type, object_id, op.value, at) for i, object_id in enumerate(object_ids)])
+                      [(tenant_id, first + i, type, object_id, op.value, at) for i, (type, object_id, op, at) in enumerate(rows)])
 
 
 async def _take_seqs(tenant_id: UUID, count: int) -> int:

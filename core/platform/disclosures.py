@@ -5,12 +5,14 @@ s.11); ``core.privacy.disclosures`` reads it. Rows hold ids and category names, 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import Disclosure
 from seva_crm.core.platform.plugins import get_plugins
+from seva_crm.core.storage import bulk
 
 # what a message reveals to the provider carrying it, by kind of channel
 MESSAGE_CATEGORIES = {"sms": ["name", "phone", "message text"], "whatsapp": ["name", "phone", "message text"],
@@ -41,3 +43,26 @@ async def record_message(tenant_id: UUID, customer_id: UUID | None, plugin_id: s
     categories = MESSAGE_CATEGORIES.get(kind, ["name", "contact", "message text"])
     return await record(tenant_id, customer_id, plugin_id, categories, subject_type="message", subject_id=message_id,
                         purpose=purpose)
+
+
+COLUMNS = ("id", "tenant_id", "customer_id", "provider", "recipient", "categories", "purpose", "subject_type", "subject_id",
+           "disclosed_at", "created_at", "updated_at")
+
+
+async def record_messages(sent: list[tuple[UUID, UUID | None, str, str, UUID, str]], at: datetime | None = None) -> int:
+    """``record_message`` for many sent messages at once, each ``(tenant_id, customer_id, plugin_id,
+    kind, message_id, purpose)``: one bulk insert, inside the caller's transaction (the outbox's
+    batch of outcomes). Messages to staff (no customer) have no entry. Returns the entries written."""
+    at = at or utcnow()
+    names: dict[str, str] = {}
+    rows = []
+    for tenant_id, customer_id, plugin_id, kind, message_id, purpose in sent:
+        if customer_id is None:
+            continue
+        if plugin_id not in names:
+            names[plugin_id] = provider_name(plugin_id)[:200]
+        categories = json.dumps(MESSAGE_CATEGORIES.get(kind, ["name", "contact", "message text"]))
+        rows.append((uuid4(), tenant_id, customer_id, plugin_id[:64], names[plugin_id], categories, purpose[:32], "message",
+                     message_id, at, at, at))
+    await bulk.insert("disclosure", COLUMNS, rows)
+    return len(rows)

@@ -16,7 +16,9 @@ tenant_id, ticket_id, status="open"))`` inside the transaction that changes it."
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +44,28 @@ MESSAGE_RECEIVED = "message.received"  # a customer wrote to us; data: channel, 
 Listener = Callable[[DomainEvent], Awaitable[None]]
 _listeners: list[Listener] = []
 _writers: list[tuple[Listener, frozenset[str] | None]] = []  # inside the emitting transaction, for these names (None: all)
+_reads: ContextVar[dict | None] = ContextVar("seva_event_reads", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Inside: listeners' reads through ``cached`` are made once (a job emitting an event for
+    each of many messages: a tenant's webhook endpoints are read once, not once an event)."""
+    token = _reads.set({})
+    try:
+        yield
+    finally:
+        _reads.reset(token)
+
+
+async def cached(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+    """``await load()``, once per ``key`` inside ``batch()`` (every time outside one)."""
+    reads = _reads.get()
+    if reads is None:
+        return await load()
+    if key not in reads:
+        reads[key] = await load()
+    return reads[key]
 
 
 def listen(listener: Listener) -> Listener:

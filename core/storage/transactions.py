@@ -8,7 +8,10 @@ transaction ``after_commit`` runs the callback at once (the write already commit
 
 ``before_commit`` callbacks run inside the outermost transaction, as its last statements: the
 change feed (``core.platform.changes``) writes its rows there, so they commit with the change and
-take their per-tenant lock only for the moment before the commit."""
+take their per-tenant lock only for the moment before the commit. ``before_commit_gathered``
+gathers items under a key: however many blocks of the transaction (savepoints included) add to
+one key, a single callback writes them all (N changes of a tenant are one counter bump and one
+INSERT)."""
 
 from __future__ import annotations
 
@@ -52,7 +55,10 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
             if outer_before is None:  # the outermost block: its last statements before the commit
                 index = 0
                 while index < len(mine_before):  # a callback may add another
-                    await mine_before[index]()
+                    callback = mine_before[index]
+                    if isinstance(callback, _BeforeGathered):
+                        callback.absorb(mine_before[index + 1:])
+                    await callback()
                     index += 1
     finally:
         _pending.reset(token)
@@ -78,6 +84,42 @@ def before_commit(callback: Callable[[], Awaitable[None]]) -> None:
     if pending is None:
         raise TransactionMisuse("before_commit needs core.storage.transactions.transaction() around the change")
     pending.append(callback)
+
+
+class _BeforeGathered:
+    """One before-commit callback for the items gathered under ``key`` (see ``before_commit_gathered``)."""
+
+    def __init__(self, key: object, run: Callable[[list], Awaitable[None]]) -> None:
+        self.key, self.run = key, run
+        self.items: list = []
+
+    def absorb(self, later: list) -> None:
+        """Take over the items of later callbacks of the same key (savepoints that committed into
+        this transaction), which then write nothing."""
+        for other in later:
+            if isinstance(other, _BeforeGathered) and other is not self and other.key == self.key:
+                self.items.extend(other.items)
+                other.items = []
+
+    async def __call__(self) -> None:
+        if self.items:
+            await self.run(self.items)
+
+
+def before_commit_gathered(key: object, run: Callable[[list], Awaitable[None]], item: object) -> None:
+    """Like ``before_commit(lambda: run([item]))``, but every item added under ``key`` in the
+    transaction reaches one call of ``run``, in the order they were added (items of a savepoint
+    that rolls back are dropped with it). ``run`` is the same function for a key."""
+    pending = _before.get()
+    if pending is None:
+        raise TransactionMisuse("before_commit needs core.storage.transactions.transaction() around the change")
+    for callback in reversed(pending):
+        if isinstance(callback, _BeforeGathered) and callback.key == key:
+            callback.items.append(item)
+            return
+    gathered = _BeforeGathered(key, run)
+    gathered.items.append(item)
+    pending.append(gathered)
 
 
 def holding() -> bool:
