@@ -105,14 +105,9 @@ async def test_a_bangladeshi_invoice_in_bengali(make_tenant):
         (await t.api.ok(PDF, id=to_global_id("Invoice", invoice.id), l="EN"))["invoice"]["pdfBase64"]))))
 
 
-async def test_fonts_are_prepared_once_per_process_and_cut_down():
+def test_the_fonts_character_maps_are_read_once_per_process():
     fonts = pdf.Fonts()
     path, chars = fonts.get("NotoSansBengali", "B")
-    assert fonts.get("NotoSansBengali", "B") == (path, chars)  # the second document reuses it
-    assert path.stat().st_size < (pdf.FONTS / "NotoSansBengali-Bold.ttf").stat().st_size
-    assert {ord("ক"), ord("৳"), ord("₹"), ord("A")} <= chars and ord("Ж") not in chars
-    path.unlink()  # a temp cleaner took it from a long-lived worker: prepared again
-    assert fonts.get("NotoSansBengali", "B") == (path, chars) and path.exists()
-    full_path, full = fonts.get(pdf.FULL)
-    assert full_path == pdf.FONTS / "NotoSans-Regular.ttf" and ord("Ж") in full  # what no cut-down font has
-
+    assert path == pdf.FONTS / "NotoSansBengali-Bold.ttf" and {ord("ক"), ord("৳"), ord("₹"), ord("A")} <= chars
+    again = fonts.get("NotoSansBengali", "B")
+    assert again[1] is chars  # the second document reuses it

@@ -14,34 +14,30 @@ before their consonant), so text goes through HarfBuzz (fpdf2's ``set_text_shapi
 What a render costs is mostly the fonts: fpdf2 parses each font it is given and subsets each one
 into the document, even one the document never uses. So:
 
-- each font is cut down once per process (``Fonts``), the first time a document needs it, to the
-  characters invoices are written in (Latin, punctuation, ₹ and its own script), keeping its
-  shaping tables, and kept in a temporary file (fpdf2 reads fonts from files) with its character
-  map: a render opens that small file, not the full one;
 - a document gets only the fonts it uses: its language's family (regular and bold) up front,
   another one only when a character needs it (``get_fallback_font``, fpdf2's hook for choosing
   a fallback: a Bengali name on a Hindi invoice brings Noto Sans Bengali, in the weight it is
-  written in). A character none of the cut-down fonts has falls back to the whole Noto Sans
-  (Greek, Cyrillic, Vietnamese, ...), as before;
+  written in); the fonts' character maps, which that choice needs, are read once per process
+  (``Fonts``);
+- fontTools' copy of each font loses its shaping tables once loaded (``_without_layout_tables``:
+  HarfBuzz reads them from the file, and the embedded font drops them anyway), which saves most
+  of the subsetting time;
 - fpdf2 still subsets every font it embeds to the glyphs the document uses, so the PDF stays
-  small; fontTools' copy of a font loses its shaping tables once loaded
-  (``_without_layout_tables``: HarfBuzz reads them from the file, and the embedded font drops
-  them anyway), which saves most of the subsetting time.
+  small (about 21 KiB).
+
+Cutting Noto Sans down to Latin (a tenth of its size) would save about a quarter of an English
+render more, but takes fontTools 4 to 5 seconds per weight, once per process: not done at run
+time (it could be shipped cut down by ``fonts/refresh.sh``).
 
 bench/invoice_send.py measures it (bench/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import io
-import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
-from fontTools import subset as ftsubset
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -56,63 +52,26 @@ from seva_crm.core.models import Customer, Invoice, PaymentLink, TenantProfile
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILIES = {"en": "NotoSans", "hi": "NotoSansDevanagari", "bn": "NotoSansBengali"}
-FULL = "NotoSansFull"  # the whole Noto Sans, for a character no cut-down font has
 STYLES = {"": "Regular", "B": "Bold"}
-
-_COMMON = [range(0x20, 0x7F), range(0xA0, 0x100), range(0x2000, 0x2070), [0x20B9, 0x2212, 0x25CC]]  # ₹, minus, dotted circle
-KEEP: dict[str, list] = {  # the characters each family is cut down to (with its script's shaping)
-    "NotoSans": [*_COMMON, range(0x100, 0x250)],  # Latin-1 and Latin Extended-A/B
-    "NotoSansDevanagari": [*_COMMON, range(0x900, 0x980), range(0x1CD0, 0x1D00), range(0xA8E0, 0xA900)],
-    "NotoSansBengali": [*_COMMON, range(0x964, 0x966), range(0x980, 0xA00)],
-}
-FALLBACKS = ("NotoSans", "NotoSansDevanagari", "NotoSansBengali", FULL)  # in the order they are tried
+FALLBACKS = ("NotoSansDevanagari", "NotoSansBengali", "NotoSans")  # tried in this order; Noto Sans has the most
 
 
 class Fonts:
-    """The fonts, prepared once per process: each (family, style) cut down to ``KEEP`` the first
-    time it is asked for, written to a temporary folder (removed at exit) for fpdf2 to open, with
-    the set of characters it has. Thread-safe (renders run in worker threads). A forked child
-    prepares its own (its parent removes its folder when it exits), and a file gone from the
-    temporary folder (a cleaner's age limit, in a long-lived worker) is prepared again."""
+    """The fonts' character maps, read once per process (fpdf2 opens the file itself for each
+    document: it subsets its own copy of the font into it). Thread-safe (renders run in worker
+    threads)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._dir: Path | None = None
-        self._files: dict[tuple[str, str], tuple[Path, frozenset[int]]] = {}
+        self._chars: dict[Path, frozenset[int]] = {}
 
     def get(self, family: str, style: str = "") -> tuple[Path, frozenset[int]]:
         """The file of ``family`` in ``style`` ("" or "B") and the characters it has."""
-        key = (family, style)
+        path = FONTS / f"{family}-{STYLES[style]}.ttf"
         with self._lock:
-            if self._pid != os.getpid():
-                self._pid, self._dir, self._files = os.getpid(), None, {}
-            found = self._files.get(key)
-            if found is None or not found[0].exists():
-                found = self._files[key] = self._prepare(family, style)
-            return found
-
-    def _prepare(self, family: str, style: str) -> tuple[Path, frozenset[int]]:
-        source = FONTS / f"{'NotoSans' if family == FULL else family}-{STYLES[style]}.ttf"
-        if family == FULL:
-            return source, frozenset(TTFont(source, lazy=True).getBestCmap())
-        if self._dir is None or not self._dir.exists():
-            self._dir = Path(tempfile.mkdtemp(prefix="seva-fonts-"))
-            atexit.register(_remove, self._dir, os.getpid())
-        options = ftsubset.Options(layout_features=["*"], name_IDs=["*"], name_languages=["*"], notdef_outline=True,
-                                   hinting=False, glyph_names=False, drop_tables=[*ftsubset.Options().drop_tables, "meta"])
-        font = TTFont(source)
-        subsetter = ftsubset.Subsetter(options)
-        subsetter.populate(unicodes=[c for block in KEEP[family] for c in block])
-        subsetter.subset(font)
-        target = self._dir / source.name
-        font.save(target)
-        return target, frozenset(font.getBestCmap())
-
-
-def _remove(folder: Path, pid: int) -> None:
-    if os.getpid() == pid:  # not from a forked child
-        shutil.rmtree(folder, ignore_errors=True)
+            if path not in self._chars:
+                self._chars[path] = frozenset(TTFont(path, lazy=True).getBestCmap())
+            return path, self._chars[path]
 
 
 FONT_CACHE = Fonts()
@@ -192,8 +151,8 @@ class _Pdf(FPDF):
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:
         """fpdf2's hook for a character the current font lacks: a name or an address may be in any
-        of the three scripts (or another), and ₹/৳ in any text. The first family that has it, in
-        the weight asked for (regular if the family has no such weight), added now."""
+        of the three scripts, and ₹/৳ in any text. The first family that has it, in the weight
+        asked for, added now."""
         style = "B" if "B" in style else ""
         for family in FALLBACKS:
             if family != self.family and ord(char) in FONT_CACHE.get(family, style)[1]:
