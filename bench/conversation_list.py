@@ -23,16 +23,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
-
-ROOT = Path(__file__).resolve().parent.parent
+from _common import bench_parser, database, interleaved, ratios, run, spread, tenant  # bench/_common.py
 
 
 class Statements(logging.Handler):
@@ -58,33 +53,31 @@ class Statements(logging.Handler):
 async def seed(n: int):
     from tortoise.transactions import in_transaction
 
-    from seva_crm.core.common.enums import Region
-    from seva_crm.core.identity.tenants import create_tenant
     from seva_crm.core.models import Conversation, Customer, InboundMessage, Message
 
-    tenant, _ = await create_tenant("Bench Centre", Region.IN, "owner@bench.example.com", "bench-password-0123456789")
+    t = await tenant()
     now = datetime.now(timezone.utc)
     for start in range(0, n, 1000):
         customers, inbound, outbound, rows = [], [], [], []
         for i in range(start, min(n, start + 1000)):
             at = now - timedelta(minutes=i)
-            c = Customer(tenant_id=tenant.id, name=f"Customer {i:06d}", phone=f"+9198{i:08d}")
+            c = Customer(tenant_id=t.id, name=f"Customer {i:06d}", phone=f"+9198{i:08d}")
             customers.append(c)
-            inbound += [InboundMessage(tenant_id=tenant.id, customer_id=c.id, channel="whatsapp", provider_id=f"w.{i}.{j}",
+            inbound += [InboundMessage(tenant_id=t.id, customer_id=c.id, channel="whatsapp", provider_id=f"w.{i}.{j}",
                                        sender=c.phone, body=f"question {j}", received_at=at + timedelta(seconds=j))
                         for j in range(i % 4 + 1)]
             if i % 2:
-                outbound.append(Message(tenant_id=tenant.id, customer_id=c.id, purpose="service", template="conversation_reply",
+                outbound.append(Message(tenant_id=t.id, customer_id=c.id, purpose="service", template="conversation_reply",
                                         body=f"answer {i}", channel="whatsapp", status="sent", idempotency_key=f"r{i}",
                                         created_at=at + timedelta(seconds=10)))
-            rows.append(Conversation(tenant_id=tenant.id, customer_id=c.id, last_inbound_at=at + timedelta(seconds=i % 4),
+            rows.append(Conversation(tenant_id=t.id, customer_id=c.id, last_inbound_at=at + timedelta(seconds=i % 4),
                                      last_read_at=at + timedelta(seconds=1) if i % 3 == 0 else None, updated_at=at))
         async with in_transaction():
             await Customer.bulk_create(customers, batch_size=500)
             await InboundMessage.bulk_create(inbound, batch_size=500)
             await Message.bulk_create(outbound, batch_size=500)
             await Conversation.bulk_create(rows, batch_size=500)
-    return tenant.id
+    return t.id
 
 
 async def page_rows(tenant_id, size: int):
@@ -120,20 +113,10 @@ async def per_row(tenant_id, size: int) -> list[tuple]:
     return out
 
 
-def spread(values: list[float], fmt: str = "{:.2f}") -> str:
-    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
-
-
 async def bench(args: argparse.Namespace, label: str) -> None:
     from tortoise import connections
 
-    from seva_crm.core.common.settings import get_settings
-    from seva_crm.core.platform.database import close_db, init_db, migrate
-
-    settings = get_settings()
-    await migrate(settings)
-    await init_db(settings)
-    try:
+    async with database() as settings:
         t0 = time.perf_counter()
         tenant_id = await seed(args.conversations)
         print(f"{label}: seeded {args.conversations} conversations in {time.perf_counter() - t0:.1f}s")
@@ -147,38 +130,29 @@ async def bench(args: argparse.Namespace, label: str) -> None:
             counts[name] = seen.count
         if answers["batched"] != answers["per-row"]:
             sys.exit("the two sides disagree: not timing")
-        times: dict[str, list[float]] = {name: [] for name in sides}
-        for round_ in range(args.rounds):
-            order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
-            for name in order:
+        def pages(work):
+            async def timed() -> float:  # ms per page, over --repeat pages
                 t = time.perf_counter()
                 for _ in range(args.repeat):
-                    await sides[name](tenant_id, args.page)
-                times[name].append((time.perf_counter() - t) * 1000 / args.repeat)
+                    await work(tenant_id, args.page)
+                return (time.perf_counter() - t) * 1000 / args.repeat
+            return timed
+
+        times = await interleaved(args.rounds, {name: pages(work) for name, work in sides.items()})
         for name in sides:
             print(f"{name:>8}: {spread(times[name])} ms per page of {args.page} (min / median / max over {args.rounds} rounds); "
                   f"{counts[name]} statements per page")
-        ratios = [p / b for p, b in zip(times["per-row"], times["batched"], strict=True)]
-        print(f"per-row/batched time ratio per round: {spread(ratios)}")
-    finally:
-        await close_db()
+        print(f"per-row/batched time ratio per round: {spread(ratios(times['per-row'], times['batched']))}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args() -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--conversations", type=int, default=2000)
     parser.add_argument("--page", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=20, help="pages read per side and round")
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
-    where = scratch(args.postgres, args.database_url)
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url,
-                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
-    sys.path.insert(0, str(ROOT))
-    run_in(where, bench(args, where.label))
+    return parser.parse_args()
 
 
 if __name__ == "__main__":
-    main()
+    run(parse_args(), bench)

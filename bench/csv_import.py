@@ -15,25 +15,16 @@ rounds.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
-
-ROOT = Path(__file__).resolve().parent.parent
+from _common import alternate, bench_parser, database, run, spread, tenant  # bench/_common.py
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args():
+    p = bench_parser(__doc__)
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
-    p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
     return p.parse_args()
 
 
@@ -64,52 +55,46 @@ def make_csv(n: int) -> tuple[str, int]:
     return "\n".join(lines) + "\n", bad
 
 
-def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
-
-
 async def bench(args, label: str) -> None:
     from seva_crm.core.common.enums import Region
     from seva_crm.core.common.errors import DomainError
     from seva_crm.core.common.principal import TenantScope
-    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.customers import identifiers, import_checks
     from seva_crm.core.common.security import utcnow
     from seva_crm.core.customers.csv_import import CUSTOMER_COLUMNS, import_csv
     from seva_crm.core.models import Customer, CustomerIdentifier
     from seva_crm.core.storage import bulk
     from seva_crm.core.storage.transactions import transaction
-    from seva_crm.core.identity.tenants import create_tenant
-    from seva_crm.core.platform.database import close_db, init_db, migrate
 
-    settings = get_settings()
-    await migrate(settings)
-    await init_db(settings)
     text, bad = make_csv(args.rows)
     numbers = [line.rsplit(",", 1)[1] for line in text.splitlines()[1:]]
     rates, floors, ratios, shares = [], [], [], []
-    try:
+    async with database():
         for round_ in range(args.rounds):
-            tenant, _ = await create_tenant("Bench Centre", Region.IN, f"owner-{uuid.uuid4().hex[:8]}@bench.example.com",
-                                            "bench-password-0123456789")
-            other, _ = await create_tenant("Floor Centre", Region.IN, f"owner-{uuid.uuid4().hex[:8]}@bench.example.com",
-                                           "bench-password-0123456789")
+            target = await tenant("Bench Centre")
+            other = await tenant("Floor Centre")
             now = utcnow()
             bare = [(uuid.uuid4(), other.id, now, now, f"Customer {i}", f"+9198{i:08d}", f"person{i}@example.com", "", None, "",
                      "en", "[]", "", "[]", "cstmr", None) for i in range(args.rows - bad)]
-            times = {}
-            for side in (("import", "floor") if round_ % 2 == 0 else ("floor", "import")):
+
+            async def import_side(target=target):
                 t0 = time.perf_counter()
-                if side == "import":
-                    result = await import_csv(TenantScope(tenant.id, tenant.region), text)
-                else:
-                    async with transaction():
-                        await bulk.insert("customer", CUSTOMER_COLUMNS, bare)
-                times[side] = time.perf_counter() - t0
+                done = await import_csv(TenantScope(target.id, target.region), text)
+                return time.perf_counter() - t0, done
+
+            async def floor_side(bare=bare):
+                t0 = time.perf_counter()
+                async with transaction():
+                    await bulk.insert("customer", CUSTOMER_COLUMNS, bare)
+                return time.perf_counter() - t0, None
+
+            sides = await alternate(round_, {"import": import_side, "floor": floor_side})
+            times = {side: elapsed for side, (elapsed, _) in sides.items()}
+            result = sides["import"][1]
             assert result.imported == args.rows - bad, (result.imported, len(result.errors))
             assert len(result.errors) == bad
             kept = sum(1 for i, n in enumerate(numbers) if n and i % 1000 not in (1, 2, 3, 4))  # rows 1-4 of each 1000 are bad
-            assert await CustomerIdentifier.filter(tenant_id=tenant.id).count() == kept
+            assert await CustomerIdentifier.filter(tenant_id=target.id).count() == kept
             assert await Customer.filter(tenant_id=other.id).count() == result.imported  # the floor wrote as many customers
             rates.append(args.rows / times["import"])
             floors.append(len(bare) / times["floor"])
@@ -124,23 +109,12 @@ async def bench(args, label: str) -> None:
                 except (DomainError, ValueError):
                     pass
             shares.append((time.perf_counter() - t0) / times["import"])
-    finally:
-        await close_db()
     print(f"database: {label} | rows: {args.rows:,} ({bad} bad, each reported) | {args.rounds} rounds (min / median / max)")
-    print(f"import rows/s:                          {spread(rates)}")
-    print(f"floor rows/s (bare customer insert):    {spread(floors)}")
+    print(f"import rows/s:                          {spread(rates, '{:,.0f}')}")
+    print(f"floor rows/s (bare customer insert):    {spread(floors, '{:,.0f}')}")
     print(f"import time / floor time:               {spread(ratios, '{:.1f}')}")
     print(f"phone + email + Aadhaar checks' share:  {spread(shares, '{:.0%}')}")
 
 
-def main() -> None:
-    args = parse_args()
-    where = scratch(args.postgres, args.database_url)
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url,
-                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
-    sys.path.insert(0, str(ROOT))
-    run_in(where, bench(args, where.label))
-
-
 if __name__ == "__main__":
-    main()
+    run(parse_args(), bench)

@@ -14,43 +14,27 @@ the rounds, and the PDF's size.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-from scratch import run_in, scratch  # bench/scratch.py: the throwaway database
-
-ROOT = Path(__file__).resolve().parent.parent
+from _common import bench_parser, database, interleaved, ratios, run, spread, tenant  # bench/_common.py
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args():
+    p = bench_parser(__doc__)
     p.add_argument("--messages", type=int, default=40)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--database-url", help="an empty database to use (default: SQLite file in a temp dir)")
-    p.add_argument("--postgres", action="store_true", help="create and drop a throwaway database on 127.0.0.1:5432")
     return p.parse_args()
-
-
-def spread(values: list[float], fmt: str = "{:.2f}") -> str:
-    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 async def bench(args, label: str) -> None:
     from seva_crm.core import jobs
     from seva_crm.core.billing import invoices, sending
-    from seva_crm.core.common.enums import MessageStatus, Region
+    from seva_crm.core.common.enums import MessageStatus
     from seva_crm.core.common.principal import TenantScope
-    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.customers.customers import create_customer
-    from seva_crm.core.identity.tenants import create_tenant
     from seva_crm.core.messaging import outbox
     from seva_crm.core.models import Message
-    from seva_crm.core.platform.database import close_db, init_db, migrate
     from seva_crm.core.platform.plugins import Plugins, set_plugins
     from seva_crm.plugin_api import PluginManifest, Purpose, SendResult, hookimpl
 
@@ -76,65 +60,50 @@ async def bench(args, label: str) -> None:
         def seva_notification_channels(self) -> list:
             return [Keeper()]
 
-    settings = get_settings()
-    await migrate(settings)
-    await init_db(settings)
-    set_plugins(Plugins(discover=False, extra=(KeeperPlugin(),)))
-    jobs.setup_jobs("", namespace=f"bench-{uuid.uuid4().hex[:8]}")  # sends are enqueued there and never run: we deliver
-    tenant, _ = await create_tenant("Bench Centre", Region.IN, f"owner-{uuid.uuid4().hex[:8]}@bench.example.com",
-                                    "bench-password-0123456789")
-    scope = TenantScope(tenant.id, tenant.region)
-    customer = await create_customer(scope, {"name": "आशा देवी", "email": "asha@bench.example.com", "language": "hi"})
-    invoice = await invoices.create_invoice(scope, {"customer_id": customer.id, "lines": [
-        {"description": "Annual plan", "unit_amount": 15000000, "tax_rate_bp": 1800, "hsn_sac": "998422"}]})
-    reference = {"kind": sending.KIND, "id": str(invoice.id), "language": "hi"}
+    async with database():
+        set_plugins(Plugins(discover=False, extra=(KeeperPlugin(),)))
+        jobs.setup_jobs("", namespace=f"bench-{uuid.uuid4().hex[:8]}")  # sends are enqueued there and never run: we deliver
+        t = await tenant()
+        scope = TenantScope(t.id, t.region)
+        customer = await create_customer(scope, {"name": "आशा देवी", "email": "asha@bench.example.com", "language": "hi"})
+        invoice = await invoices.create_invoice(scope, {"customer_id": customer.id, "lines": [
+            {"description": "Annual plan", "unit_amount": 15000000, "tax_rate_bp": 1800, "hsn_sac": "998422"}]})
+        reference = {"kind": sending.KIND, "id": str(invoice.id), "language": "hi"}
 
-    async def batch(with_pdf: bool) -> float:
-        ids = [(await outbox.queue_message(tenant.id, customer.id, purpose=Purpose.SERVICE, template=sending.TEMPLATE,
-                                           body=f"Invoice {invoice.number}", only_channel="keeper",
-                                           attachment=reference if with_pdf else None)).id
-               for _ in range(args.messages)]
-        t0 = time.perf_counter()
-        for message_id in ids:
-            assert await outbox.deliver(message_id) is MessageStatus.SENT
-        elapsed = time.perf_counter() - t0
-        for message_id in ids:
-            document = kept.pop(message_id)
-            if with_pdf:
-                assert document.filename == f"{invoice.number}.pdf" and document.content.startswith(b"%PDF")
-            else:
-                assert document is None
-        return elapsed / args.messages * 1000
+        async def batch(with_pdf: bool) -> float:
+            ids = [(await outbox.queue_message(t.id, customer.id, purpose=Purpose.SERVICE, template=sending.TEMPLATE,
+                                               body=f"Invoice {invoice.number}", only_channel="keeper",
+                                               attachment=reference if with_pdf else None)).id
+                   for _ in range(args.messages)]
+            t0 = time.perf_counter()
+            for message_id in ids:
+                assert await outbox.deliver(message_id) is MessageStatus.SENT
+            elapsed = time.perf_counter() - t0
+            for message_id in ids:
+                document = kept.pop(message_id)
+                if with_pdf:
+                    assert document.filename == f"{invoice.number}.pdf" and document.content.startswith(b"%PDF")
+                else:
+                    assert document is None
+            return elapsed / args.messages * 1000
 
-    with_ms, without_ms, ratios, size = [], [], [], 0
-    try:
-        await batch(True)  # warm up (fonts, shaping)
-        await batch(False)
-        for r in range(args.rounds):
-            order = (True, False) if r % 2 == 0 else (False, True)
-            times = {side: await batch(side) for side in order}
-            with_ms.append(times[True])
-            without_ms.append(times[False])
-            ratios.append(times[True] / times[False])
-        sent = await Message.filter(tenant_id=tenant.id, status=MessageStatus.SENT).count()
+        async def with_pdf() -> float:
+            return await batch(True)
+
+        async def without() -> float:
+            return await batch(False)
+
+        await with_pdf()  # warm up (fonts, shaping)
+        await without()
+        times = await interleaved(args.rounds, {"with": with_pdf, "without": without})
+        sent = await Message.filter(tenant_id=t.id, status=MessageStatus.SENT).count()
         assert sent == (args.rounds + 1) * 2 * args.messages, sent
-        size = len((await sending._render(tenant.id, reference)).content)
-    finally:
-        await close_db()
+        size = len((await sending._render(t.id, reference)).content)
     print(f"database: {label} | {args.messages} messages per side per round | {args.rounds} rounds (min / median / max)")
-    print(f"ms per send, PDF rendered at send: {spread(with_ms)}  (PDF {size / 1024:.0f} KiB)")
-    print(f"ms per send, no attachment:        {spread(without_ms)}")
-    print(f"ratio with / without:              {spread(ratios)}")
-
-
-def main() -> None:
-    args = parse_args()
-    where = scratch(args.postgres, args.database_url)
-    os.environ.update(SEVA_ENV="development", SEVA_DATA_DIR=where.tmp, SEVA_DATABASE_URL=where.url,
-                      SEVA_SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnop")
-    sys.path.insert(0, str(ROOT))
-    run_in(where, bench(args, where.label))
+    print(f"ms per send, PDF rendered at send: {spread(times['with'])}  (PDF {size / 1024:.0f} KiB)")
+    print(f"ms per send, no attachment:        {spread(times['without'])}")
+    print(f"ratio with / without:              {spread(ratios(times['with'], times['without']))}")
 
 
 if __name__ == "__main__":
-    main()
+    run(parse_args(), bench)

@@ -291,15 +291,18 @@ class Invoice:
         return base64.b64encode(await invoice_pdf(self, language.value if language else None)).decode()
 
     @strawberry.field(description="The invoice's tax invoice fields: GST (CGST + SGST or IGST, place of supply) in India, "
-                                  "Mushak-6.3 VAT in Bangladesh (costs a few queries: ask for one invoice at a time)")
-    async def tax_invoice(self: InvoiceRow, info: Info) -> TaxInvoice:
+                                  "Mushak-6.3 VAT in Bangladesh, the total in words in `language` (default: the customer's) "
+                                  "and in English (costs a few queries: ask for one invoice at a time)")
+    async def tax_invoice(self: InvoiceRow, info: Info, language: Language | None = None) -> TaxInvoice:
         tenant = await TenantRow.get(id=self.tenant_id).only("id", "locale")
-        return to_graphql(await tax_invoice.tax_invoice(self), tenant.locale)
+        t = await tax_invoice.tax_invoice(self)
+        return to_graphql(t, tenant.locale, language.value if language else t.recipient_language)
 
-    @strawberry.field(description="The invoice as a self-contained HTML page to send the customer "
+    @strawberry.field(description="The invoice as a self-contained HTML page to send the customer, in `language` (default: "
+                                  "the customer's): money, dates and the total in words (with the English words) "
                                   "(costs a few queries: ask for one invoice at a time)")
-    async def html(self: InvoiceRow) -> str:
-        return await invoice_html(self)
+    async def html(self: InvoiceRow, language: Language | None = None) -> str:
+        return await invoice_html(self, language.value if language else None)
 
 
 @strawberry.type(description="Dashboard figures in one currency, in minor units.")

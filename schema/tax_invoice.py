@@ -9,9 +9,11 @@ import strawberry
 from strawberry import Info
 
 from seva_crm.core.billing import tax_invoice as core
+from seva_crm.core.billing import words
 from seva_crm.core.common import localise
 from seva_crm.core.common.enums import Role as CoreRole
 from seva_crm.schema.customers import customer_id
+from seva_crm.schema.enums import Language
 from seva_crm.core.common.errors import DomainError
 from seva_crm.schema.errors import UserError, user_errors
 from seva_crm.schema.permissions import needs
@@ -65,11 +67,16 @@ class TaxInvoice:
     vat: BigInt
     supplementary_duty: BigInt
     total: BigInt
-    total_in_words: str
+    language: Language = strawberry.field(description="The language of totalInWords: the one asked for, else the customer's")
+    total_in_words: str = strawberry.field(description="The total in words in `language`, Indian numbering (lakh, crore), e.g. "
+                                                       "'एक लाख सतहत्तर हज़ार रुपये मात्र'")
+    total_in_words_english: str = strawberry.field(description="The total in words in English, e.g. 'One Lakh Seventy-Seven Thousand "
+                                                               "Rupees Only' (printed under the reader's language on the page and PDF)")
     total_text: str = strawberry.field(description="The total as the tenant's locale writes it, e.g. ₹1,77,000.00")
 
 
-def to_graphql(t: core.TaxInvoice, language: str) -> TaxInvoice:
+def to_graphql(t: core.TaxInvoice, locale: str, language: str) -> TaxInvoice:
+    """``locale``: the tenant's (for ``totalText``); ``language``: the reader's (for the words)."""
     def party(p: core.Party) -> TaxParty:
         return TaxParty(name=p.name, address=p.address, tax_id=p.tax_id, state=p.state, state_code=p.state_code)
 
@@ -78,7 +85,8 @@ def to_graphql(t: core.TaxInvoice, language: str) -> TaxInvoice:
         supplier=party(t.supplier), recipient=party(t.recipient), inter_state=t.inter_state, place_of_supply=t.place_of_supply,
         currency=t.currency, lines=[TaxInvoiceLine(**vars(line)) for line in t.lines], taxable=t.taxable, cgst=t.cgst, sgst=t.sgst,
         igst=t.igst, vat=t.vat, supplementary_duty=t.supplementary_duty, total=t.total,
-        total_in_words=localise.money_in_words(t.total, t.currency), total_text=localise.money(t.total, t.currency, language),
+        language=Language(words.reader_language(language)), total_in_words=words.money_in_words(t.total, t.currency, language),
+        total_in_words_english=localise.money_in_words(t.total, t.currency), total_text=localise.money(t.total, t.currency, locale),
     )
 
 

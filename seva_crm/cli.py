@@ -13,7 +13,7 @@ from uuid import UUID
 
 import typer
 
-from seva_crm.core.common.enums import Region, Role
+from seva_crm.core.common.enums import Language, Region, Role
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.common.ids import from_global_id, to_global_id
 from seva_crm.core.common.settings import ConfigError, get_settings
@@ -786,7 +786,8 @@ def billing_run_command(
 def billing_pdf_command(
     invoice: Annotated[str, typer.Argument(help="The invoice's id as the API shows it")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the PDF")],
-    language: Annotated[Optional[str], typer.Option("--language", help="en, hi or bn (default: the customer's)")] = None,
+    language: Annotated[Optional[Language], typer.Option("--language", case_sensitive=False,
+                                                         help="en, hi or bn (default: the customer's)")] = None,
 ) -> None:
     """Write an invoice's printable PDF."""
     from seva_crm.core.billing.pdf import invoice_pdf
@@ -796,7 +797,7 @@ def billing_pdf_command(
 
     async def render() -> bytes | None:
         row = await Invoice.get_or_none(id=invoice_id)
-        return await invoice_pdf(row, language) if row else None
+        return await invoice_pdf(row, language.value if language else None) if row else None
 
     data = run(render())
     if data is None:

@@ -52,3 +52,12 @@ def test_the_command_line_reports_a_dry_run_and_refuses_a_bad_date(seva):  # noq
     assert "dry run, nothing written: 0 change(s) for 2026-04-01" in out
     bad = seva("billing", "run", "--as-of", "1 April", check=False)
     assert bad.returncode != 0 and "--as-of" in bad.stderr
+
+
+def test_the_pdf_command_refuses_a_language_it_cannot_print(seva, tmp_path):  # noqa: F811
+    bad = seva("billing", "pdf", "00000000-0000-0000-0000-000000000001", "--out", str(tmp_path / "x.pdf"), "--language", "ta",
+               check=False)
+    assert bad.returncode != 0 and "--language" in bad.stderr and not (tmp_path / "x.pdf").exists()
+    missing = seva("billing", "pdf", "00000000-0000-0000-0000-000000000001", "--out", str(tmp_path / "x.pdf"), "--language", "HI",
+                   check=False)
+    assert missing.returncode != 0 and "no invoice" in missing.stderr  # the language was taken; the invoice is not there

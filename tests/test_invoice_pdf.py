@@ -10,7 +10,7 @@ import io
 import zxingcpp
 from pypdf import PdfReader
 
-from seva_crm.core.billing import invoices
+from seva_crm.core.billing import invoices, pdf
 from seva_crm.core.billing.settings import update_billing_settings
 from seva_crm.core.billing.tax_invoice import set_customer_tax
 from seva_crm.core.common.enums import Region
@@ -25,6 +25,19 @@ PDF = "query($id: ID!, $l: Language) { invoice(id: $id) { number pdfBase64(langu
 def read(pdf_base64: str) -> tuple[PdfReader, str]:
     reader = PdfReader(io.BytesIO(base64.b64decode(pdf_base64)))
     return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def embedded_fonts(reader: PdfReader) -> list[str]:
+    """Every font program in the file (not only those the pages name), by name."""
+    found = []
+    for number in range(1, int(reader.trailer["/Size"])):
+        try:
+            obj = reader.get_object(number)
+        except Exception:  # noqa: BLE001 - a free object number
+            continue
+        if hasattr(obj, "get") and obj.get("/Type") == "/Font" and obj.get("/Subtype") == "/Type0":
+            found.append(str(obj["/BaseFont"]).split("+")[-1])
+    return sorted(found)
 
 
 def fonts_of(reader: PdfReader) -> set[str]:
@@ -53,6 +66,9 @@ async def test_an_indian_invoice_in_hindi(tenant):
     assert "मार्च" in text  # the date's month in Hindi, not 2026-03-11
     assert "2026-03" not in text
     assert any(name.startswith("NotoSansDevanagari") for name in fonts_of(reader))
+    # only the fonts it uses are in the file (Devanagari has Latin, digits and ₹), each cut down to its glyphs
+    assert embedded_fonts(reader) == ["NotoSansDevanagari", "NotoSansDevanagariBold"]
+    assert len(base64.b64decode(body["pdfBase64"])) < 60_000  # the two fonts alone are 440 kB whole
     [qr] = [img for page in reader.pages for img in page.images]
     [code] = zxingcpp.read_barcodes(qr.image)
     assert code.text.startswith("upi://pay?pa=sevakendra%40okaxis") and "am=177000.00" in code.text
@@ -82,4 +98,16 @@ async def test_a_bangladeshi_invoice_in_bengali(make_tenant):
     english = read((await t.api.ok(PDF, id=to_global_id("Invoice", invoice.id), l="EN"))["invoice"]["pdfBase64"])[1]
     assert "Tax Invoice (Mushak-6.3)" in english and "৳3,450.00" in english and "Time of issue" in english
     assert "Pay online: https://pay.example/i/abc123" in english
+    # the Bengali address comes from the Bengali font on an English page, and the line after it
+    # is still in the page's own font (fpdf2 alone lost it after such a line)
+    assert "ঢাকা" in english and "BIN: 004567891" in english, english
+    assert "NotoSansBengali" in embedded_fonts(PdfReader(io.BytesIO(base64.b64decode(
+        (await t.api.ok(PDF, id=to_global_id("Invoice", invoice.id), l="EN"))["invoice"]["pdfBase64"]))))
 
+
+def test_the_fonts_character_maps_are_read_once_per_process():
+    fonts = pdf.Fonts()
+    path, chars = fonts.get("NotoSansBengali", "B")
+    assert path == pdf.FONTS / "NotoSansBengali-Bold.ttf" and {ord("ক"), ord("৳"), ord("₹"), ord("A")} <= chars
+    again = fonts.get("NotoSansBengali", "B")
+    assert again[1] is chars  # the second document reuses it

@@ -162,3 +162,40 @@ async def test_customer_tax_ids_are_checked_for_the_tenants_country(tenant):
     body = await tenant.api.ok("mutation($c: ID!, $g: String!) { customerTaxSet(customer: $c, taxId: $g) "
                                "{ taxId stateCode errors { field } } }", c=to_global_id("Customer", c.id), g=BENGALURU_GSTIN)
     assert body["customerTaxSet"] == {"taxId": BENGALURU_GSTIN, "stateCode": "29", "errors": []}
+
+
+WORDS_QUERY = """query($id: ID!, $l: Language) { invoice(id: $id) { html(language: $l)
+  taxInvoice(language: $l) { language totalInWords totalInWordsEnglish totalText } } }"""
+
+
+async def test_the_total_in_words_is_in_the_customers_language_on_the_api_and_the_page(tenant):
+    c = await customer(tenant.scope, name="आशा देवी", language="hi")
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [
+        {"description": "Annual plan", "unit_amount": 15000050, "tax_rate_bp": 0}]})
+    gid = to_global_id("Invoice", invoice.id)
+    hindi = (await tenant.api.ok(WORDS_QUERY, id=gid, l=None))["invoice"]  # default: the customer's language
+    assert hindi["taxInvoice"] == {"language": "HI", "totalInWords": "एक लाख पचास हज़ार रुपये और पचास पैसे मात्र",
+                                   "totalInWordsEnglish": "One Lakh Fifty Thousand Rupees and Fifty Paise Only",
+                                   "totalText": "₹1,50,000.50"}
+    page = hindi["html"]
+    assert '<html lang="hi">' in page and "एक लाख पचास हज़ार रुपये और पचास पैसे मात्र" in page
+    assert "(One Lakh Fifty Thousand Rupees and Fifty Paise Only)" in page  # and the English words under them
+    assert "मार्च" in page and "₹1,50,000.50" in page  # the dates' months in Hindi
+    english = (await tenant.api.ok(WORDS_QUERY, id=gid, l="EN"))["invoice"]
+    assert english["taxInvoice"]["language"] == "EN"
+    assert english["taxInvoice"]["totalInWords"] == english["taxInvoice"]["totalInWordsEnglish"] == \
+        "One Lakh Fifty Thousand Rupees and Fifty Paise Only"
+    assert '<html lang="en">' in english["html"] and "रुपये" not in english["html"] and "Mar 2026" in english["html"]
+
+
+async def test_a_bengali_customer_reads_the_total_in_bengali(make_tenant):
+    t = await make_tenant(region=Region.BD, name="Dhaka Net")
+    c = await customer(t.scope, name="Karim Stores", phone="01712345678", language="bn")
+    invoice = await invoices.create_invoice(t.scope, {"customer_id": c.id, "lines": [
+        {"description": "Internet 20 Mbps", "unit_amount": 150000, "quantity": 2, "tax_rate_bp": 1500}]})
+    body = (await t.api.ok(WORDS_QUERY, id=to_global_id("Invoice", invoice.id), l=None))["invoice"]
+    assert body["taxInvoice"]["language"] == "BN"
+    assert body["taxInvoice"]["totalInWords"] == "তিন হাজার চারশত পঞ্চাশ টাকা মাত্র"
+    assert body["taxInvoice"]["totalInWordsEnglish"] == "Three Thousand Four Hundred Fifty Taka Only"
+    assert "তিন হাজার চারশত পঞ্চাশ টাকা মাত্র" in body["html"] and "৳৩,৪৫০.০০" in body["html"]
+    assert "মার্চ" in body["html"] and '<html lang="bn">' in body["html"]

@@ -9,7 +9,12 @@ webhook answers as soon as the event is stored; a job does the work).
 - ``process_with_retries`` is the job: process, and on a deferral or a failure ask for another
   try after a delay until ``max_attempts``; then the row stays unprocessed, with its outcome,
   for a person to look at.
-- ``lost`` lists unprocessed events no retry is pending for (their job was lost), for a sweep."""
+- ``lost`` lists unprocessed events no retry is pending for (their job was lost), for a sweep.
+
+The sweeps compare the rows' ``created_at`` and ``updated_at`` with the injectable clock
+(``core.common.security.utcnow``); those columns are stamped from the same clock, Tortoise's
+``auto_now`` included (``core.platform.database`` points ``tortoise.timezone.now`` at ``utcnow``),
+so a pinned clock holds for the sweep too (tests/test_gateway_events.py)."""
 
 from __future__ import annotations
 

@@ -2,20 +2,43 @@
 English, Hindi or Bengali, with money and dates through ``core.common.localise``, the UPI QR code
 (India) or the invoice's open payment link at the tenant's gateway, and the tenant's logo.
 
+The amount in words is in the reader's language (``core.billing.words``: Indian numbering, lakh
+and crore), followed in Hindi and Bengali by the English words, as many Indian and Bangladeshi
+invoices print it.
+
 Fonts are embedded from ``core/billing/fonts`` (Noto Sans, Noto Sans Devanagari, Noto Sans
 Bengali, OFL 1.1; ``fonts/refresh.sh`` fetches them at pinned versions): nothing is loaded from
 elsewhere at run time. Devanagari and Bengali need shaping (conjuncts, vowel signs placed
-before their consonant), so text goes through HarfBuzz (fpdf2's ``set_text_shaping``). The
-amount in words is in the reader's language (``core.billing.words``: Indian numbering, lakh and
-crore), followed in Hindi and Bengali by the English words, as many Indian and Bangladeshi invoices
-print it."""
+before their consonant), so text goes through HarfBuzz (fpdf2's ``set_text_shaping``).
+
+What a render costs is mostly the fonts: fpdf2 parses each font it is given and subsets each one
+into the document, even one the document never uses. So:
+
+- a document gets only the fonts it uses: its language's family (regular and bold) up front,
+  another one only when a character needs it (``get_fallback_font``, fpdf2's hook for choosing
+  a fallback: a Bengali name on a Hindi invoice brings Noto Sans Bengali, in the weight it is
+  written in); the fonts' character maps, which that choice needs, are read once per process
+  (``Fonts``);
+- fontTools' copy of each font loses its shaping tables once loaded (``_without_layout_tables``:
+  HarfBuzz reads them from the file, and the embedded font drops them anyway), which saves most
+  of the subsetting time;
+- fpdf2 still subsets every font it embeds to the glyphs the document uses, so the PDF stays
+  small (about 21 KiB).
+
+Cutting Noto Sans down to Latin (a tenth of its size) would save about a quarter of an English
+render more, but takes fontTools 4 to 5 seconds per weight, once per process: not done at run
+time (it could be shipped cut down by ``fonts/refresh.sh``).
+
+bench/invoice_send.py measures it (bench/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -29,6 +52,29 @@ from seva_crm.core.models import Customer, Invoice, PaymentLink, TenantProfile
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILIES = {"en": "NotoSans", "hi": "NotoSansDevanagari", "bn": "NotoSansBengali"}
+STYLES = {"": "Regular", "B": "Bold"}
+FALLBACKS = ("NotoSansDevanagari", "NotoSansBengali", "NotoSans")  # tried in this order; Noto Sans has the most
+
+
+class Fonts:
+    """The fonts' character maps, read once per process (fpdf2 opens the file itself for each
+    document: it subsets its own copy of the font into it). Thread-safe (renders run in worker
+    threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chars: dict[Path, frozenset[int]] = {}
+
+    def get(self, family: str, style: str = "") -> tuple[Path, frozenset[int]]:
+        """The file of ``family`` in ``style`` ("" or "B") and the characters it has."""
+        path = FONTS / f"{family}-{STYLES[style]}.ttf"
+        with self._lock:
+            if path not in self._chars:
+                self._chars[path] = frozenset(TTFont(path, lazy=True).getBestCmap())
+            return path, self._chars[path]
+
+
+FONT_CACHE = Fonts()
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {"title_in": "Tax Invoice", "title_bd": "Tax Invoice (Mushak-6.3)", "number": "Invoice No.", "date": "Date",
@@ -58,18 +104,64 @@ def _language(value: str | None) -> str:
     return lang if lang in LABELS else "en"
 
 
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
+
+
+def _without_layout_tables(font: object) -> None:
+    """Forget the shaping tables in fpdf2's fontTools copy of a font it just loaded. The one
+    place this module reaches past fpdf2's public API, for most of a render's time: fpdf2 shapes
+    with HarfBuzz, which reads the font file itself (tables intact), and drops these tables from
+    the font it embeds, but fontTools' subsetter (4.x) decompiles all of them first, to check their
+    offsets, at every render. Without them the embedded font is the same. If a later fpdf2 keeps
+    its fonts otherwise, nothing is removed and renders are only slower."""
+    tables = getattr(font, "ttfont", None)
+    for tag in LAYOUT_TABLES:
+        if tables is not None and tag in tables:
+            del tables[tag]
+
+
 class _Pdf(FPDF):
     def __init__(self, language: str) -> None:
         super().__init__(format="A4")
-        for family in FAMILIES.values():
-            self.add_font(family, "", str(FONTS / f"{family}-Regular.ttf"))
-            self.add_font(family, "B", str(FONTS / f"{family}-Bold.ttf"))
         self.family = FAMILIES[language]
-        # a name or an address may be in any of the three scripts, and ₹/৳ in any text
-        self.set_fallback_fonts([f for f in FAMILIES.values() if f != self.family], exact_match=False)
+        self.use_font(self.family, "")
+        self.use_font(self.family, "B")
+        self.fallbacks: list[str] = []
         self.set_text_shaping(True)
         self.set_auto_page_break(True, margin=15)
         self.add_page()
+
+    def use_font(self, family: str, style: str) -> str:
+        """Add ``family`` in ``style`` to the document (once); its font key."""
+        key = f"{family.lower()}{style}"
+        if key not in self.fonts:
+            self.add_font(family, style, str(FONT_CACHE.get(family, style)[0]))
+            _without_layout_tables(self.fonts[key])
+        return key
+
+    def set_font(self, family: str | None = None, style: str = "", size: float = 0) -> None:
+        """``FPDF.set_font``, and the font written to the page at once (an empty ``text``). fpdf2
+        (2.8.9) otherwise writes it with the first line that follows, inside that line's local
+        graphics state when the line starts in a fallback font (a Bengali address on an English
+        invoice), so the page's font is lost at its end and the next line in the same font is
+        written in the one before: unreadable."""
+        super().set_font(family, style, size)
+        if self.page:
+            self.text(self.x, self.y, "")
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        """fpdf2's hook for a character the current font lacks: a name or an address may be in any
+        of the three scripts, and ₹/৳ in any text. The first family that has it, in the weight
+        asked for, added now."""
+        style = "B" if "B" in style else ""
+        for family in FALLBACKS:
+            if family != self.family and ord(char) in FONT_CACHE.get(family, style)[1]:
+                key = self.use_font(family, style)
+                if family not in self.fallbacks:
+                    self.fallbacks.append(family)
+                    self.set_fallback_fonts(self.fallbacks, exact_match=False)
+                return key
+        return None
 
     def text_line(self, text: str, size: float = 9, bold: bool = False, align: str = "L") -> None:
         self.set_font(self.family, "B" if bold else "", size)
@@ -175,7 +267,8 @@ async def invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
     profile = await TenantProfile.get_or_none(tenant_id=invoice.tenant_id).only("id", "logo")
     link = await PaymentLink.filter(tenant_id=invoice.tenant_id, invoice_id=invoice.id).exclude(
         status__in=("paid", "cancelled", "expired")).order_by("-created_at").first()
-    # rendering takes a CPU for a second or more (shaping, font subsetting): off the event loop,
-    # so the requests and jobs sharing it are not held up meanwhile
+    # rendering takes a CPU for a fraction of a second (shaping, font subsetting; the first one in a
+    # process prepares the fonts too): off the event loop, so the requests and jobs sharing it are
+    # not held up meanwhile
     return await asyncio.to_thread(render_pdf, await tax_invoice(invoice), invoice, language, await upi_request(invoice),
                                    profile.logo if profile else None, link.short_url if link else "")

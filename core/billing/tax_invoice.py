@@ -119,6 +119,7 @@ class TaxInvoice:
     inter_state: bool
     place_of_supply: str  # "27 Maharashtra"
     currency: str
+    recipient_language: str = "en"  # the customer's language (en, hi, bn): what they read the invoice in
     lines: list[TaxLineItem] = field(default_factory=list)
     taxable: int = 0
     cgst: int = 0
@@ -153,7 +154,7 @@ def build(invoice: Invoice, lines: list[InvoiceLine], customer: Customer, tenant
         financial_year=fy_label(financial_year(tenant.region, invoice.issued_on)), issued_on=invoice.issued_on,
         issued_at=invoice.created_at, timezone=tenant.timezone, supplier=supplier, recipient=recipient, inter_state=inter,
         place_of_supply=f"{invoice.place_of_supply} {GST_STATES.get(invoice.place_of_supply, '')}".strip(),
-        currency=invoice.currency.value,
+        currency=invoice.currency.value, recipient_language=customer.language.value,
     )
     for line in lines:
         cgst, sgst, igst = split_gst(line.tax_amount, inter) if india else (0, 0, 0)

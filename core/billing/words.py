@@ -50,11 +50,17 @@ def bengali_words(n: int) -> str:
     return num2words(n, lang="bn")
 
 
+def reader_language(value: str | None) -> str:
+    """The language words are written in: 'hi', 'bn' or 'en' (anything else, or nothing)."""
+    lang = (value or "en").split("-")[0].split("_")[0].lower()
+    return lang if lang in UNITS else "en"
+
+
 def money_in_words(amount: int, currency: str, language: str | None = "en") -> str:
     """Minor units in words in ``language`` (en, hi, bn; anything else: English), e.g.
     17700050 INR in Hindi -> 'एक लाख सतहत्तर हज़ार रुपये और पचास पैसे मात्र'."""
-    lang = (language or "en").split("-")[0].lower()
-    if lang not in UNITS:
+    lang = reader_language(language)
+    if lang == "en":
         return localise.money_in_words(amount, currency)
     spell = hindi_words if lang == "hi" else bengali_words
     units = UNITS[lang]

@@ -17,14 +17,12 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 from uuid import UUID, uuid4
-
-from babel.dates import format_datetime
 
 from seva_crm.core.platform import audit
 from seva_crm.core.platform.channels import Purpose
-from seva_crm.core.common.enums import Role
+from seva_crm.core.common import localise
+from seva_crm.core.common.enums import REGION_CURRENCY, Region, Role
 from seva_crm.core.models import Customer, Tenant, User
 from seva_crm.core.messaging.outbox import queue_message
 from seva_crm.core.messaging.templates import get_template, render
@@ -119,12 +117,13 @@ async def send_subject_link(request: Any, channel: str, address: str, url: str) 
 
 
 async def local_datetime(tenant_id: UUID, when: datetime | None, language: str) -> str:
-    """``when`` as the subject reads it: the tenant's timezone, the language's format."""
+    """``when`` as the subject reads it: the tenant's timezone, in the subject's language through
+    the one Babel helper (``core.common.localise.moment``: Hindi and Bengali month names, Bengali
+    digits; the locale is the language with the tenant's country, ``bn`` in India is ``bn_IN``)."""
     if when is None:
         return "-"
-    tenant = await Tenant.get(id=tenant_id).only("id", "timezone")
-    locale = {"en": "en_IN", "hi": "hi_IN", "bn": "bn_BD"}.get(language, "en_IN")
-    return format_datetime(when, "medium", tzinfo=ZoneInfo(tenant.timezone), locale=locale)
+    tenant = await Tenant.get(id=tenant_id).only("id", "timezone", "region")
+    return localise.moment(when, tenant.timezone, language, REGION_CURRENCY[Region(tenant.region)].value)
 
 
 def _alert_values(kind: str, data: dict[str, Any]) -> dict[str, Any]:
