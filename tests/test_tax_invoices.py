@@ -18,6 +18,7 @@ from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.tax_ids import check_gstin
 from seva_crm.core.identity.profile import update_profile
 from seva_crm.core.models import AuditEvent
+from seva_crm.testing.fixtures import PRIVACY_CONTACT
 from tests.billing_helpers import customer
 
 MUMBAI_GSTIN = "27AAPFU0939F1ZV"  # a published sample GSTIN (Maharashtra, 27)
@@ -72,7 +73,7 @@ async def test_owners_describe_the_tenant_and_everyone_reads_it_with_its_id(tena
     me = await agent.ok("{ me { tenant { id name region profile { legalName gstin phone grievanceOfficer { name } } } } }")
     assert me["me"]["tenant"] == {"id": to_global_id("Tenant", tenant.id), "name": "Test Centre", "region": "IN",
                                   "profile": {"legalName": "Seva Kendra Pvt Ltd", "gstin": MUMBAI_GSTIN, "phone": "+919876543210",
-                                              "grievanceOfficer": None}}
+                                              "grievanceOfficer": {"name": PRIVACY_CONTACT["name"]}}}
     [entry] = await AuditEvent.filter(tenant_id=tenant.id, action="tenant.profile_updated")
     assert entry.details["after"]["gstin"] == MUMBAI_GSTIN and entry.details["before"]["gstin"] == ""
     assert entry.details["after"]["phone"].startswith("h:")  # a digest, not the number

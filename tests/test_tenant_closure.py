@@ -30,10 +30,11 @@ from tests.test_customers import create
 from tests.test_plugin_settings import WHATSAPP
 from tests.test_service_records import add
 
-NAME, PHONE = "Kamala Iyer", f"97{secrets.randbelow(10**8):08d}"
+# a name no other test (nor the demo, which some tests load into the same database) uses
+NAME, PHONE = "Kamala Thirunavukkarasu", f"97{secrets.randbelow(10**8):08d}"
 EMAIL = f"kamala.{PHONE}@example.net"
 AADHAAR = next(f"4{PHONE}{d}" for d in "0123456789" if verhoeff_ok(f"4{PHONE}{d}"))
-NEEDLES = (NAME, "Kamala", "Iyer", PHONE, EMAIL, f"kamala.{PHONE}", AADHAAR)
+NEEDLES = (NAME, "Kamala", "Thirunavukkarasu", PHONE, EMAIL, f"kamala.{PHONE}", AADHAAR)
 
 
 async def rows_naming() -> list[str]:
