@@ -84,6 +84,12 @@ async def tell_owners(entry: audit_checkpoints.Checkpoint) -> list[UUID]:
 
 
 @periodic("audit.verify", every_seconds=DAY)
+async def verify_daily(now: datetime) -> int:
+    """The daily job: every chain verified and recorded; returns how many chains (a periodic job
+    returns a count, see ``core.jobs.schedule.periodic``)."""
+    return (await verify_and_record(now)).chains
+
+
 async def verify_and_record(now: datetime | None = None, chain: str | None = None,
                             path: Path | None = None) -> audit.Verification:
     """Verify every chain (or one), then record the outcome on the platform chain."""
