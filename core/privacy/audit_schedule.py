@@ -98,8 +98,13 @@ async def verify_and_record(now: datetime | None = None, chain: str | None = Non
 
 
 async def last_verification(chain: str) -> tuple[datetime, bool] | None:
-    """When ``chain`` was last verified (alone or with all the others) and whether it was intact."""
-    for event in await AuditEvent.filter(chain=audit.PLATFORM, action=VERIFIED).order_by("-seq").limit(50):
+    """When ``chain`` was last verified (alone or with all the others) and whether it was intact.
+    Only a verification recorded after the chain's first entry counts: one of every chain that
+    ran before a tenant existed says nothing of the tenant's log (entry ids follow insertion)."""
+    first = await AuditEvent.filter(chain=chain).order_by("seq").first().values_list("id", flat=True)
+    if first is None:
+        return None  # nothing logged, nothing verified
+    for event in await AuditEvent.filter(chain=audit.PLATFORM, action=VERIFIED, id__gt=first).order_by("-seq").limit(50):
         if event.details.get("scope") in ("all", chain):
             return event.at, chain not in event.details.get("broken", [])
     return None
