@@ -32,6 +32,7 @@ from seva_crm.core.platform.changes import ChangeType, Op
 from seva_crm.core.storage import bulk
 from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers, identifiers, import_checks
+from seva_crm.core.customers.import_rows import NO, YES, RowChecker
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.security import utcnow
@@ -43,7 +44,6 @@ from seva_crm.core.common.text import invalid_char
 IDENTIFIERS = tuple(identifiers.KINDS)  # aadhaar, voter_id, nid, pan, passport: a column each
 COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes", "household",
            *IDENTIFIERS}
-YES, NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
 MAX_ROWS = 100_000
 BATCH = 1000
@@ -177,24 +177,29 @@ def _clean(data: dict, tenant: TenantScope, channels) -> tuple[dict, list[FieldE
 
 
 def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str, str], tenant: TenantScope, channels,
-               seen_phones: dict[str, tuple[int, UUID]], result: ImportResult) -> tuple[dict, bool] | None:
+               seen_phones: dict[str, tuple[int, UUID]], result: ImportResult, fast: RowChecker) -> tuple[dict, bool] | None:
     """The row's values and whether it may join a household, or None with its errors added to
-    ``result``. A phone seen on an earlier row is a duplicate, or with ``household`` joins it."""
-    if not any(c.strip() for c in cells):
-        return None
-    if len(cells) != len(keys):
-        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
-        return None
-    data, ids, errors = _row_values(dict(zip(keys, cells, strict=True)))
-    household = data.pop("household", False)
-    values, problems = _clean(data, tenant, channels)
-    if problems:
-        refused = {e.field for e in errors}  # a cell already refused is not also "required"
-        errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in problems)
-                   if e.field not in refused]
-    if errors:
-        result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
-        return None
+    ``result``. A good row is read by ``fast`` (``import_rows``); any other takes the full path
+    below, which names each error. A phone seen on an earlier row is a duplicate, or with
+    ``household`` joins it."""
+    if (row := fast(cells)) is not None:
+        values, ids, household = row
+    else:
+        if not any(c.strip() for c in cells):
+            return None
+        if len(cells) != len(keys):
+            result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
+            return None
+        data, ids, errors = _row_values(dict(zip(keys, cells, strict=True)))
+        household = data.pop("household", False)
+        values, problems = _clean(data, tenant, channels)
+        if problems:
+            refused = {e.field for e in errors}  # a cell already refused is not also "required"
+            errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in problems)
+                       if e.field not in refused]
+        if errors:
+            result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
+            return None
     phone = values.get("phone")
     values["id"] = uuid4()
     if phone and phone in seen_phones:
@@ -227,6 +232,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         return result
 
     channels = await tenant_channels(tenant.id)
+    fast = RowChecker(keys, tenant.region, channels)
     writer = _Writer(tenant.id, columns, result)
     seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
     index = 1
@@ -247,7 +253,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
                         break
                     if progress and index % BATCH == 0:
                         progress(BATCH)
-                    if (row := _check_row(index, cells, keys, columns, tenant, channels, seen_phones, result)) is not None:
+                    if (row := _check_row(index, cells, keys, columns, tenant, channels, seen_phones, result, fast)) is not None:
                         await writer.add(index, *row)
                 await writer.finish()
             finally:

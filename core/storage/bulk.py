@@ -47,21 +47,28 @@ async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
 
 def _sqlite(rows: list[tuple], width: int) -> list[list]:
     """SQLite's forms, as Tortoise stores them: a UUID as text, a datetime as UTC ISO text. Each
-    column holds one type, so the converters are picked once from its first value that is not None."""
-    convert = {}
+    column holds one type, so the converters are picked once from its first value that is not None;
+    a column repeating one value (a tenant id, the import's time) is converted once."""
+    convert = []
     for i in range(width):
         value = next((r[i] for r in rows if r[i] is not None), None)
         if isinstance(value, UUID):
-            convert[i] = _text
+            convert.append((i, _text))
         elif isinstance(value, datetime):
-            convert[i] = _utc_text
+            convert.append((i, _utc_text))
     if not convert:
         return [list(r) for r in rows]
+    last: list = [(None, None)] * width  # per column: the last value and its form
     out = []
     for row in rows:
         row = list(row)
-        for i, fn in convert.items():
-            row[i] = fn(row[i])
+        for i, fn in convert:
+            value = row[i]
+            seen, form = last[i]
+            if value is not seen:
+                form = fn(value)
+                last[i] = (value, form)
+            row[i] = form
         out.append(row)
     return out
 
