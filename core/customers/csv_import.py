@@ -237,7 +237,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
     index = 1
     try:
-        async with transaction():
+        async with bulk.large_write(), transaction():  # the change feed's rows too, written at the commit
             try:
                 while True:
                     index += 1
