@@ -260,3 +260,14 @@ async def test_good_rows_take_the_one_pass_check_and_bad_ones_the_full_path(tena
                                             f"vip;gold,hi,{NUMBER}\nBad,12345,b@example.com,,en,\n")
     assert result.imported == 1 and [e.row for e in result.errors] == [3]
     assert [r["name"] for r in taken] == ["Bad"]  # only the bad row took the full path
+
+
+def test_the_imports_ids_are_random_version_4_uuids_across_refills():
+    from uuid import RFC_4122
+
+    from seva_crm.core.customers.csv_import import BATCH, _uuid4s
+
+    ids = _uuid4s()
+    drawn = [next(ids) for _ in range(2 * BATCH + 1)]
+    assert all(u.version == 4 and u.variant == RFC_4122 for u in drawn)
+    assert len(set(drawn)) == len(drawn)
