@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from seva_crm.core.common.settings import get_settings
 from seva_crm.testing.client import LOGIN, PASSWORD, Api, login  # noqa: F401 - tests import them from here
@@ -82,6 +84,23 @@ def demo_server(tmp_path_factory, migrated_sqlite):
     server = start(tmp_path_factory.mktemp("demo-server"), migrated_sqlite)
     yield server
     server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def database(migrated_sqlite) -> AsyncIterator[None]:
+    """The installed helpers' ``database`` (seva_crm.testing.fixtures: the session's database,
+    migrated and open), except that on SQLite it starts as a copy of ``migrated_sqlite`` rather
+    than migrating from empty a second time. (tests/test_testing_helpers.py runs the helpers' own.)"""
+    from seva_crm.core.platform.database import close_db, init_db, migrate
+
+    settings = get_settings()
+    if settings.db_url.startswith("sqlite://"):
+        shutil.copy2(migrated_sqlite, settings.db_url.removeprefix("sqlite://"))
+    else:
+        await migrate(settings)
+    await init_db(settings)
+    yield
+    await close_db()
 
 
 @pytest.fixture(scope="session")
