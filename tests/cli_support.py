@@ -14,6 +14,11 @@ command line's SQLite file while the session's connection stays open. The enviro
 command line's for the call (``SEVA_DATA_DIR``, no ``SEVA_DATABASE_URL``: the default SQLite
 file there), with the settings and the process's plugins read again for it and restored after.
 The session's ``SEVA_SECRET_KEY`` is kept, so keys derived from it (and cached) stay right.
+Tortoise keeps SQL built for one dialect where every context shares it (each model's base
+query on the model class; the executors' INSERT statements in a cache keyed by connection name,
+"default" in both): the cache is emptied before and after the command and the session's base
+queries are built again after it, or a PostgreSQL session would run the command line's SQLite
+statements (and the command the session's PostgreSQL ones).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from click.testing import CliRunner
-from tortoise.context import TortoiseContext
+from tortoise.backends.base import executor as tortoise_executor
+from tortoise.context import TortoiseContext, get_current_context
 
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.platform import plugins as plugins_module
@@ -98,6 +104,7 @@ class SevaCli:
                     outcome["error"] = exc
 
         saved_plugins = plugins_module._plugins
+        tortoise_executor.EXECUTOR_CACHE.clear()
         get_settings.cache_clear()
         plugins_module.set_plugins(None)  # loaded again under the command line's environment
         thread = threading.Thread(target=body, name="seva-cli")
@@ -107,6 +114,10 @@ class SevaCli:
         finally:
             get_settings.cache_clear()
             plugins_module.set_plugins(saved_plugins)
+            tortoise_executor.EXECUTOR_CACHE.clear()
+            session = get_current_context()  # the session's (the global fallback), if open
+            if session is not None and session.apps is not None:
+                session.apps._build_initial_querysets()  # models' base queries: its SQL dialect again
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
