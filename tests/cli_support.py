@@ -78,7 +78,7 @@ class SevaCli:
                     sys.stderr.flush()
                 return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
-        result = self._isolated(command, env)
+        result = self._isolated(command)
         if check:
             assert result.returncode == 0, result.stderr
         return result
@@ -91,9 +91,9 @@ class SevaCli:
             with CliRunner().isolation(env=self.env | (env or {})):
                 return run(work())
 
-        return self._isolated(call, env)
+        return self._isolated(call)
 
-    def _isolated(self, work: Callable[[], T], env: dict[str, str | None] | None) -> T:
+    def _isolated(self, work: Callable[[], T]) -> T:
         outcome: dict[str, Any] = {}
 
         def body() -> None:
