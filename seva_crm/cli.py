@@ -1,8 +1,11 @@
-"""The ``seva`` command line. Errors print one line and exit non-zero."""
+"""The ``seva`` command line. Errors print one line and exit non-zero.
+
+Each command imports what it needs inside its function: a start (``seva --help``, a usage
+error) then costs typer and the enums the options name, not the settings, the ORM or the
+services (``python -X importtime -m seva_crm --help``)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sys
@@ -16,7 +19,6 @@ import typer
 from seva_crm.core.common.enums import Language, Region, Role
 from seva_crm.core.common.errors import DomainError
 from seva_crm.core.common.ids import from_global_id, to_global_id
-from seva_crm.core.common.settings import ConfigError, get_settings
 
 app = typer.Typer(help="Seva CRM: an open CRM backend for small service businesses.", no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -44,6 +46,8 @@ for sub, name in ((tenant_app, "tenant"), (user_app, "user"), (session_app, "ses
 
 def run(coro):
     """Run a coroutine with the database open."""
+    import asyncio
+
     from seva_crm.core.platform.database import database
 
     async def main():
@@ -75,6 +79,9 @@ def parse_id(value: str, type_name: str, flag: str | None = None) -> UUID:
 def migrate() -> None:
     """Apply pending database migrations: core's and those of every loaded plugin with tables
     of its own (see `seva plugins list`), in dependency order."""
+    import asyncio
+
+    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.platform.database import migrate as apply
 
     asyncio.run(apply())
@@ -111,6 +118,7 @@ def serve(
     """Serve the API (GraphQL at /graphql), over HTTPS with --ssl-certfile and --ssl-keyfile."""
     import uvicorn
 
+    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.platform.plugins import get_plugins
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -167,6 +175,7 @@ def _prepare_jobs(plugin_modules: list[str]):
 
     from seva_crm.core import runtime  # noqa: F401 - declares every core job and periodic job
     from seva_crm.core.common.logs import configure_logging
+    from seva_crm.core.common.settings import ConfigError, get_settings
     from seva_crm.core.jobs import setup_jobs
     from seva_crm.core.platform.plugins import Plugins, set_plugins
 
@@ -223,6 +232,7 @@ def scheduler(
     plugin: Plugin = [],  # noqa: B006 - typer reads the default
 ) -> None:
     """Enqueue periodic jobs (safe to run on several machines at once)."""
+    import asyncio
     import signal
 
     from seva_crm.core.jobs.schedule import Scheduler
@@ -289,6 +299,7 @@ def tenant_reopen(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> Non
 @tenant_app.command("export")
 def tenant_export(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
     """Export every table of a tenant (also a closed one, before its purge) as a zip; prints its signed link."""
+    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.privacy.tenant_export import export_tenant
 
     url, expires = run(export_tenant(parse_id(tenant, "Tenant")))
@@ -513,6 +524,8 @@ def plugins_drop_data(
     plugin's migrations (core's tables are not touched). Irreversible: take a backup first.
     Run it while the plugin is still installed and allowed; then deny it (SEVA_PLUGINS=-<id>)
     or uninstall it, or the next `seva migrate` creates its tables again, empty."""
+    import asyncio
+
     from seva_crm.core.platform.database import drop_plugin_data
 
     if not yes:
@@ -628,7 +641,10 @@ def backup_create(
                                                         "or in the current directory)")] = None,
 ) -> None:
     """Back up the whole database (safe while serving), sealed with SEVA_BACKUP_KEY or the instance secret."""
+    import asyncio
+
     from seva_crm.core.common.security import utcnow
+    from seva_crm.core.common.settings import get_settings
     from seva_crm.core.jobs.backups import backup_name
     from seva_crm.core.platform.backup import create_backup
     from seva_crm.core.platform.backup_file import BackupError
@@ -671,6 +687,8 @@ def backup_restore(
 ) -> None:
     """Restore a backup into the database of SEVA_DATABASE_URL (stop servers and workers first).
     The database must be empty unless --force; every table is checked against the backup."""
+    import asyncio
+
     from seva_crm.core.platform.backup import restore_backup
     from seva_crm.core.platform.backup_file import BackupError
 
@@ -740,8 +758,6 @@ def compliance_report(
 
 
 def main() -> None:
-    from tortoise.exceptions import OperationalError
-
     command = typer.main.get_command(app)
     try:
         code = command.main(standalone_mode=False, prog_name="seva")
@@ -750,18 +766,30 @@ def main() -> None:
     except typer.TyperException as exc:
         typer.echo(f"error: {_usage_message(exc)}", err=True)
         sys.exit(exc.exit_code or 2)
-    except DomainError as exc:
-        typer.echo(f"error: {_domain_message(exc, _flags(command))}", err=True)
-        sys.exit(1)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except OperationalError as exc:
-        if "no such table" not in str(exc) and "does not exist" not in str(exc):
+    except Exception as exc:
+        message = _error_message(exc, command)
+        if message is None:
             raise
-        typer.echo("error: the database has no tables yet: run `seva migrate` first", err=True)
+        typer.echo(f"error: {message}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error_message(exc: Exception, command) -> str | None:
+    """The one line for an error the user can act on (bad input, bad configuration, a database
+    not migrated yet); None for anything else, which is a bug. The settings and the ORM are
+    imported here, not at start: a command that failed on them has imported them already."""
+    from tortoise.exceptions import OperationalError
+
+    from seva_crm.core.common.settings import ConfigError
+
+    if isinstance(exc, DomainError):
+        return _domain_message(exc, _flags(command))
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, OperationalError) and ("no such table" in str(exc) or "does not exist" in str(exc)):
+        return "the database has no tables yet: run `seva migrate` first"
+    return None
 
 
 @billing_app.command("run")

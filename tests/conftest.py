@@ -5,8 +5,12 @@ repository's tests use."""
 from __future__ import annotations
 
 import logging
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from seva_crm.core.common.settings import get_settings
 from seva_crm.testing.client import LOGIN, PASSWORD, Api, login  # noqa: F401 - tests import them from here
@@ -72,11 +76,62 @@ def plugin_env(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory):
-    """``seva serve`` in a subprocess, on a database of its own with the demo tenant
-    (tests/server_support.py); shared by the tests that need the real server."""
+def demo_server(tmp_path_factory, migrated_sqlite):
+    """``seva serve`` in a subprocess, on a database of its own (a copy of ``migrated_sqlite``)
+    with the demo tenant (tests/server_support.py); shared by the tests that need the real server."""
     from tests.server_support import demo_server as start
 
-    server = start(tmp_path_factory.mktemp("demo-server"))
+    server = start(tmp_path_factory.mktemp("demo-server"), migrated_sqlite)
     yield server
     server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def database(migrated_sqlite) -> AsyncIterator[None]:
+    """The installed helpers' ``database`` (seva_crm.testing.fixtures: the session's database,
+    migrated and open), except that on SQLite it starts as a copy of ``migrated_sqlite`` rather
+    than migrating from empty a second time. (tests/test_testing_helpers.py runs the helpers' own.)"""
+    from seva_crm.core.platform.database import close_db, init_db, migrate
+
+    settings = get_settings()
+    if settings.db_url.startswith("sqlite://"):
+        shutil.copy2(migrated_sqlite, settings.db_url.removeprefix("sqlite://"))
+    else:
+        await migrate(settings)
+    await init_db(settings)
+    yield
+    await close_db()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database made by ``seva migrate`` (in process) on an empty data directory, once
+    per session: migrating takes tens of seconds (Tortoise renders every migration's state), so
+    the tests that need a fresh database of their own copy this one (``new_seva``)."""
+    from tests.cli_support import SevaCli
+
+    cli = SevaCli(tmp_path_factory.mktemp("migrated"))
+    assert "database is up to date" in cli("migrate").stdout
+    return cli.data_dir / "seva.sqlite3"
+
+
+def copy_database(migrated: Path, data_dir: Path) -> Path:
+    """A copy of the migrated SQLite database as ``data_dir``'s default database."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for part in migrated.parent.glob(migrated.name + "*"):  # with -wal and -shm, if any
+        shutil.copy2(part, data_dir / part.name)
+    return data_dir / migrated.name
+
+
+@pytest.fixture
+def new_seva(migrated_sqlite, tmp_path_factory):
+    """``new_seva(**env)``: the ``seva`` command line (in process, tests/cli_support.py) on a
+    fresh migrated database of its own, with these extra environment variables."""
+    from tests.cli_support import SevaCli
+
+    def make(**env: str) -> SevaCli:
+        data_dir = tmp_path_factory.mktemp("seva")
+        copy_database(migrated_sqlite, data_dir)
+        return SevaCli(data_dir, **env)
+
+    return make

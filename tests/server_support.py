@@ -1,5 +1,6 @@
-"""The real server in a subprocess (``seva migrate``, ``seva demo``, ``seva serve`` on a free
-loopback port), against a SQLite database of its own, on the tests' pinned clock."""
+"""The real server in a subprocess (``seva demo``, ``seva serve`` on a free loopback port),
+against a SQLite database of its own (a copy of the session's migrated one), on the tests'
+pinned clock."""
 
 from __future__ import annotations
 
@@ -70,26 +71,12 @@ class Server:
         return self.output
 
 
-# `seva migrate` then `seva demo` in one process, on the pinned clock (a process each spends its time importing).
-MIGRATE_AND_DEMO = """
-import sys
-from seva_crm.core.common.security import PinnedClock, set_clock
-from tests.clock_support import PINNED
-set_clock(PinnedClock(PINNED))
-from seva_crm.cli import main
-for step in ("migrate", "demo"):
-    sys.argv = ["seva", step]
-    try:
-        main()
-    except SystemExit as exc:
-        if exc.code:
-            raise
-"""
+def demo_server(data_dir: Path, migrated: Path, **extra_env: str) -> Server:
+    """A copy of the ``migrated`` SQLite database with the demo tenant (``seva demo``), served."""
+    from tests.conftest import copy_database
 
-
-def demo_server(data_dir: Path, **extra_env: str) -> Server:
-    """A migrated database with the demo tenant, served."""
     env = seva_env(data_dir, **extra_env)
-    result = subprocess.run([sys.executable, "-c", MIGRATE_AND_DEMO], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0 and "login: " in result.stdout, result.stderr
+    copy_database(migrated, data_dir)
+    result = seva(env, "demo", timeout=180)
+    assert "login: " in result.stdout, result.stderr
     return Server(env)

@@ -1,9 +1,6 @@
 """The audit log: what it records, that it holds no personal values, and that tampering is found."""
 
 import asyncio
-import os
-import subprocess
-import sys
 
 from tortoise import connections
 
@@ -71,13 +68,12 @@ async def test_concurrent_writers_keep_one_unbroken_chain(tenant):
     assert (await audit.verify(str(tenant.id))).ok
 
 
-def test_audit_verify_command_exits_non_zero_when_broken(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
+def test_audit_verify_command_exits_non_zero_when_broken(new_seva):
+    cli = new_seva()
 
     def seva(*args):
-        return subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
+        return cli(*args, check=False)
 
-    assert seva("migrate").returncode == 0
     assert seva("tenant", "create", "--name", "Audit Co", "--region", "IN", "--owner-email", "o@audit.example.com",
                 "--owner-password", "long-enough-pw").returncode == 0
     ok = seva("audit", "verify")
@@ -85,7 +81,7 @@ def test_audit_verify_command_exits_non_zero_when_broken(tmp_path):
     assert "intact" in ok.stdout
     import sqlite3
 
-    with sqlite3.connect(tmp_path / "seva.sqlite3") as db:
+    with sqlite3.connect(cli.data_dir / "seva.sqlite3") as db:
         db.execute("UPDATE audit_event SET details = '{\"forged\":1}' WHERE seq = 1")
     broken = seva("audit", "verify")
     assert broken.returncode == 1

@@ -3,11 +3,8 @@ so a database writer who removes the newest entries (and sets the head row back)
 tenant's chain, is caught by verification, which names what is wrong."""
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import uuid
 
 from tortoise import connections
@@ -89,13 +86,13 @@ async def test_verification_is_recorded_for_the_compliance_report(tenant, tmp_pa
     assert ok and at is not None
 
 
-def test_seva_audit_checkpoint_then_verify_finds_a_deleted_chain(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
+def test_seva_audit_checkpoint_then_verify_finds_a_deleted_chain(new_seva):
+    cli = new_seva()
+    tmp_path = cli.data_dir
 
     def seva(*args):
-        return subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
+        return cli(*args, check=False)
 
-    assert seva("migrate").returncode == 0
     created = seva("tenant", "create", "--name", "Anchor Co", "--region", "IN", "--owner-email", "o@anchor.example.com",
                    "--owner-password", "long-enough-pw")
     assert created.returncode == 0, created.stderr

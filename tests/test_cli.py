@@ -1,6 +1,11 @@
-"""The ``seva`` command, run as a user runs it: a separate process against its own database."""
+"""The ``seva`` command line: what a user sees (output, exit code, the database it changes).
+
+The commands run in this process (tests/cli_support.py: the same entry point, each command line
+on a database of its own); the entry point itself, a new instance's secret and a failing exit
+code are checked once in a real ``seva`` process."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -8,30 +13,40 @@ from pathlib import Path
 import pytest
 
 from seva_crm.schema.build import print_sdl
+from tests.cli_support import SevaCli
+from tests.conftest import copy_database
 
 
 @pytest.fixture(scope="module")
-def seva(tmp_path_factory):
+def seva(migrated_sqlite, tmp_path_factory) -> SevaCli:
+    """``seva ARGS`` on a migrated database of the module's own (a copy of ``migrated_sqlite``)."""
     data_dir = tmp_path_factory.mktemp("cli")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")}
-    env |= {"SEVA_DATA_DIR": str(data_dir)}  # default SQLite database and generated secret
-
-    def run(*args: str, check: bool = True, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True,
-                                env=env | (extra_env or {}), timeout=120)
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run("migrate")
-    run.data_dir = data_dir
-    return run
+    copy_database(migrated_sqlite, data_dir)
+    return SevaCli(data_dir)
 
 
-def test_migrate_creates_the_database_and_keeps_a_secret(seva):
-    assert (seva.data_dir / "seva.sqlite3").exists()
-    assert (seva.data_dir / "secret_key").stat().st_mode & 0o077 == 0
-    assert "up to date" in seva("migrate").stdout
+def real_seva(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m seva_crm ARGS`` in a process of its own, with none of the tests' SEVA_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_a_real_seva_process_migrates_keeps_a_secret_and_fails_in_one_line(migrated_sqlite, tmp_path):
+    copy_database(migrated_sqlite, tmp_path)  # migrating from empty takes long; `migrated_sqlite` is `seva migrate`'s
+    first = real_seva(tmp_path, "migrate")
+    assert first.returncode == 0 and first.stdout == "database is up to date\n", first.stderr
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # a new instance's secret, made by migrate
+    bad = real_seva(tmp_path, "user", "create", "--email", "a@example.com", "--password", "long-enough-pw")
+    assert bad.returncode == 2 and bad.stderr == "error: --tenant is required (or --superuser)\n", bad.stderr
+
+
+def test_migrate_creates_the_database_and_says_so_again(migrated_sqlite, seva):
+    # migrated_sqlite is `seva migrate` on an empty data directory
+    with sqlite3.connect(migrated_sqlite) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"tenant", "staff_user", "customer", "audit_event", "email_suppression"} <= tables  # core's and a plugin's
+    assert migrated_sqlite.stat().st_mode & 0o077 == 0
+    assert seva("migrate").stdout == "database is up to date\n"
 
 
 def test_tenant_user_apikey_and_import(seva, tmp_path):
@@ -93,12 +108,14 @@ def test_bad_arguments_give_one_line_and_fail(seva, args, message):
 
 
 def test_bad_configuration_names_the_variable(seva):
-    result = seva("migrate", check=False, extra_env={"SEVA_DATABASE_URL": "mysql://x"})
+    result = seva("migrate", check=False, env={"SEVA_DATABASE_URL": "mysql://x"})
     assert result.returncode == 1
     assert result.stderr.strip() == "error: SEVA_DATABASE_URL: must start with sqlite://, postgres:// or postgresql://"
-    result = seva("migrate", check=False, extra_env={"SEVA_ENV": "production"})
+    production_costs = dict.fromkeys(("SEVA_PASSWORD_HASH_TIME_COST", "SEVA_PASSWORD_HASH_MEMORY_KIB",
+                                      "SEVA_PASSWORD_HASH_PARALLELISM"))  # unset: the production defaults
+    result = seva("migrate", check=False, env={"SEVA_ENV": "production", "SEVA_SECRET_KEY": None} | production_costs)
     assert "SEVA_SECRET_KEY is required when SEVA_ENV=production" in result.stderr
-    result = seva("plugins", "list", check=False, extra_env={
+    result = seva("plugins", "list", check=False, env=production_costs | {
         "SEVA_ENV": "production", "SEVA_SECRET_KEY": "k" * 32, "SEVA_WHATSAPP_BASE_URL": "http://graph.example.com"})
     assert result.returncode == 1
     assert result.stderr.strip() == "error: SEVA_WHATSAPP_BASE_URL: must start with https:// when SEVA_ENV=production"
@@ -111,51 +128,41 @@ def test_schema_print_matches_the_committed_sdl(seva):
 
 
 def test_plugins_list_shows_the_built_in_plugins(seva):
-    out = seva("plugins", "list", extra_env={"COLUMNS": "250"}).stdout  # one line per plugin
+    out = seva("plugins", "list", env={"COLUMNS": "250"}).stdout  # one line per plugin
     for pid in ("whatsapp", "razorpay", "sms", "email"):
         assert f"seva-crm 0.1.0 (seva_crm.plugins.{pid}.hooks)" in out
     assert "seva_manifest" in out
-    only = seva("plugins", "list", extra_env={"SEVA_PLUGINS": "sms", "COLUMNS": "250"}).stdout
+    only = seva("plugins", "list", env={"SEVA_PLUGINS": "sms", "COLUMNS": "250"}).stdout
     assert "seva_crm.plugins.sms" in only and "seva_crm.plugins.whatsapp" not in only
 
 
-SETTINGS_SCRIPT = """
-import sys
-from seva_crm.cli import parse_id, run
-from seva_crm.core.platform.plugin_settings import update_plugin_settings
-from seva_crm.core.platform.tenant_plugins import plugin_config
-tenant = parse_id(sys.argv[2], "Tenant")
-if sys.argv[1] == "save":
-    run(update_plugin_settings(tenant, "razorpay", enabled=True,
-                               settings={"keyId": "rzp_test_1", "keySecret": "ks-1", "webhookSecret": "wh-1"}))
-else:
-    config = run(plugin_config(tenant, "razorpay"))
-    print(config.key_secret.get_secret_value() if config else "unreadable")
-"""
-
-
 def test_secrets_rotate_after_the_secret_key_changes(seva):
+    from seva_crm.cli import parse_id
+    from seva_crm.core.platform.plugin_settings import update_plugin_settings
+    from seva_crm.core.platform.tenant_plugins import plugin_config
+
     old = "an-old-secret-key-0123456789-abcdefghijklmnop"
-    tenant_id = seva("tenant", "create", "--name", "Rotating", "--region", "IN",
-                     "--owner-email", "owner@rotating.example.com", "--owner-password", "long-enough-pw").stdout.strip()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
+    tenant_id = parse_id(seva("tenant", "create", "--name", "Rotating", "--region", "IN", "--owner-email",
+                              "owner@rotating.example.com", "--owner-password", "long-enough-pw").stdout.strip(), "Tenant")
 
-    def script(*args: str, secret: str | None = None) -> str:
-        result = subprocess.run([sys.executable, "-c", SETTINGS_SCRIPT, *args], capture_output=True, text=True,
-                                env=env | ({"SEVA_SECRET_KEY": secret} if secret else {}), timeout=120)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
+    def save():
+        return update_plugin_settings(tenant_id, "razorpay", enabled=True,
+                                      settings={"keyId": "rzp_test_1", "keySecret": "ks-1", "webhookSecret": "wh-1"})
 
-    script("save", tenant_id, secret=old)  # stored while SEVA_SECRET_KEY was the old key
-    assert script("read", tenant_id) == "unreadable"  # the key has changed since
+    async def read() -> str:
+        config = await plugin_config(tenant_id, "razorpay")
+        return config.key_secret.get_secret_value() if config else "unreadable"
+
+    seva.run(save, env={"SEVA_SECRET_KEY": old})  # stored while SEVA_SECRET_KEY was the old key
+    assert seva.run(read) == "unreadable"  # the key has changed since
     assert "ks-1" not in (seva.data_dir / "seva.sqlite3").read_bytes().decode("latin-1")
 
     wrong = seva("secrets", "rotate", "--old-secret-key", "x" * 40, check=False)
     assert wrong.returncode == 1 and "encrypted under an unknown key" in wrong.stderr and "ks-1" not in wrong.stderr
     assert seva("secrets", "rotate", "--old-secret-key", old).stdout.strip() == \
         "re-encrypted 2 secrets under the current key (0 already were)"
-    assert script("read", tenant_id) == "ks-1"
-    assert "(2 already were)" in seva("secrets", "rotate", extra_env={"SEVA_OLD_SECRET_KEY": old}).stdout
+    assert seva.run(read) == "ks-1"
+    assert "(2 already were)" in seva("secrets", "rotate", env={"SEVA_OLD_SECRET_KEY": old}).stdout
 
 
 def test_tenant_channels_shows_and_sets_the_order_audited(seva):
@@ -165,55 +172,29 @@ def test_tenant_channels_shows_and_sets_the_order_audited(seva):
     refused = seva("tenant", "channels", "--tenant", tenant_id, "--order", "sms", check=False)
     assert refused.returncode == 1 and "unknown channel 'sms'" in refused.stderr
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
-    script = """
-import asyncio, sys
-from seva_crm.core.common.ids import from_global_id
-from seva_crm.core.models import AuditEvent
-from seva_crm.core.platform.plugin_settings import update_plugin_settings
-from seva_crm.core.platform.database import database
+    from seva_crm.core.common.ids import from_global_id
+    from seva_crm.core.models import AuditEvent
+    from seva_crm.core.platform.plugin_settings import update_plugin_settings
 
-async def main(action, tenant):
-    async with database():
-        tenant_id = from_global_id(tenant, "Tenant")
-        if action == "enable":
-            await update_plugin_settings(tenant_id, "email", enabled=True)  # SMTP settings optional
-        else:
-            for e in await AuditEvent.filter(tenant_id=tenant_id, action="tenant.channel_order_updated"):
-                print(e.actor_type, e.actor_id, e.details["after"])
+    async def audited() -> list[tuple]:
+        return [(e.actor_type, e.actor_id, e.details["after"]) for e in await AuditEvent.filter(
+            tenant_id=from_global_id(tenant_id, "Tenant"), action="tenant.channel_order_updated")]
 
-asyncio.run(main(*sys.argv[1:]))
-"""
-    def python(*args):
-        return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                              timeout=120, check=True).stdout
-
-    python("enable", tenant_id)
+    seva.run(lambda: update_plugin_settings(from_global_id(tenant_id, "Tenant"), "email", enabled=True))  # SMTP optional
     shown = seva("tenant", "channels", "--tenant", tenant_id, "--order", "EMAIL").stdout
     assert shown == "email\tkind email\tplugin email\norder: email\n"
-    assert python("audit", tenant_id) == "system cli ['email']\n"
+    assert seva.run(audited) == [("system", "cli", ["email"])]
     # this tenant's chain only: the secrets test saves settings (an audited change) under another SEVA_SECRET_KEY
     assert "audit log intact" in seva("audit", "verify", "--chain", tenant_id).stdout
 
 
-LOGIN_SCRIPT = """
-import sys
-from seva_crm.cli import run
-from seva_crm.core.identity.auth import login
-print(run(login(sys.argv[1], sys.argv[2], ip="203.0.113.5", user_agent="CliTest/1.0")).session_id)
-"""
-
-
 def test_staff_accounts_and_sessions_from_the_command_line(seva):
     from seva_crm.core.common.ids import to_global_id
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(seva.data_dir)}
+    from seva_crm.core.identity.auth import login
 
     def sign_in(email: str, password: str = "long-enough-pw") -> str:
-        result = subprocess.run([sys.executable, "-c", LOGIN_SCRIPT, email, password], capture_output=True, text=True, env=env,
-                                timeout=120)
-        assert result.returncode == 0, result.stderr
-        return to_global_id("Session", __import__("uuid").UUID(result.stdout.strip()))
+        session = seva.run(lambda: login(email, password, ip="203.0.113.5", user_agent="CliTest/1.0"))
+        return to_global_id("Session", session.session_id)
 
     tenant_id = seva("tenant", "create", "--name", "Staffed", "--region", "BD", "--owner-email", "owner@staffed2.example.com",
                      "--owner-password", "long-enough-pw").stdout.strip()

@@ -92,26 +92,25 @@ def test_upgrading_keeps_suppressions_and_reachability(env):
     assert "whatsapp_unreachable_at" not in customer_columns(env)  # core's column is gone
 
 
-def test_migrate_creates_plugin_tables_and_drop_data_removes_only_them(env):
-    run(env, "-m", "seva_crm", "migrate")
+def test_migrate_creates_plugin_tables_and_drop_data_removes_only_them(new_seva):
+    seva = new_seva()  # a copy of the database `seva migrate` made (migrated_sqlite)
+    env = {"SEVA_DATA_DIR": str(seva.data_dir)}
     assert {"email_suppression", "whatsapp_contact"} <= tables(env)
 
-    out = run(env, "-m", "seva_crm", "plugins", "drop-data", "whatsapp", "--yes")
+    out = seva("plugins", "drop-data", "whatsapp", "--yes").stdout
     assert "reversed whatsapp.0001_contacts" in out
     assert "whatsapp_contact" not in tables(env) and "email_suppression" in tables(env)
     assert "whatsapp_unreachable_at" not in customer_columns(env)  # core's migrations stay as they were
-    assert "had no tables" in run(env, "-m", "seva_crm", "plugins", "drop-data", "whatsapp", "--yes")
+    assert "had no tables" in seva("plugins", "drop-data", "whatsapp", "--yes").stdout
 
-    run(env, "-m", "seva_crm", "plugins", "drop-data", "email", "--yes")
+    seva("plugins", "drop-data", "email", "--yes")
     assert not {"email_suppression", "whatsapp_contact"} & tables(env)
-    run(env, "-m", "seva_crm", "migrate")  # the plugins are still loaded: their tables come back, empty
+    seva("migrate")  # the plugins are still loaded: their tables come back, empty
     assert {"email_suppression", "whatsapp_contact"} <= tables(env)
 
 
-def test_drop_data_names_a_plugin_without_tables(env):
-    run(env, "-m", "seva_crm", "migrate")
-    result = subprocess.run([sys.executable, "-m", "seva_crm", "plugins", "drop-data", "razorpay", "--yes"],
-                            capture_output=True, text=True, env=env, timeout=120)
+def test_drop_data_names_a_plugin_without_tables(new_seva):
+    result = new_seva()("plugins", "drop-data", "razorpay", "--yes", check=False)
     assert result.returncode == 1 and "no loaded plugin 'razorpay' has tables" in result.stderr
 
 

@@ -1,9 +1,6 @@
 """Closing a tenant: data kept for the grace period, then purged table by table; the audit log
 kept for the minimum log retention, then purged too."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 from seva_crm.core.platform import audit
@@ -59,16 +56,12 @@ async def test_close_then_purge_after_grace_keeping_logs_a_year(tenant, app):
     assert (await audit.verify(audit.PLATFORM)).ok
 
 
-def test_retention_command_dry_run_then_purge(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")}
-    env |= {"SEVA_DATA_DIR": str(tmp_path), "SEVA_TERMINATED_TENANT_GRACE_DAYS": "0"}
+def test_retention_command_dry_run_then_purge(new_seva):
+    cli = new_seva(SEVA_TERMINATED_TENANT_GRACE_DAYS="0")
 
     def seva(*args):
-        result = subprocess.run([sys.executable, "-m", "seva_crm", *args], capture_output=True, text=True, env=env, timeout=120)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return cli(*args).stdout
 
-    seva("migrate")
     tenant_id = seva("tenant", "create", "--name", "Short Lived", "--region", "BD", "--owner-email", "o@short.example.com",
                      "--owner-password", "long-enough-pw").strip()
     assert seva("retention", "run", "--dry-run").strip() == "nothing to purge"

@@ -19,6 +19,7 @@ from seva_crm.core.platform.channels import Purpose
 from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.models import Customer, Message
 from seva_crm.core.storage.transactions import transaction
+from tests.cli_support import SevaCli
 from tests.jobs_support import BROKER_URLS, REAL_BROKERS, forget_namespace, provider  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +28,8 @@ CUSTOMERS = 50
 
 
 def test_worker_and_scheduler_need_a_broker(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEVA_")} | {"SEVA_DATA_DIR": str(tmp_path)}
     for command in ("worker", "scheduler"):
-        result = subprocess.run([sys.executable, "-m", "seva_crm", command], capture_output=True, text=True, env=env,
-                                cwd=ROOT, timeout=60)
+        result = SevaCli(tmp_path)(command, check=False)  # in process (tests/cli_support.py)
         assert result.returncode == 1
         assert result.stderr.strip() == ("error: SEVA_BROKER_URL is not set: with in-process jobs, "
                                           "`seva serve` runs the jobs and the schedule itself")

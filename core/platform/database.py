@@ -55,10 +55,12 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-async def init_db(settings: Settings, *, create_db: bool = False) -> None:
-    """Open the ORM for this process (connections are made lazily on first query)."""
+async def init_db(settings: Settings, *, create_db: bool = False, whole_process: bool = True) -> None:
+    """Open the ORM (connections are made lazily on first query): for the whole process (every
+    task and thread; the server, the tests' session), or with ``whole_process=False`` for this
+    task and the tasks it starts only (``database()``)."""
     _prepare_sqlite(settings)
-    await Tortoise.init(config=tortoise_config(settings.db_url), _create_db=create_db, _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings.db_url), _create_db=create_db, _enable_global_fallback=whole_process)
 
 
 async def close_db() -> None:
@@ -67,8 +69,10 @@ async def close_db() -> None:
 
 @asynccontextmanager
 async def database(settings: Settings | None = None) -> AsyncIterator[None]:
-    """``async with database():`` for the CLI and jobs: open, yield, always close."""
-    await init_db(settings or get_settings())
+    """``async with database():`` for the CLI and scripts: open, yield, always close. The ORM
+    is this task's (its Tortoise context), so a process that has it open already keeps its own
+    (the tests run ``seva`` commands in process, each on a database of its own)."""
+    await init_db(settings or get_settings(), whole_process=False)
     try:
         yield
     finally:
