@@ -426,7 +426,8 @@ class Sent:
     """A batch's messages the provider accepted, recorded together (group commit): one guarded
     UPDATE per (channel, whether a secret is emptied) moves them to sent, only while their claim
     is still this sender's; then in the same transaction their change-feed rows (one write per
-    tenant) and disclosure-ledger entries (one bulk insert), and after the commit their events.
+    tenant) and disclosure-ledger entries (one bulk insert), and after the commit their events, together
+    (``events.listen_many``: one Redis round trip for the live subscribers).
     Until recorded they stay sending under this sender's lease: a crash before the record leaves
     them to the sweeper, and the provider sees the same idempotency key again."""
 
