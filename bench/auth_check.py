@@ -76,8 +76,11 @@ def app_without_limits():
 
     def bare(plugins, limits):
         full = real_build(plugins, limits)
-        return Schema(query=full.query, mutation=full.mutation, config=full.config, extensions=[
+        schema = Schema(query=full.query, mutation=full.mutation, config=full.config, extensions=[
             lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256), ErrorPolicy, OperationName])
+        # the query planner validates with the schema's rules: the same, less depth and aliases
+        schema.validation_rules = full.validation_rules[2:]
+        return schema
 
     build._build = bare
     try:

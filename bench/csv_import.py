@@ -84,7 +84,7 @@ async def bench(args, label: str) -> None:
 
             async def floor_side(bare=bare):
                 t0 = time.perf_counter()
-                async with transaction():
+                async with bulk.large_write(), transaction():  # as the import writes
                     await bulk.insert("customer", CUSTOMER_COLUMNS, bare)
                 return time.perf_counter() - t0, None
 

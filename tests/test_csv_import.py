@@ -143,3 +143,24 @@ async def test_an_uploaded_utf16_file_imports(tenant):
         files={"0": ("customers.csv", SPREADSHEET.encode("utf-16"), "text/csv")},
     )
     assert response.json()["data"]["customersImport"] == {"imported": 2, "errors": []}
+
+
+async def test_a_large_write_grows_sqlites_page_cache_for_the_block_only(tenant):
+    from tortoise import connections
+
+    from seva_crm.core.storage import bulk
+    from tests.conftest import is_postgres
+
+    if is_postgres():
+        async with bulk.large_write():  # nothing to tune
+            return
+
+    async def cache_size() -> int:
+        return (await connections.get("default").execute_query("PRAGMA cache_size"))[1][0][0]
+
+    before = await cache_size()
+    with pytest.raises(RuntimeError):
+        async with bulk.large_write():
+            assert await cache_size() == -bulk.CACHE_KIB
+            raise RuntimeError("the import failed")
+    assert await cache_size() == before

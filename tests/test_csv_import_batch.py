@@ -201,3 +201,73 @@ names = st.one_of(
 @given(name=names)
 def test_the_name_key_shortcut_answers_as_name_key(name):
     assert import_checks.name_key(name) == customers.name_key(name)
+
+
+# ---------------------------------------------------------------- the one-pass row check gives the full path's answers
+
+ROW_KEYS = ["name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes",
+            "household", "aadhaar", "pan"]
+CHANNELS = {"whatsapp": object(), "sms": object()}
+cells = st.tuples(
+    st.one_of(st.sampled_from(["Asha Devi", " Ravi ", "", "  ", "Smt. Rani", "मोहम्मद", "x" * 201, "a\x00b"]), st.text(max_size=8)),
+    st.one_of(st.sampled_from(["9876543210", "098765 43210", "+91 98765-43210", "12345", ""]), phones),
+    st.one_of(st.sampled_from(["a@example.com", " B@Example.COM ", "bad", ""]), emails),
+    st.sampled_from(["", "12 MG Road", " x" * 1100]),
+    st.sampled_from(["", "1990-04-01", "19900401", "01/04/1990", "1899-12-31", "2999-01-01", " 2000-02-29 "]),
+    st.sampled_from(["", "whatsapp", "SMS", "fax", " sms "]),
+    st.sampled_from(["", "en", "HI", "bn", "fr", " hi "]),
+    st.one_of(st.sampled_from(["", "vip;gold", "a|b; ;B", ";".join("t" * 51 for _ in range(2)), ";".join(map(str, range(21)))]),
+              st.text(alphabet="ab;| ", max_size=8)),
+    st.sampled_from(["", "first visit", "n" * 10_001, "tab\there", "bell\x07"]),
+    st.sampled_from(["", "yes", "No", "Y", "maybe", " true "]),
+    st.sampled_from(["", NUMBER, NUMBER[:4] + " " + NUMBER[4:], "234123412345", "1" * 12]),
+    st.sampled_from(["", "abcde1234f", "ABCDE 1234 F", "abc"]),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(row=cells, drop=st.sets(st.integers(0, len(ROW_KEYS) - 1), max_size=3))
+def test_the_one_pass_check_gives_the_full_paths_values_or_leaves_the_row_to_it(row, drop):
+    from seva_crm.core.common.principal import TenantScope
+    from seva_crm.core.customers.csv_import import ImportResult, _check_row
+    from seva_crm.core.customers.import_rows import RowChecker
+    from uuid import uuid4
+
+    keys = [k for i, k in enumerate(ROW_KEYS) if i not in drop or k == "name"]
+    row = [c for i, c in enumerate(row) if i not in drop or ROW_KEYS[i] == "name"]
+    scope = TenantScope(uuid4(), Region.IN)
+    fast = RowChecker(keys, Region.IN, CHANNELS)(list(row))
+    full = ImportResult()
+    checked = _check_row(2, list(row), keys, {k: k for k in keys}, scope, CHANNELS, {}, full, lambda cells: None)
+    if fast is not None:  # accepted: exactly the full path's values
+        assert full.errors == [] and checked is not None
+        values, household = checked
+        ids = values.pop("identifiers")
+        del values["id"]
+        assert fast == (values, ids, household)
+    # a row the full path accepts with plain cells is read by the fast pass too
+    if checked is not None and not any(c != c.strip() or "\t" in c for c in row):
+        assert fast is not None
+
+
+async def test_good_rows_take_the_one_pass_check_and_bad_ones_the_full_path(tenant, monkeypatch):
+    from seva_crm.core.customers import csv_import
+
+    taken = []
+    original = csv_import._row_values
+    monkeypatch.setattr(csv_import, "_row_values", lambda raw: taken.append(raw) or original(raw))
+    result = await import_csv(tenant.scope, f"name,phone,email,tags,language,aadhaar\nAsha,9876543210,a@example.com,"
+                                            f"vip;gold,hi,{NUMBER}\nBad,12345,b@example.com,,en,\n")
+    assert result.imported == 1 and [e.row for e in result.errors] == [3]
+    assert [r["name"] for r in taken] == ["Bad"]  # only the bad row took the full path
+
+
+def test_the_imports_ids_are_random_version_4_uuids_across_refills():
+    from uuid import RFC_4122
+
+    from seva_crm.core.customers.csv_import import BATCH, _uuid4s
+
+    ids = _uuid4s()
+    drawn = [next(ids) for _ in range(2 * BATCH + 1)]
+    assert all(u.version == 4 and u.variant == RFC_4122 for u in drawn)
+    assert len(set(drawn)) == len(drawn)

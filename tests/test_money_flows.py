@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from seva_crm.core.billing import invoices, payments, periodic, plan_changes
 from seva_crm.core.billing.clock import tenant_today
 from seva_crm.core.common.enums import InvoiceStatus, Region, Role, SubscriptionStatus
@@ -207,3 +209,95 @@ async def test_billing_settings_through_the_api_are_audited(tenant):
     viewer = await tenant.api_as(Role.VIEWER)
     refused = await viewer(update, i={"graceDays": 1})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+def dying(when: str):
+    """``transaction()`` for the payment code, whose process dies just before its commit
+    (``before``) or just after it (``after``)."""
+    from contextlib import asynccontextmanager
+
+    from seva_crm.core.storage.transactions import transaction
+
+    @asynccontextmanager
+    async def dies():
+        async with transaction() as conn:
+            yield conn
+            if when == "before":
+                raise Crash
+        if when == "after":
+            raise Crash
+
+    return dies
+
+
+async def payment_hooks(tenant, monkeypatch):
+    """A webhook endpoint for payment and invoice events (its jobs collected, not run)."""
+    from seva_crm.core.common.settings import get_settings
+    from seva_crm.core.messaging import webhooks
+
+    monkeypatch.setattr(get_settings(), "webhook_allow_private", True)
+    monkeypatch.setattr(webhooks, "enqueue", lambda name, *args, delay_seconds=None: None)
+    made = await tenant.api.ok("""mutation($input: WebhookEndpointInput!) { webhookEndpointCreate(input: $input) {
+      errors { code } } }""", input={"url": "http://127.0.0.1:9/hook", "eventTypes": ["payment.*", "invoice.paid"]})
+    assert made["webhookEndpointCreate"]["errors"] == []
+
+
+async def delivered(tenant) -> list[tuple[str, str]]:
+    from seva_crm.core.models import WebhookDelivery
+
+    rows = await WebhookDelivery.filter(tenant_id=tenant.id).order_by("created_at")
+    return [(r.event_type, r.payload["data"]["id"]) for r in rows]
+
+
+async def _rows(tenant, event_type):
+    from seva_crm.core.models import WebhookDelivery
+
+    return await WebhookDelivery.filter(tenant_id=tenant.id, event_type=event_type)
+
+
+async def test_payment_events_webhook_rows_commit_with_the_payment_and_only_with_it(tenant, monkeypatch):
+    """payment.recorded, invoice.paid and payment.refunded are emitted in the transaction that
+    records the money: a crash just after the commit still has their webhook deliveries, and a
+    rollback leaves neither the payment nor a delivery."""
+    from seva_crm.core.models import Payment
+
+    await payment_hooks(tenant, monkeypatch)
+    c = await customer(tenant.scope, phone="9876500451")
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [{"description": "Form", "unit_amount": 30000}]})
+
+    monkeypatch.setattr(payments, "transaction", dying("before"))
+    with pytest.raises(Crash):
+        await payments.record_payment(tenant.scope, invoice.id, {"amount": 30000, "method": "cash"})
+    assert await Payment.filter(invoice_id=invoice.id).count() == 0 and await delivered(tenant) == []
+
+    monkeypatch.setattr(payments, "transaction", dying("after"))
+    with pytest.raises(Crash):
+        await payments.record_payment(tenant.scope, invoice.id, {"amount": 30000, "method": "cash"})
+    [payment] = await Payment.filter(invoice_id=invoice.id)
+    assert await delivered(tenant) == [("payment.recorded", str(payment.id)), ("invoice.paid", str(invoice.id))]
+
+    with pytest.raises(Crash):
+        await payments.refund_payment(tenant.scope, payment.id, {"amount": 10000, "reason": "part of it"})
+    [refund] = await Refund.filter(payment_id=payment.id)
+    assert (await delivered(tenant))[2:] == [("payment.refunded", str(payment.id))]
+    assert [d.payload["data"]["refund_id"] for d in await _rows(tenant, "payment.refunded")] == [str(refund.id)]
+
+
+async def test_a_gateway_payment_has_its_webhook_rows_though_the_process_dies_after_the_commit(tenant, monkeypatch):
+    from seva_crm.core.common.security import utcnow
+    from seva_crm.core.models import Payment
+
+    await payment_hooks(tenant, monkeypatch)
+    c = await customer(tenant.scope, phone="9876500452")
+    invoice = await invoices.create_invoice(tenant.scope, {"customer_id": c.id, "lines": [{"description": "Plan", "unit_amount": 45000}]})
+    monkeypatch.setattr(payments, "transaction", dying("after"))
+    reported = payments.GatewayPayment("razorpay", "pay_crash_after_commit", 45000, captured=True, received_at=utcnow())
+    with pytest.raises(Crash):
+        await payments.record_gateway_payment(tenant.id, invoice.id, reported)
+    payment = await Payment.get(provider_payment_id="pay_crash_after_commit", tenant_id=tenant.id)
+    assert await delivered(tenant) == [("payment.recorded", str(payment.id)), ("invoice.paid", str(invoice.id))]
+

@@ -103,3 +103,71 @@ async def test_every_periodic_job_runs_its_function_on_the_worker(monkeypatch):
     assert set(called) == set(PERIODIC)
     assert all(abs((now - utcnow()).total_seconds()) < 60 for now, _ in called.values())  # the clock's now
     assert called["retention.purge"][1] == {"dry_run": False}  # the daily purge really purges
+
+
+async def test_every_scheduled_job_runs_for_real_on_the_worker_and_logs_its_count(tenant, make_tenant, caplog):
+    """Every job the scheduler enqueues (core's periodic jobs and the installed plugins'), sent
+    as the scheduler sends it and run for real by a worker on the pinned clock: each ends without
+    an exception, and each of core's logs how much it did (audit.verify once returned its
+    Verification instead, and its log line raised). The every-chain verification it runs covers
+    the tenants that exist, not those made after it."""
+    import logging
+
+    import dramatiq
+
+    from seva_crm.core import jobs
+    from seva_crm.core.privacy.audit_schedule import last_verification
+
+    class Outcomes(dramatiq.Middleware):
+        def __init__(self, names: set[str]) -> None:
+            self.names, self.seen = names, {}
+
+        def after_process_message(self, broker, message, *, result=None, exception=None):
+            if message.actor_name in self.names:  # not the jobs they enqueue in turn (mail to send)
+                self.seen[message.actor_name] = exception
+
+    set_plugins(Plugins())  # every installed plugin, and its scheduled jobs
+    scheduled = scheduled_jobs()
+    outcomes = Outcomes({j.actor_name for j in scheduled})
+    caplog.set_level(logging.INFO, logger="seva.schedule")
+    broker = await asyncio.to_thread(jobs.setup_jobs, "")
+    broker.add_middleware(outcomes)
+    runner = jobs.Runner(broker, threads=1).start()  # one at a time, as if each had its own window
+    try:
+        for job in scheduled:
+            jobs.enqueue(job.actor_name)  # what Scheduler.tick sends for a window it wins
+        for _ in range(1200):
+            if len(outcomes.seen) == len(scheduled):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await asyncio.to_thread(runner.stop)
+        jobs.reset_jobs()
+        set_plugins(None)
+    assert sorted(outcomes.seen) == sorted(j.actor_name for j in scheduled)
+    assert {name: repr(exc) for name, exc in outcomes.seen.items() if exc is not None} == {}
+    lines = [r.getMessage() for r in caplog.records if r.name == "seva.schedule"]
+    assert [r.getMessage() for r in caplog.records if r.name == "seva.schedule" and r.levelno >= logging.ERROR] == []
+    for name in PERIODIC:
+        assert any(line.startswith(f"{name}: ") and line.endswith(" done") for line in lines), name
+
+    assert await last_verification(str(tenant.id)) is not None  # verified with every other chain
+    later = await make_tenant()
+    assert await last_verification(str(later.id)) is None  # made after that verification: never verified
+
+
+async def test_a_periodic_job_that_returns_no_count_is_logged_as_an_error_not_raised(monkeypatch, caplog):
+    import logging
+
+    from seva_crm.core.platform.audit import Verification
+
+    name = next(iter(PERIODIC))
+
+    async def returns_an_object(now, **kwargs):
+        return Verification(chains=3)
+
+    monkeypatch.setitem(PERIODIC, name, replace(PERIODIC[name], fn=returns_an_object))
+    await JOBS[name].fn()  # the actor's own function: it returns, so dramatiq has nothing to retry
+    [error] = [r for r in caplog.records if r.name == "seva.schedule" and r.levelno == logging.ERROR]
+    assert error.getMessage() == (f"periodic job {name} returned a Verification: "
+                                  "a periodic job returns a count, a list of what it did or counts by kind")

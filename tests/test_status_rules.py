@@ -243,17 +243,15 @@ async def test_a_rolled_back_change_leaves_no_message_nor_webhook_and_a_committe
 async def test_an_in_transaction_listener_that_fails_loses_only_its_own_rows(tenant, hooked, monkeypatch, caplog):
     from seva_crm.core.billing import subscriptions
     from seva_crm.core.platform import events
-    from seva_crm.core.storage.transactions import transaction
     from tests.billing_helpers import subscription
 
     who = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500004"})
     sub = await subscription(tenant.scope, customer=who)
     await connection_rules(tenant, "paused")
 
-    async def broken(event):
-        async with transaction():  # its writes, in a savepoint of its own as the contract asks, roll back alone
-            await Message.filter(customer_id=who.id, template="connection_status").delete()
-            raise RuntimeError("a consumer's bug")
+    async def broken(event):  # its writes, in the savepoint emit gives it, roll back alone
+        await Message.filter(customer_id=who.id, template="connection_status").delete()
+        raise RuntimeError("a consumer's bug")
 
     monkeypatch.setattr(events, "_writers", [*events._writers, (broken, None)])  # after the webhooks' and the rules'
 
@@ -266,6 +264,63 @@ async def test_an_in_transaction_listener_that_fails_loses_only_its_own_rows(ten
     # once configured by an earlier test, names an exception's class, not its message)
     assert any("in-transaction listener" in r.getMessage() and r.exc_info and str(r.exc_info[1]) == "a consumer's bug"
                for r in caplog.records)
+
+
+async def test_a_listener_whose_read_fails_loses_neither_the_change_nor_the_others_rows(tenant, hooked, monkeypatch, caplog):
+    """A failed statement, even a read, aborts a PostgreSQL transaction unless it ran in a savepoint:
+    emit gives each listener one, so the listeners after it still write and the change commits."""
+    from tortoise import connections
+
+    from seva_crm.core.billing import subscriptions
+    from seva_crm.core.platform import events
+    from tests.billing_helpers import subscription
+
+    who = await customers.create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876500005"})
+    sub = await subscription(tenant.scope, customer=who)
+    await connection_rules(tenant, "paused")
+
+    async def bad_read(event):  # reads a table that is not there
+        await connections.get("default").execute_query("SELECT id FROM no_such_table_here")
+
+    monkeypatch.setattr(events, "_writers", [(bad_read, None), *events._writers])  # first: the others run after it
+
+    await subscriptions.pause_subscription(tenant.scope, sub.id)
+    await sub.refresh_from_db()
+    assert str(sub.status) == "paused"  # the change committed
+    assert len(told(await Message.filter(customer_id=who.id))) == 1  # the status rule's message with it
+    assert ("subscription.changed", "paused") in await deliveries(tenant, sub)  # and the webhook delivery
+    assert any("in-transaction listener" in r.getMessage() and "bad_read" in r.getMessage() and r.exc_info
+               for r in caplog.records)
+
+
+async def test_a_batch_of_events_loses_only_the_failing_events_rows(tenant, hooked, monkeypatch, caplog):
+    """emit_many gives a listener one savepoint for the batch; when one event fails in it, the
+    others are written again one savepoint each, so only the failing event's rows are lost."""
+    from tortoise import connections
+
+    from seva_crm.core.messaging import webhooks
+    from seva_crm.core.models import Subscription
+    from seva_crm.core.platform import events
+    from seva_crm.core.storage.transactions import transaction
+    from tests.billing_helpers import subscription
+
+    subs = [await subscription(tenant.scope, customer=await customers.create_customer(
+        tenant.scope, {"name": f"Batch {i}", "phone": f"987650010{i}"})) for i in range(3)]
+    unlucky = subs[1].id
+
+    async def picky(event):  # the webhooks' fan-out, whose read fails for one subscription's event
+        if event.subject_id == unlucky:
+            await connections.get("default").execute_query("SELECT id FROM no_such_table_here")
+        await webhooks.fan_out(event)
+
+    monkeypatch.setattr(events, "_writers", [(picky, None)])
+    async with transaction():
+        await Subscription.filter(id__in=[s.id for s in subs]).update(status="paused")
+        await events.emit_many([events.new_event("subscription.changed", tenant.id, s.id, status="paused") for s in subs])
+    assert {str(s.status) for s in await Subscription.filter(id__in=[s.id for s in subs])} == {"paused"}
+    assert [("subscription.changed", "paused") in await deliveries(tenant, s) for s in subs] == [True, False, True]
+    failed = [r for r in caplog.records if "in-transaction listener" in r.getMessage() and r.exc_info]
+    assert len(failed) == 1 and str(tenant.id) in failed[0].getMessage()
 
 
 # ---------------------------------------------------------------- delivered, end to end

@@ -2,11 +2,10 @@
 
 ``emit`` hands them to ``core.events``, which delivers them through the ``seva_domain_event``
 hook to the plugins each tenant enabled, only after the change committed (inside
-``core.transactions.transaction()`` it waits for the commit). Subscription events are emitted
-inside the transaction of their change, so what core writes for them there (webhook deliveries,
-status-rule messages: ``core.platform.events.listen_in_transaction``) commits with the change;
-payment events still follow their transaction. Events carry ids and states only, never personal
-data."""
+``core.transactions.transaction()`` it waits for the commit). Subscription and payment events
+are emitted inside the transaction of their change, so what core writes for them there (webhook
+deliveries, status-rule messages: ``core.platform.events.listen_in_transaction``) commits with the
+change, or neither does. Events carry ids and states only, never personal data."""
 
 from __future__ import annotations
 

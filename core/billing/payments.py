@@ -64,7 +64,8 @@ async def record_payment(tenant: TenantScope, invoice_id: UUID | None, data: dic
         change_feed.record(tenant.id, ChangeType.PAYMENT, payment.id, Op.CREATED)
         paid_now = await _apply(conn, invoice, amount, now)
         await _audit_payment(payment, invoice)
-    await _after(invoice, payment, paid_now, now)
+        await _emit_recorded(invoice, payment, paid_now)
+    await _reactivate(invoice, paid_now, now)
     return payment
 
 
@@ -122,6 +123,8 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
                                     amount=gp.amount, currency=invoice.currency, reason=f"paid for void invoice {invoice.number}")
             if gp.captured:
                 await _audit_payment(payment, invoice, credited=late)
+            if gp.captured and not late:
+                await _emit_recorded(invoice, payment, paid_now)
     except IntegrityError:  # another delivery of the same payment won the race
         return await Payment.get(tenant_id=tenant_id, provider_payment_id=gp.provider_payment_id), False
     if late:
@@ -129,7 +132,7 @@ async def record_gateway_payment(tenant_id: UUID, invoice_id: UUID, gp: GatewayP
 
         await payment_for_void_invoice(invoice, payment)
     elif gp.captured:
-        await _after(invoice, payment, paid_now, now)
+        await _reactivate(invoice, paid_now, now)
     return payment, True
 
 
@@ -141,12 +144,19 @@ async def _apply(conn, invoice: Invoice, delta: int, now: datetime) -> bool:
     return paid_now
 
 
-async def _after(invoice: Invoice, payment: Payment, paid_now: bool, now: datetime) -> None:
+async def _emit_recorded(invoice: Invoice, payment: Payment, paid_now: bool) -> None:
+    """payment.recorded (and invoice.paid), inside the payment's transaction: their webhook
+    deliveries commit with the payment, or neither does."""
     await events.emit(events.PAYMENT_RECORDED, invoice.tenant_id, payment.id, invoice_id=str(invoice.id), amount=payment.amount)
     if paid_now:
         await events.emit(events.INVOICE_PAID, invoice.tenant_id, invoice.id)
-        if invoice.subscription_id:
-            await reactivate_after_payment(invoice.tenant_id, invoice.subscription_id, now)
+
+
+async def _reactivate(invoice: Invoice, paid_now: bool, now: datetime) -> None:
+    """After the payment committed: a subscription suspended for this invoice comes back (its
+    own transaction and events)."""
+    if paid_now and invoice.subscription_id:
+        await reactivate_after_payment(invoice.tenant_id, invoice.subscription_id, now)
 
 
 async def refund_payment(tenant: TenantScope, payment_id: UUID | None, data: dict[str, Any], *,
@@ -190,7 +200,8 @@ async def _refund(tenant_id: UUID, payment_id: UUID | None, amount: int, reason:
                            details={"refund": str(refund.id), "invoice": str(invoice.id), "amount": amount,
                                     "currency": payment.currency.value, "status": status.value,
                                     "provider": payment.provider or "", "invoice_status": invoice.status.value})
-    await events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount, status=status.value)
+        await events.emit(events.PAYMENT_REFUNDED, tenant_id, payment.id, refund_id=str(refund.id), amount=amount,
+                          status=status.value)
     return refund
 
 

@@ -134,5 +134,4 @@ async def subscription_entered(event: DomainEvent) -> None:
         return
     plan = await Plan.filter(tenant_id=event.tenant_id, id=sub.plan_id).first().values_list("name", flat=True)
     occurrence = f"{event.occurred_at.timestamp():.6f}"
-    async with transaction():  # a savepoint of billing's transaction: a failed write rolls back alone
-        await notify(event.tenant_id, SUBSCRIPTION, status, sub.customer_id, sub.id, {"plan": plan or ""}, occurrence)
+    await notify(event.tenant_id, SUBSCRIPTION, status, sub.customer_id, sub.id, {"plan": plan or ""}, occurrence)

@@ -46,7 +46,10 @@ PERIODIC: dict[str, Periodic] = {}  # core's periodic jobs by name, in the order
 def periodic(name: str, every_seconds: int, **kwargs: Any):
     """Run ``fn(now, **kwargs)`` every ``every_seconds``: an actor named ``name`` and a scheduled
     job that enqueues it. ``fn`` must be idempotent and safe on several machines at once; it
-    returns how much it did (a count, or a list of what it did) for the log."""
+    returns how much it did for the log: a count, a list of what it did, or counts by kind
+    (``{"noticed": 2, "erasing": 1}``, summed). Anything else is
+    logged as an error, and the run ends there without raising: its work is done, and a retry
+    would only do it again."""
 
     def declare(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         if name in PERIODIC:
@@ -56,7 +59,12 @@ def periodic(name: str, every_seconds: int, **kwargs: Any):
         async def run() -> None:
             spec = PERIODIC[name]
             result = await spec.fn(utcnow(), **spec.kwargs)
-            count = result if isinstance(result, int) else len(result or [])
+            count = done_count(result)
+            if count is None:
+                log.error("periodic job %s returned a %s: a periodic job returns a count, a list of what it did "
+                          "or counts by kind",
+                          name, type(result).__name__)
+                return
             log.info("%s: %d done", name, count)
 
         run.__name__ = run.__qualname__ = name.replace(".", "_")
@@ -64,6 +72,21 @@ def periodic(name: str, every_seconds: int, **kwargs: Any):
         return fn
 
     return declare
+
+
+def done_count(result: Any) -> int | None:
+    """How much a periodic job did, from what it returned: a count, a list (tuple, set) of what
+    it did, or counts by kind (summed); None for anything else (a job's bug, logged by its actor)."""
+    def is_count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if is_count(result):
+        return result
+    if isinstance(result, list | tuple | set | frozenset):
+        return len(result)
+    if isinstance(result, dict) and all(is_count(v) for v in result.values()):
+        return sum(result.values())
+    return None
 
 
 def scheduled_jobs() -> list[ScheduledJob]:

@@ -463,9 +463,8 @@ class Sent:
                 by_tenant.setdefault(item.message.tenant_id, []).append(item.message.id)
             for tenant_id, ids in by_tenant.items():
                 change_feed.record_many(tenant_id, ChangeType.MESSAGE, ids, Op.UPDATED)
-            for item in done:
-                await events.emit(events.new_event(events.MESSAGE_STATUS_CHANGED, item.message.tenant_id, item.message.id,
-                                                   status=S.SENT.value, channel=item.channel))
+            await events.emit_many([events.new_event(events.MESSAGE_STATUS_CHANGED, item.message.tenant_id, item.message.id,
+                                                     status=S.SENT.value, channel=item.channel) for item in done])
             await disclosures.record_messages(
                 [(i.message.tenant_id, i.message.customer_id, i.binding.plugin_id, i.binding.kind, i.message.id,
                   i.message.purpose) for i in done], at=now)

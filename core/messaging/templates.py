@@ -55,6 +55,7 @@ class Template:
     texts: dict[str, str]  # language -> text
     bindings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # channel -> language -> binding
     builtin: bool = True
+    subjects: dict[str, str] = field(default_factory=dict)  # language -> mail subject (built-in system mail)
 
     @property
     def variables(self) -> list[str]:
@@ -68,9 +69,10 @@ class Template:
         return dict(by_language.get(language or FALLBACK_LANGUAGE) or by_language.get(FALLBACK_LANGUAGE) or {})
 
 
-def _builtin(key: str, purpose: Purpose, **texts: str) -> Template:
-    """A built-in template: its bindings come from the channels (``builtin``)."""
-    return Template(key, purpose, texts)
+def _builtin(key: str, purpose: Purpose, subjects: dict[str, str] | None = None, **texts: str) -> Template:
+    """A built-in template: its bindings come from the channels (``builtin``). ``subjects``: the
+    mail subject per language, with the text's variables, for mail the system sends by email."""
+    return Template(key, purpose, texts, subjects=subjects or {})
 
 
 BUILTIN: dict[str, Template] = {t.key: t for t in (
@@ -196,6 +198,9 @@ BUILTIN: dict[str, Template] = {t.key: t for t in (
     _builtin("breach_reminder", Purpose.SERVICE,
              en="Reminder: breach notification {key} is due by {due_at} UTC ({citation}). Open Seva to record it."),
     _builtin("audit_checkpoint", Purpose.SERVICE,
+             subjects={"en": "{business}: audit log checkpoint ({count} entries)",
+                       "hi": "{business}: ऑडिट लॉग चेकपॉइंट ({count} प्रविष्टियाँ)",
+                       "bn": "{business}: অডিট লগ চেকপয়েন্ট ({count}টি এন্ট্রি)"},
              en="{business}: your audit log was checkpointed at {at}: {count} entries, the last one's hash {hash}. "
                 "Keep this message: if the log is ever cut short or replaced, these figures show it.",
              hi="{business}: आपके ऑडिट लॉग का चेकपॉइंट {at} पर लिया गया: {count} प्रविष्टियाँ, अंतिम प्रविष्टि का हैश {hash}। "
@@ -242,7 +247,7 @@ def builtin(key: str, channels: Mapping[str, ChannelInfo] | None = None) -> Temp
             binding = default(key, language, text, variables_of(text))
             if binding:
                 bindings.setdefault(name, {})[language] = dict(binding)
-    return Template(key, template.purpose, template.texts, bindings)
+    return Template(key, template.purpose, template.texts, bindings, subjects=template.subjects)
 
 
 def _from_row(row: Any) -> Template:
@@ -299,6 +304,17 @@ def render(template: Template, variables: dict[str, Any], language: str | None =
     if errors:
         raise DomainError(*errors)
     return text.format_map(values)
+
+
+def render_subject(template: Template, variables: dict[str, Any], language: str | None = None) -> str:
+    """The mail subject of ``template`` in ``language`` (English if it has none), filled in as
+    ``render`` fills the text; a tenant's version of a built-in template keeps the built-in's
+    subject. "" when the template has none (the email channel then names the message itself)."""
+    subjects = template.subjects or (BUILTIN[template.key].subjects if template.key in BUILTIN else {})
+    text = subjects.get(language or FALLBACK_LANGUAGE) or subjects.get(FALLBACK_LANGUAGE)
+    if not text:
+        return ""
+    return render(Template(template.key, template.purpose, {FALLBACK_LANGUAGE: text}), variables)
 
 
 # -- a tenant's own templates ---------------------------------------------------------------

@@ -214,11 +214,10 @@ async def fan_out(event: DomainEvent) -> None:
     if not endpoints:
         return
     payload = payload_of(event)
-    async with transaction():  # a savepoint of the emitting transaction: a failed write rolls back alone
-        for endpoint in endpoints:
-            delivery = await WebhookDelivery.create(tenant_id=event.tenant_id, endpoint_id=endpoint.id, event_type=event.name,
-                                                    event_id=f"msg_{uuid4().hex}", payload=payload, next_attempt_at=utcnow())
-            _enqueue_after_commit(delivery.id)
+    for endpoint in endpoints:  # in emit's savepoint: a failure here rolls back these rows alone
+        delivery = await WebhookDelivery.create(tenant_id=event.tenant_id, endpoint_id=endpoint.id, event_type=event.name,
+                                                event_id=f"msg_{uuid4().hex}", payload=payload, next_attempt_at=utcnow())
+        _enqueue_after_commit(delivery.id)
 
 
 def _enqueue_after_commit(delivery_id: UUID, delay: float | None = None) -> None:

@@ -70,9 +70,9 @@ def record_many(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op | str
     counter update and one insert just before the commit, in the order they were recorded."""
     if not object_ids:
         return
-    op, now = Op(op), utcnow()
+    type, op, now = str(type), Op(op).value, utcnow()
     transactions.before_commit_gathered(("change_log", tenant_id), _write_gathered,
-                                        (tenant_id, [(str(type), object_id, op, now) for object_id in object_ids]))
+                                        (tenant_id, [(type, object_id, op, now) for object_id in object_ids]))
 
 
 async def _write_gathered(items: list[tuple[UUID, list]]) -> None:
@@ -80,11 +80,11 @@ async def _write_gathered(items: list[tuple[UUID, list]]) -> None:
     await _write(items[0][0], [row for _, rows in items for row in rows])
 
 
-async def _write(tenant_id: UUID, rows: list[tuple[str, UUID, Op, datetime]]) -> None:
+async def _write(tenant_id: UUID, rows: list[tuple[str, UUID, str, datetime]]) -> None:
     last = await _take_seqs(tenant_id, len(rows))
     first = last - len(rows) + 1
     await bulk.insert("change_log", ("tenant_id", "seq", "type", "object_id", "op", "occurred_at"),
-                      [(tenant_id, first + i, type, object_id, op.value, at) for i, (type, object_id, op, at) in enumerate(rows)])
+                      [(tenant_id, seq, *row) for seq, row in enumerate(rows, first)])
 
 
 async def _take_seqs(tenant_id: UUID, count: int) -> int:

@@ -10,14 +10,16 @@ commit; ``listen_many(fn)`` one called once with the events a transaction commit
 order (live subscriptions publish them to Redis in one round trip). A consumer that writes
 durable rows for an event (webhook deliveries, status-rule messages) registers with
 ``@listen_in_transaction(names)`` instead: it is called at ``emit``, inside the emitting transaction,
-so its rows commit with the change or not at all (a crash just after the commit loses nothing).
-A new kind of object joins by emitting its events here: ``emit(new_event("ticket.updated",
+in a savepoint of its own, so its rows commit with the change or not at all (a crash just after
+the commit loses nothing), and its failure loses only its own rows. ``emit_many`` emits a
+transaction's several events with one savepoint per listener for all of them (the outbox's
+batches). A new kind of object joins by emitting its events here: ``emit(new_event("ticket.updated",
 tenant_id, ticket_id, status="open"))`` inside the transaction that changes it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -90,14 +92,15 @@ def listen_in_transaction(names: Collection[str] | None = None) -> Callable[[Lis
     """Decorator: call the listener with every event (or only those named in ``names``) inside the
     transaction that emits it, for consumers that write rows of their own for it (webhook
     deliveries, status-rule messages): the rows commit with the change, and a rollback drops both.
-    An event emitted outside any transaction reaches it at once, before the after-commit listeners:
-    emit inside ``transaction()`` for the guarantee.
+    An event emitted outside any transaction reaches it at once (in a transaction of its own),
+    before the after-commit listeners: emit inside ``transaction()`` for the guarantee.
 
-    The listener reads as it likes and writes inside ``transaction()`` of its own (a savepoint of
-    the emitting transaction, opened only when there is something to write: most events have no
-    webhook endpoint), so a failed write rolls back alone. An exception it raises is logged and the
-    change still commits (as when an after-commit listener fails); only a statement that fails
-    outside its savepoint would take PostgreSQL's transaction down with it, so keep reads plain."""
+    ``emit`` calls it in a savepoint of its own (``transaction()`` nested in the emitting one), so
+    anything that fails in it, a read as much as a write, rolls back alone: the exception is
+    logged, and the change and the other listeners' rows still commit (on PostgreSQL a failed
+    statement outside a savepoint would abort the whole transaction). The listener may be called
+    again for an event after another event of the same ``emit_many`` failed in it: it writes rows
+    and after-commit work only, which the failed savepoint dropped."""
     wanted = frozenset(names) if names is not None else None
 
     def register(listener: Listener) -> Listener:
@@ -124,27 +127,60 @@ async def emit(event: DomainEvent, plugins: Plugins | None = None) -> None:
     """Call ``seva_domain_event`` of each plugin enabled for the event's tenant (held until commit
     inside ``transaction()``). A plugin that raises is logged and skipped: the change has committed and
     the other plugins still hear of it."""
+    await emit_many([event], plugins)
+
+
+async def emit_many(emitted: Sequence[DomainEvent], plugins: Plugins | None = None) -> None:
+    """``emit`` each event, in order, with one savepoint per in-transaction listener for all of them
+    (a batch of N changes costs each listener one savepoint, not N)."""
+    if not emitted:
+        return
     if transactions.holding():
-        await _write(event)
-        transactions.after_commit_gathered(_deliver_gathered, (event, plugins))  # with the events emitted next to it
+        await _write(emitted)
+        for event in emitted:  # delivered after the commit with the events emitted next to them (listen_many)
+            transactions.after_commit_gathered(_deliver_gathered, (event, plugins))
         return
     if transactions.in_plain_transaction():
-        raise RuntimeError(f"emit({event.name}) inside in_transaction(): emit after the block, "
+        raise RuntimeError(f"emit({emitted[0].name}) inside in_transaction(): emit after the block, "
                            "or open it with core.transactions.transaction()")
-    await _write(event)
-    await _deliver([event], plugins)
+    await _write(emitted)
+    await _deliver(list(emitted), plugins)
 
 
-async def _write(event: DomainEvent) -> None:
-    """The in-transaction listeners that want the event (each writes in a savepoint of its own)."""
+async def _write(emitted: Sequence[DomainEvent]) -> None:
+    """The in-transaction listeners, each in a savepoint of its own around the events it wants
+    (none for a listener that wants none of them). If one event fails in a listener's savepoint,
+    that listener's events are tried again one savepoint each, so only the failing event's rows
+    are lost, and never another listener's."""
     for listener, names in list(_writers):
-        if names is not None and event.name not in names:
+        wanted = [event for event in emitted if names is None or event.name in names]
+        if not wanted:
             continue
         try:
-            await listener(event)
-        except Exception:  # noqa: BLE001 - its own savepoint rolled back; the change and the other consumers go on
-            log.exception("in-transaction listener %s failed on event %s (tenant %s)",
-                          getattr(listener, "__qualname__", listener), event.name, event.tenant_id)
+            async with transactions.transaction():
+                for event in wanted:
+                    await listener(event)
+            continue
+        except Exception:  # noqa: BLE001 - its savepoint rolled back; the change and the other listeners go on
+            if len(wanted) == 1:
+                _log_failure(listener, wanted[0])
+                continue
+            log.warning("in-transaction listener %s failed on one of %d events: each again in its own savepoint",
+                        _name(listener), len(wanted))
+        for event in wanted:
+            try:
+                async with transactions.transaction():
+                    await listener(event)
+            except Exception:  # noqa: BLE001 - as above, for this event alone
+                _log_failure(listener, event)
+
+
+def _name(listener: Listener) -> str:
+    return getattr(listener, "__qualname__", repr(listener))
+
+
+def _log_failure(listener: Listener, event: DomainEvent) -> None:
+    log.exception("in-transaction listener %s failed on event %s (tenant %s)", _name(listener), event.name, event.tenant_id)
 
 
 async def _deliver_gathered(items: list[tuple[DomainEvent, Plugins | None]]) -> None:

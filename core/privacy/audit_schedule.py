@@ -19,7 +19,7 @@ from seva_crm.core.common.enums import Role
 from seva_crm.core.jobs.schedule import DAY, HOUR, periodic
 from seva_crm.core.messaging.channel_registry import channel_of_kind
 from seva_crm.core.messaging.outbox import queue_message
-from seva_crm.core.messaging.templates import get_template, render
+from seva_crm.core.messaging.templates import get_template, render, render_subject
 from seva_crm.core.models import AuditEvent, Tenant, User
 from seva_crm.core.platform import audit, audit_checkpoints
 from seva_crm.core.platform.channels import Purpose
@@ -28,10 +28,7 @@ from seva_crm.core.storage.transactions import transaction
 
 log = logging.getLogger("seva.audit")
 VERIFIED = "audit.verified"
-TEMPLATE = "audit_checkpoint"
-SUBJECTS = {"en": "{business}: audit log checkpoint ({count} entries)",
-            "hi": "{business}: ऑडिट लॉग चेकपॉइंट ({count} प्रविष्टियाँ)",
-            "bn": "{business}: অডিট লগ চেকপয়েন্ট ({count}টি এন্ট্রি)"}
+TEMPLATE = "audit_checkpoint"  # its text and mail subject, in every language: core.messaging.templates
 
 
 @periodic("audit.checkpoint", every_seconds=HOUR)
@@ -60,7 +57,7 @@ async def tell_owners(entry: audit_checkpoints.Checkpoint) -> list[UUID]:
     language = tenant.locale.split("-", 1)[0]
     values = {"business": tenant.name, "count": str(entry.seq), "hash": entry.hash,
               "at": await local_datetime(tenant.id, entry.at, language)}
-    values["subject"] = SUBJECTS.get(language, SUBJECTS["en"]).format(**values)
+    values["subject"] = render_subject(template, values, language)
     owners = await User.filter(tenant_id=tenant.id, is_active=True, role=Role.OWNER).exclude(email="").order_by("id")
     if owners and await channel_of_kind(tenant.id, "email") is None:
         # no email channel (the email plugin off): a message would only fail; the file holds the head
@@ -101,8 +98,13 @@ async def verify_and_record(now: datetime | None = None, chain: str | None = Non
 
 
 async def last_verification(chain: str) -> tuple[datetime, bool] | None:
-    """When ``chain`` was last verified (alone or with all the others) and whether it was intact."""
-    for event in await AuditEvent.filter(chain=audit.PLATFORM, action=VERIFIED).order_by("-seq").limit(50):
+    """When ``chain`` was last verified (alone or with all the others) and whether it was intact.
+    Only a verification recorded after the chain's first entry counts: one of every chain that
+    ran before a tenant existed says nothing of the tenant's log (entry ids follow insertion)."""
+    first = await AuditEvent.filter(chain=chain).order_by("seq").first().values_list("id", flat=True)
+    if first is None:
+        return None  # nothing logged, nothing verified
+    for event in await AuditEvent.filter(chain=audit.PLATFORM, action=VERIFIED, id__gt=first).order_by("-seq").limit(50):
         if event.details.get("scope") in ("all", chain):
             return event.at, chain not in event.details.get("broken", [])
     return None
