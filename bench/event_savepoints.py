@@ -67,9 +67,9 @@ async def bench(args, label: str) -> None:
     delivered: list[str] = []
     deliver = events._deliver
 
-    async def counting_deliver(event, plugins):
-        delivered.append(event.name)
-        await deliver(event, plugins)
+    async def counting_deliver(batch, plugins):
+        delivered.extend(event.name for event in batch)
+        await deliver(batch, plugins)
 
     events._deliver = counting_deliver
 
@@ -87,7 +87,7 @@ async def bench(args, label: str) -> None:
                 for listener, names in list(events._writers):
                     if names is None or event.name in names:
                         await listener(event)
-                events.transactions.after_commit(lambda event=event: events._deliver(event, None))
+                events.transactions.after_commit(lambda event=event: events._deliver([event], None))
 
         async def emit(batch):
             for event in batch:

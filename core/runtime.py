@@ -17,7 +17,7 @@ from seva_crm.core.privacy import audit_schedule, inactivity, kept_records, purp
 MODULES = (billing_periodic, outbox, breach, export, requests, retention, runner, sessions, backups, webhooks, audit_schedule,
            kept_records, inactivity, purpose_served)
 RENDERERS = (billing_sending,)  # documents sent with messages, rendered at send time (core.messaging.attachments)
-# core's consumers of events: live subscriptions (events.listen, after the commit); webhook deliveries and
+# core's consumers of events: live subscriptions (events.listen_many, after the commit); webhook deliveries and
 # subscription status rules (events.listen_in_transaction, in the emitting transaction)
 LISTENERS = (pubsub, webhooks, status_rules)
 

@@ -52,9 +52,9 @@ def domain_events(monkeypatch):
     seen = []
     deliver = core_events._deliver
 
-    async def capture(event, plugins):
-        seen.append(event)
-        await deliver(event, plugins)
+    async def capture(batch, plugins):
+        seen.extend(batch)
+        await deliver(batch, plugins)
 
     monkeypatch.setattr(core_events, "_deliver", capture)
     return seen

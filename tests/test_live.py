@@ -5,6 +5,7 @@ arrives at one server reaches the front desk connected to another."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -12,17 +13,24 @@ import uuid
 import httpx
 import pytest
 
+from seva_crm.core.common.enums import MessageStatus
 from seva_crm.core.common.ids import to_global_id
 from seva_crm.core.common.settings import get_settings
 from seva_crm.core.customers.customers import create_customer
 from seva_crm.core.identity.sessions import revoke_user_sessions
 from seva_crm.core.billing.payments import record_payment
+from seva_crm.core.messaging import outbox
 from seva_crm.core.models import Invoice, Message, User
 from seva_crm.core.platform import pubsub, webhook_tenants
+from seva_crm.core.platform.channels import Purpose
+from seva_crm.core.platform.plugins import Plugins, set_plugins
+from seva_crm.core.storage.transactions import transaction
 from seva_crm.plugins.whatsapp.fake import FakeWhatsApp
 from seva_crm.schema.app import create_app
 from seva_crm.testing.client import Api
 from tests.billing_helpers import subscription
+from tests.channel_plugin import ChannelPlugin, http_channels
+from tests.jobs_support import fast_outbox, provider  # noqa: F401 - fixtures
 from tests.live_support import LiveClient, ServerProcess, serve_here
 
 REDIS_URL = os.environ.get("SEVA_TEST_REDIS_URL", "")
@@ -76,6 +84,41 @@ async def test_a_delivery_report_reaches_the_subscriber_in_process(app, make_ten
         assert got["type"] == "next" and got["id"] == "1"
         assert got["payload"]["data"]["messageStatus"] == {"status": "delivered", "message": {
             "id": got["payload"]["data"]["messageStatus"]["message"]["id"], "status": "DELIVERED"}}
+
+
+PUBSUBS = ["in-process", pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="SEVA_TEST_REDIS_URL is not set"))]
+
+
+@pytest.mark.parametrize("pubsub_kind", PUBSUBS)
+async def test_each_message_of_an_outbox_batch_shows_as_sent(app, tenant, provider, fast_outbox, monkeypatch, pubsub_kind):
+    """A batch's status changes are published together (one Redis round trip), and the front desk
+    still sees every message move to sent, once each."""
+    monkeypatch.setattr(get_settings(), "pubsub_url", REDIS_URL if pubsub_kind == "redis" else "")
+    monkeypatch.setattr(get_settings(), "broker_url", "")
+    published = []
+    if pubsub_kind == "redis":
+        real = pubsub._publish
+        monkeypatch.setattr(pubsub, "_publish", lambda client, payloads: (
+            published.append([json.loads(payload)["type"] for _, payload in payloads]), real(client, payloads))[1])
+    monkeypatch.setattr(outbox, "enqueue", lambda *a, **kw: None)  # the test sends the batch itself
+    set_plugins(Plugins(discover=False, extra=(ChannelPlugin(http_channels(provider.url, provider.token)),)))
+    try:
+        customer = await create_customer(tenant.scope, {"name": "Asha Devi", "phone": "9876543210"})
+        async with transaction():
+            messages = [await outbox.queue_message(tenant.id, customer.id, purpose=Purpose.SERVICE, template="document_ready",
+                                                   body=f"Your document {i} is ready.") for i in range(5)]
+        async with serve_here(app) as address, LiveClient.connect(address, token(tenant)) as client:
+            assert await client.acked()
+            await client.subscribe("1", STATUS)
+            await subscribed(tenant.id)
+            assert await outbox.deliver_batch([m.id for m in messages]) == [MessageStatus.SENT] * 5
+            seen = [(await client.receive())["payload"]["data"]["messageStatus"] for _ in messages]
+    finally:
+        set_plugins(None)
+    assert sorted(event["message"]["id"] for event in seen) == sorted(to_global_id("Message", m.id) for m in messages)
+    assert {(event["status"], event["message"]["status"]) for event in seen} == {("sent", "SENT")}
+    if pubsub_kind == "redis":  # the batch's five went in one round trip
+        assert [types for types in published if "message.status_changed" in types] == [["message.status_changed"] * 5]
 
 
 async def test_a_payment_shows_on_the_front_desk_as_it_is_recorded(app, tenant):

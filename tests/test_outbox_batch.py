@@ -165,9 +165,12 @@ async def test_a_sender_dying_after_its_claim_leaves_the_batch_to_the_next(tenan
 
 
 async def test_a_sender_dying_between_its_sends_and_their_record_sends_nothing_twice(tenant, outbox_jobs, provider,
-                                                                                     no_jobs, clock, monkeypatch):
+                                                                                     no_jobs, clock, monkeypatch,
+                                                                                     domain_events):
     people = await customers(tenant, 2)
     ids = [m.id for m in await queue_many(tenant, people, 5)]
+    now, clock.tick = clock.now(), False  # the five sends are one group (the fake's round trips can outlast GROUP_COMMIT_SECONDS)
+    clock.set(now)
     real = outbox._mark_sent
 
     async def dies(*args, **kwargs):
@@ -178,6 +181,7 @@ async def test_a_sender_dying_between_its_sends_and_their_record_sends_nothing_t
         await outbox.deliver_batch(ids)
     rows = await Message.filter(id__in=ids)
     assert {r.status for r in rows} == {S.SENDING} and not await Disclosure.filter(tenant_id=tenant.id).exists()
+    assert not [e for e in domain_events if e.name == "message.status_changed"]  # nobody was told of a send not recorded
     monkeypatch.setattr(outbox, "_mark_sent", real)
     clock.advance(seconds=6)  # the lease runs out: the sweeper's job sends them again, under the same keys
     assert await outbox.deliver_batch(ids) == [S.SENT] * 5
@@ -186,6 +190,8 @@ async def test_a_sender_dying_between_its_sends_and_their_record_sends_nothing_t
         assert provider.delivered(row.idempotency_key) == 1  # the provider's idempotency key absorbed the repeat
         assert [t.replayed for t in provider.tries(row.idempotency_key)] == [False, True]
     assert await Disclosure.filter(tenant_id=tenant.id).count() == 5
+    told = [e.subject_id for e in domain_events if e.name == "message.status_changed"]
+    assert sorted(told) == sorted(ids)  # once each, after the record
 
 
 async def test_a_long_batch_renews_its_lease(tenant, outbox_jobs, provider, no_jobs, clock, monkeypatch):

@@ -60,7 +60,7 @@ from seva_crm.core.common.settings import get_settings
 from seva_crm.core.platform import changes as change_feed
 from seva_crm.core.platform import events
 from seva_crm.core.platform.changes import ChangeType, Op
-from seva_crm.core.storage.returning import update_returning
+from seva_crm.core.storage.returning import update_returning, update_returning_models
 from seva_crm.core.storage.transactions import after_commit_gathered, transaction
 
 log = logging.getLogger("seva.outbox")
@@ -363,19 +363,20 @@ async def deliver(message_id: UUID) -> MessageStatus | None:
 
 async def deliver_batch(message_ids: list[UUID]) -> list[MessageStatus | None]:
     """``deliver`` for messages committed together: claimed by one guarded UPDATE (as ``claim``'s,
-    returning the ids it took), then the claimed rows, their recipients and their tenants'
+    returning the rows it took as they now are), then their recipients and their tenants'
     channels loaded once. Messages not ours to send (claimed elsewhere, already sent) are left alone.
     Sends are recorded in groups (``Sent``); a batch outliving half its lease renews it."""
     now = utcnow()
     lease_seconds = get_settings().outbox_lease_seconds
-    claimed = {UUID(str(i)) for i in await update_returning(_claims(now, now + timedelta(seconds=lease_seconds),
-                                                                    id__in=message_ids))}
+    claim = _claims(now, now + timedelta(seconds=lease_seconds), id__in=message_ids)
+    messages = await update_returning_models(claim, Message, SEND_FIELDS)  # the rows as claimed, in the same statement
+    claimed = {m.id for m in messages}
     for message_id in set(message_ids) - claimed:
         await _recheck_early(message_id, now)
     if not claimed:
         return []
     order = {message_id: i for i, message_id in enumerate(message_ids)}
-    messages = sorted(await Message.filter(id__in=claimed).only(*SEND_FIELDS), key=lambda m: order[m.id])
+    messages.sort(key=lambda m: order[m.id])
     context = await Context().load(messages)
     statuses: dict[UUID, MessageStatus | None] = {}
     sent = Sent(statuses)
@@ -425,7 +426,8 @@ class Sent:
     """A batch's messages the provider accepted, recorded together (group commit): one guarded
     UPDATE per (channel, whether a secret is emptied) moves them to sent, only while their claim
     is still this sender's; then in the same transaction their change-feed rows (one write per
-    tenant) and disclosure-ledger entries (one bulk insert), and after the commit their events.
+    tenant) and disclosure-ledger entries (one bulk insert), and after the commit their events, together
+    (``events.listen_many``: one Redis round trip for the live subscribers).
     Until recorded they stay sending under this sender's lease: a crash before the record leaves
     them to the sweeper, and the provider sees the same idempotency key again."""
 

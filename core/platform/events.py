@@ -6,7 +6,8 @@ a bare ``in_transaction()`` is a programming error and raises. Events carry ids 
 never personal data.
 
 Core listens too: ``listen(fn)`` registers an async function called with every event after the
-commit (live subscriptions, registered by the module that delivers them). A consumer that writes
+commit; ``listen_many(fn)`` one called once with the events a transaction committed together, in
+order (live subscriptions publish them to Redis in one round trip). A consumer that writes
 durable rows for an event (webhook deliveries, status-rule messages) registers with
 ``@listen_in_transaction(names)`` instead: it is called at ``emit``, inside the emitting transaction,
 in a savepoint of its own, so its rows commit with the change or not at all (a crash just after
@@ -44,7 +45,8 @@ MESSAGE_RECEIVED = "message.received"  # a customer wrote to us; data: channel, 
 # privacy requests emit privacy_request.<status> (received, in_progress, completed, ...)
 
 Listener = Callable[[DomainEvent], Awaitable[None]]
-_listeners: list[Listener] = []
+ManyListener = Callable[[list[DomainEvent]], Awaitable[None]]
+_listeners: list[tuple[Listener | ManyListener, bool]] = []  # after the commit; True: called with a list
 _writers: list[tuple[Listener, frozenset[str] | None]] = []  # inside the emitting transaction, for these names (None: all)
 _reads: ContextVar[dict | None] = ContextVar("seva_event_reads", default=None)
 
@@ -72,8 +74,17 @@ async def cached(key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
 
 def listen(listener: Listener) -> Listener:
     """Call ``listener`` with every event once its change committed (core's own consumers)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+    if all(known is not listener for known, _ in _listeners):
+        _listeners.append((listener, False))
+    return listener
+
+
+def listen_many(listener: ManyListener) -> ManyListener:
+    """Call ``listener`` once with the events emitted together in a transaction, in order, once
+    it committed (an event emitted outside any transaction comes alone): for consumers that pay
+    per call, such as a round trip to Redis."""
+    if all(known is not listener for known, _ in _listeners):
+        _listeners.append((listener, True))
     return listener
 
 
@@ -126,15 +137,14 @@ async def emit_many(emitted: Sequence[DomainEvent], plugins: Plugins | None = No
         return
     if transactions.holding():
         await _write(emitted)
-        for event in emitted:
-            transactions.after_commit(lambda event=event: _deliver(event, plugins))
+        for event in emitted:  # delivered after the commit with the events emitted next to them (listen_many)
+            transactions.after_commit_gathered(_deliver_gathered, (event, plugins))
         return
     if transactions.in_plain_transaction():
         raise RuntimeError(f"emit({emitted[0].name}) inside in_transaction(): emit after the block, "
                            "or open it with core.transactions.transaction()")
     await _write(emitted)
-    for event in emitted:
-        await _deliver(event, plugins)
+    await _deliver(list(emitted), plugins)
 
 
 async def _write(emitted: Sequence[DomainEvent]) -> None:
@@ -173,19 +183,35 @@ def _log_failure(listener: Listener, event: DomainEvent) -> None:
     log.exception("in-transaction listener %s failed on event %s (tenant %s)", _name(listener), event.name, event.tenant_id)
 
 
-async def _deliver(event: DomainEvent, plugins: Plugins | None) -> None:
-    for listener in list(_listeners):
-        try:
-            await listener(event)
-        except Exception:  # noqa: BLE001 - the change committed; one consumer must not stop the others
-            log.exception("listener %s failed on event %s (tenant %s)", getattr(listener, "__qualname__", listener),
-                          event.name, event.tenant_id)
+async def _deliver_gathered(items: list[tuple[DomainEvent, Plugins | None]]) -> None:
+    """After a commit: the events it emitted one after another, in runs of the same ``plugins``."""
+    start = 0
+    while start < len(items):
+        end = start + 1
+        while end < len(items) and items[end][1] is items[start][1]:
+            end += 1
+        await _deliver([event for event, _ in items[start:end]], items[start][1])
+        start = end
+
+
+async def _deliver(batch: list[DomainEvent], plugins: Plugins | None) -> None:
+    for listener, many in list(_listeners):
+        for delivery in ([batch] if many else batch):
+            try:
+                await listener(delivery)
+            except Exception:  # noqa: BLE001 - the change committed; one consumer must not stop the others
+                first = delivery[0] if many else delivery
+                log.exception("listener %s failed on event %s (tenant %s)", getattr(listener, "__qualname__", listener),
+                              first.name, first.tenant_id)
     plugins = plugins or get_plugins()
     if not plugins.pm.hook.seva_domain_event.get_hookimpls():
         return  # nobody listens: skip looking up the tenant's choices
-    caller = await tenant_hook(event.tenant_id, "seva_domain_event", plugins)
-    for plugin_id, function in plugins.implementers(caller):
-        try:
-            function(event=event)
-        except Exception:  # noqa: BLE001 - one plugin's failure must not reach the caller
-            log.exception("plugin %s failed on event %s (tenant %s)", plugin_id, event.name, event.tenant_id)
+    callers: dict[UUID, Any] = {}
+    for event in batch:
+        if event.tenant_id not in callers:
+            callers[event.tenant_id] = await tenant_hook(event.tenant_id, "seva_domain_event", plugins)
+        for plugin_id, function in plugins.implementers(callers[event.tenant_id]):
+            try:
+                function(event=event)
+            except Exception:  # noqa: BLE001 - one plugin's failure must not reach the caller
+                log.exception("plugin %s failed on event %s (tenant %s)", plugin_id, event.name, event.tenant_id)

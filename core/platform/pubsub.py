@@ -1,9 +1,11 @@
 """Live events for GraphQL subscriptions, across processes.
 
-Every domain event, once its change committed (``events.listen``), is published: through Redis
-pub/sub when ``SEVA_PUBSUB_URL`` (or a redis ``SEVA_BROKER_URL``) is set, so a subscriber
+Every domain event, once its change committed (``events.listen_many``), is published: through
+Redis pub/sub when ``SEVA_PUBSUB_URL`` (or a redis ``SEVA_BROKER_URL``) is set, so a subscriber
 connected to any ``seva serve`` process hears of a change made in any other process or worker;
-otherwise straight to this process's subscribers. Messages carry what events carry: ids and
+otherwise straight to this process's subscribers. The events a transaction committed together
+(an outbox batch's ``message.status_changed``) go to Redis in one pipelined round trip, still one
+pub/sub message each, so subscribers see them as they would one at a time. Messages carry what events carry: ids and
 states, never personal data. A subscriber that falls behind by ``QUEUE_SIZE`` events loses the
 oldest (a live view, not a log: the change feed is the log)."""
 
@@ -92,16 +94,30 @@ def _publisher(url: str):
     return redis.Redis.from_url(url)
 
 
-@events.listen
-async def publish(event: DomainEvent) -> None:
-    """Hand a committed event to every process's subscribers of its tenant."""
-    message = to_message(event)
+@events.listen_many
+async def publish(batch: list[DomainEvent]) -> None:
+    """Hand events committed together to every process's subscribers of their tenants, in order."""
+    messages = [to_message(event) for event in batch]
     url = get_settings().pubsub_redis_url
     if not url:
-        hub.dispatch(message)
+        for message in messages:
+            hub.dispatch(message)
         return
-    payload = json.dumps(message, default=str)
-    await asyncio.to_thread(_publisher(url).publish, channel_prefix(url) + message["tenant_id"], payload)
+    prefix = channel_prefix(url)
+    payloads = [(prefix + message["tenant_id"], json.dumps(message, default=str)) for message in messages]
+    await asyncio.to_thread(_publish, _publisher(url), payloads)
+
+
+def _publish(client, payloads: list[tuple[str, str]]) -> None:
+    """PUBLISH each (channel, payload) in one round trip (a pipeline without MULTI: Redis runs
+    them in order)."""
+    if len(payloads) == 1:
+        client.publish(*payloads[0])
+        return
+    with client.pipeline(transaction=False) as pipe:
+        for channel, payload in payloads:
+            pipe.publish(channel, payload)
+        pipe.execute()
 
 
 class RedisListener:

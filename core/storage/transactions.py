@@ -142,19 +142,20 @@ def after_commit(callback: Callable[[], None]) -> None:
 class _Gathered:
     """One after-commit callback for many items (see ``after_commit_gathered``)."""
 
-    def __init__(self, run: Callable[[list], None]) -> None:
+    def __init__(self, run: Callable[[list], "None | Awaitable[None]"]) -> None:
         self.run = run
         self.items: list = []
 
-    def __call__(self) -> None:
-        self.run(self.items)
+    def __call__(self) -> None | Awaitable[None]:
+        return self.run(self.items)  # an async ``run`` is awaited by ``transaction()``
 
 
-def after_commit_gathered(run: Callable[[list], None], item: object) -> None:
+def after_commit_gathered(run: Callable[[list], "None | Awaitable[None]"], item: object) -> None:
     """Like ``after_commit(lambda: run([item]))``, but consecutive calls with the same ``run`` in
     one transaction become one call with all their items (the outbox enqueues one job for the
-    messages a transaction queued, not one each). A nested block's items are dropped with it if
-    it rolls back, as its callbacks are."""
+    messages a transaction queued, not one each; ``core.platform.events`` delivers the events a
+    transaction emitted together). A nested block's items are dropped with it if it rolls back, as
+    its callbacks are. ``run`` may be async only inside ``transaction()`` (it is awaited there)."""
     pending = _pending.get()
     if pending is None:
         after_commit(lambda: run([item]))
