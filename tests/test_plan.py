@@ -124,6 +124,9 @@ class Denied(BasePermission):
         return False
 
 
+_QUEUE = asyncio.Lock()
+
+
 @strawberry.enum
 class Tone(Enum):
     LIGHT = "light"
@@ -166,6 +169,12 @@ class Leaf:
         if self.n == 3:
             raise ValueError("later secret")
         return self.n
+
+    @strawberry.field
+    async def queued(self) -> int:  # resolvers waiting on each other: each must be stepped as its wait ends
+        async with _QUEUE:
+            await asyncio.sleep(0)
+            return self.n
 
     @strawberry.field
     def none(self) -> int:
@@ -261,6 +270,7 @@ ERROR_CORPUS = [
     "{ holder { leaves { n } } notAList strictHolder { oneStrict { must later } } }",
     "{ holder { leaves { tone badTone toneValue big text ident flag } } }",
     "{ holder { leaves { n nothing } one { tone } } }",
+    "{ holder { leaves { queued later } strict { queued } } }",
 ]
 
 
