@@ -10,12 +10,12 @@ plain strings) and cost-checked once per (document, operation name), then compil
 per selected field its response key, how its value is got (an attribute read, a resolver that
 needs only its parent called directly, or the field's real resolver: the one graphql-core
 calls, with permission checks, field extensions and argument conversion, given a real info
-object), its type's serializer, nullability and sub-plan; each object's plan is then compiled into a
-Python function (``compile_object``) so that a request does no per-field dispatch for the
+object), its type's serializer, nullability and sub-plan; each object's plan is then compiled
+into a Python function (``compile_object``), so a request does no per-field dispatch for the
 common fields. Executing the plan runs the root's function; every awaitable resolver result of
-a level is awaited together (``_settle``), so DataLoaders batch as they do under graphql-core. Errors follow graphql-core's rules (located errors, null
-propagation to the nearest nullable position, errors under a nulled position dropped) and go
-through the schema's ErrorPolicy.
+a level is awaited together (``_settle``), so DataLoaders batch as they do under graphql-core.
+Errors follow graphql-core's rules (located errors, null propagation to the nearest nullable
+position, errors under a nulled position dropped) and go through the schema's ErrorPolicy.
 
 Anything the planner does not compile (mutations, subscriptions, introspection, abstract types,
 ``@skip``/``@include`` on variables, a document with errors, variables that do not coerce, a
