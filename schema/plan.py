@@ -10,11 +10,12 @@ plain strings) and cost-checked once per (document, operation name), then compil
 per selected field its response key, how its value is got (an attribute read, a resolver that
 needs only its parent called directly, or the field's real resolver: the one graphql-core
 calls, with permission checks, field extensions and argument conversion, given a real info
-object), its type's serializer, nullability and sub-plan. Executing the plan walks the
-resolved values; every awaitable resolver result of a level is gathered at once, so DataLoaders
-batch as they do under graphql-core. Errors follow graphql-core's rules (located errors, null
-propagation to the nearest nullable position, errors under a nulled position dropped) and go
-through the schema's ErrorPolicy.
+object), its type's serializer, nullability and sub-plan; each object's plan is then compiled
+into a Python function (``compile_object``), so a request does no per-field dispatch for the
+common fields. Executing the plan runs the root's function; every awaitable resolver result of
+a level is awaited together (``_settle``), so DataLoaders batch as they do under graphql-core.
+Errors follow graphql-core's rules (located errors, null propagation to the nearest nullable
+position, errors under a nulled position dropped) and go through the schema's ErrorPolicy.
 
 Anything the planner does not compile (mutations, subscriptions, introspection, abstract types,
 ``@skip``/``@include`` on variables, a document with errors, variables that do not coerce, a
@@ -26,7 +27,10 @@ the same JSON.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
+from enum import Enum
+from types import GeneratorType
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -37,6 +41,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
@@ -56,6 +61,8 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values
+from graphql.type.scalars import (GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, serialize_boolean, serialize_id, serialize_int,
+                                  serialize_string)
 from graphql.language import BooleanValueNode
 from graphql.pyutils import Path, Undefined, inspect, is_awaitable, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -105,10 +112,12 @@ class FieldPlan:
 
 
 class ObjectPlan:
-    __slots__ = ("type", "name", "fields")
+    """An object's fields, and ``run``: the function compiled from them (``compile_object``)."""
+
+    __slots__ = ("type", "name", "fields", "run")
 
     def __init__(self, type_: GraphQLObjectType) -> None:
-        self.type, self.name, self.fields = type_, type_.name, []
+        self.type, self.name, self.fields, self.run = type_, type_.name, [], None
 
 
 class Operation:
@@ -138,6 +147,7 @@ class Planner:
         self.direct_calls = not getattr(converter, "_exception_handler_specs", ())
         self.default_resolver = getattr(schema.config, "default_resolver", getattr)
         self.info_class = schema.config.info_class
+        self.lazy_info = _lazy_info_class(self.info_class)
         self.enabled = mode != "off" and not any(_has_resolve_hook(e) for e in schema.get_extensions())
         from seva_crm.schema.errors import ErrorPolicy  # the same masking as the standard path
 
@@ -195,6 +205,7 @@ class Planner:
         plan = ObjectPlan(type_)
         for key, nodes in grouped.items():
             plan.fields.append(self.field_plan(type_, key, nodes, fragments))
+        plan.run = compile_object(plan)
         return plan
 
     def collect(self, type_: GraphQLObjectType, selection_set: SelectionSetNode, fragments: dict,
@@ -334,10 +345,124 @@ class Planner:
         return ExecutionResult(data=data, errors=self.error_policy._process_errors(errors) if errors else None)
 
 
+# Leaf types whose common values serialize as themselves: the compiled code tests the value's
+# class and calls the serializer only for anything else (which it then treats as graphql-core does).
+_SAME = {serialize_string: "str", serialize_id: "str", serialize_boolean: "bool"}
+
+
+def _fast_leaf(completion: Completion, n: int, ns: dict[str, Any]) -> str:
+    """An expression serializing ``v`` as ``completion`` (a leaf) does, with a shortcut for the
+    common values; anything unusual goes through ``run.leaf``, the general rule."""
+    ns[f"C{n}"] = completion
+    general = f"run.leaf(C{n}, v)"
+    coerce, type_ = completion.coerce, completion.type
+    if coerce in _SAME:
+        return f"v if v.__class__ is {_SAME[coerce]} else {general}"
+    if coerce is serialize_int:
+        return f"v if v.__class__ is int and {GRAPHQL_MIN_INT} <= v <= {GRAPHQL_MAX_INT} else {general}"
+    wrapped = getattr(type_, "wrapped_cls", None)  # a Strawberry enum: each member's name, once
+    if isinstance(type_, GraphQLEnumType) and isinstance(wrapped, type) and issubclass(wrapped, Enum):
+        names = {}
+        for member in wrapped:
+            try:
+                names[member] = coerce(member)
+            except Exception:  # noqa: BLE001, S112 - such a member takes the general rule, which words the error
+                continue
+        ns[f"E{n}"], ns[f"W{n}"] = names, wrapped
+        return f"(E{n}.get(v) if v.__class__ is W{n} else None) or {general}"
+    return general
+
+
+def compile_object(plan: ObjectPlan):
+    """``plan``'s fields compiled into one function ``(run, source, position) -> dict``.
+
+    Attribute reads and parent-only resolvers of leaves are inlined with their serializer, and
+    of objects and lists with their completion; every other field calls ``Run.field``, the
+    general case. Each field has its own ``try`` (free in Python 3.11 when nothing raises);
+    failures go to ``Run.failed``, so errors, nulls and awaitable values are handled as
+    ``Run.field`` handles them."""
+    ns: dict[str, Any] = {"P": plan, "Position": Position}
+    lines = ["def run_object(run, source, position):", "    out = {}"]
+    for n, field in enumerate(plan.fields):
+        ns[f"F{n}"], key = field, repr(field.key)
+        if field.how == TYPENAME:
+            lines.append(f"    out[{key}] = {plan.name!r}")
+            continue
+        if field.how not in (ATTR, CALL):
+            lines.append(f"    run.field(P, F{n}, source, position, out)")
+            continue
+        if field.how == ATTR:
+            get = f"source.{field.attr}" if field.attr.isidentifier() else f"getattr(source, {field.attr!r})"
+        else:
+            ns[f"f{n}"] = field.func
+            get = f"f{n}(source)"
+        completion = field.completion
+        null = (f"out[{key}] = None" if field.nullable else
+                f"raise TypeError('Cannot return null for non-nullable field ' + {f'{plan.name}.{field.name}.'!r})")
+        lines += ["    v = None", "    try:", f"        v = {get}", "        if v is None:", f"            {null}"]
+        if completion.kind == LEAF:
+            lines.append(f"        else:\n            out[{key}] = {_fast_leaf(completion, n, ns)}")
+        else:
+            lines += ["        elif _awaitable(v):", f"            run.defer(v, F{n}, out, position, P)"]
+            where = f"Position(out, {key}, {field.nullable}, position, {plan.name!r})"
+            if completion.kind == OBJECT:  # its own compiled function, called directly (as Run.complete would)
+                ns[f"R{n}"] = completion.plan.run
+                lines += ["        elif isinstance(v, Exception):", "            raise v",
+                          "        else:", f"            out[{key}] = R{n}(run, v, {where})"]
+            else:
+                lines += ["        else:", f"            out[{key}] = run.complete(F{n}.completion, v, F{n}, {where})"]
+        lines += ["    except Exception as exc:  # noqa: BLE001", f"        run.failed(exc, v, F{n}, out, position, P)"]
+    lines.append("    return out")
+    ns["_awaitable"] = _awaitable
+    exec(compile("\n".join(lines), f"<plan {plan.name}>", "exec"), ns)  # noqa: S102 - our own generated code
+    return ns["run_object"]
+
+
+_PLAIN: set[type] = set()  # classes whose instances are never awaitable (by graphql-core's test)
+
+
 def _awaitable(value: Any) -> bool:
     """graphql-core's test, but a Tortoise row is a value: awaiting one only returns it
-    (``Model.__await__``), at the cost of a task and a turn of the event loop per row."""
-    return not isinstance(value, Model) and is_awaitable(value)
+    (``Model.__await__``), at the cost of a task and a turn of the event loop per row.
+    The answer depends on the class alone except for generators (a generator-based coroutine
+    is one by its code's flags), so the classes of plain values are remembered."""
+    cls = value.__class__
+    if cls in _PLAIN:
+        return False
+    if isinstance(value, Model):
+        _PLAIN.add(cls)
+        return False
+    if is_awaitable(value):
+        return True
+    if cls is not GeneratorType and len(_PLAIN) < 4096:
+        _PLAIN.add(cls)
+    return False
+
+
+def _lazy_info_class(info_class: type) -> type:
+    """The ``Info`` a planned resolver gets: its context at hand, and graphql-core's
+    ``GraphQLResolveInfo`` (with the field's response path) built only if the resolver reads
+    anything else. Most resolvers read only ``info.context`` (the loaders, the caller), and
+    on a list page they run once per row."""
+
+    class LazyInfo(info_class):
+        def __init__(self, run: Run, field: FieldPlan, plan: ObjectPlan, position: Position | None) -> None:
+            self._field, self._lazy = field.field, (run, field, plan, position)
+
+        @property
+        def context(self):
+            return self._lazy[0].executor.context_value
+
+        def __getattr__(self, name: str) -> Any:
+            if name != "_raw_info":
+                raise AttributeError(name)
+            run, field, plan, position = self.__dict__["_lazy"]
+            self._raw_info = run.executor.build_resolve_info(field.definition, field.nodes, plan.type,
+                                                             Path(_path(position), field.key, plan.name))
+            return self._raw_info
+
+    LazyInfo.__name__ = LazyInfo.__qualname__ = info_class.__name__
+    return LazyInfo
 
 
 def _plain_scalar(type_) -> bool:
@@ -361,6 +486,56 @@ def _has_resolve_hook(extension) -> bool:
     from strawberry.extensions import SchemaExtension
 
     return type(extension).resolve is not SchemaExtension.resolve
+
+
+async def _settle(awaitables: list) -> list:
+    """What ``asyncio.gather(*awaitables, return_exceptions=True)`` gives, without a task per
+    awaitable: each is stepped here, in a copy of the context as a task runs it, whenever the
+    future it waits on is done (a bare ``yield``, as ``asyncio.sleep(0)`` makes, waits a turn of
+    the loop). On a page of 50 customers the nested lists' resolvers are 50 coroutines waiting
+    on one DataLoader batch: 50 tasks spared per request."""
+    results: list = [None] * len(awaitables)
+    running: list[list] = []  # [index, step, context, the future it waits on or None]
+    for index, awaitable in enumerate(awaitables):
+        try:
+            running.append([index, awaitable.__await__(), contextvars.copy_context(), None])
+        except Exception as exc:  # noqa: BLE001 - returned, as gather returns it
+            results[index] = exc
+    try:
+        while running:
+            still, waiting = [], []
+            for entry in running:
+                index, step, context, future = entry
+                if future is not None and not future.done():
+                    still.append(entry)
+                    waiting.append(future)
+                    continue
+                try:
+                    yielded = context.run(step.send, None)
+                except StopIteration as stop:
+                    results[index] = stop.value
+                    continue
+                except BaseException as exc:  # noqa: BLE001 - returned, as gather(return_exceptions=True) does
+                    results[index] = exc
+                    continue
+                if yielded is not None:
+                    if getattr(yielded, "_asyncio_future_blocking", None) is None:  # as a task refuses it
+                        step.close()
+                        results[index] = RuntimeError(f"bad yield in a resolver: {yielded!r}")
+                        continue
+                    yielded._asyncio_future_blocking = False
+                    waiting.append(yielded)
+                entry[3] = yielded
+                still.append(entry)
+            running = still
+            if any(entry[3] is None for entry in running) or not waiting:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for entry in running:  # only when this request itself was cancelled
+            entry[1].close()
+    return results
 
 
 class Position:
@@ -403,7 +578,7 @@ class Run:
             return None
         while self.pending:
             batch, self.pending = self.pending, []
-            results = await asyncio.gather(*(p[0] for p in batch), return_exceptions=True)
+            results = await _settle([p[0] for p in batch])
             for (_, field, completion, container, key, path, position), value in zip(batch, results, strict=True):
                 if isinstance(value, BaseException) and not isinstance(value, Exception):
                     raise value
@@ -433,82 +608,101 @@ class Run:
 
     def object(self, plan: ObjectPlan, source: Any, position: Position | None) -> dict:
         """The object's fields; ``position``: where it sits (None: the root)."""
-        out: dict[str, Any] = {}
+        return plan.run(self, source, position)
+
+    def field(self, plan: ObjectPlan, field: FieldPlan, source: Any, position: Position | None, out: dict) -> None:
+        """One field of ``source`` into ``out``, whatever its kind (a compiled object calls this
+        for the fields it does not inline: resolvers given an info, the real resolver)."""
+        how, value, completion = field.how, None, field.completion
         executor = self.executor
-        for field in plan.fields:
-            how, value, completion = field.how, None, field.completion
-            try:
-                if how == ATTR:
-                    value = getattr(source, field.attr)
-                elif how == CALL:
-                    value = field.func(source)
-                    if completion.kind != LEAF and _awaitable(value):  # an async resolver
-                        out[field.key] = None
-                        self.pending.append((value, field, completion, out, field.key,
-                                             Path(_path(position), field.key, plan.name), position))
-                        continue
-                elif how == TYPENAME:
-                    out[field.key] = plan.name
-                    continue
+        try:
+            if how == ATTR:
+                value = getattr(source, field.attr)
+            elif how == CALL:
+                value = field.func(source)
+                if completion.kind != LEAF and _awaitable(value):  # an async resolver
+                    out[field.key] = None
+                    self.pending.append((value, field, completion, out, field.key,
+                                         Path(_path(position), field.key, plan.name), position))
+                    return
+            elif how == TYPENAME:
+                out[field.key] = plan.name
+                return
+            else:
+                definition = field.definition
+                if how == CALL_INFO:
+                    if field.args is not None:
+                        kwargs = dict(field.args)
+                    elif field.has_args:
+                        kwargs = self.planner.python_arguments(get_argument_values(
+                            definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions),
+                            field.field)
+                    else:
+                        kwargs = {}
+                    if field.attr is not None:
+                        kwargs[field.attr] = self.planner.lazy_info(self, field, plan, position)
+                    value = field.func(source, **kwargs)
+                    if _awaitable(value):
+                        self.defer(value, field, out, position, plan)
+                        return
                 else:
                     field_path = Path(_path(position), field.key, plan.name)
-                    definition = field.definition
                     info = executor.build_resolve_info(definition, field.nodes, plan.type, field_path)
-                    if how == CALL_INFO:
-                        if field.args is not None:
-                            kwargs = dict(field.args)
-                        elif field.has_args:
-                            kwargs = self.planner.python_arguments(get_argument_values(
-                                definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions),
-                                field.field)
-                        else:
-                            kwargs = {}
-                        if field.attr is not None:
-                            kwargs[field.attr] = self.info_class(_raw_info=info, _field=field.field)
-                        value = field.func(source, **kwargs)
-                    else:
-                        args = field.args if field.args is not None else get_argument_values(
-                            definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
-                        ) if field.has_args else {}
-                        value = field.func(source, info, **args)
+                    args = field.args if field.args is not None else get_argument_values(
+                        definition, field.nodes[0], executor.variable_values, None, executor.hide_suggestions
+                    ) if field.has_args else {}
+                    value = field.func(source, info, **args)
                     if _awaitable(value):
                         out[field.key] = None
                         self.pending.append((value, field, completion, out, field.key, field_path, position))
-                        continue
-                if completion.kind == LEAF:
-                    if value is None:
-                        if not field.nullable:
-                            raise TypeError(f"Cannot return null for non-nullable field {plan.name}.{field.name}.")
-                        out[field.key] = None
-                        continue
-                    if isinstance(value, Exception):
-                        raise value
-                    coerced = completion.coerce(value)
-                    if coerced is None or coerced is Undefined:
-                        raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
-                                        f"to return non-nullable value, returned: {inspect(coerced)}")
-                    out[field.key] = coerced
-                else:
-                    if how != RESOLVE and how != CALL_INFO and _awaitable(value):  # an attribute may hold an awaitable
-                        out[field.key] = None
-                        self.pending.append((value, field, completion, out, field.key,
-                                             Path(_path(position), field.key, plan.name), position))
-                        continue
-                    out[field.key] = self.complete(completion, value, field,
-                                                   Position(out, field.key, field.nullable, position, plan.name))
-            except Exception as exc:  # noqa: BLE001 - every failure is a field error
-                field_path = Path(_path(position), field.key, plan.name)
-                if how in (ATTR, CALL) and completion.kind == LEAF and _awaitable(value):
-                    # checked only when the leaf did not serialize: an awaitable attribute or resolver result
+                        return
+            if completion.kind == LEAF:
+                if value is None:
+                    if not field.nullable:
+                        raise TypeError(f"Cannot return null for non-nullable field {plan.name}.{field.name}.")
                     out[field.key] = None
-                    self.pending.append((value, field, completion, out, field.key, field_path, position))
-                    continue
-                error = located_error(exc, field.nodes, field_path.as_list())
-                if not field.nullable:
-                    raise error from None
-                out[field.key] = None
-                self.errors.add(error, field_path)
-        return out
+                    return
+                out[field.key] = self.leaf(completion, value)
+            else:
+                if how != RESOLVE and how != CALL_INFO and _awaitable(value):  # an attribute may hold an awaitable
+                    self.defer(value, field, out, position, plan)
+                    return
+                out[field.key] = self.complete(completion, value, field,
+                                               Position(out, field.key, field.nullable, position, plan.name))
+        except Exception as exc:  # noqa: BLE001 - every failure is a field error
+            self.failed(exc, value, field, out, position, plan)
+
+    def defer(self, value: Any, field: FieldPlan, out: dict, position: Position | None, plan: ObjectPlan) -> None:
+        """An awaitable field value: completed when the level's awaitables are gathered."""
+        out[field.key] = None
+        self.pending.append((value, field, field.completion, out, field.key,
+                             Path(_path(position), field.key, plan.name), position))
+
+    def failed(self, exc: Exception, value: Any, field: FieldPlan, out: dict, position: Position | None,
+               plan: ObjectPlan) -> None:
+        """A field that raised: null where allowed (the error recorded), else the error raised on
+        to the parent; a leaf attribute or resolver whose value did not serialize is awaited first."""
+        if field.how in (ATTR, CALL) and field.completion.kind == LEAF and _awaitable(value):
+            # checked only when the leaf did not serialize: an awaitable attribute or resolver result
+            self.defer(value, field, out, position, plan)
+            return
+        field_path = Path(_path(position), field.key, plan.name)
+        error = located_error(exc, field.nodes, field_path.as_list())
+        if not field.nullable:
+            raise error from None
+        out[field.key] = None
+        self.errors.add(error, field_path)
+
+    @staticmethod
+    def leaf(completion: Completion, value: Any) -> Any:
+        """A leaf value serialized (graphql-core's ``complete_leaf_value``)."""
+        if isinstance(value, Exception):
+            raise value
+        coerced = completion.coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
+                            f"to return non-nullable value, returned: {inspect(coerced)}")
+        return coerced
 
     def complete(self, completion: Completion, value: Any, field: FieldPlan, position: Position) -> Any:
         """The completed value of ``value`` at ``position`` (raises on a null where none is allowed)."""
@@ -520,19 +714,20 @@ class Run:
             return None
         kind = completion.kind
         if kind == LEAF:
-            coerced = completion.coerce(value)
-            if coerced is None or coerced is Undefined:
-                raise TypeError(f"Expected `{inspect(completion.type)}.coerce_output_value({inspect(value)})` "
-                                f"to return non-nullable value, returned: {inspect(coerced)}")
-            return coerced
+            return self.leaf(completion, value)
         if kind == OBJECT:
-            return self.object(completion.plan, value, position)
+            return completion.plan.run(self, value, position)
         if not is_iterable(value):
             raise GraphQLError(f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'.")
         item = completion.item
         items: list[Any] = []
+        run_item = item.plan.run if item.kind == OBJECT else None
         for index, element in enumerate(value):
             try:
+                if run_item is not None and element is not None and not isinstance(element, Exception) \
+                        and not _awaitable(element):  # the common case of a list of objects
+                    items.append(run_item(self, element, Position(items, index, item.nullable, position, None)))
+                    continue
                 if _awaitable(element):
                     items.append(None)
                     self.pending.append((element, field, item, items, index, Path(position.path, index, None), position))

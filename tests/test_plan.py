@@ -5,6 +5,7 @@ fail on purpose, must give the same response JSON."""
 from __future__ import annotations
 
 import asyncio
+from enum import Enum
 
 import pytest
 import strawberry
@@ -123,9 +124,27 @@ class Denied(BasePermission):
         return False
 
 
+_QUEUE = asyncio.Lock()
+
+
+@strawberry.enum
+class Tone(Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
 @strawberry.type
 class Leaf:
     n: int
+    # values the compiled code serializes itself, or hands to the scalar's own rule (which may refuse them)
+    tone: Tone = Tone.DARK
+    bad_tone: Tone | None = "purple"  # type: ignore[assignment]  - not a member: an error
+    tone_value: Tone = "light"  # type: ignore[assignment]  - a member's value: serialized by its name
+    big: int | None = 2**40  # not a 32-bit Int: an error
+    text: str = 3  # type: ignore[assignment]  - an int: serialized as a string
+    ident: strawberry.ID = 12  # type: ignore[assignment]
+    flag: bool = 1  # type: ignore[assignment]
+    nothing: str = None  # type: ignore[assignment]  - null where none is allowed
 
     @strawberry.field
     def boom(self) -> int | None:
@@ -150,6 +169,12 @@ class Leaf:
         if self.n == 3:
             raise ValueError("later secret")
         return self.n
+
+    @strawberry.field
+    async def queued(self) -> int:  # resolvers waiting on each other: each must be stepped as its wait ends
+        async with _QUEUE:
+            await asyncio.sleep(0)
+            return self.n
 
     @strawberry.field
     def none(self) -> int:
@@ -243,6 +268,9 @@ ERROR_CORPUS = [
     "{ notAList }",
     "{ awaitedItems awaitedStrictItems holder { one { must } } }",
     "{ holder { leaves { n } } notAList strictHolder { oneStrict { must later } } }",
+    "{ holder { leaves { tone badTone toneValue big text ident flag } } }",
+    "{ holder { leaves { n nothing } one { tone } } }",
+    "{ holder { leaves { queued later } strict { queued } } }",
 ]
 
 
