@@ -23,6 +23,7 @@ from seva_crm.schema.enums import Currency, CustomerOrder, Language, ServiceReco
 from seva_crm.schema.errors import ErrorCodeEnum, UserError, payload
 from seva_crm.schema.permissions import needs
 from seva_crm.schema.relay import Connection, connection, list_connection
+from seva_crm.schema.selection import nested_arguments
 
 if TYPE_CHECKING:
     from seva_crm.schema.billing import Subscription
@@ -104,17 +105,52 @@ class Customer:
     disputed_fields: list[str] = strawberry.field(description="Fields whose refused correction the customer disputes")
 
     @strawberry.field(description="The customer's latest service records, newest first. Page further with Query.serviceRecords.")
-    async def service_records(self: CustomerRow, info: Info, first: int = 10) -> Connection[ServiceRecord]:
+    def service_records(self: CustomerRow, info: Info, first: int = 10) -> Connection[ServiceRecord]:
         first = max(0, min(first, MAX_NESTED))
         # one more than shown: whether there is a next page; the counts ask the whole list if needed
-        rows = await info.context.loaders.service_records_by_customer(first + 1).load(self.id)
-        return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id), order=("created_at", "id"),
-                               rest=lambda: service_records.service_record_queryset(
-                                   self.tenant_id, service_records.ServiceRecordFilter(customer_id=self.id)))
+        preloaded = getattr(self, PRELOADED, None)
+        if preloaded is not None and first + 1 in preloaded:  # loaded with the page (see preload_service_records)
+            return _records_connection(self, preloaded[first + 1], first)
+        return _load_records_connection(self, info, first)  # awaited: a customer from anywhere else
 
     @strawberry.field(description="The customer's subscriptions, newest first.")
     async def subscriptions(self: CustomerRow, info: Info) -> list[Annotated[Subscription, strawberry.lazy("seva_crm.schema.billing")]]:
         return await info.context.loaders.subscriptions_by_customer.load(self.id)
+
+
+# Set on a customer row loaded by Query.customers: its latest service records by how many were
+# loaded ({first + 1: rows}), so Customer.serviceRecords answers without a loader or a coroutine.
+PRELOADED = "_seva_latest_records"
+
+
+def _records_connection(customer: CustomerRow, rows: list[ServiceRecordRow], first: int) -> Connection:
+    return list_connection(rows[:first], len(rows), lambda r: encode_cursor(r.created_at, r.id), order=("created_at", "id"),
+                           rest=lambda: service_records.service_record_queryset(
+                               customer.tenant_id, service_records.ServiceRecordFilter(customer_id=customer.id)))
+
+
+async def _load_records_connection(customer: CustomerRow, info: Info, first: int) -> Connection:
+    rows = await info.context.loaders.service_records_by_customer(first + 1).load(customer.id)
+    return _records_connection(customer, rows, first)
+
+
+def nested_record_limits(info: Info) -> set[int]:
+    """How many records per customer the ``serviceRecords`` fields under ``edges { node }`` of this
+    customers connection load (``first + 1`` each, as Customer.serviceRecords does)."""
+    raw = info._raw_info
+    definition = raw.schema.get_type("Customer").fields["serviceRecords"]
+    firsts = (args.get("first") for args in nested_arguments(raw, ("edges", "node", "serviceRecords"), definition))
+    return {max(0, min(first, MAX_NESTED)) + 1 for first in firsts if isinstance(first, int)}  # else the field words the error
+
+
+async def preload_service_records(tenant_id: UUID, rows: list[CustomerRow], limits: set[int]) -> None:
+    """Each customer's latest records, for every ``limit``, loaded with the page: the loader's own
+    statement (latest_for_customers), once per limit, attached to the rows (PRELOADED)."""
+    ids = [c.id for c in rows]
+    for limit in sorted(limits):
+        latest = await service_records.latest_for_customers(tenant_id, ids, limit)
+        for c in rows:
+            c.__dict__.setdefault(PRELOADED, {})[limit] = latest[c.id]
 
 
 @strawberry.input
@@ -242,7 +278,10 @@ class CustomerQuery:
         f = customers.CustomerFilter(**{k: v for k, v in vars(filter).items() if v is not None}) if filter else customers.CustomerFilter()
         sort = customers.SORTS[order_by.value]
         qs = customers.customer_queryset(info.context.tenant, f, sort)
-        return await connection(qs, customers.list_sort(f, sort), first, after, last, before)
+        page = await connection(qs, customers.list_sort(f, sort), first, after, last, before)
+        if page.edges and (limits := nested_record_limits(info)):
+            await preload_service_records(info.context.tenant.id, [e.node for e in page.edges], limits)
+        return page
 
     @strawberry.field(permission_classes=needs(CoreRole.VIEWER))
     async def service_record(self, info: Info, id: strawberry.ID) -> ServiceRecord | None:

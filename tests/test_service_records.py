@@ -86,3 +86,39 @@ async def test_nested_records_cost_the_same_queries_at_any_page_size(tenant):
         assert all(e["node"]["serviceRecords"]["totalCount"] == 2 for e in data["customers"]["edges"])
         counts[size] = counter.count
     assert counts[2] == counts[10] == 3  # the caller's session (checked on every request), the page, its records
+
+
+PAGE_RECORDS = """query($few: Int) { customers(first: 3) { edges { node { ...Latest
+  all: serviceRecords(first: 10) %s { edges { node { serviceName } } } } } } }
+fragment Latest on Customer { id few: serviceRecords(first: $few) {
+  edges { cursor node { serviceName } } pageInfo { hasNextPage endCursor } } }"""
+ONE_RECORDS = """query($id: ID!, $few: Int) { customer(id: $id) { id few: serviceRecords(first: $few) {
+  edges { cursor node { serviceName } } pageInfo { hasNextPage endCursor } }
+  all: serviceRecords(first: 10) { edges { node { serviceName } } } } }"""
+
+
+async def test_a_page_loads_its_nested_records_with_the_page_and_answers_as_one_customer_does(tenant):
+    """The customers page loads each selected ``serviceRecords(first:)`` (aliases, fragments,
+    variables) with the page, one statement per distinct ``first``, and answers exactly as the
+    same field asked of one customer (the loader's path) does."""
+    ids = []
+    for i, count in enumerate((3, 1, 0)):
+        ids.append((await create(tenant.api, name=f"P{i}"))["customer"]["id"])
+        for j in range(count):
+            await add(tenant.api, ids[-1], f"S{i}.{j}")
+    await tenant.api.ok("{ me { email } }")  # the session's last use is fresh: no UPDATE of it within the minute
+    for _ in range(2):  # standard execution, then the query plan (schema/plan.py)
+        for skip_all, statements in ((False, 4), (True, 3)):  # the session, the page, one per distinct first
+            with QueryCounter() as counter:
+                query = PAGE_RECORDS % ("@skip(if: true)" if skip_all else "")
+                page = (await tenant.api.ok(query, few=2))["customers"]["edges"]
+            assert counter.count == statements
+            by_id = {e["node"]["id"]: e["node"] for e in page}
+            assert [e["node"]["serviceName"] for e in by_id[ids[0]]["few"]["edges"]] == ["S0.2", "S0.1"]
+            assert by_id[ids[0]]["few"]["pageInfo"]["hasNextPage"]
+            assert by_id[ids[2]]["few"] == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+            for cid in ids:
+                one = (await tenant.api.ok(ONE_RECORDS, id=cid, few=2))["customer"]
+                if skip_all:
+                    one.pop("all")
+                assert by_id[cid] == one
