@@ -71,10 +71,32 @@ def test_a_periodic_name_is_declared_once():
         periodic("billing.renewals", every_seconds=60)(lambda now: None)
 
 
+async def run_on_worker(plugins: Plugins, names: list[str], finished, *, threads: int, middleware=None,
+                        seconds: float = 10) -> None:
+    """Enqueue each job of ``names`` to a real in-process worker with ``plugins``, and wait until
+    ``finished()`` (or ``seconds``); the worker, the jobs' broker and the plugins are reset after."""
+    from seva_crm.core import jobs
+
+    set_plugins(plugins)
+    broker = await asyncio.to_thread(jobs.setup_jobs, "")
+    if middleware is not None:
+        broker.add_middleware(middleware)
+    runner = jobs.Runner(broker, threads=threads).start()
+    try:
+        for name in names:
+            jobs.enqueue(name)
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not finished() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(runner.stop)
+        jobs.reset_jobs()
+        set_plugins(None)
+
+
 async def test_every_periodic_job_runs_its_function_on_the_worker(monkeypatch):
     """Core's periodic work (outbox, billing, privacy, retention, rate limits) is declared where it
     lives; enqueued by name, each actor runs its function with the current time on the worker."""
-    from seva_crm.core import jobs
 
     assert {"outbox.sweep", "billing.renewals", "billing.overdue", "billing.suspensions", "billing.reminders",
             "privacy.escalate_overdue", "privacy.breach_reminders", "privacy.expire_exports", "retention.purge",
@@ -86,20 +108,7 @@ async def test_every_periodic_job_runs_its_function_on_the_worker(monkeypatch):
             return []
 
         monkeypatch.setitem(PERIODIC, name, replace(spec, fn=record))  # the actor looks its function up here
-    set_plugins(Plugins(discover=False))
-    broker = await asyncio.to_thread(jobs.setup_jobs, "")
-    runner = jobs.Runner(broker, threads=2).start()
-    try:
-        for name in PERIODIC:
-            jobs.enqueue(name)
-        for _ in range(200):
-            if len(called) == len(PERIODIC):
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await asyncio.to_thread(runner.stop)
-        jobs.reset_jobs()
-        set_plugins(None)
+    await run_on_worker(Plugins(discover=False), list(PERIODIC), lambda: len(called) == len(PERIODIC), threads=2)
     assert set(called) == set(PERIODIC)
     assert all(abs((now - utcnow()).total_seconds()) < 60 for now, _ in called.values())  # the clock's now
     assert called["retention.purge"][1] == {"dry_run": False}  # the daily purge really purges
@@ -115,7 +124,6 @@ async def test_every_scheduled_job_runs_for_real_on_the_worker_and_logs_its_coun
 
     import dramatiq
 
-    from seva_crm.core import jobs
     from seva_crm.core.privacy.audit_schedule import last_verification
 
     class Outcomes(dramatiq.Middleware):
@@ -126,24 +134,14 @@ async def test_every_scheduled_job_runs_for_real_on_the_worker_and_logs_its_coun
             if message.actor_name in self.names:  # not the jobs they enqueue in turn (mail to send)
                 self.seen[message.actor_name] = exception
 
-    set_plugins(Plugins())  # every installed plugin, and its scheduled jobs
+    plugins = Plugins()  # every installed plugin, and its scheduled jobs
+    set_plugins(plugins)
     scheduled = scheduled_jobs()
     outcomes = Outcomes({j.actor_name for j in scheduled})
     caplog.set_level(logging.INFO, logger="seva.schedule")
-    broker = await asyncio.to_thread(jobs.setup_jobs, "")
-    broker.add_middleware(outcomes)
-    runner = jobs.Runner(broker, threads=1).start()  # one at a time, as if each had its own window
-    try:
-        for job in scheduled:
-            jobs.enqueue(job.actor_name)  # what Scheduler.tick sends for a window it wins
-        for _ in range(1200):
-            if len(outcomes.seen) == len(scheduled):
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await asyncio.to_thread(runner.stop)
-        jobs.reset_jobs()
-        set_plugins(None)
+    # what Scheduler.tick sends for each window it wins, one at a time, as if each had its own window
+    await run_on_worker(plugins, [j.actor_name for j in scheduled], lambda: len(outcomes.seen) == len(scheduled),
+                        threads=1, middleware=outcomes, seconds=120)
     assert sorted(outcomes.seen) == sorted(j.actor_name for j in scheduled)
     assert {name: repr(exc) for name, exc in outcomes.seen.items() if exc is not None} == {}
     lines = [r.getMessage() for r in caplog.records if r.name == "seva.schedule"]
