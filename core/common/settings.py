@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -213,9 +213,10 @@ class Settings(BaseSettings):
             return url
         return f"sqlite://{(self.data_dir / 'seva.sqlite3').resolve()}"
 
-    @property
+    @cached_property
     def secret(self) -> str:
-        """The instance secret; in development created on first use and kept in data_dir."""
+        """The instance secret; in development created on first use and kept in data_dir (read once
+        per settings object: encryption and token checks ask for it on every call)."""
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
