@@ -2,7 +2,7 @@
 identifiers and change-feed rows for the same rows; its phone and email shortcuts give the
 libraries' answers; identifier columns are checked, encrypted and masked as customerIdentifierSet's."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -262,12 +262,24 @@ async def test_good_rows_take_the_one_pass_check_and_bad_ones_the_full_path(tena
     assert [r["name"] for r in taken] == ["Bad"]  # only the bad row took the full path
 
 
-def test_the_imports_ids_are_random_version_4_uuids_across_refills():
+def test_bulk_ids_are_version_7_in_order_at_their_millisecond_with_random_steps():
+    from itertools import islice
     from uuid import RFC_4122
 
-    from seva_crm.core.customers.csv_import import BATCH, _uuid4s
+    from seva_crm.core.common.ids import ordered_uuids
 
-    ids = _uuid4s()
-    drawn = [next(ids) for _ in range(2 * BATCH + 1)]
-    assert all(u.version == 4 and u.variant == RFC_4122 for u in drawn)
-    assert len(set(drawn)) == len(drawn)
+    at = datetime(2026, 3, 31, 18, 29, 59, 999_999, tzinfo=timezone.utc)  # 23:59:59.999 at +05:30: the year's last ms
+    drawn = list(islice(ordered_uuids(at), 3000))  # across the refills of random steps (1024 a time)
+    assert all(u.version == 7 and u.variant == RFC_4122 for u in drawn)
+    assert drawn == sorted(drawn) and len(set(drawn)) == len(drawn)
+    assert {int.from_bytes(u.bytes[:6], "big") for u in drawn} == {1774981799999}  # Unix ms of ``at``
+    assert len({b.int - a.int for a, b in zip(drawn, drawn[1:])}) > 2900  # the next id is no fixed step away
+    assert next(ordered_uuids(at)) not in drawn  # another import at the same millisecond starts elsewhere
+
+
+async def test_imported_customers_ids_follow_the_files_order(tenant):
+    rows = "".join(f"Person {i},+9197{i:08d},,,,\n" for i in range(2500))  # three chunks
+    result = await import_csv(tenant.scope, "name,phone,email,tags,language,aadhaar\n" + rows)
+    assert result.imported == 2500
+    imported = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("name", flat=True)
+    assert imported == [f"Person {i}" for i in range(2500)]

@@ -1,7 +1,7 @@
 """Bulk import of customers from CSV: every row checked by the rules of ``customers.clean`` (its
 phone and email by ``import_checks``, the same answers faster), identity numbers by
 ``identifiers``; the valid rows written in one transaction, so a failure part-way leaves nothing
-behind. Rows go in chunks: while one chunk's bulk insert runs, the next is read and checked.
+behind. Rows go in chunks: while the database takes in one chunk, the next is read and checked.
 Row numbers count records (the header is row 1); each of a row's errors names its column as the
 file's header writes it.
 
@@ -15,11 +15,12 @@ import asyncio
 import codecs
 import csv
 import io
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -35,6 +36,7 @@ from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers, identifiers, import_checks
 from seva_crm.core.customers.import_rows import NO, YES, RowChecker
 from seva_crm.core.common.enums import Language
+from seva_crm.core.common.ids import ordered_uuids
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import Customer, Tenant
@@ -48,7 +50,8 @@ COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_chan
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
 MAX_ROWS = 100_000
 BATCH = 1000
-YIELD_EVERY = 100  # rows checked between two turns of the event loop (BATCH is a multiple)
+T = TypeVar("T")
+YIELD_EVERY = 50  # rows checked between two turns of the event loop (BATCH is a multiple)
 
 
 @dataclass(frozen=True)
@@ -216,15 +219,6 @@ def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str,
     return values, household
 
 
-def _uuid4s() -> Iterator[UUID]:
-    """``uuid4()``s (the same bits: random, version 4), a thousand from one ``os.urandom`` call: a
-    system call per id cost more than the rest of making it (a sixth of the import on SQLite)."""
-    while True:
-        raw = os.urandom(16 * BATCH)
-        for at in range(0, len(raw), 16):
-            yield UUID(bytes=raw[at:at + 16], version=4)
-
-
 async def import_csv(tenant: TenantScope, text: str, progress: Progress | None = None) -> ImportResult:
     """Check every row and write the good ones (see the module's docstring); a row's errors name
     its number and column. Raises DomainError only if a phone was taken while importing."""
@@ -245,8 +239,9 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
 
     channels = await tenant_channels(tenant.id)
     fast = RowChecker(keys, tenant.region, channels)
-    new_id = _uuid4s().__next__
-    writer = _Writer(tenant.id, columns, result, new_id)
+    now = utcnow()
+    new_id = ordered_uuids(now).__next__  # customers' and identifiers' ids, each table's in order (see ordered_uuids)
+    writer = _Writer(tenant.id, columns, result, new_id, now)
     seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
     index = 1
     try:
@@ -288,24 +283,39 @@ IDENTIFIER_COLUMNS = ("id", "tenant_id", "created_at", "updated_at", "customer_i
 
 class _Writer:
     """Writes the checked rows in chunks of bulk inserts (``core.storage.bulk``) with the model's
-    defaults, inside the import's transaction. While the database takes in one chunk, the next
-    is read and checked: the write runs as a task, awaited before the connection's next use. The
-    checking loop lets the event loop turn every ``YIELD_EVERY`` rows, or the task would only
-    start (and each of its inserts only follow the last) when the next chunk is full: on
-    PostgreSQL the server then works on one chunk while Python checks the next. (On SQLite the
-    database's thread needs the GIL for every row it binds, so little of its work overlaps.)
-    At the end, one change-feed note for every customer and one audit entry with the counts
-    (no row's values: the entry is about the import)."""
+    defaults, inside the import's transaction, while the next rows are read and checked.
 
-    def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], UUID]) -> None:
-        self.tenant_id, self.columns, self.result, self.new_id = tenant_id, columns, result, new_id
-        self.now = utcnow()
+    The database works through a queue of its own: each operation (a chunk's phone lookup, a
+    chunk's inserts) is a task that starts when the one before it ends, as the import's one
+    connection requires. A full chunk queues the lookup of its phones among the tenant's
+    customers, and only then are the previous chunk's rows built (its lookup long done) and
+    queued: the checking never waits for the database, and the database always has the next
+    operation ready. The checking loop lets the event loop turn every ``YIELD_EVERY`` rows, for
+    the queue to move on. At the end, one change-feed note for every customer and one audit entry
+    with the counts (no row's values: the entry is about the import)."""
+
+    def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], UUID],
+                 now: datetime) -> None:
+        self.tenant_id, self.columns, self.result, self.new_id, self.now = tenant_id, columns, result, new_id, now
         self.encode = Customer._meta.fields_map["tags"].encoder
         self.tags_json: dict[tuple, str] = {}
         self.counts = dict.fromkeys(IDENTIFIERS, 0)
         self.ids: list[UUID] = []
         self.chunk: list[tuple[int, dict, bool]] = []
-        self.pending: asyncio.Task | None = None
+        self.staged: tuple[list, asyncio.Future] | None = None  # a full chunk and the lookup of its phones
+        self.last: asyncio.Future | None = None  # the database's last queued operation
+
+    def _queue(self, operation: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """``operation()`` run once every operation queued before it has ended (its failure is this one's too)."""
+        before = self.last
+
+        async def run() -> T:
+            if before is not None:
+                await before
+            return await operation()
+
+        self.last = asyncio.ensure_future(run())
+        return self.last
 
     async def add(self, index: int, values: dict, household: bool) -> None:
         # the costly parts of a row (its name key, its identifiers' encryption) while the last chunk is written
@@ -318,8 +328,14 @@ class _Writer:
 
     async def flush(self) -> None:
         chunk, self.chunk = self.chunk, []
-        await self.wait()
-        existing = await _existing_phones(self.tenant_id, [v["phone"] for _, v, _ in chunk if v.get("phone")])
+        phones = [v["phone"] for _, v, _ in chunk if v.get("phone")]
+        lookup = self._queue(partial(_existing_phones, self.tenant_id, phones))
+        staged, self.staged = self.staged, (chunk, lookup)
+        if staged is not None:
+            await self._write(*staged)
+
+    async def _write(self, chunk: list[tuple[int, dict, bool]], lookup: asyncio.Future) -> None:
+        existing = await lookup
         customer_rows, tag_rows, identifier_rows = [], [], []
         tenant_id, now = self.tenant_id, self.now
         for index, v, household in chunk:
@@ -346,28 +362,25 @@ class _Writer:
                 identifier_rows.append((self.new_id(), tenant_id, now, now, v["id"], kind, cipher, last4))
                 self.counts[kind] += 1
             self.ids.append(v["id"])
-        self.pending = asyncio.ensure_future(self._insert(customer_rows, tag_rows, identifier_rows))
-
-    @staticmethod
-    async def _insert(customer_rows: list, tag_rows: list, identifier_rows: list) -> None:
-        await bulk.insert("customer", CUSTOMER_COLUMNS, customer_rows)
-        await bulk.insert("customer_tag", ("tenant_id", "customer_id", "tag", "customer_created_at"), tag_rows)
-        await bulk.insert("customer_identifier", IDENTIFIER_COLUMNS, identifier_rows)
-
-    async def wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            await pending
+        self._queue(partial(bulk.insert_all, [
+            ("customer", CUSTOMER_COLUMNS, customer_rows),
+            ("customer_tag", ("tenant_id", "customer_id", "tag", "customer_created_at"), tag_rows),
+            ("customer_identifier", IDENTIFIER_COLUMNS, identifier_rows),
+        ]))
 
     async def settle(self) -> None:
-        """Let a write still running end (its error, if any, is the one already raised)."""
-        if self.pending is not None:
-            await asyncio.gather(self.pending, return_exceptions=True)
+        """Let the database's queue end (its error, if any, is the one already raised)."""
+        if self.last is not None:
+            await asyncio.gather(self.last, return_exceptions=True)
 
     async def finish(self) -> None:
         if self.chunk:
             await self.flush()
-        await self.wait()
+        if self.staged is not None:
+            staged, self.staged = self.staged, None
+            await self._write(*staged)
+        if self.last is not None:
+            await self.last
         if self.ids:
             change_feed.record_many(self.tenant_id, ChangeType.CUSTOMER, self.ids, Op.CREATED)
             details = {"count": len(self.ids), "identifiers": {k: n for k, n in self.counts.items() if n}}

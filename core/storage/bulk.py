@@ -7,9 +7,9 @@ constraint is Tortoise's ``IntegrityError`` on both."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from uuid import UUID
 
 from tortoise import connections
@@ -17,6 +17,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 
 
+MAX_VALUES = 32_766  # values bound to one SQLite statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
 CACHE_KIB = 64 * 1024  # SQLite's page cache during a large write (its default is 2 MiB)
 
 
@@ -43,29 +44,59 @@ def is_postgres() -> bool:
     return connections.get("default").capabilities.dialect == "postgres"
 
 
+Write = tuple[str, Sequence[str], list[tuple]]  # a table, its columns, the rows' values in that order
+
+
 async def insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    if not rows:
+    await insert_all([(table, columns, rows)])
+
+
+async def insert_all(writes: Sequence[Write]) -> None:
+    """Each ``(table, columns, rows)`` in turn (rows that refer to an earlier table's rows after
+    them). On SQLite all of them are one job of the database's thread (see ``_sqlite_job``)."""
+    writes = [w for w in writes if w[2]]
+    if not writes:
         return
     conn = connections.get("default")
+    if not isinstance(conn, TransactionalDBClient):
+        raise RuntimeError("bulk.insert runs inside a transaction")
     if conn.capabilities.dialect == "postgres":
         import asyncpg
 
-        try:  # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
-            await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(exc) from exc  # as Tortoise reports it on every database
+        for table, columns, rows in writes:
+            try:  # the transaction's own asyncpg connection (Tortoise has no COPY of its own)
+                await conn._connection.copy_records_to_table(table, records=rows, columns=list(columns))
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise IntegrityError(exc) from exc  # as Tortoise reports it on every database
         return
-    if not isinstance(conn, TransactionalDBClient):
-        raise RuntimeError("bulk.insert runs inside a transaction")
-    marks = ", ".join("?" * len(columns))
-    values = _sqlite(rows, len(columns))
-    # the transaction's sqlite3 connection itself: Tortoise's execute_many would bind every value again
-    # (datetimes in UTC, done here) and log every row's values at debug level
+    statements = [statement for table, columns, rows in writes for statement in _sqlite_statements(table, columns, rows)]
     async with conn.acquire_connection() as raw:
         try:
-            await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+            await raw._execute(_sqlite_job, raw._conn, statements)
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(exc) from exc
+
+
+def _sqlite_statements(table: str, columns: Sequence[str], rows: list[tuple]) -> Iterator[tuple[str, list]]:
+    """INSERTs of many rows each, their values in one flat list."""
+    values = _sqlite(rows, len(columns))
+    one = f"({', '.join('?' * len(columns))})"
+    per_statement = max(1, MAX_VALUES // len(columns))
+    for start in range(0, len(values), per_statement):
+        part = values[start:start + per_statement]
+        yield (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(part))}",
+               [v for row in part for v in row])
+
+
+def _sqlite_job(raw: sqlite3.Connection, statements: list[tuple[str, list]]) -> None:
+    """Runs in aiosqlite's thread, on the transaction's own connection (Tortoise's execute_many would
+    bind every value again and log them at debug level). Each statement binds its rows' values at
+    once and then runs whole without the GIL; ``executemany`` took the GIL back for every row, and
+    while the event loop's thread checks the next rows of an import it had to wait for it, up to the
+    5 ms switch interval each time: the two threads took turns instead of running side by side.
+    For the same reason a write is one job of the thread: a job only starts and ends with the GIL."""
+    for sql, values in statements:
+        raw.execute(sql, values)
 
 
 def _sqlite(rows: list[tuple], width: int) -> list[list]:
@@ -79,6 +110,8 @@ def _sqlite(rows: list[tuple], width: int) -> list[list]:
             convert.append((i, _text))
         elif isinstance(value, datetime):
             convert.append((i, _utc_text))
+        elif isinstance(value, date):
+            convert.append((i, _date_text))
     if not convert:
         return [list(r) for r in rows]
     last: list = [(None, None)] * width  # per column: the last value and its form
@@ -102,3 +135,7 @@ def _text(value: UUID | None) -> str | None:
 
 def _utc_text(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat(" ")
+
+
+def _date_text(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
