@@ -1,8 +1,11 @@
 """CSV import speed: rows per second for ``--rows`` customers through ``core.customers.csv_import``
 (the code behind the ``customersImport`` mutation and ``seva customers import``), against a floor
 measured in the same rounds (alternating which goes first): the same number of prebuilt customer
-rows written by the bare bulk insert, no checks, tags, identifiers or change feed. Also how much
-of the import the phone, email and Aadhaar checks take (timed alone on the same rows).
+rows written by the bare bulk insert, with the import's ordered ids, and no checks, tags,
+identifiers or change feed. Also how much of the import the phone, email and Aadhaar checks take
+(timed alone on the same rows), and, against a PostgreSQL server on this machine, the server's
+own CPU per row on each side (its processes' CPU time from /proc): how close the import is to
+what the database can take in.
 
 Each round imports the same file into a fresh tenant (so no row is a duplicate of an earlier
 round's); a few rows per thousand are bad on purpose (a bad phone, a bad email, a repeated
@@ -15,8 +18,10 @@ rounds.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
+from itertools import islice
+from pathlib import Path
 
 from _common import alternate, bench_parser, database, run, spread, tenant  # bench/_common.py
 
@@ -36,6 +41,21 @@ def aadhaar(i: int) -> str:
         return ""
     base = f"2{i:010d}"
     return next(base + d for d in "0123456789" if verhoeff_ok(base + d))
+
+
+def server_cpu() -> float | None:
+    """CPU seconds used so far by this machine's PostgreSQL processes, or None where /proc shows none."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if fields[0].endswith("(postgres"):
+            found = True
+            values = fields[1].split()
+            total += int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def make_csv(n: int) -> tuple[str, int]:
@@ -58,6 +78,7 @@ def make_csv(n: int) -> tuple[str, int]:
 async def bench(args, label: str) -> None:
     from seva_crm.core.common.enums import Region
     from seva_crm.core.common.errors import DomainError
+    from seva_crm.core.common.ids import ordered_uuids
     from seva_crm.core.common.principal import TenantScope
     from seva_crm.core.customers import identifiers, import_checks
     from seva_crm.core.common.security import utcnow
@@ -69,24 +90,33 @@ async def bench(args, label: str) -> None:
     text, bad = make_csv(args.rows)
     numbers = [line.rsplit(",", 1)[1] for line in text.splitlines()[1:]]
     rates, floors, ratios, shares = [], [], [], []
+    cpu: dict[str, list[float]] = {"import": [], "floor": []}  # the database server's CPU per row (us)
     async with database():
+        postgres = bulk.is_postgres() and server_cpu() is not None
         for round_ in range(args.rounds):
             target = await tenant("Bench Centre")
             other = await tenant("Floor Centre")
             now = utcnow()
-            bare = [(uuid.uuid4(), other.id, now, now, f"Customer {i}", f"+9198{i:08d}", f"person{i}@example.com", "", None, "",
+            ids = list(islice(ordered_uuids(now), args.rows - bad))
+            bare = [(ids[i], other.id, now, now, f"Customer {i}", f"+9198{i:08d}", f"person{i}@example.com", "", None, "",
                      "en", "[]", "", "[]", "cstmr", None) for i in range(args.rows - bad)]
 
             async def import_side(target=target):
-                t0 = time.perf_counter()
+                c0, t0 = server_cpu() if postgres else 0, time.perf_counter()
                 done = await import_csv(TenantScope(target.id, target.region), text)
-                return time.perf_counter() - t0, done
+                elapsed = time.perf_counter() - t0
+                if postgres:
+                    cpu["import"].append((server_cpu() - c0) * 1e6 / args.rows)
+                return elapsed, done
 
             async def floor_side(bare=bare):
-                t0 = time.perf_counter()
+                c0, t0 = server_cpu() if postgres else 0, time.perf_counter()
                 async with bulk.large_write(), transaction():  # as the import writes
                     await bulk.insert("customer", CUSTOMER_COLUMNS, bare)
-                return time.perf_counter() - t0, None
+                elapsed = time.perf_counter() - t0
+                if postgres:
+                    cpu["floor"].append((server_cpu() - c0) * 1e6 / len(bare))
+                return elapsed, None
 
             sides = await alternate(round_, {"import": import_side, "floor": floor_side})
             times = {side: elapsed for side, (elapsed, _) in sides.items()}
@@ -114,6 +144,9 @@ async def bench(args, label: str) -> None:
     print(f"floor rows/s (bare customer insert):    {spread(floors, '{:,.0f}')}")
     print(f"import time / floor time:               {spread(ratios, '{:.1f}')}")
     print(f"phone + email + Aadhaar checks' share:  {spread(shares, '{:.0%}')}")
+    if cpu["import"]:
+        print(f"server CPU per row, import (us):        {spread(cpu['import'], '{:.0f}')}")
+        print(f"server CPU per row, floor (us):         {spread(cpu['floor'], '{:.0f}')}")
 
 
 if __name__ == "__main__":

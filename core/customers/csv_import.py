@@ -51,7 +51,7 @@ ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "pr
 MAX_ROWS = 100_000
 BATCH = 1000
 T = TypeVar("T")
-YIELD_EVERY = 50  # rows checked between two turns of the event loop (BATCH is a multiple)
+YIELD_EVERY = 10  # rows checked between two turns of the event loop (BATCH is a multiple)
 
 
 @dataclass(frozen=True)
