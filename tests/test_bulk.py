@@ -24,8 +24,14 @@ def customer_rows(tenant_id, count: int) -> list[tuple]:
              "hi", '["vip"]', "", "[]", "prsn", ids[0] if i == count - 1 else None) for i in range(count)]
 
 
+@pytest.fixture(autouse=True)
+def small_statements(monkeypatch):
+    """SQLite statements of 1,000 customer rows (16 values each) at most, so a few thousand rows take several."""
+    monkeypatch.setattr(bulk, "_max_values", lambda: 16_000)
+
+
 async def test_rows_past_one_statement_read_back_as_the_orm_stores_them(tenant):
-    rows = customer_rows(tenant.id, 4500)  # 16 columns: SQLite takes 2,047 rows a statement, so three statements
+    rows = customer_rows(tenant.id, 4500)  # five SQLite statements
     tags = [(tenant.id, row[0], "vip", AT) for row in rows]
     async with transaction():
         await bulk.insert_all([("customer", CUSTOMER_COLUMNS, rows), ("customer_tag", TAG_COLUMNS, tags)])
@@ -41,7 +47,7 @@ async def test_rows_past_one_statement_read_back_as_the_orm_stores_them(tenant):
 
 async def test_a_broken_constraint_is_an_integrity_error_and_nothing_stays(tenant):
     rows = customer_rows(tenant.id, 3000)
-    clash = rows[2999][:5] + (rows[0][5],) + rows[2999][6:]  # the last row, in the second statement, repeats a phone
+    clash = rows[2999][:5] + (rows[0][5],) + rows[2999][6:]  # the last row, in the third statement, repeats a phone
     with pytest.raises(IntegrityError):
         async with transaction():
             await bulk.insert_all([("customer", CUSTOMER_COLUMNS, [*rows[:2999], clash])])

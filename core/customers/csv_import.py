@@ -17,11 +17,11 @@ import csv
 import io
 import re
 from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import TypeVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 from tortoise import connections

@@ -1,5 +1,5 @@
-"""Many rows into one table at once, inside the current transaction: ``COPY`` on PostgreSQL
-(asyncpg's ``copy_records_to_table``), one ``executemany`` on SQLite. For imports, where building a
+"""Many rows into tables at once, inside the current transaction: ``COPY`` on PostgreSQL
+(asyncpg's ``copy_records_to_table``), multi-row ``INSERT``s on SQLite. For imports, where building a
 Tortoise model per row costs more than the write itself. Rows hold Python values (UUID, aware
 datetime, date, str, int, None; JSON already as text); the caller has validated them. A broken
 constraint is Tortoise's ``IntegrityError`` on both."""
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from uuid import UUID
 
 from tortoise import connections
@@ -17,7 +18,6 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 
 
-MAX_VALUES = 32_766  # values bound to one SQLite statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)
 CACHE_KIB = 64 * 1024  # SQLite's page cache during a large write (its default is 2 MiB)
 
 
@@ -81,20 +81,26 @@ def _sqlite_statements(table: str, columns: Sequence[str], rows: list[tuple]) ->
     """INSERTs of many rows each, their values in one flat list."""
     values = _sqlite(rows, len(columns))
     one = f"({', '.join('?' * len(columns))})"
-    per_statement = max(1, MAX_VALUES // len(columns))
+    per_statement = max(1, _max_values() // len(columns))
     for start in range(0, len(values), per_statement):
         part = values[start:start + per_statement]
         yield (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(part))}",
                [v for row in part for v in row])
 
 
+@lru_cache(maxsize=1)
+def _max_values() -> int:
+    """The values one SQLite statement may bind (32,766 since SQLite 3.32; a build may set fewer)."""
+    with closing(sqlite3.connect(":memory:")) as probe:
+        return probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
 def _sqlite_job(raw: sqlite3.Connection, statements: list[tuple[str, list]]) -> None:
     """Runs in aiosqlite's thread, on the transaction's own connection (Tortoise's execute_many would
     bind every value again and log them at debug level). Each statement binds its rows' values at
-    once and then runs whole without the GIL; ``executemany`` took the GIL back for every row, and
-    while the event loop's thread checks the next rows of an import it had to wait for it, up to the
-    5 ms switch interval each time: the two threads took turns instead of running side by side.
-    For the same reason a write is one job of the thread: a job only starts and ends with the GIL."""
+    once and then runs whole without the GIL, where ``executemany`` took the GIL back for every row
+    while an import's checks held it in the event loop's thread; and all of a write is one job, so
+    the thread hands back to the event loop once per write, not once per table."""
     for sql, values in statements:
         raw.execute(sql, values)
 
