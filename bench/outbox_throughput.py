@@ -26,7 +26,7 @@ The two run in interleaved rounds (``--rounds``, alternating which goes first), 
 shared machine hits both alike; it prints min / median / max messages/s for each over the rounds,
 the ratio outbox / bare of each round, and the SQL statements one outbox send costs (counted on
 a separate batch of 50: the query log would slow the timed runs; the change feed's and the
-disclosure ledger's bulk inserts, COPY on PostgreSQL and executemany on SQLite, are not in
+disclosure ledger's bulk inserts, COPY on PostgreSQL and multi-row INSERTs on SQLite, are not in
 Tortoise's log and not counted).
 
     .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--rounds 3] [--threads 8] [--redis-url redis://127.0.0.1:6379/14]
