@@ -263,7 +263,7 @@ async def test_good_rows_take_the_one_pass_check_and_bad_ones_the_full_path(tena
 
 
 def test_bulk_ids_are_version_7_in_order_at_their_millisecond_with_random_steps():
-    from itertools import islice
+    from itertools import islice, pairwise
     from uuid import RFC_4122
 
     from seva_crm.core.common.ids import ordered_uuids
@@ -273,7 +273,7 @@ def test_bulk_ids_are_version_7_in_order_at_their_millisecond_with_random_steps(
     assert all(u.version == 7 and u.variant == RFC_4122 for u in drawn)
     assert drawn == sorted(drawn) and len(set(drawn)) == len(drawn)
     assert {int.from_bytes(u.bytes[:6], "big") for u in drawn} == {1774981799999}  # Unix ms of ``at``
-    assert len({b.int - a.int for a, b in zip(drawn, drawn[1:])}) > 2900  # the next id is no fixed step away
+    assert len({b.int - a.int for a, b in pairwise(drawn)}) > 2900  # the next id is no fixed step away
     assert next(ordered_uuids(at)) not in drawn  # another import at the same millisecond starts elsewhere
 
 
