@@ -621,9 +621,7 @@ class Run:
             elif how == CALL:
                 value = field.func(source)
                 if completion.kind != LEAF and _awaitable(value):  # an async resolver
-                    out[field.key] = None
-                    self.pending.append((value, field, completion, out, field.key,
-                                         Path(_path(position), field.key, plan.name), position))
+                    self.defer(value, field, out, position, plan)
                     return
             elif how == TYPENAME:
                 out[field.key] = plan.name
@@ -653,8 +651,7 @@ class Run:
                     ) if field.has_args else {}
                     value = field.func(source, info, **args)
                     if _awaitable(value):
-                        out[field.key] = None
-                        self.pending.append((value, field, completion, out, field.key, field_path, position))
+                        self.defer(value, field, out, position, plan, field_path)
                         return
             if completion.kind == LEAF:
                 if value is None:
@@ -672,11 +669,13 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - every failure is a field error
             self.failed(exc, value, field, out, position, plan)
 
-    def defer(self, value: Any, field: FieldPlan, out: dict, position: Position | None, plan: ObjectPlan) -> None:
-        """An awaitable field value: completed when the level's awaitables are gathered."""
+    def defer(self, value: Any, field: FieldPlan, out: dict, position: Position | None, plan: ObjectPlan,
+              path: Path | None = None) -> None:
+        """An awaitable field value (at ``path``, made here if not given): completed when the
+        level's awaitables are gathered."""
         out[field.key] = None
         self.pending.append((value, field, field.completion, out, field.key,
-                             Path(_path(position), field.key, plan.name), position))
+                             path or Path(_path(position), field.key, plan.name), position))
 
     def failed(self, exc: Exception, value: Any, field: FieldPlan, out: dict, position: Position | None,
                plan: ObjectPlan) -> None:
