@@ -83,3 +83,21 @@ async def test_csv_import_keeps_duplicates_and_joins_households_only_when_asked(
     kamal = await Customer.get(tenant_id=tenant.id, name="Kamal")
     assert wife.phone is None and wife.household_contact_id is not None
     assert (son.phone, son.household_contact_id) == (None, kamal.id)
+
+
+async def test_a_saved_customers_phone_late_in_a_large_file_is_found_in_its_chunk(tenant):
+    """Each chunk's phones are looked up among the tenant's customers (queued while the next rows
+    are checked): a saved customer's phone in the file's third chunk is still a duplicate, or with
+    ``household`` joins that customer, as on the first line."""
+    from seva_crm.core.models import Customer
+
+    rahim = await customers.create_customer(tenant.scope, {"name": "Rahim", "phone": "9876566666"})
+    rows = [f"Person {i},+9197{i:08d}," for i in range(2500)]
+    rows[2300] = "Stranger,9876566666,"  # row 2302 of the file (the header is row 1)
+    rows[2400] = "Rahim's wife,9876566666,yes"
+    result = await import_csv(tenant.scope, "name,phone,household\n" + "\n".join(rows) + "\n")
+    assert [(e.row, e.field, e.code.value) for e in result.errors] == [(2302, "phone", "duplicate")]
+    assert result.imported == 2499
+    wife = await Customer.get(tenant_id=tenant.id, name="Rahim's wife")
+    assert (wife.phone, wife.household_contact_id) == (None, rahim.id)
+    assert not await Customer.filter(tenant_id=tenant.id, name="Stranger").exists()
