@@ -23,6 +23,7 @@ statements (and the command the session's PostgreSQL ones).
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -112,6 +113,7 @@ class SevaCli:
             thread.start()
             thread.join()
         finally:
+            gc.unfreeze()  # a long command freezes the process's objects, as a real seva does: thawed for the session
             get_settings.cache_clear()
             plugins_module.set_plugins(saved_plugins)
             tortoise_executor.EXECUTOR_CACHE.clear()

@@ -57,3 +57,16 @@ async def test_a_broken_constraint_is_an_integrity_error_and_nothing_stays(tenan
 async def test_bulk_writes_only_inside_a_transaction(tenant):
     with pytest.raises(RuntimeError, match="inside a transaction"):
         await bulk.insert("customer", CUSTOMER_COLUMNS, customer_rows(tenant.id, 1))
+
+
+async def test_ids_as_text_and_as_uuids_mix_in_one_column(tenant):
+    """An import passes its ids as text; a change feed's rows may hold both forms in one column."""
+    rows = customer_rows(tenant.id, 4)
+    text_first = [(str(r[0]), *r[1:]) for r in rows[:2]] + rows[2:]  # the column's first values are text, then UUIDs
+    tags = [(tenant.id, rows[0][0], "a", AT), (str(tenant.id), str(rows[1][0]), "b", AT)]
+    async with transaction():
+        await bulk.insert_all([("customer", CUSTOMER_COLUMNS, text_first), ("customer_tag", TAG_COLUMNS, tags)])
+    saved = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("id", flat=True)
+    assert saved == [r[0] for r in rows]
+    assert await CustomerTag.filter(tenant_id=tenant.id).order_by("tag").values_list("customer_id", flat=True) == \
+        [rows[0][0], rows[1][0]]

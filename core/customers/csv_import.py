@@ -182,8 +182,8 @@ def _clean(data: dict, tenant: TenantScope, channels) -> tuple[dict, list[FieldE
 
 
 def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str, str], tenant: TenantScope, channels,
-               seen_phones: dict[str, tuple[int, UUID]], result: ImportResult, fast: RowChecker,
-               new_id: Callable[[], UUID] = uuid4) -> tuple[dict, bool] | None:
+               seen_phones: dict[str, tuple[int, str]], result: ImportResult, fast: RowChecker,
+               new_id: Callable[[], str] = lambda: str(uuid4())) -> tuple[dict, bool] | None:
     """The row's values and whether it may join a household, or None with its errors added to
     ``result``. A good row is read by ``fast`` (``import_rows``); any other takes the full path
     below, which names each error. A phone seen on an earlier row is a duplicate, or with
@@ -240,9 +240,11 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     channels = await tenant_channels(tenant.id)
     fast = RowChecker(keys, tenant.region, channels)
     now = utcnow()
-    new_id = ordered_uuids(now).__next__  # customers' and identifiers' ids, each table's in order (see ordered_uuids)
+    # customers' and identifiers' ids, each table's in order (see ordered_uuids), as text: a UUID object is one more
+    # object for the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
+    new_id = map(str, ordered_uuids(now)).__next__
     writer = _Writer(tenant.id, columns, result, new_id, now)
-    seen_phones: dict[str, tuple[int, UUID]] = {}  # phone -> the first row with it, and its new id
+    seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
     index = 1
     try:
         async with bulk.large_write(), transaction():  # the change feed's rows too, written at the commit
@@ -294,13 +296,13 @@ class _Writer:
     the queue to move on. At the end, one change-feed note for every customer and one audit entry
     with the counts (no row's values: the entry is about the import)."""
 
-    def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], UUID],
+    def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], str],
                  now: datetime) -> None:
         self.tenant_id, self.columns, self.result, self.new_id, self.now = tenant_id, columns, result, new_id, now
         self.encode = Customer._meta.fields_map["tags"].encoder
         self.tags_json: dict[tuple, str] = {}
         self.counts = dict.fromkeys(IDENTIFIERS, 0)
-        self.ids: list[UUID] = []
+        self.ids: list[str] = []
         self.chunk: list[tuple[int, dict, bool]] = []
         self.staged: tuple[list, asyncio.Future] | None = None  # a full chunk and the lookup of its phones
         self.last: asyncio.Future | None = None  # the database's last queued operation
@@ -342,7 +344,7 @@ class _Writer:
             if (phone := v.get("phone")) in existing:
                 name, id = existing[phone]
                 if not household:
-                    err = customers.duplicate_phone(name, id).errors[0]
+                    err = customers.duplicate_phone(name, UUID(id)).errors[0]
                     self.result.errors.append(RowError(index, self.columns["phone"], err.code, err.message))
                     continue
                 v["household_contact_id"] = id  # joins the household of the customer holding the phone
@@ -387,10 +389,10 @@ class _Writer:
             await audit.record(self.tenant_id, "customer.imported", subject_type="customer", details=details)
 
 
-async def _existing_phones(tenant_id: UUID, phones: list[str]) -> dict[str, tuple[str, UUID]]:
+async def _existing_phones(tenant_id: UUID, phones: list[str]) -> dict[str, tuple[str, str]]:
     """The tenant's customers holding any of ``phones``: one query per chunk, in SQL (a Tortoise
     ``__in`` filter of a thousand values costs more to build than to run)."""
-    found: dict[str, tuple[str, UUID]] = {}
+    found: dict[str, tuple[str, str]] = {}
     conn = connections.get("default")
     postgres = bulk.is_postgres()
     for start in range(0, len(phones), BATCH):
@@ -405,7 +407,7 @@ async def _existing_phones(tenant_id: UUID, phones: list[str]) -> dict[str, tupl
             sql = f"SELECT phone, name, id FROM customer WHERE tenant_id = ? AND phone IN ({', '.join('?' * len(chunk))})"
             params = [str(tenant_id), *chunk]
         for row in await conn.execute_query_dict(sql, params):
-            found[row["phone"]] = (row["name"], UUID(str(row["id"])))
+            found[row["phone"]] = (row["name"], str(row["id"]))  # the id as text, as the import's own
     return found
 
 

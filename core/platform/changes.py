@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -64,8 +65,8 @@ def record(tenant_id: UUID, type: str, object_id: UUID, op: Op | str = Op.UPDATE
     record_many(tenant_id, type, [object_id], op)
 
 
-def record_many(tenant_id: UUID, type: str, object_ids: list[UUID], op: Op | str = Op.UPDATED) -> None:
-    """``record`` for many objects at once (an import). Every change of a tenant recorded in one
+def record_many(tenant_id: UUID, type: str, object_ids: Sequence[UUID | str], op: Op | str = Op.UPDATED) -> None:
+    """``record`` for many objects at once (an import, which passes its ids as text). Every change of a tenant recorded in one
     transaction (``record`` and ``record_many`` calls alike, savepoints included) is written by one
     counter update and one insert just before the commit, in the order they were recorded."""
     if not object_ids:

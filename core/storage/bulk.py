@@ -1,7 +1,7 @@
 """Many rows into tables at once, inside the current transaction: ``COPY`` on PostgreSQL
 (asyncpg's ``copy_records_to_table``), multi-row ``INSERT``s on SQLite. For imports, where building a
-Tortoise model per row costs more than the write itself. Rows hold Python values (UUID, aware
-datetime, date, str, int, None; JSON already as text); the caller has validated them. A broken
+Tortoise model per row costs more than the write itself. Rows hold Python values (UUID or its
+text, aware datetime, date, str, int, None; JSON already as text); the caller has validated them. A broken
 constraint is Tortoise's ``IntegrityError`` on both."""
 
 from __future__ import annotations
@@ -107,11 +107,12 @@ def _sqlite_job(raw: sqlite3.Connection, statements: list[tuple[str, list]]) -> 
 
 def _sqlite(rows: list[tuple], width: int) -> list[list]:
     """SQLite's forms, as Tortoise stores them: a UUID as text, a datetime as UTC ISO text. Each
-    column holds one type, so the converters are picked once from its first value that is not None;
-    a column repeating one value (a tenant id, the import's time) is converted once."""
+    column holds one type (a UUID column may also hold UUIDs as text), so the converters are picked
+    once from its first value that is neither None nor text; a column repeating one value (a tenant
+    id, the import's time) is converted once."""
     convert = []
     for i in range(width):
-        value = next((r[i] for r in rows if r[i] is not None), None)
+        value = next((v for r in rows if (v := r[i]) is not None and type(v) is not str), None)
         if isinstance(value, UUID):
             convert.append((i, _text))
         elif isinstance(value, datetime):
@@ -135,7 +136,7 @@ def _sqlite(rows: list[tuple], width: int) -> list[list]:
     return out
 
 
-def _text(value: UUID | None) -> str | None:
+def _text(value: UUID | str | None) -> str | None:
     return None if value is None else str(value)
 
 
