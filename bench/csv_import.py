@@ -80,7 +80,7 @@ def make_csv(n: int) -> tuple[str, int]:
 async def bench(args, label: str) -> None:
     from seva_crm.core.common.enums import Region
     from seva_crm.core.common.errors import DomainError
-    from seva_crm.core.common.ids import ordered_uuids
+    from seva_crm.core.common.ids import ordered_uuid_texts
     from seva_crm.core.common.principal import TenantScope
     from seva_crm.core.customers import identifiers, import_checks
     from seva_crm.core.common.security import utcnow
@@ -113,7 +113,7 @@ async def bench(args, label: str) -> None:
             async def floor_side(other=other):
                 # built untimed, here: rows kept through the other side would be the collector's work there
                 now = utcnow()
-                ids = list(islice(map(str, ordered_uuids(now)), good))  # as text, as the import's
+                ids = list(islice(ordered_uuid_texts(now), good))  # as text, as the import's
                 bare = [(ids[i], other.id, now, now, f"Customer {i}", f"+9198{i:08d}", f"person{i}@example.com", "", None,
                          "", "en", "[]", "", "[]", "cstmr", None) for i in range(good)]
                 c0, t0 = server_cpu() if postgres else 0, time.perf_counter()

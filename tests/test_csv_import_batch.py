@@ -3,6 +3,7 @@ identifiers and change-feed rows for the same rows; its phone and email shortcut
 libraries' answers; identifier columns are checked, encrypted and masked as customerIdentifierSet's."""
 
 from datetime import date, datetime, timezone
+from uuid import UUID
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -275,6 +276,18 @@ def test_bulk_ids_are_version_7_in_order_at_their_millisecond_with_random_steps(
     assert {int.from_bytes(u.bytes[:6], "big") for u in drawn} == {1774981799999}  # Unix ms of ``at``
     assert len({b.int - a.int for a, b in pairwise(drawn)}) > 2900  # the next id is no fixed step away
     assert next(ordered_uuids(at)) not in drawn  # another import at the same millisecond starts elsewhere
+
+
+def test_bulk_ids_as_text_are_the_uuids_text_in_order():
+    from itertools import islice
+
+    from seva_crm.core.common.ids import ordered_uuid_texts
+
+    at = datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc)  # 00:00 at +06:00, a new year in Dhaka
+    texts = list(islice(ordered_uuid_texts(at), 2000))
+    uuids = [UUID(t) for t in texts]
+    assert texts == [str(u) for u in uuids] and uuids == sorted(set(uuids))
+    assert all(u.version == 7 for u in uuids) and {int.from_bytes(u.bytes[:6], "big") for u in uuids} == {1798740000000}
 
 
 async def test_imported_customers_ids_follow_the_files_order(tenant):

@@ -36,7 +36,7 @@ from seva_crm.core.storage.transactions import transaction
 from seva_crm.core.customers import customers, identifiers, import_checks
 from seva_crm.core.customers.import_rows import NO, YES, RowChecker
 from seva_crm.core.common.enums import Language
-from seva_crm.core.common.ids import ordered_uuids
+from seva_crm.core.common.ids import ordered_uuid_texts
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
 from seva_crm.core.common.security import utcnow
 from seva_crm.core.models import Customer, Tenant
@@ -242,7 +242,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     now = utcnow()
     # customers' and identifiers' ids, each table's in order (see ordered_uuids), as text: a UUID object is one more
     # object for the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
-    new_id = map(str, ordered_uuids(now)).__next__
+    new_id = ordered_uuid_texts(now).__next__
     writer = _Writer(tenant.id, columns, result, new_id, now)
     seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
     index = 1

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,26 +67,24 @@ def record(tenant_id: UUID, type: str, object_id: UUID, op: Op | str = Op.UPDATE
 
 
 def record_many(tenant_id: UUID, type: str, object_ids: Sequence[UUID | str], op: Op | str = Op.UPDATED) -> None:
-    """``record`` for many objects at once (an import, which passes its ids as text). Every change of a tenant recorded in one
-    transaction (``record`` and ``record_many`` calls alike, savepoints included) is written by one
-    counter update and one insert just before the commit, in the order they were recorded."""
+    """``record`` for many objects at once (an import, which passes its ids as text). Every change
+    of a tenant recorded in one transaction (``record`` and ``record_many`` calls alike, savepoints
+    included) is written by one counter update and one insert just before the commit, in the
+    order they were recorded."""
     if not object_ids:
         return
-    type, op, now = str(type), Op(op).value, utcnow()
     transactions.before_commit_gathered(("change_log", tenant_id), _write_gathered,
-                                        (tenant_id, [(type, object_id, op, now) for object_id in object_ids]))
+                                        (tenant_id, str(type), tuple(object_ids), Op(op).value, utcnow()))
 
 
-async def _write_gathered(items: list[tuple[UUID, list]]) -> None:
-    """The changes of one tenant gathered in a transaction (``record_many`` calls, in order)."""
-    await _write(items[0][0], [row for _, rows in items for row in rows])
-
-
-async def _write(tenant_id: UUID, rows: list[tuple[str, UUID, str, datetime]]) -> None:
-    last = await _take_seqs(tenant_id, len(rows))
-    first = last - len(rows) + 1
-    await bulk.insert("change_log", ("tenant_id", "seq", "type", "object_id", "op", "occurred_at"),
-                      [(tenant_id, seq, *row) for seq, row in enumerate(rows, first)])
+async def _write_gathered(items: list[tuple[UUID, str, Sequence[UUID | str], str, datetime]]) -> None:
+    """The changes of one tenant gathered in a transaction (``record_many`` calls, in order): one
+    row each, numbered from the counter."""
+    tenant_id, count = items[0][0], sum(len(ids) for _, _, ids, _, _ in items)
+    seq, rows = itertools.count(await _take_seqs(tenant_id, count) - count + 1), []
+    for _, type, ids, op, now in items:
+        rows += [(tenant_id, next(seq), type, object_id, op, now) for object_id in ids]
+    await bulk.insert("change_log", ("tenant_id", "seq", "type", "object_id", "op", "occurred_at"), rows)
 
 
 async def _take_seqs(tenant_id: UUID, count: int) -> int:
