@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import uuid4
+
 import pytest
 
 from seva_crm.core.billing import payments as billing_payments
@@ -141,6 +143,22 @@ async def test_a_rolled_back_change_is_not_in_the_feed_and_record_needs_a_transa
     assert (await tenant.api.ok(FEED, since=head, first=10))["changes"]["changes"] == []
     with pytest.raises(TransactionMisuse):
         changes.record(tenant.id, changes.ChangeType.CUSTOMER, customer.id)
+
+
+async def test_write_many_goes_in_at_once_on_sqlite_and_at_the_commit_on_postgresql(tenant):
+    """An import's chunks note their customers with ``write_many``: on SQLite (one writer, whose
+    transaction holds the database) the rows go in at once, numbered before the changes recorded
+    for the commit; on PostgreSQL they wait for the commit, as ``record_many``'s."""
+    imported, noted = uuid4(), uuid4()
+    async with transaction():
+        changes.record(tenant.id, changes.ChangeType.NOTE, noted, changes.Op.CREATED)
+        await changes.write_many(tenant.id, changes.ChangeType.CUSTOMER, [str(imported)], changes.Op.CREATED)
+        inside = await Change.filter(tenant_id=tenant.id).values_list("object_id", flat=True)
+    feed = await Change.filter(tenant_id=tenant.id).order_by("seq").values_list("object_id", flat=True)
+    if is_postgres():
+        assert inside == [] and feed == [noted, imported]
+    else:
+        assert inside == [imported] and feed == [imported, noted]
 
 
 async def test_an_expired_or_forged_cursor_is_a_typed_error(tenant):

@@ -296,3 +296,7 @@ async def test_imported_customers_ids_follow_the_files_order(tenant):
     assert result.imported == 2500
     imported = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("name", flat=True)
     assert imported == [f"Person {i}" for i in range(2500)]
+    ids = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("id", flat=True)
+    feed = await Change.filter(tenant_id=tenant.id, type="customer").order_by("seq").values_list("seq", "object_id", "op")
+    assert [object_id for _, object_id, _ in feed] == ids and {op for _, _, op in feed} == {"created"}
+    assert [seq for seq, _, _ in feed] == list(range(feed[0][0], feed[0][0] + 2500))  # one unbroken run of numbers

@@ -247,7 +247,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
     index = 1
     try:
-        async with bulk.large_write(), transaction():  # the change feed's rows too, written at the commit
+        async with bulk.large_write(), transaction():
             try:
                 while True:
                     index += 1
@@ -273,7 +273,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     except IntegrityError:  # another request saved one of these phones since the check: nothing was written
         raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
                              "was importing; nothing was imported: import the file again") from None
-    result.imported = len(writer.ids)
+    result.imported = writer.imported
     result.errors.sort(key=lambda e: e.row)
     return result
 
@@ -288,13 +288,14 @@ class _Writer:
     defaults, inside the import's transaction, while the next rows are read and checked.
 
     The database works through a queue of its own: each operation (a chunk's phone lookup, a
-    chunk's inserts) is a task that starts when the one before it ends, as the import's one
-    connection requires. A full chunk queues the lookup of its phones among the tenant's
-    customers, and only then are the previous chunk's rows built (its lookup long done) and
-    queued: the checking never waits for the database, and the database always has the next
-    operation ready. The checking loop lets the event loop turn every ``YIELD_EVERY`` rows, for
-    the queue to move on. At the end, one change-feed note for every customer and one audit entry
-    with the counts (no row's values: the entry is about the import)."""
+    chunk's inserts, its customers' change-feed notes) is a task that starts when the one before it
+    ends, as the import's one connection requires. A full chunk queues the lookup of its phones
+    among the tenant's customers, and only then are the previous chunk's rows built (its lookup
+    long done) and queued: the checking never waits for the database, and the database always has
+    the next operation ready. The checking loop lets the event loop turn every ``YIELD_EVERY``
+    rows, for the queue to move on. The feed's notes go in with each chunk on SQLite and at the
+    commit on PostgreSQL (``changes.write_many``). At the end, one audit entry with the counts (no
+    row's values: the entry is about the import)."""
 
     def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], str],
                  now: datetime) -> None:
@@ -302,7 +303,7 @@ class _Writer:
         self.encode = Customer._meta.fields_map["tags"].encoder
         self.tags_json: dict[tuple, str] = {}
         self.counts = dict.fromkeys(IDENTIFIERS, 0)
-        self.ids: list[str] = []
+        self.imported = 0
         self.chunk: list[tuple[int, dict, bool]] = []
         self.staged: tuple[list, asyncio.Future] | None = None  # a full chunk and the lookup of its phones
         self.last: asyncio.Future | None = None  # the database's last queued operation
@@ -363,12 +364,14 @@ class _Writer:
             for kind, cipher, last4 in v["identifiers"]:
                 identifier_rows.append((self.new_id(), tenant_id, now, now, v["id"], kind, cipher, last4))
                 self.counts[kind] += 1
-            self.ids.append(v["id"])
+        self.imported += len(customer_rows)
         self._queue(partial(bulk.insert_all, [
             ("customer", CUSTOMER_COLUMNS, customer_rows),
             ("customer_tag", ("tenant_id", "customer_id", "tag", "customer_created_at"), tag_rows),
             ("customer_identifier", IDENTIFIER_COLUMNS, identifier_rows),
         ]))
+        ids = [row[0] for row in customer_rows]  # the chunk's change-feed notes, in the file's order
+        self._queue(partial(change_feed.write_many, self.tenant_id, ChangeType.CUSTOMER, ids, Op.CREATED))
 
     async def settle(self) -> None:
         """Let the database's queue end (its error, if any, is the one already raised)."""
@@ -383,9 +386,8 @@ class _Writer:
             await self._write(*staged)
         if self.last is not None:
             await self.last
-        if self.ids:
-            change_feed.record_many(self.tenant_id, ChangeType.CUSTOMER, self.ids, Op.CREATED)
-            details = {"count": len(self.ids), "identifiers": {k: n for k, n in self.counts.items() if n}}
+        if self.imported:
+            details = {"count": self.imported, "identifiers": {k: n for k, n in self.counts.items() if n}}
             await audit.record(self.tenant_id, "customer.imported", subject_type="customer", details=details)
 
 

@@ -77,6 +77,19 @@ def record_many(tenant_id: UUID, type: str, object_ids: Sequence[UUID | str], op
                                         (tenant_id, str(type), tuple(object_ids), Op(op).value, utcnow()))
 
 
+async def write_many(tenant_id: UUID, type: str, object_ids: Sequence[UUID | str], op: Op | str = Op.UPDATED) -> None:
+    """``record_many``, written at once on SQLite: there a write transaction holds the database's
+    one write lock from its first write to its commit, so numbers taken now still follow the
+    commit order, and a long transaction (an import, chunk after chunk) writes its feed rows as it
+    goes rather than all of them at the end. They come before any change of the same transaction
+    recorded for its commit. On PostgreSQL it is ``record_many``: a number taken now would keep
+    the tenant's counter locked, and every other writer of the tenant waiting, until the commit."""
+    if bulk.is_postgres():
+        record_many(tenant_id, type, object_ids, op)
+    elif object_ids:
+        await _write_gathered([(tenant_id, str(type), object_ids, Op(op).value, utcnow())])
+
+
 async def _write_gathered(items: list[tuple[UUID, str, Sequence[UUID | str], str, datetime]]) -> None:
     """The changes of one tenant gathered in a transaction (``record_many`` calls, in order): one
     row each, numbered from the counter."""
