@@ -159,6 +159,10 @@ async def test_write_many_goes_in_at_once_on_sqlite_and_at_the_commit_on_postgre
         assert inside == [] and feed == [noted, imported]
     else:
         assert inside == [imported] and feed == [imported, noted]
+    head = await changes.head(tenant.id)
+    with pytest.raises(TransactionMisuse):  # outside a transaction, on either database: no number taken
+        await changes.write_many(tenant.id, changes.ChangeType.CUSTOMER, [str(uuid4())], changes.Op.CREATED)
+    assert await changes.head(tenant.id) == head
 
 
 async def test_an_expired_or_forged_cursor_is_a_typed_error(tenant):

@@ -86,6 +86,8 @@ async def write_many(tenant_id: UUID, type: str, object_ids: Sequence[UUID | str
     the tenant's counter locked, and every other writer of the tenant waiting, until the commit."""
     if bulk.is_postgres():
         record_many(tenant_id, type, object_ids, op)
+    elif not transactions.holding():  # as record_many: a number taken outside one would be a gap in the feed
+        raise transactions.TransactionMisuse("write_many needs core.storage.transactions.transaction() around the change")
     elif object_ids:
         await _write_gathered([(tenant_id, str(type), object_ids, Op(op).value, utcnow())])
 
