@@ -4,11 +4,12 @@ leaves nothing behind."""
 
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
+from uuid import UUID
 
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from seva_crm.core.common.ids import ordered_uuids
+from seva_crm.core.common.ids import ordered_uuid_texts
 from seva_crm.core.customers.csv_import import CUSTOMER_COLUMNS
 from seva_crm.core.models import Customer, CustomerTag
 from seva_crm.core.storage import bulk
@@ -19,7 +20,7 @@ AT = datetime(2026, 3, 31, 18, 30, tzinfo=timezone(timedelta(hours=5, minutes=30
 
 
 def customer_rows(tenant_id, count: int) -> list[tuple]:
-    ids = list(islice(ordered_uuids(AT), count))
+    ids = [UUID(t) for t in islice(ordered_uuid_texts(AT), count)]  # rows may hold UUIDs as well as text
     return [(ids[i], tenant_id, AT, AT, f"Person {i}", f"+9197{i:08d}", None, "", date(1990, 1, 1) if i % 2 else None, "",
              "hi", '["vip"]', "", "[]", "prsn", ids[0] if i == count - 1 else None) for i in range(count)]
 

@@ -263,40 +263,33 @@ async def test_good_rows_take_the_one_pass_check_and_bad_ones_the_full_path(tena
     assert [r["name"] for r in taken] == ["Bad"]  # only the bad row took the full path
 
 
-def test_bulk_ids_are_version_7_in_order_at_their_millisecond_with_random_steps():
+@pytest.mark.parametrize("at, millis", [
+    (datetime(2026, 3, 31, 18, 29, 59, 999_999, tzinfo=timezone.utc), 1774981799999),  # 23:59:59.999 at +05:30: the year's last ms
+    (datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc), 1798740000000),  # 00:00 at +06:00, a new year in Dhaka
+])
+def test_bulk_ids_are_version_7_text_in_order_at_their_millisecond_with_random_steps(at, millis):
     from itertools import islice, pairwise
     from uuid import RFC_4122
 
-    from seva_crm.core.common.ids import ordered_uuids
-
-    at = datetime(2026, 3, 31, 18, 29, 59, 999_999, tzinfo=timezone.utc)  # 23:59:59.999 at +05:30: the year's last ms
-    drawn = list(islice(ordered_uuids(at), 3000))  # across the refills of random steps (1024 a time)
-    assert all(u.version == 7 and u.variant == RFC_4122 for u in drawn)
-    assert drawn == sorted(drawn) and len(set(drawn)) == len(drawn)
-    assert {int.from_bytes(u.bytes[:6], "big") for u in drawn} == {1774981799999}  # Unix ms of ``at``
-    assert len({b.int - a.int for a, b in pairwise(drawn)}) > 2900  # the next id is no fixed step away
-    assert next(ordered_uuids(at)) not in drawn  # another import at the same millisecond starts elsewhere
-
-
-def test_bulk_ids_as_text_are_the_uuids_text_in_order():
-    from itertools import islice
-
     from seva_crm.core.common.ids import ordered_uuid_texts
 
-    at = datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc)  # 00:00 at +06:00, a new year in Dhaka
-    texts = list(islice(ordered_uuid_texts(at), 2000))
-    uuids = [UUID(t) for t in texts]
-    assert texts == [str(u) for u in uuids] and uuids == sorted(set(uuids))
-    assert all(u.version == 7 for u in uuids) and {int.from_bytes(u.bytes[:6], "big") for u in uuids} == {1798740000000}
+    texts = list(islice(ordered_uuid_texts(at), 3000))  # across the refills of random steps (1024 a time)
+    drawn = [UUID(t) for t in texts]
+    assert texts == [str(u) for u in drawn]  # the text a UUID prints, as the database stores it
+    assert all(u.version == 7 and u.variant == RFC_4122 for u in drawn)
+    assert drawn == sorted(drawn) and len(set(drawn)) == len(drawn)
+    assert {int.from_bytes(u.bytes[:6], "big") for u in drawn} == {millis}  # Unix ms of ``at``
+    assert len({b.int - a.int for a, b in pairwise(drawn)}) > 2900  # the next id is no fixed step away
+    assert next(ordered_uuid_texts(at)) not in texts  # another import at the same millisecond starts elsewhere
 
 
 async def test_imported_customers_ids_follow_the_files_order(tenant):
     rows = "".join(f"Person {i},+9197{i:08d},,,,\n" for i in range(2500))  # three chunks
     result = await import_csv(tenant.scope, "name,phone,email,tags,language,aadhaar\n" + rows)
     assert result.imported == 2500
-    imported = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("name", flat=True)
-    assert imported == [f"Person {i}" for i in range(2500)]
-    ids = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("id", flat=True)
+    imported = await Customer.filter(tenant_id=tenant.id).order_by("id").values_list("id", "name")
+    assert [name for _, name in imported] == [f"Person {i}" for i in range(2500)]
+    ids = [id for id, _ in imported]
     feed = await Change.filter(tenant_id=tenant.id, type="customer").order_by("seq").values_list("seq", "object_id", "op")
     assert [object_id for _, object_id, _ in feed] == ids and {op for _, _, op in feed} == {"created"}
     assert [seq for seq, _, _ in feed] == list(range(feed[0][0], feed[0][0] + 2500))  # one unbroken run of numbers

@@ -33,19 +33,15 @@ _LOW62 = (1 << 62) - 1
 _STEPS = struct.Struct(">1024I")
 
 
-def ordered_uuids(at: datetime) -> Iterator[UUID]:
-    """UUIDv7s (RFC 9562) in increasing order, for rows written in bulk: the time ``at`` to the
-    millisecond, then a random 74-bit counter raised by a random step (1 to 2**32) per id (the RFC's
-    "monotonic random" method). Rows whose ids keep order are appended to every index that holds
-    the id (the primary key, ``(tenant, created_at, id)``, the identifier and tag rows' customer)
-    rather than scattered over it: on SQLite that is a third of an import's database time. The
-    random steps keep the next id unguessable, as a UUIDv4's would be."""
-    return (UUID(int=n) for n in _ordered(at))
-
-
 def ordered_uuid_texts(at: datetime) -> Iterator[str]:
-    """``ordered_uuids`` as their text (``str(uuid)``), written straight from the number: an
-    import keeps its ids as text (see ``core.customers.csv_import``)."""
+    """UUIDv7s (RFC 9562) in increasing order, for rows written in bulk, as text (``str(uuid)``,
+    written straight from the number: an import keeps its ids as text, see
+    ``core.customers.csv_import``). The time ``at`` to the millisecond, then a random 74-bit
+    counter raised by a random step (1 to 2**32) per id (the RFC's "monotonic random" method). Rows
+    whose ids keep order are appended to every index that holds the id (the primary key,
+    ``(tenant, created_at, id)``, the identifier and tag rows' customer) rather than scattered over
+    it: on SQLite that is a third of an import's database time. The random steps keep the next id
+    unguessable, as a UUIDv4's would be."""
     for n in _ordered(at):
         h = f"{n:032x}"
         yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -240,7 +240,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     channels = await tenant_channels(tenant.id)
     fast = RowChecker(keys, tenant.region, channels)
     now = utcnow()
-    # customers' and identifiers' ids, each table's in order (see ordered_uuids), as text: a UUID object is one more
+    # customers' and identifiers' ids, each table's in order (see ordered_uuid_texts), as text: a UUID object is one more
     # object for the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
     new_id = ordered_uuid_texts(now).__next__
     writer = _Writer(tenant.id, columns, result, new_id, now)
