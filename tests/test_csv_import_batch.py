@@ -2,6 +2,7 @@
 identifiers and change-feed rows for the same rows; its phone and email shortcuts give the
 libraries' answers; identifier columns are checked, encrypted and masked as customerIdentifierSet's."""
 
+import os
 from datetime import date, datetime, timezone
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from seva_crm.core.common.validation import normalize_email, normalize_phone
 from seva_crm.core.customers import customers, identifiers, import_checks
 from seva_crm.core.customers.csv_import import import_csv
 from seva_crm.core.models import AuditEvent, Change, Customer, CustomerIdentifier, CustomerTag
+from tests.conftest import is_postgres
 from tests.test_customer_identifiers import aadhaar
 
 NUMBER = aadhaar("23456789012")
@@ -204,6 +206,88 @@ def test_the_name_key_shortcut_answers_as_name_key(name):
     assert import_checks.name_key(name) == customers.name_key(name)
 
 
+# ---------------------------------------------------------------- a large file's rows, checked in a process of their own
+
+
+def large_file() -> str:
+    """60 rows over several slices: good ones, a phone repeated in a later slice and one joining its
+    household there, a blank line, a bad phone and a bad Aadhaar check digit, and dates of birth on
+    either side of the pinned clock's today (2026-03-11), where the wall clock is much later."""
+    wrong = NUMBER[:-1] + str((int(NUMBER[-1]) + 1) % 10)
+    lines = ["name,phone,email,date_of_birth,household,aadhaar"]
+    for i in range(60):
+        cells = [f"Person {i}", f"98765{40000 + i}", f"p{i}@example.com", "", "", (NUMBER, OTHER, "")[i % 3]]
+        if i == 10:
+            cells[1] = "9876540002"  # row 4's phone
+        elif i == 20:
+            cells[1], cells[4] = "9876540003", "yes"  # joins row 5's household
+        elif i == 30:
+            cells[3] = "2026-06-01"  # after today by the pinned clock
+        elif i == 31:
+            cells[3] = "2026-03-11"  # today
+        elif i == 40:
+            cells[1] = "12345"
+        elif i == 50:
+            cells[5] = wrong
+        lines.append(",".join(cells))
+        if i == 25:
+            lines.append(",,,,,")
+    return "\n".join(lines) + "\n"
+
+
+async def test_a_large_file_is_checked_in_the_checking_process_with_the_same_answers(make_tenant, monkeypatch):
+    from seva_crm.core.common import processes
+    from seva_crm.core.customers import csv_import
+
+    here, apart = await make_tenant(), await make_tenant()
+    monkeypatch.setattr(csv_import, "BATCH", 7)  # slices and chunks of 7 rows: duplicates and households across them
+    inline = await import_csv(here.scope, large_file())  # under PROCESS_ROWS: checked in this process
+    sent, run = [], processes.run
+
+    async def counted(fn, checks, start, rows, ids):
+        sent.append((start, len(rows)))
+        return await run(fn, checks, start, rows, ids)
+
+    monkeypatch.setattr(processes, "run", counted)
+    monkeypatch.setattr(csv_import, "PROCESS_ROWS", 50)
+    result = await import_csv(apart.scope, large_file())
+
+    expected = [(12, "phone", ErrorCode.DUPLICATE), (33, "date_of_birth", ErrorCode.INVALID),
+                (43, "phone", ErrorCode.INVALID_PHONE), (53, "aadhaar", ErrorCode.INVALID)]
+    assert [(e.row, e.field, e.code) for e in inline.errors] == expected and inline.imported == 56
+    assert result == inline  # the same rows imported, the same errors with the same messages
+    assert await snapshot(apart.id) == await snapshot(here.id)  # identifiers sealed there decrypt here
+    rows = await Customer.filter(tenant_id=apart.id).order_by("id").values_list("name", flat=True)
+    assert rows == [f"Person {i}" for i in range(60) if i not in (10, 30, 40, 50)]  # ids in the file's order
+    if is_postgres():  # the server does the database's work there, beside the checks in this process
+        assert sent == []
+    else:
+        assert sent == [(start, min(7, 63 - start)) for start in range(2, 63, 7)]  # every record, the blank one too
+
+
+def _stop_the_process(*args):
+    os._exit(3)
+
+
+async def test_the_checking_process_stopping_is_a_clear_error_nothing_is_written_and_the_next_import_works(tenant, monkeypatch):
+    from seva_crm.core.customers import csv_import
+
+    if is_postgres():
+        pytest.skip("on PostgreSQL the rows are checked in the importing process")
+    monkeypatch.setattr(csv_import, "PROCESS_ROWS", 50)
+    monkeypatch.setattr(csv_import, "BATCH", 7)
+    checks = csv_import._check_rows_in_process
+    monkeypatch.setattr(csv_import, "_check_rows_in_process", _stop_the_process)
+    with pytest.raises(DomainError) as failed:
+        await import_csv(tenant.scope, large_file())
+    assert failed.value.errors[0].field == "csv" and "stopped" in failed.value.errors[0].message
+    assert not await Customer.filter(tenant_id=tenant.id).exists()
+    assert not await Change.filter(tenant_id=tenant.id).exists()
+
+    monkeypatch.setattr(csv_import, "_check_rows_in_process", checks)
+    assert (await import_csv(tenant.scope, large_file())).imported == 56  # a new process
+
+
 # ---------------------------------------------------------------- the one-pass row check gives the full path's answers
 
 ROW_KEYS = ["name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes",
@@ -230,7 +314,7 @@ cells = st.tuples(
 @given(row=cells, drop=st.sets(st.integers(0, len(ROW_KEYS) - 1), max_size=3))
 def test_the_one_pass_check_gives_the_full_paths_values_or_leaves_the_row_to_it(row, drop):
     from seva_crm.core.common.principal import TenantScope
-    from seva_crm.core.customers.csv_import import ImportResult, _check_row
+    from seva_crm.core.customers.csv_import import _check_row
     from seva_crm.core.customers.import_rows import RowChecker
     from uuid import uuid4
 
@@ -238,13 +322,12 @@ def test_the_one_pass_check_gives_the_full_paths_values_or_leaves_the_row_to_it(
     row = [c for i, c in enumerate(row) if i not in drop or ROW_KEYS[i] == "name"]
     scope = TenantScope(uuid4(), Region.IN)
     fast = RowChecker(keys, Region.IN, CHANNELS)(list(row))
-    full = ImportResult()
-    checked = _check_row(2, list(row), keys, {k: k for k in keys}, scope, CHANNELS, {}, full, lambda cells: None)
+    errors = []
+    checked = _check_row(2, list(row), keys, {k: k for k in keys}, scope, CHANNELS, errors, lambda cells: None)
     if fast is not None:  # accepted: exactly the full path's values
-        assert full.errors == [] and checked is not None
+        assert errors == [] and checked is not None
         values, household = checked
         ids = values.pop("identifiers")
-        del values["id"]
         assert fast == (values, ids, household)
     # a row the full path accepts with plain cells is read by the fast pass too
     if checked is not None and not any(c != c.strip() or "\t" in c for c in row):

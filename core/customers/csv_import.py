@@ -2,6 +2,10 @@
 phone and email by ``import_checks``, the same answers faster), identity numbers by
 ``identifiers``; the valid rows written in one transaction, so a failure part-way leaves nothing
 behind. Rows go in chunks: while the database takes in one chunk, the next is read and checked.
+On SQLite a large file's rows are checked in a process of their own (``core.common.processes``),
+a slice at a time (``check_rows``): the checks are all Python, and in the event loop's process
+they take turns with the database's thread (SQLite binds its values under the same lock) and
+with every other request.
 Row numbers count records (the header is row 1); each of a row's errors names its column as the
 file's header writes it.
 
@@ -16,13 +20,15 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
+from functools import lru_cache, partial
+from itertools import count
 from pathlib import Path
 from typing import TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -38,7 +44,9 @@ from seva_crm.core.customers.import_rows import NO, YES, RowChecker
 from seva_crm.core.common.enums import Language
 from seva_crm.core.common.ids import ordered_uuid_texts
 from seva_crm.core.common.errors import DomainError, ErrorCode, FieldError, NotFound
-from seva_crm.core.common.security import utcnow
+from seva_crm.core.common import processes
+from seva_crm.core.common.security import PinnedClock, set_clock, utcnow
+from seva_crm.core.common.settings import get_settings
 from seva_crm.core.models import Customer, Tenant
 from seva_crm.core.common.principal import TenantScope
 from seva_crm.core.platform.channel_catalog import tenant_channels
@@ -49,9 +57,11 @@ COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_chan
            *IDENTIFIERS}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
 MAX_ROWS = 100_000
-BATCH = 1000
+BATCH = 1000  # rows a chunk written at once; and a slice sent to the checking process
+PROCESS_ROWS = 10_000  # on SQLite a file of at least this many lines is checked in the checking process
+SLICE = 10  # rows checked here between two turns of the event loop, for a smaller file (BATCH is a multiple)
+AHEAD = 2  # slices in the checking process's hands at once: one checked while the last one's answer travels
 T = TypeVar("T")
-YIELD_EVERY = 10  # rows checked between two turns of the event loop (BATCH is a multiple)
 
 
 @dataclass(frozen=True)
@@ -182,19 +192,17 @@ def _clean(data: dict, tenant: TenantScope, channels) -> tuple[dict, list[FieldE
 
 
 def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str, str], tenant: TenantScope, channels,
-               seen_phones: dict[str, tuple[int, str]], result: ImportResult, fast: RowChecker,
-               new_id: Callable[[], str] = lambda: str(uuid4())) -> tuple[dict, bool] | None:
-    """The row's values and whether it may join a household, or None with its errors added to
-    ``result``. A good row is read by ``fast`` (``import_rows``); any other takes the full path
-    below, which names each error. A phone seen on an earlier row is a duplicate, or with
-    ``household`` joins it."""
+               errors_out: list[RowError], fast: RowChecker) -> tuple[dict, bool] | None:
+    """The row's values (its checked identifiers under ``identifiers``) and whether it may join a
+    household, or None with its errors added to ``errors_out``. A good row is read by ``fast``
+    (``import_rows``); any other takes the full path below, which names each error."""
     if (row := fast(cells)) is not None:
         values, ids, household = row
     else:
         if not any(c.strip() for c in cells):
             return None
         if len(cells) != len(keys):
-            result.errors.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
+            errors_out.append(RowError(index, None, ErrorCode.INVALID, f"expected {len(keys)} cells, found {len(cells)}"))
             return None
         data, ids, errors = _row_values(dict(zip(keys, cells, strict=True)))
         household = data.pop("household", False)
@@ -204,19 +212,80 @@ def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str,
             errors += [e for e in (FieldError(_snake(e.field) if e.field else None, e.code, e.message) for e in problems)
                        if e.field not in refused]
         if errors:
-            result.errors.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
+            errors_out.extend(RowError(index, columns.get(e.field, e.field), e.code, e.message) for e in errors)
             return None
-    phone = values.get("phone")
-    values["id"] = new_id()
-    if phone and phone in seen_phones:
-        if not household:
-            result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE, f"same phone as row {seen_phones[phone][0]}"))
-            return None
-        values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
-    elif phone:
-        seen_phones[phone] = (index, values["id"])
     values["identifiers"] = ids
     return values, household
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What checking a file's rows needs, sent with each slice to the checking process, where this
+    process's settings and clock are not: sealing's secret, and the time the import began (the
+    clock a date of birth is checked against there)."""
+    keys: list[str]
+    columns: dict[str, str]
+    tenant: TenantScope
+    channels: dict[str, None]  # the tenant's channel ids (checking reads only the names)
+    secret: str
+    now: datetime
+
+
+Checked = tuple[int, dict, bool]  # a good row: its number, its values (id, name key, sealed identifiers), household
+
+
+@lru_cache(maxsize=16)
+def _row_checker(keys: tuple[str, ...], region, channels: tuple[str, ...]) -> RowChecker:
+    return RowChecker(list(keys), region, dict.fromkeys(channels))
+
+
+def check_rows(checks: Checks, start: int, rows: list[list[str]], ids: list[str]) -> tuple[list[Checked], list[RowError]]:
+    """The rows numbered from ``start`` checked (``_check_row``), each good one with its id from
+    ``ids``, its name key and its identifiers sealed: the costly part of a row, done where it is
+    checked. Duplicates within the file and against the tenant are the importing process's to find."""
+    fast = _row_checker(tuple(checks.keys), checks.tenant.region, tuple(checks.channels))
+    good: list[Checked] = []
+    errors: list[RowError] = []
+    for index, cells, id in zip(count(start), rows, ids):
+        if (row := _check_row(index, cells, checks.keys, checks.columns, checks.tenant, checks.channels, errors, fast)) is None:
+            continue
+        values, household = row
+        values["id"] = id
+        values["name_key"] = import_checks.name_key(values["name"])
+        values["identifiers"] = [(kind, *identifiers.seal(checks.tenant.id, id, kind, clean, secret=checks.secret))
+                                 for kind, clean in values["identifiers"].items()]
+        good.append((index, values, household))
+    return good, errors
+
+
+def _check_rows_in_process(checks: Checks, start: int, rows: list[list[str]], ids: list[str]) -> tuple[list[Checked], list[RowError]]:
+    """``check_rows`` in the checking process, its clock at the import's start."""
+    set_clock(PinnedClock(checks.now, tick=False))
+    return check_rows(checks, start, rows, ids)
+
+
+def _slices(reader: Iterator[list[str]], size: int, errors: list[RowError]) -> Iterator[tuple[int, list[list[str]]]]:
+    """The file's records after the header, ``size`` at a time with the first one's row number; a
+    record the csv module cannot read, or one past ``MAX_ROWS``, ends the file with its error."""
+    index, rows = 1, []
+    while True:
+        index += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the csv module's size limit, a quote never closed
+            errors.append(RowError(index, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
+            break
+        if index - 1 > MAX_ROWS:
+            errors.append(RowError(index, None, ErrorCode.INVALID, f"at most {MAX_ROWS} rows per import"))
+            break
+        rows.append(cells)
+        if len(rows) == size:
+            yield index - size + 1, rows
+            rows = []
+    if rows:
+        yield index - len(rows), rows
 
 
 async def import_csv(tenant: TenantScope, text: str, progress: Progress | None = None) -> ImportResult:
@@ -237,42 +306,61 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         result.errors.extend(header_errors)
         return result
 
-    channels = await tenant_channels(tenant.id)
-    fast = RowChecker(keys, tenant.region, channels)
     now = utcnow()
+    checks = Checks(keys, columns, tenant, dict.fromkeys(await tenant_channels(tenant.id)), get_settings().secret, now)
+    # on SQLite a large file's checks go to the checking process (see the module's docstring); on PostgreSQL the
+    # server does the database's work in a process of its own, which the checks here overlap with, and a third busy
+    # process made imports slower on a machine of two cores
+    in_process = not bulk.is_postgres() and max(text.count("\n"), text.count("\r")) >= PROCESS_ROWS
     # customers' and identifiers' ids, each table's in order (see ordered_uuid_texts), as text: a UUID object is one more
     # object for the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
     new_id = ordered_uuid_texts(now).__next__
     writer = _Writer(tenant.id, columns, result, new_id, now)
     seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
-    index = 1
+    checking: deque[asyncio.Future[tuple[list[Checked], list[RowError]]]] = deque()  # slices in the checking process
+
+    async def take(good: list[Checked], errors: list[RowError]) -> None:
+        """A slice's answer: its errors reported, its good rows (duplicates aside) to the writer."""
+        result.errors.extend(errors)
+        for index, values, household in good:
+            if (phone := values.get("phone")) and phone in seen_phones:
+                if not household:
+                    result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE,
+                                                  f"same phone as row {seen_phones[phone][0]}"))
+                    continue
+                values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
+            elif phone:
+                seen_phones[phone] = (index, values["id"])
+            await writer.add(index, values, household)
+
     try:
         async with bulk.large_write(), transaction():
             try:
-                while True:
-                    index += 1
-                    try:
-                        cells = next(reader)
-                    except StopIteration:
-                        break
-                    except csv.Error as exc:  # a cell over the csv module's size limit, a quote never closed
-                        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"not readable as CSV ({exc})"))
-                        break
-                    if index - 1 > MAX_ROWS:
-                        result.errors.append(RowError(index, None, ErrorCode.INVALID, f"at most {MAX_ROWS} rows per import"))
-                        break
-                    if index % YIELD_EVERY == 0:
+                for start, rows in _slices(reader, BATCH if in_process else SLICE, result.errors):
+                    ids = [new_id() for _ in rows]
+                    if in_process:
+                        checking.append(asyncio.ensure_future(processes.run(_check_rows_in_process, checks, start, rows, ids)))
+                        if len(checking) >= AHEAD:
+                            await take(*await checking.popleft())
+                    else:
+                        await take(*check_rows(checks, start, rows, ids))
                         await asyncio.sleep(0)  # the running write's next step (see _Writer)
-                        if progress and index % BATCH == 0:
-                            progress(BATCH)
-                    if (row := _check_row(index, cells, keys, columns, tenant, channels, seen_phones, result, fast, new_id)) is not None:
-                        await writer.add(index, *row)
+                    if progress:
+                        progress(len(rows))
+                while checking:
+                    await take(*await checking.popleft())
                 await writer.finish()
             finally:
+                for pending in checking:  # after a failure: the slices still out are not wanted
+                    pending.cancel()
+                await asyncio.gather(*checking, return_exceptions=True)
                 await writer.settle()  # no write may still run when the transaction ends
     except IntegrityError:  # another request saved one of these phones since the check: nothing was written
         raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
                              "was importing; nothing was imported: import the file again") from None
+    except processes.ProcessLost:
+        raise DomainError.of("csv", ErrorCode.INVALID, "the process checking the file's rows stopped; nothing was "
+                             "imported: import the file again") from None
     result.imported = writer.imported
     result.errors.sort(key=lambda e: e.row)
     return result
@@ -292,10 +380,10 @@ class _Writer:
     ends, as the import's one connection requires. A full chunk queues the lookup of its phones
     among the tenant's customers, and only then are the previous chunk's rows built (its lookup
     long done) and queued: the checking never waits for the database, and the database always has
-    the next operation ready. The checking loop lets the event loop turn every ``YIELD_EVERY``
-    rows, for the queue to move on. The feed's notes go in with each chunk on SQLite and at the
-    commit on PostgreSQL (``changes.write_many``). At the end, one audit entry with the counts (no
-    row's values: the entry is about the import)."""
+    the next operation ready. The checking loop lets the event loop turn every ``SLICE`` rows (or
+    waits for the checking process), for the queue to move on. The feed's notes go in with each
+    chunk on SQLite and at the commit on PostgreSQL (``changes.write_many``). At the end, one audit
+    entry with the counts (no row's values: the entry is about the import)."""
 
     def __init__(self, tenant_id: UUID, columns: dict[str, str], result: ImportResult, new_id: Callable[[], str],
                  now: datetime) -> None:
@@ -321,10 +409,6 @@ class _Writer:
         return self.last
 
     async def add(self, index: int, values: dict, household: bool) -> None:
-        # the costly parts of a row (its name key, its identifiers' encryption) while the last chunk is written
-        values["name_key"] = import_checks.name_key(values["name"])
-        values["identifiers"] = [(kind, *identifiers.seal(self.tenant_id, values["id"], kind, clean))
-                                 for kind, clean in values["identifiers"].items()]
         self.chunk.append((index, values, household))
         if len(self.chunk) >= BATCH:
             await self.flush()

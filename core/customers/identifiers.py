@@ -60,7 +60,7 @@ KINDS = {
 }
 
 
-def _context(row_tenant: UUID, customer_id: UUID, kind: str) -> str:
+def _context(row_tenant: UUID, customer_id: UUID | str, kind: str) -> str:
     return f"customer-identifier:{row_tenant}:{customer_id}:{kind}"
 
 
@@ -69,9 +69,10 @@ def check(kind: str, value: str) -> str:
     return KINDS[kind](value or "")
 
 
-def seal(tenant_id: UUID, customer_id: UUID, kind: str, clean: str) -> tuple[str, str]:
-    """The ciphertext of a checked value (bound to its tenant, customer and kind) and its last four."""
-    return crypto.encrypt(clean, _context(tenant_id, customer_id, kind)), clean[-4:]
+def seal(tenant_id: UUID, customer_id: UUID | str, kind: str, clean: str, *, secret: str | None = None) -> tuple[str, str]:
+    """The ciphertext of a checked value (bound to its tenant, customer and kind) and its last four;
+    under the key of ``secret`` where the settings are not at hand (the import's checking process)."""
+    return crypto.encrypt(clean, _context(tenant_id, customer_id, kind), secret=secret), clean[-4:]
 
 
 def masked(row: CustomerIdentifier) -> str:
