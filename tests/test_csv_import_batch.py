@@ -280,7 +280,8 @@ async def test_the_checking_process_stopping_is_a_clear_error_nothing_is_written
     monkeypatch.setattr(csv_import, "_check_rows_in_process", _stop_the_process)
     with pytest.raises(DomainError) as failed:
         await import_csv(tenant.scope, large_file())
-    assert failed.value.errors[0].field == "csv" and "stopped" in failed.value.errors[0].message
+    error = failed.value.errors[0]
+    assert (error.field, error.code) == ("csv", ErrorCode.UNAVAILABLE) and "import the file again" in error.message
     assert not await Customer.filter(tenant_id=tenant.id).exists()
     assert not await Change.filter(tenant_id=tenant.id).exists()
 

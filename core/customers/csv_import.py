@@ -227,7 +227,7 @@ class Checks:
     columns: dict[str, str]
     tenant: TenantScope
     channels: dict[str, None]  # the tenant's channel ids (checking reads only the names)
-    secret: str
+    secret: str = field(repr=False)
     now: datetime
 
 
@@ -246,13 +246,13 @@ def check_rows(checks: Checks, start: int, rows: list[list[str]], ids: list[str]
     fast = _row_checker(tuple(checks.keys), checks.tenant.region, tuple(checks.channels))
     good: list[Checked] = []
     errors: list[RowError] = []
-    for index, cells, id in zip(count(start), rows, ids):
+    for index, cells, customer_id in zip(count(start), rows, ids):
         if (row := _check_row(index, cells, checks.keys, checks.columns, checks.tenant, checks.channels, errors, fast)) is None:
             continue
         values, household = row
-        values["id"] = id
+        values["id"] = customer_id
         values["name_key"] = import_checks.name_key(values["name"])
-        values["identifiers"] = [(kind, *identifiers.seal(checks.tenant.id, id, kind, clean, secret=checks.secret))
+        values["identifiers"] = [(kind, *identifiers.seal(checks.tenant.id, customer_id, kind, clean, secret=checks.secret))
                                  for kind, clean in values["identifiers"].items()]
         good.append((index, values, household))
     return good, errors
@@ -359,7 +359,7 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
         raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
                              "was importing; nothing was imported: import the file again") from None
     except processes.ProcessLost:
-        raise DomainError.of("csv", ErrorCode.INVALID, "the process checking the file's rows stopped; nothing was "
+        raise DomainError.of("csv", ErrorCode.UNAVAILABLE, "the process checking the file's rows stopped; nothing was "
                              "imported: import the file again") from None
     result.imported = writer.imported
     result.errors.sort(key=lambda e: e.row)
