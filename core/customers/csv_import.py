@@ -2,10 +2,10 @@
 phone and email by ``import_checks``, the same answers faster), identity numbers by
 ``identifiers``; the valid rows written in one transaction, so a failure part-way leaves nothing
 behind. Rows go in chunks: while the database takes in one chunk, the next is read and checked.
-On SQLite a large file's rows are checked in a process of their own (``core.common.processes``),
-a slice at a time (``check_rows``): the checks are all Python, and in the event loop's process
-they take turns with the database's thread (SQLite binds its values under the same lock) and
-with every other request.
+On SQLite a large file is checked in a process of its own (``core.common.processes``), which
+sends its checked rows back a slice at a time (``check_file``): the checks are all Python, and
+in the event loop's process they take turns with the database's thread (SQLite binds its values
+under the same lock) and with every other request.
 Row numbers count records (the header is row 1); each of a row's errors names its column as the
 file's header writes it.
 
@@ -20,8 +20,8 @@ import codecs
 import csv
 import io
 import re
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache, partial
@@ -57,10 +57,9 @@ COLUMNS = {"name", "phone", "email", "address", "date_of_birth", "preferred_chan
            *IDENTIFIERS}
 ALIASES = {"dob": "date_of_birth", "birth_date": "date_of_birth", "channel": "preferred_channel", "mobile": "phone"}
 MAX_ROWS = 100_000
-BATCH = 1000  # rows a chunk written at once; and a slice sent to the checking process
-PROCESS_ROWS = 10_000  # on SQLite a file of at least this many lines is checked in the checking process
-SLICE = 10  # rows checked here between two turns of the event loop, for a smaller file (BATCH is a multiple)
-AHEAD = 2  # slices in the checking process's hands at once: one checked while the last one's answer travels
+BATCH = 1000  # rows a chunk written at once; and a slice sent back by the checking process
+PROCESS_ROWS = 10_000  # on SQLite a file of at least this many lines is checked in a process of its own
+SLICE = 10  # rows checked here between two turns of the event loop, for a smaller file
 T = TypeVar("T")
 
 
@@ -220,9 +219,9 @@ def _check_row(index: int, cells: list[str], keys: list[str], columns: dict[str,
 
 @dataclass(frozen=True)
 class Checks:
-    """What checking a file's rows needs, sent with each slice to the checking process, where this
-    process's settings and clock are not: sealing's secret, and the time the import began (the
-    clock a date of birth is checked against there)."""
+    """What checking a file's rows needs, sent to the checking process, where this process's
+    settings and clock are not: sealing's secret, and the time the import began (the clock a date
+    of birth is checked against there, and the customers' ids' millisecond)."""
     keys: list[str]
     columns: dict[str, str]
     tenant: TenantScope
@@ -242,7 +241,7 @@ def _row_checker(keys: tuple[str, ...], region, channels: tuple[str, ...]) -> Ro
 def check_rows(checks: Checks, start: int, rows: list[list[str]], ids: list[str]) -> tuple[list[Checked], list[RowError]]:
     """The rows numbered from ``start`` checked (``_check_row``), each good one with its id from
     ``ids``, its name key and its identifiers sealed: the costly part of a row, done where it is
-    checked. Duplicates within the file and against the tenant are the importing process's to find."""
+    checked."""
     fast = _row_checker(tuple(checks.keys), checks.tenant.region, tuple(checks.channels))
     good: list[Checked] = []
     errors: list[RowError] = []
@@ -258,10 +257,47 @@ def check_rows(checks: Checks, start: int, rows: list[list[str]], ids: list[str]
     return good, errors
 
 
-def _check_rows_in_process(checks: Checks, start: int, rows: list[list[str]], ids: list[str]) -> tuple[list[Checked], list[RowError]]:
-    """``check_rows`` in the checking process, its clock at the import's start."""
+def check_file(text: str, checks: Checks, size: int) -> Iterator[tuple[int, list[Checked], list[RowError]]]:
+    """The file's records after the header, checked ``size`` at a time: each slice's number of
+    records, its good rows (ids in the file's order) and its errors. A phone seen on an earlier
+    row is a duplicate, or with ``household`` joins that row's household; the tenant's own
+    customers are the writer's to compare with."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    next(reader)  # the header, read and checked by import_csv
+    # customers' ids in the file's order (see ordered_uuid_texts), as text: a UUID object is one more object for
+    # the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
+    new_id = ordered_uuid_texts(checks.now).__next__
+    seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
+    ended: list[RowError] = []  # what ended the file early, if anything did
+    for start, rows in _slices(reader, size, ended):
+        good, errors = check_rows(checks, start, rows, [new_id() for _ in rows])
+        kept: list[Checked] = []
+        for index, values, household in good:
+            if (phone := values.get("phone")) and phone in seen_phones:
+                if not household:
+                    errors.append(RowError(index, checks.columns["phone"], ErrorCode.DUPLICATE,
+                                           f"same phone as row {seen_phones[phone][0]}"))
+                    continue
+                values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
+            elif phone:
+                seen_phones[phone] = (index, values["id"])
+            kept.append((index, values, household))
+        yield len(rows), kept, errors
+    if ended:
+        yield 0, [], ended
+
+
+def _check_file_in_process(text: str, checks: Checks, size: int) -> Iterator[tuple[int, list[Checked], list[RowError]]]:
+    """``check_file`` in a process of its own, its clock at the import's start."""
     set_clock(PinnedClock(checks.now, tick=False))
-    return check_rows(checks, start, rows, ids)
+    yield from check_file(text, checks, size)
+
+
+async def _check_file_here(text: str, checks: Checks) -> AsyncIterator[tuple[int, list[Checked], list[RowError]]]:
+    """``check_file`` in this process, the event loop turning between slices (for the writer's queue)."""
+    for checked in check_file(text, checks, SLICE):
+        yield checked
+        await asyncio.sleep(0)
 
 
 def _slices(reader: Iterator[list[str]], size: int, errors: list[RowError]) -> Iterator[tuple[int, list[list[str]]]]:
@@ -308,52 +344,26 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
 
     now = utcnow()
     checks = Checks(keys, columns, tenant, dict.fromkeys(await tenant_channels(tenant.id)), get_settings().secret, now)
-    # on SQLite a large file's checks go to the checking process (see the module's docstring); on PostgreSQL the
+    # on SQLite a large file's checks go to a process of their own (see the module's docstring); on PostgreSQL the
     # server does the database's work in a process of its own, which the checks here overlap with, and a third busy
     # process made imports slower on a machine of two cores
-    in_process = not bulk.is_postgres() and max(text.count("\n"), text.count("\r")) >= PROCESS_ROWS
-    # customers' and identifiers' ids, each table's in order (see ordered_uuid_texts), as text: a UUID object is one more
-    # object for the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
-    new_id = ordered_uuid_texts(now).__next__
-    writer = _Writer(tenant.id, columns, result, new_id, now)
-    seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
-    checking: deque[asyncio.Future[tuple[list[Checked], list[RowError]]]] = deque()  # slices in the checking process
-
-    async def take(good: list[Checked], errors: list[RowError]) -> None:
-        """A slice's answer: its errors reported, its good rows (duplicates aside) to the writer."""
-        result.errors.extend(errors)
-        for index, values, household in good:
-            if (phone := values.get("phone")) and phone in seen_phones:
-                if not household:
-                    result.errors.append(RowError(index, columns["phone"], ErrorCode.DUPLICATE,
-                                                  f"same phone as row {seen_phones[phone][0]}"))
-                    continue
-                values["household_contact_id"] = seen_phones[phone][1]  # joins the earlier row's household
-            elif phone:
-                seen_phones[phone] = (index, values["id"])
-            await writer.add(index, values, household)
-
+    apart = (not bulk.is_postgres() and processes.available()
+             and max(text.count("\n"), text.count("\r")) >= PROCESS_ROWS)
+    checked = (processes.stream(_check_file_in_process, text, checks, BATCH, preload=[__name__]) if apart
+               else _check_file_here(text, checks))
+    writer = _Writer(tenant.id, columns, result, ordered_uuid_texts(now).__next__, now)
     try:
         async with bulk.large_write(), transaction():
             try:
-                for start, rows in _slices(reader, BATCH if in_process else SLICE, result.errors):
-                    ids = [new_id() for _ in rows]
-                    if in_process:
-                        checking.append(asyncio.ensure_future(processes.run(_check_rows_in_process, checks, start, rows, ids)))
-                        if len(checking) >= AHEAD:
-                            await take(*await checking.popleft())
-                    else:
-                        await take(*check_rows(checks, start, rows, ids))
-                        await asyncio.sleep(0)  # the running write's next step (see _Writer)
-                    if progress:
-                        progress(len(rows))
-                while checking:
-                    await take(*await checking.popleft())
+                async with aclosing(checked):
+                    async for records, good, errors in checked:
+                        result.errors.extend(errors)
+                        for row in good:
+                            await writer.add(*row)
+                        if progress:
+                            progress(records)
                 await writer.finish()
             finally:
-                for pending in checking:  # after a failure: the slices still out are not wanted
-                    pending.cancel()
-                await asyncio.gather(*checking, return_exceptions=True)
                 await writer.settle()  # no write may still run when the transaction ends
     except IntegrityError:  # another request saved one of these phones since the check: nothing was written
         raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
