@@ -287,6 +287,26 @@ async def test_the_checking_process_stopping_is_a_clear_error_nothing_is_written
     assert (await import_csv(tenant.scope, large_file())).imported == 56  # a new process
 
 
+def _fail_on_a_row(*args):
+    yield 60, [], []
+    raise ValueError("bad row: Person 9, 9876540009")
+
+
+async def test_a_failure_in_the_checking_process_is_reported_by_its_type_only(tenant, monkeypatch, caplog):
+    from seva_crm.core.customers import csv_import
+
+    if is_postgres():
+        pytest.skip("on PostgreSQL the rows are checked in the importing process")
+    monkeypatch.setattr(csv_import, "PROCESS_ROWS", 50)
+    monkeypatch.setattr(csv_import, "_check_file_in_process", _fail_on_a_row)
+    with pytest.raises(DomainError) as failed:
+        await import_csv(tenant.scope, large_file())
+    assert failed.value.errors[0].code == ErrorCode.UNAVAILABLE
+    assert "ValueError" in caplog.text and str(tenant.id) in caplog.text
+    assert "9876540009" not in caplog.text + str(failed.value.errors) and "Person 9" not in caplog.text
+    assert not await Customer.filter(tenant_id=tenant.id).exists()
+
+
 # ---------------------------------------------------------------- the one-pass row check gives the full path's answers
 
 ROW_KEYS = ["name", "phone", "email", "address", "date_of_birth", "preferred_channel", "language", "tags", "notes",

@@ -19,6 +19,7 @@ import asyncio
 import codecs
 import csv
 import io
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing
@@ -61,6 +62,7 @@ BATCH = 1000  # rows a chunk written at once; and a slice sent back by the check
 PROCESS_ROWS = 10_000  # on SQLite a file of at least this many lines is checked in a process of its own
 SLICE = 10  # rows checked here between two turns of the event loop, for a smaller file
 T = TypeVar("T")
+log = logging.getLogger("seva.customers")
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,8 @@ async def import_csv(tenant: TenantScope, text: str, progress: Progress | None =
     except IntegrityError:  # another request saved one of these phones since the check: nothing was written
         raise DomainError.of("csv", ErrorCode.DUPLICATE, "a customer with one of these phones was saved while the file "
                              "was importing; nothing was imported: import the file again") from None
-    except processes.ProcessLost:
+    except processes.ProcessLost as exc:
+        log.warning("customer import for tenant %s: %s", tenant.id, exc)  # an exit code or an exception's type, no row
         raise DomainError.of("csv", ErrorCode.UNAVAILABLE, "the process checking the file's rows stopped; nothing was "
                              "imported: import the file again") from None
     result.imported = writer.imported
