@@ -25,8 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache, partial
-from itertools import count
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
@@ -235,23 +234,17 @@ class Checks:
 Checked = tuple[int, dict, bool]  # a good row: its number, its values (id, name key, sealed identifiers), household
 
 
-@lru_cache(maxsize=16)
-def _row_checker(keys: tuple[str, ...], region, channels: tuple[str, ...]) -> RowChecker:
-    return RowChecker(list(keys), region, dict.fromkeys(channels))
-
-
-def check_rows(checks: Checks, start: int, rows: list[list[str]], ids: list[str]) -> tuple[list[Checked], list[RowError]]:
-    """The rows numbered from ``start`` checked (``_check_row``), each good one with its id from
-    ``ids``, its name key and its identifiers sealed: the costly part of a row, done where it is
-    checked."""
-    fast = _row_checker(tuple(checks.keys), checks.tenant.region, tuple(checks.channels))
+def _check_rows(checks: Checks, fast: RowChecker, start: int, rows: list[list[str]],
+                new_id: Callable[[], str]) -> tuple[list[Checked], list[RowError]]:
+    """The rows numbered from ``start`` checked (``_check_row``), each good one with a new id, its
+    name key and its identifiers sealed: the costly part of a row, done where it is checked."""
     good: list[Checked] = []
     errors: list[RowError] = []
-    for index, cells, customer_id in zip(count(start), rows, ids):
+    for index, cells in enumerate(rows, start):
         if (row := _check_row(index, cells, checks.keys, checks.columns, checks.tenant, checks.channels, errors, fast)) is None:
             continue
         values, household = row
-        values["id"] = customer_id
+        values["id"] = customer_id = new_id()
         values["name_key"] = import_checks.name_key(values["name"])
         values["identifiers"] = [(kind, *identifiers.seal(checks.tenant.id, customer_id, kind, clean, secret=checks.secret))
                                  for kind, clean in values["identifiers"].items()]
@@ -269,10 +262,11 @@ def check_file(text: str, checks: Checks, size: int) -> Iterator[tuple[int, list
     # customers' ids in the file's order (see ordered_uuid_texts), as text: a UUID object is one more object for
     # the garbage collector to walk on every full collection, a hundred thousand of them kept to the end
     new_id = ordered_uuid_texts(checks.now).__next__
+    fast = RowChecker(checks.keys, checks.tenant.region, checks.channels)
     seen_phones: dict[str, tuple[int, str]] = {}  # phone -> the first row with it, and its new id
     ended: list[RowError] = []  # what ended the file early, if anything did
     for start, rows in _slices(reader, size, ended):
-        good, errors = check_rows(checks, start, rows, [new_id() for _ in rows])
+        good, errors = _check_rows(checks, fast, start, rows, new_id)
         kept: list[Checked] = []
         for index, values, household in good:
             if (phone := values.get("phone")) and phone in seen_phones:
