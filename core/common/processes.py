@@ -18,7 +18,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 _ITEM, _END, _FAILED = "item", "end", "failed"
-_context: Any = None
 
 
 class ProcessLost(Exception):
@@ -28,15 +27,6 @@ class ProcessLost(Exception):
 
 def available() -> bool:
     return "forkserver" in multiprocessing.get_all_start_methods()
-
-
-def _get_context(preload: Iterable[str]) -> Any:
-    global _context
-    if _context is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(preload))
-        _context = context
-    return _context
 
 
 def _serve(send: Connection, fn: Callable[..., Iterator[Any]], args: tuple) -> None:
@@ -54,9 +44,11 @@ def _serve(send: Connection, fn: Callable[..., Iterator[Any]], args: tuple) -> N
 async def stream(fn: Callable[..., Iterator[Any]], *args: Any, preload: Iterable[str] = ()) -> AsyncIterator[Any]:
     """What ``fn(*args)`` yields, run in a process of its own (``fn`` a module-level generator
     function; arguments and items are pickled). The items come in order, as the process sends
-    them (it waits while the pipe is full); closing the iterator early ends the process. Use it
-    with ``contextlib.aclosing``."""
-    context = _get_context(preload)
+    them (it waits while the pipe is full); an item is read whole once it begins to arrive, so keep
+    them to a few hundred kilobytes. ``preload`` is what the fork server imports when it starts.
+    Closing the iterator early ends the process: use it with ``contextlib.aclosing``."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_serve, args=(send, fn, args), daemon=True)
     try:
