@@ -274,7 +274,7 @@ async def test_the_checking_process_stopping_is_a_clear_error_nothing_is_written
         pytest.skip("on PostgreSQL the rows are checked in the importing process")
     monkeypatch.setattr(csv_import, "PROCESS_ROWS", 50)
     monkeypatch.setattr(csv_import, "BATCH", 7)
-    checks = csv_import._check_file_in_process
+    original = csv_import._check_file_in_process
     monkeypatch.setattr(csv_import, "_check_file_in_process", _stop_the_process)
     with pytest.raises(DomainError) as failed:
         await import_csv(tenant.scope, large_file())
@@ -283,7 +283,7 @@ async def test_the_checking_process_stopping_is_a_clear_error_nothing_is_written
     assert not await Customer.filter(tenant_id=tenant.id).exists()
     assert not await Change.filter(tenant_id=tenant.id).exists()
 
-    monkeypatch.setattr(csv_import, "_check_file_in_process", checks)
+    monkeypatch.setattr(csv_import, "_check_file_in_process", original)
     assert (await import_csv(tenant.scope, large_file())).imported == 56  # a new process
 
 

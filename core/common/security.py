@@ -135,7 +135,8 @@ class Clock:
 
 
 class PinnedClock(Clock):
-    """A clock set to a chosen instant (tests). With ``tick`` it moves on at the pace of real
+    """A clock set to a chosen instant (tests; and a worker process that must read its caller's
+    time, as the CSV import's checking process does). With ``tick`` it moves on at the pace of real
     time from there (leases and retries still come due); without, it stands still until moved."""
 
     def __init__(self, at: datetime, *, tick: bool = True) -> None:
